@@ -1,0 +1,4 @@
+/*
+ * cat.c: not written yet.
+ */
+#include "catalog/cat.h"

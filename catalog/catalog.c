@@ -1,0 +1,4 @@
+/*
+ * catalog.c: not written yet.
+ */
+#include "catalog/catalog.h"

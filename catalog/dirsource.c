@@ -1,0 +1,4 @@
+/*
+ * dirsource.c: not written yet.
+ */
+#include "catalog/source.h"

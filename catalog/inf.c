@@ -1,0 +1,4 @@
+/*
+ * inf.c: not written yet.
+ */
+#include "catalog/inf.h"

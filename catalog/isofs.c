@@ -1,0 +1,4 @@
+/*
+ * isofs.c: not written yet.
+ */
+#include "catalog/source.h"

@@ -1,0 +1,4 @@
+/*
+ * pack.c: being written.
+ */
+#include "catalog/pack.h"

@@ -1,0 +1,4 @@
+/*
+ * select.c: not written yet.
+ */
+#include "catalog/catalog.h"

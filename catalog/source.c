@@ -1,0 +1,4 @@
+/*
+ * source.c: not written yet.
+ */
+#include "catalog/source.h"

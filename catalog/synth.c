@@ -1,0 +1,4 @@
+/*
+ * synth.c: not written yet.
+ */
+#include "catalog/catalog.h"

@@ -1,0 +1,4 @@
+/*
+ * iso_image.c: not written yet.
+ */
+#include "export/iso_image.h"

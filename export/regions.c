@@ -1,0 +1,4 @@
+/*
+ * regions.c: not written yet.
+ */
+#include "export/iso_image.h"

@@ -1,0 +1,4 @@
+/*
+ * tree.c: not written yet.
+ */
+#include "export/iso_image.h"

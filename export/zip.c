@@ -1,0 +1,4 @@
+/*
+ * zip.c: not written yet.
+ */
+#include "export/iso_image.h"

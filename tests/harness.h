@@ -1,0 +1,92 @@
+/*
+ * harness.h: the unit-test harness, after squashfuse's EXPECT_EQ and
+ * libarchive's assertEqualInt/failure().
+ *
+ * A test program is a main() that calls RUN(test_fn) for each case; checks
+ * print "file:line: expected X got Y" and count failures; main returns
+ * harness_exit().  Exit 77 means skipped (meson's convention).
+ * NDEBUG is undefined so assert() stays strong in release builds.
+ */
+#ifndef AEROFS_TESTS_HARNESS_H
+#define AEROFS_TESTS_HARNESS_H
+
+#undef NDEBUG
+#include <assert.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int harness_failures;
+static int harness_cases;
+static const char *harness_case = "";
+
+#define FAIL_AT(...)                                                          \
+	do {                                                                  \
+		fprintf(stderr, "%s:%d: %s: ", __FILE__, __LINE__,            \
+			harness_case);                                        \
+		fprintf(stderr, __VA_ARGS__);                                 \
+		fputc('\n', stderr);                                          \
+		harness_failures++;                                           \
+	} while (0)
+
+#define CHECK(cond)                                                           \
+	do {                                                                  \
+		if (!(cond))                                                  \
+			FAIL_AT("check failed: %s", #cond);                   \
+	} while (0)
+
+#define CHECK_EQ_INT(expected, got)                                           \
+	do {                                                                  \
+		long long e_ = (long long)(expected);                         \
+		long long g_ = (long long)(got);                              \
+		if (e_ != g_)                                                 \
+			FAIL_AT("expected %s == %lld, got %lld", #got, e_,    \
+				g_);                                          \
+	} while (0)
+
+#define CHECK_EQ_UINT(expected, got)                                          \
+	do {                                                                  \
+		unsigned long long e_ = (unsigned long long)(expected);       \
+		unsigned long long g_ = (unsigned long long)(got);            \
+		if (e_ != g_)                                                 \
+			FAIL_AT("expected %s == %#llx, got %#llx", #got, e_,  \
+				g_);                                          \
+	} while (0)
+
+#define CHECK_EQ_STR(expected, got)                                           \
+	do {                                                                  \
+		const char *e_ = (expected);                                  \
+		const char *g_ = (got);                                       \
+		if (!e_ || !g_ || strcmp(e_, g_) != 0)                        \
+			FAIL_AT("expected %s == \"%s\", got \"%s\"", #got,    \
+				e_ ? e_ : "(null)", g_ ? g_ : "(null)");      \
+	} while (0)
+
+#define CHECK_EQ_MEM(expected, got, len)                                      \
+	do {                                                                  \
+		if (memcmp((expected), (got), (len)) != 0)                    \
+			FAIL_AT("%s differs from %s in its first %zu bytes",  \
+				#got, #expected, (size_t)(len));              \
+	} while (0)
+
+#define RUN(fn)                                                               \
+	do {                                                                  \
+		int before_ = harness_failures;                               \
+		harness_case = #fn;                                           \
+		harness_cases++;                                              \
+		fn();                                                         \
+		printf("%s %d - %s\n",                                        \
+		       harness_failures == before_ ? "ok" : "not ok",         \
+		       harness_cases, #fn);                                   \
+	} while (0)
+
+static inline int harness_exit(void)
+{
+	printf("1..%d\n", harness_cases);
+	if (harness_failures)
+		fprintf(stderr, "%d check(s) failed\n", harness_failures);
+	return harness_failures ? 1 : 0;
+}
+
+#endif
