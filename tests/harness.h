@@ -17,9 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int harness_failures;
-static int harness_cases;
-static const char *harness_case = "";
+static int harness_failures __attribute__((unused));
+static int harness_cases __attribute__((unused));
+static const char *harness_case __attribute__((unused)) = "";
 
 #define FAIL_AT(...)                                                          \
 	do {                                                                  \
