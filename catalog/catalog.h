@@ -32,7 +32,7 @@
 struct catalog_report;
 
 /* Default volume label of images made from a pack. */
-#define CATALOG_DEFAULT_LABEL "AERO_WIN7_DRIVERS"
+#define CATALOG_DEFAULT_LABEL "AERO_W7_DRIVERS"	/* <= 16: Joliet keeps 16 */
 
 struct catalog_options {
 	/*

@@ -105,8 +105,10 @@ int pack_builder_add_blob(struct pack_builder *b, const char *path,
 bool pack_builder_has(const struct pack_builder *b, const char *path);
 
 /*
- * Freezes the tree: sorts children by name (bytewise), numbers inodes in
- * that depth-first order (root is 1), counts links.  Consumes B in every
+ * Freezes the tree: sorts children by name (bytewise), numbers inodes
+ * breadth-first in that order (root is 1; a directory's children get
+ * consecutive numbers), counts links.  The numbering depends only on the
+ * set of paths, not on the order they were added in.  Consumes B in every
  * case.  Returns 0 and a pack with one reference in *OUT, or -errno.
  */
 int pack_builder_finish(struct pack_builder *b, struct pack **out);

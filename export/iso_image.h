@@ -32,7 +32,7 @@
 struct iso_image;
 
 struct iso_image_options {
-	const char *label;	/* volume id; NULL: "AERO_WIN7_DRIVERS" */
+	const char *label;	/* volume id; NULL: CATALOG_DEFAULT_LABEL (catalog.h) */
 	bool no_rock_ridge;	/* leave Rock Ridge out */
 	bool no_joliet;		/* leave Joliet out */
 };
