@@ -38,10 +38,20 @@ enum inf_encoding {
 
 /*
  * Parses LEN bytes at BUF.  Returns 0 and a new struct inf in *OUT, or
- * -errno with a message in ERR: -EINVAL for input that is not an INF at all
- * (no [Version] section with a Signature), -EFBIG above INF_MAX_SIZE,
- * -ENOMEM.  Anything else odd (unknown sections, a model line without a
- * hardware id) is tolerated and shows up in what the accessors return.
+ * -errno with a message in ERR (and *OUT NULL): -EINVAL for input that is
+ * not an INF at all (empty, binary data with NUL bytes in 8-bit text, no
+ * [Version] section with a Signature), -EFBIG above INF_MAX_SIZE or when
+ * the text exceeds the parser's bounds (256 Ki logical lines, 64 Ki
+ * sections, a value longer than 64 KiB after %string% substitution, or
+ * about 96 MiB of parsed text in all), -ENOMEM.  Anything else odd
+ * (unknown sections, a model line without a hardware id) is tolerated
+ * and shows up in what the accessors return.  Time and memory are linear
+ * in LEN.
+ *
+ * %token% is looked up in [Strings], then [Strings.0409], then any other
+ * [Strings.<locale>] in order of appearance; an unknown token is kept as
+ * written (%12% in ServiceBinary is a DIRID, not a string).  Repeated
+ * sections merge.  Lines before the first section header are ignored.
  */
 int inf_parse(const void *buf, size_t len, struct inf **out,
 	      struct aero_error *err);
@@ -49,10 +59,14 @@ int inf_parse(const void *buf, size_t len, struct inf **out,
 void inf_free(struct inf *inf);
 
 enum inf_encoding inf_encoding(const struct inf *inf);
+/* "ascii", "ansi", "utf-8", "utf-8-bom", "utf-16le-bom", "utf-16le"... */
 const char *inf_encoding_name(enum inf_encoding enc);
-bool inf_crlf(const struct inf *inf);	/* true if lines end in CRLF */
+bool inf_crlf(const struct inf *inf);	/* true if most lines end in CRLF */
 
-/* [Version] values after %string% substitution; NULL when absent. */
+/*
+ * [Version] values after %string% substitution, quotes removed; NULL when
+ * absent.  The signature is never NULL.
+ */
 const char *inf_signature(const struct inf *inf);
 const char *inf_class(const struct inf *inf);
 const char *inf_class_guid(const struct inf *inf);
@@ -78,7 +92,8 @@ const char *inf_catalog_for_arch(const struct inf *inf, const char *arch);
 /*
  * [Manufacturer] entries: "%VENDOR% = VioStor,NTamd64.6.1" gives one
  * manufacturer whose models section base is "VioStor" with the decoration
- * list {"NTamd64.6.1"}.  Decorations are as written (case kept).
+ * list {"NTamd64.6.1"}.  Decorations are as written (case kept).  A line
+ * without '=' names its models section only; that is then also its name.
  */
 size_t inf_manufacturer_count(const struct inf *inf);
 const char *inf_manufacturer_name(const struct inf *inf, size_t i);
@@ -89,8 +104,9 @@ const char *inf_decoration(const struct inf *inf, size_t i, size_t j);
 /*
  * Models: one entry per hardware or compatible id on a model line of a
  * models section named by [Manufacturer] (the undecorated section and every
- * decorated one that exists).  DECORATION is "" for the undecorated
- * section.
+ * decorated one that exists; each section read once however many
+ * manufacturers name it).  DECORATION is "" for the undecorated section.
+ * A model line without a hardware id gives no entry.
  */
 struct inf_model {
 	const char *description;	/* the device description, substituted */
@@ -113,16 +129,22 @@ const char *inf_service(const struct inf *inf, size_t i);
  * Files the INF makes Windows copy or load, deduplicated case-insensitively
  * in order of appearance: keys of every [SourceDisksFiles*] section, files
  * named in CopyFiles (both "@file" and the lines of referenced file-list
- * sections), ServiceBinary basenames, co-installer DLLs named in
- * CoInstallers32 AddReg values, and CopyINF files.  Basenames only.
+ * sections, taking a line's source name when it gives one), ServiceBinary
+ * basenames, co-installer DLLs named in CoInstallers32 AddReg values
+ * ("HKR,,CoInstallers32,0x00010000,"WdfCoInstaller01009.dll,..."), and
+ * CopyINF files.  A CopyFiles token with a dot that names no section is
+ * taken as a file, so that a caller checking existence reports it.  Names
+ * still holding a '%' (an unknown token) are skipped.  Basenames only.
  */
 size_t inf_file_count(const struct inf *inf);
 const char *inf_file(const struct inf *inf, size_t i);
 
 /*
  * Value of KEY in SECTION (both case-insensitive), %string%-substituted,
- * first occurrence; NULL when absent.  For callers and tests that need a
- * field this header does not name.
+ * first occurrence; NULL when absent.  Comma-separated fields come back
+ * trimmed, unquoted and joined by "," ("06/07/2019,61.77.104.17200"); in
+ * [Strings*] sections the whole quoted string.  For callers and tests
+ * that need a field this header does not name.
  */
 const char *inf_get(const struct inf *inf, const char *section,
 		    const char *key);
