@@ -1,0 +1,213 @@
+/*
+ * fs.h: the state of one aerofs daemon, shared by the files of fs/ and by
+ * nothing else.
+ *
+ * One struct aerofs is built in main() and handed to fuse_session_new() as
+ * userdata; every operation reaches it with fuse_req_userdata().  There are
+ * no globals.
+ *
+ * A *generation* is one build of the pack from the source file: the pack,
+ * its virtual ISO image and the catalog report.  A live reload builds a new
+ * generation and makes it current; old generations stay alive while the
+ * kernel still knows one of their node ids (lookup counts) or a file or
+ * directory handle refers to them, and are freed when both drop to zero.
+ *
+ * Node ids: the kernel identifies an inode by a 64-bit node id that must
+ * stay valid until it is forgotten, and keeps its page cache per node id.
+ * A pack node is therefore ((generation id << 32) | pack ino), so that a
+ * file of a new generation never shares node id or cached pages with the
+ * old one.  A few fixed ids below 2^32 are not tied to a generation: the
+ * root (always served from the current generation) and the control
+ * directory and its status file.
+ *
+ * Not here: the FUSE operations (ops.c), the status file (control.c),
+ * watching the source (reload.c), option parsing (main.c).
+ */
+#ifndef AEROFS_FS_FS_H
+#define AEROFS_FS_FS_H
+
+#define FUSE_USE_VERSION 314
+
+#include <fuse_lowlevel.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "catalog/catalog.h"
+#include "catalog/error.h"
+#include "catalog/pack.h"
+#include "export/iso_image.h"
+
+/* Hidden control directory at the root and what it holds. */
+#define AEROFS_CTL_NAME ".aerofs"
+#define AEROFS_ISO_NAME "aero-win7-drivers.iso"
+#define AEROFS_STATUS_NAME "status.json"
+
+/* Fixed node ids (FUSE_ROOT_ID is 1). */
+#define AEROFS_NODE_ROOT ((fuse_ino_t)FUSE_ROOT_ID)
+#define AEROFS_NODE_CTL ((fuse_ino_t)2)
+#define AEROFS_NODE_STATUS ((fuse_ino_t)3)
+
+/* Low half of the node id of a generation's virtual image (pack inos are
+ * at most PACK_NODES_MAX, far below). */
+#define AEROFS_LOW_ISO 0xffffffffu
+
+/* st_ino of the control nodes; outside the pack's 1..PACK_NODES_MAX. */
+#define AEROFS_STINO_CTL 0xfffffffdu
+#define AEROFS_STINO_STATUS 0xfffffffeu
+#define AEROFS_STINO_ISO 0xffffffffu
+
+/*
+ * Entry and attribute timeout for everything that cannot change without a
+ * reload; a reload invalidates explicitly.  squashfuse uses DBL_MAX; a day
+ * bounds the damage of a missed invalidation.
+ */
+#define AEROFS_TIMEOUT 86400.0
+
+struct aerofs_gen {
+	struct aerofs_gen *next;	/* list of live generations */
+	uint32_t id;			/* 1, 2, ...; 0 until installed */
+	struct pack *pack;		/* one reference, owned */
+	struct iso_image *iso;		/* owned */
+	struct catalog_report *report;	/* owned */
+	struct stat source_st;		/* the source as it was when built */
+	int64_t built_at;		/* wall clock, for status.json */
+	/* Below: under aerofs.lock. */
+	uint64_t refs;		/* kernel lookups + handles + temporary holds */
+	bool current;
+};
+
+struct aerofs_counters {
+	atomic_uint_fast64_t lookups;
+	atomic_uint_fast64_t reads;
+	atomic_uint_fast64_t bytes_read;
+	atomic_uint_fast64_t reloads_ok;
+	atomic_uint_fast64_t reloads_failed;
+	atomic_uint_fast64_t read_errors;
+};
+
+struct aerofs_reload;
+
+struct aerofs {
+	/* Configuration, fixed once main() has parsed the command line. */
+	char *source;			/* absolute path (realpath) */
+	char *mountpoint;		/* as given */
+	struct catalog_options copts;
+	char **optstrs;			/* strdup()ed options copts borrows */
+	size_t noptstrs;
+	char *notify_pipe;		/* -o notify_pipe=, set by fuse_opt */
+	bool have_fsname;
+	unsigned nonopts;		/* non-option arguments seen */
+	int opt_error;
+	uid_t uid;
+	gid_t gid;
+	unsigned debounce_ms;
+	int no_splice;			/* -o nosplice */
+
+	struct fuse_session *se;	/* NULL until mounted */
+	struct aerofs_reload *reload;	/* NULL unless the watcher runs */
+
+	pthread_mutex_t lock;		/* guards everything below */
+	struct aerofs_gen *gens;
+	struct aerofs_gen *cur;
+	uint32_t last_gen_id;
+	char *last_reload_error;	/* NULL: none since the last success */
+	int64_t last_reload_error_at;
+	char *last_read_error;
+	int64_t last_read_error_at;
+
+	struct aerofs_counters n;
+};
+
+/* ---- generations (gen.c) ---------------------------------------------- */
+
+/*
+ * Builds a generation from A->source and A->copts: stats the source, runs
+ * catalog_build() and lays out the virtual image.  Does not install it.
+ * Returns 0 or -errno with the reason in ERR.  Safe to call from any
+ * thread; takes no lock.
+ */
+int aerofs_gen_build(const struct aerofs *a, struct aerofs_gen **out,
+		     struct aero_error *err);
+
+/* Frees a generation that was never installed (NULL allowed). */
+void aerofs_gen_free(struct aerofs_gen *g);
+
+/*
+ * Makes G (from aerofs_gen_build()) current and returns the previous
+ * current generation with a temporary hold (NULL for the first one); the
+ * caller releases it with aerofs_gen_put(a, old, 1) once it no longer needs
+ * its names for invalidation.
+ */
+struct aerofs_gen *aerofs_gen_install(struct aerofs *a, struct aerofs_gen *g);
+
+/* The current generation with N holds added. */
+struct aerofs_gen *aerofs_gen_current(struct aerofs *a, uint64_t n);
+
+/* Generation ID with N holds added, or NULL if it is gone. */
+struct aerofs_gen *aerofs_gen_find(struct aerofs *a, uint32_t id,
+				   uint64_t n);
+
+/* Adds N holds to G, which the caller already holds. */
+void aerofs_gen_hold(struct aerofs *a, struct aerofs_gen *g, uint64_t n);
+
+/* Drops N holds; frees G when it is not current and nothing holds it. */
+void aerofs_gen_put(struct aerofs *a, struct aerofs_gen *g, uint64_t n);
+
+/* Frees every generation (at shutdown, after the session is gone). */
+void aerofs_gen_free_all(struct aerofs *a);
+
+static inline fuse_ino_t aerofs_nodeid(const struct aerofs_gen *g,
+				       uint64_t low)
+{
+	return ((fuse_ino_t)g->id << 32) | low;
+}
+
+/* ---- control directory (control.c) ------------------------------------ */
+
+/*
+ * Synthesizes status.json as it is now.  Returns a malloc()ed NUL-terminated
+ * string (its length in *LEN) or NULL when out of memory.
+ */
+char *aerofs_status_json(struct aerofs *a, size_t *len);
+
+/* Records the last reload / read error (MSG NULL clears), with the time. */
+void aerofs_set_reload_error(struct aerofs *a, const char *msg);
+void aerofs_set_read_error(struct aerofs *a, const char *msg);
+
+/* ---- operations (ops.c) ----------------------------------------------- */
+
+extern const struct fuse_lowlevel_ops aerofs_ll_ops;
+
+/*
+ * After OLD was replaced by NEW: drops the kernel's cached entries for
+ * every root name of either, the root's attributes and directory cache,
+ * and the control directory's image entry.  Call without holding any lock
+ * and never from a request handler (libfuse's notify deadlock rule).
+ */
+void aerofs_invalidate(struct aerofs *a, const struct aerofs_gen *old,
+		       const struct aerofs_gen *new_gen);
+
+/* ---- live reload (reload.c) ------------------------------------------- */
+
+/*
+ * Starts the watcher thread: inotify on the source's directory (the
+ * source's name moved to, created or closed after writing) and SIGHUP
+ * through a signalfd; SIGHUP must already be blocked in every thread.
+ * Returns 0 or -errno.
+ */
+int aerofs_reload_start(struct aerofs *a);
+
+/* Stops and joins the watcher (no-op if it is not running). */
+void aerofs_reload_stop(struct aerofs *a);
+
+/*
+ * Builds a new generation now and installs it, or records why not.
+ * Returns 0 or -errno.  Used by the watcher thread.
+ */
+int aerofs_reload_now(struct aerofs *a);
+
+#endif

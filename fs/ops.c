@@ -1,0 +1,974 @@
+/*
+ * ops.c: the FUSE low-level operations of aerofs.
+ *
+ * Everything is read-only: the pack of a generation never changes, so
+ * entries and attributes get long timeouts, missing names are cached as
+ * negative entries, files are opened with keep_cache and directories with
+ * cache_readdir; a reload invalidates what it changes (aerofs_invalidate()).
+ * File data is answered with fuse_reply_data() on buffers that point into
+ * the source descriptors (FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK), so libfuse can
+ * splice it or pread it straight into the reply; synthesized files are
+ * served from the pack's memory, the virtual image through iso_image_read().
+ * Every modifying operation fails with EROFS (the mount is also "ro").
+ *
+ * Pack format errors never reach here; a source that can no longer supply
+ * a range (truncated underneath us) is reported as EIO, counted and noted
+ * in status.json.
+ *
+ * Not here: node-id and generation bookkeeping (gen.c), status.json
+ * (control.c), option parsing and the session (main.c).
+ */
+#include "fs/fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalog/checked.h"
+#include "catalog/log.h"
+
+/* What a node id designates, with a hold on its generation if any. */
+enum obj_kind {
+	OBJ_NODE,	/* a pack node (the root included) */
+	OBJ_CTL,	/* .aerofs */
+	OBJ_STATUS,	/* .aerofs/status.json */
+	OBJ_ISO,	/* .aerofs/aero-win7-drivers.iso */
+};
+
+struct obj {
+	enum obj_kind kind;
+	struct aerofs_gen *gen;		/* one hold; NULL for CTL/STATUS */
+	const struct pack_node *node;	/* OBJ_NODE */
+};
+
+/* An open file or directory; fi->fh points here. */
+struct handle {
+	struct obj o;		/* the hold lasts until release */
+	char *text;		/* status.json snapshot */
+	size_t len;
+};
+
+/* Reads of more spans than this are copied instead of zero-copied. */
+#define SPANS_MAX 16
+
+static struct aerofs *req_fs(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+static void count(atomic_uint_fast64_t *c, uint64_t n)
+{
+	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+}
+
+/* Resolves INO; 0 or a positive errno for fuse_reply_err(). */
+static int obj_get(struct aerofs *a, fuse_ino_t ino, struct obj *o)
+{
+	uint32_t id = (uint32_t)(ino >> 32);
+	uint32_t low = (uint32_t)ino;
+
+	memset(o, 0, sizeof(*o));
+	if (ino == AEROFS_NODE_ROOT) {
+		o->gen = aerofs_gen_current(a, 1);
+		o->node = pack_root(o->gen->pack);
+		return 0;
+	}
+	if (ino == AEROFS_NODE_CTL) {
+		o->kind = OBJ_CTL;
+		return 0;
+	}
+	if (ino == AEROFS_NODE_STATUS) {
+		o->kind = OBJ_STATUS;
+		return 0;
+	}
+	if (id == 0)
+		return ESTALE;
+	o->gen = aerofs_gen_find(a, id, 1);
+	if (!o->gen)
+		return ESTALE;
+	if (low == AEROFS_LOW_ISO) {
+		o->kind = OBJ_ISO;
+		return 0;
+	}
+	o->node = pack_node_by_ino(o->gen->pack, low);
+	if (!o->node) {
+		aerofs_gen_put(a, o->gen, 1);
+		o->gen = NULL;
+		return ESTALE;
+	}
+	return 0;
+}
+
+static void obj_put(struct aerofs *a, struct obj *o)
+{
+	aerofs_gen_put(a, o->gen, o->gen ? 1 : 0);
+	o->gen = NULL;
+}
+
+/* The node id the kernel should use for O. */
+static fuse_ino_t obj_nodeid(const struct obj *o)
+{
+	switch (o->kind) {
+	case OBJ_CTL:
+		return AEROFS_NODE_CTL;
+	case OBJ_STATUS:
+		return AEROFS_NODE_STATUS;
+	case OBJ_ISO:
+		return aerofs_nodeid(o->gen, AEROFS_LOW_ISO);
+	case OBJ_NODE:
+		break;
+	}
+	if (o->node == pack_root(o->gen->pack))
+		return AEROFS_NODE_ROOT;
+	return aerofs_nodeid(o->gen, pack_node_ino(o->node));
+}
+
+/* Whether the kernel's lookup count on O's node id keeps its generation. */
+static bool obj_counted(const struct obj *o)
+{
+	fuse_ino_t id = obj_nodeid(o);
+
+	return id != AEROFS_NODE_ROOT && id != AEROFS_NODE_CTL &&
+	       id != AEROFS_NODE_STATUS;
+}
+
+static void fill_times(struct stat *st, int64_t epoch)
+{
+	st->st_atim.tv_sec = (time_t)epoch;
+	st->st_mtim.tv_sec = (time_t)epoch;
+	st->st_ctim.tv_sec = (time_t)epoch;
+}
+
+/* Attributes of O; returns false if status.json could not be made. */
+static bool obj_stat(struct aerofs *a, const struct obj *o, struct stat *st)
+{
+	struct aerofs_gen *g;
+	char *text;
+	size_t len = 0;
+
+	memset(st, 0, sizeof(*st));
+	st->st_uid = a->uid;
+	st->st_gid = a->gid;
+	st->st_blksize = 4096;
+	switch (o->kind) {
+	case OBJ_NODE:
+		st->st_ino = pack_node_ino(o->node);
+		st->st_mode = pack_node_mode(o->node) |
+			      (pack_node_is_dir(o->node) ? S_IFDIR : S_IFREG);
+		st->st_nlink = pack_node_nlink(o->node);
+		st->st_size = (off_t)pack_node_size(o->node);
+		fill_times(st, pack_epoch(o->gen->pack));
+		break;
+	case OBJ_ISO:
+		st->st_ino = AEROFS_STINO_ISO;
+		st->st_mode = S_IFREG | PACK_FILE_MODE;
+		st->st_nlink = 1;
+		st->st_size = (off_t)iso_image_size(o->gen->iso);
+		fill_times(st, pack_epoch(o->gen->pack));
+		break;
+	case OBJ_CTL:
+	case OBJ_STATUS:
+		g = aerofs_gen_current(a, 1);
+		fill_times(st, pack_epoch(g->pack));
+		aerofs_gen_put(a, g, 1);
+		if (o->kind == OBJ_CTL) {
+			st->st_ino = AEROFS_STINO_CTL;
+			st->st_mode = S_IFDIR | PACK_DIR_MODE;
+			st->st_nlink = 2;
+			break;
+		}
+		text = aerofs_status_json(a, &len);
+		if (!text)
+			return false;
+		free(text);
+		st->st_ino = AEROFS_STINO_STATUS;
+		st->st_mode = S_IFREG | PACK_FILE_MODE;
+		st->st_nlink = 1;
+		st->st_size = (off_t)len;
+		break;
+	}
+	st->st_blocks = (st->st_size + 511) / 512;
+	return true;
+}
+
+static double obj_attr_timeout(const struct obj *o)
+{
+	/* status.json changes with every counter; everything else only
+	 * with a reload, which invalidates. */
+	return o->kind == OBJ_STATUS ? 0.0 : AEROFS_TIMEOUT;
+}
+
+/*
+ * Fills E for O and adds the lookup reference the reply hands to the
+ * kernel.  Returns false (nothing added) if the attributes failed.
+ */
+static bool obj_entry(struct aerofs *a, const struct obj *o,
+		      struct fuse_entry_param *e)
+{
+	memset(e, 0, sizeof(*e));
+	if (!obj_stat(a, o, &e->attr))
+		return false;
+	e->ino = obj_nodeid(o);
+	e->generation = 1;
+	e->attr_timeout = obj_attr_timeout(o);
+	e->entry_timeout = AEROFS_TIMEOUT;
+	if (obj_counted(o))
+		aerofs_gen_hold(a, o->gen, 1);
+	return true;
+}
+
+/* Finds NAME in directory DIR; 0 or ENOENT/ENOTDIR. */
+static int obj_lookup(struct aerofs *a, const struct obj *dir,
+		      const char *name, struct obj *child)
+{
+	const struct pack_node *n;
+
+	memset(child, 0, sizeof(*child));
+	if (dir->kind == OBJ_CTL) {
+		if (strcmp(name, AEROFS_ISO_NAME) == 0) {
+			child->kind = OBJ_ISO;
+			child->gen = aerofs_gen_current(a, 1);
+			return 0;
+		}
+		if (strcmp(name, AEROFS_STATUS_NAME) == 0) {
+			child->kind = OBJ_STATUS;
+			return 0;
+		}
+		if (strcmp(name, "..") == 0) {
+			child->gen = aerofs_gen_current(a, 1);
+			child->node = pack_root(child->gen->pack);
+			return 0;
+		}
+		return ENOENT;
+	}
+	if (dir->kind != OBJ_NODE)
+		return ENOTDIR;
+	if (!pack_node_is_dir(dir->node))
+		return ENOTDIR;
+	if (dir->node == pack_root(dir->gen->pack) &&
+	    strcmp(name, AEROFS_CTL_NAME) == 0) {
+		child->kind = OBJ_CTL;
+		return 0;
+	}
+	if (strcmp(name, ".") == 0)
+		n = dir->node;
+	else if (strcmp(name, "..") == 0)
+		n = pack_node_parent(dir->node);
+	else
+		n = pack_lookup(dir->node, name);
+	if (!n)
+		return ENOENT;
+	child->node = n;
+	aerofs_gen_hold(a, dir->gen, 1);
+	child->gen = dir->gen;
+	return 0;
+}
+
+static void aerofs_op_init(void *userdata, struct fuse_conn_info *conn)
+{
+	struct aerofs *a = userdata;
+
+	/*
+	 * Let libfuse splice file data from the source descriptor into
+	 * /dev/fuse instead of copying it through a buffer (mergerfs found
+	 * splice no faster; contrib/bench-fs.sh measures both).
+	 */
+	if (!a->no_splice && (conn->capable & FUSE_CAP_SPLICE_WRITE))
+		conn->want |= FUSE_CAP_SPLICE_WRITE;
+	if (!a->no_splice && (conn->capable & FUSE_CAP_SPLICE_MOVE))
+		conn->want |= FUSE_CAP_SPLICE_MOVE;
+	/* Content never changes under a node id: no need to compare mtimes. */
+	conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
+	/* "To FUSE or not to FUSE" (FAST'17): the default 12 throttles
+	 * parallel sequential readers. */
+	conn->max_background = 64;
+}
+
+static void aerofs_op_lookup(fuse_req_t req, fuse_ino_t parent,
+			     const char *name)
+{
+	struct aerofs *a = req_fs(req);
+	struct fuse_entry_param e;
+	struct obj dir, child;
+	int err;
+
+	count(&a->n.lookups, 1);
+	err = obj_get(a, parent, &dir);
+	if (err) {
+		fuse_reply_err(req, err);
+		return;
+	}
+	err = obj_lookup(a, &dir, name, &child);
+	obj_put(a, &dir);
+	if (err == ENOENT) {
+		/* Negative entry: "future lookups of this name will not
+		 * generate fuse requests" (squashfuse ll.c). */
+		memset(&e, 0, sizeof(e));
+		e.entry_timeout = AEROFS_TIMEOUT;
+		fuse_reply_entry(req, &e);
+		return;
+	}
+	if (err) {
+		fuse_reply_err(req, err);
+		return;
+	}
+	if (!obj_entry(a, &child, &e)) {
+		obj_put(a, &child);
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	obj_put(a, &child);
+	fuse_reply_entry(req, &e);
+}
+
+static void forget_one(struct aerofs *a, fuse_ino_t ino, uint64_t nlookup)
+{
+	struct aerofs_gen *g;
+	uint32_t id = (uint32_t)(ino >> 32);
+
+	if (id == 0 || nlookup == 0)
+		return;	/* fixed node ids are not counted */
+	g = aerofs_gen_find(a, id, 0);
+	if (g)
+		aerofs_gen_put(a, g, nlookup);
+}
+
+static void aerofs_op_forget(fuse_req_t req, fuse_ino_t ino,
+			     uint64_t nlookup)
+{
+	forget_one(req_fs(req), ino, nlookup);
+	fuse_reply_none(req);
+}
+
+static void aerofs_op_forget_multi(fuse_req_t req, size_t count_,
+				   struct fuse_forget_data *forgets)
+{
+	struct aerofs *a = req_fs(req);
+	size_t i;
+
+	for (i = 0; i < count_; i++)
+		forget_one(a, forgets[i].ino, forgets[i].nlookup);
+	fuse_reply_none(req);
+}
+
+static void aerofs_op_getattr(fuse_req_t req, fuse_ino_t ino,
+			      struct fuse_file_info *fi)
+{
+	struct aerofs *a = req_fs(req);
+	struct stat st;
+	struct obj o;
+	int err;
+
+	(void)fi;
+	err = obj_get(a, ino, &o);
+	if (err) {
+		fuse_reply_err(req, err);
+		return;
+	}
+	if (!obj_stat(a, &o, &st)) {
+		obj_put(a, &o);
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	fuse_reply_attr(req, &st, obj_attr_timeout(&o));
+	obj_put(a, &o);
+}
+
+static bool obj_is_dir(const struct obj *o)
+{
+	return o->kind == OBJ_CTL ||
+	       (o->kind == OBJ_NODE && pack_node_is_dir(o->node));
+}
+
+static void aerofs_op_open(fuse_req_t req, fuse_ino_t ino,
+			   struct fuse_file_info *fi)
+{
+	struct aerofs *a = req_fs(req);
+	struct handle *h;
+	int err;
+
+	if ((fi->flags & O_ACCMODE) != O_RDONLY ||
+	    (fi->flags & (O_TRUNC | O_CREAT))) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	h = calloc(1, sizeof(*h));
+	if (!h) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	err = obj_get(a, ino, &h->o);
+	if (!err && obj_is_dir(&h->o))
+		err = EISDIR;
+	if (!err && h->o.kind == OBJ_STATUS) {
+		h->text = aerofs_status_json(a, &h->len);
+		if (!h->text)
+			err = ENOMEM;
+		/* A snapshot per open, whatever size getattr saw. */
+		fi->direct_io = 1;
+	} else {
+		fi->keep_cache = 1;
+	}
+	if (err) {
+		obj_put(a, &h->o);
+		free(h);
+		fuse_reply_err(req, err);
+		return;
+	}
+	fi->fh = (uintptr_t)h;
+	if (fuse_reply_open(req, fi) != 0) {
+		obj_put(a, &h->o);
+		free(h->text);
+		free(h);
+	}
+}
+
+static void read_failed(struct aerofs *a, const struct handle *h,
+			uint64_t off, size_t size, const char *why)
+{
+	char msg[512];
+	const char *path = h->o.kind == OBJ_ISO ?
+				   AEROFS_CTL_NAME "/" AEROFS_ISO_NAME :
+				   pack_node_path(h->o.node);
+
+	count(&a->n.read_errors, 1);
+	snprintf(msg, sizeof(msg), "%s: read of %zu bytes at %" PRIu64
+		 " failed: %s", path, size, off, why);
+	log_msg(LOG_LEVEL_ERR, "%s", msg);
+	aerofs_set_read_error(a, msg);
+}
+
+/* Copies the range into memory: for the virtual image and odd files. */
+static void read_copy(fuse_req_t req, struct aerofs *a, struct handle *h,
+		      size_t size, uint64_t off)
+{
+	char *buf = malloc(size ? size : 1);
+	ssize_t r;
+
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	if (h->o.kind == OBJ_ISO)
+		r = iso_image_read(h->o.gen->iso, buf, size, off);
+	else
+		r = pack_node_read(h->o.gen->pack, h->o.node, buf, size, off);
+	if (r < 0) {
+		read_failed(a, h, off, size, strerror((int)-r));
+		fuse_reply_err(req, (int)-r);
+	} else {
+		count(&a->n.bytes_read, (uint64_t)r);
+		fuse_reply_buf(req, buf, (size_t)r);
+	}
+	free(buf);
+}
+
+/*
+ * Zero-copy read of a pack file: one fuse_buf per extent run.  Returns
+ * false when the range needs more buffers than we carry (copy instead).
+ */
+static bool read_spans(fuse_req_t req, struct aerofs *a, struct handle *h,
+		       size_t size, uint64_t off)
+{
+	struct {
+		struct fuse_bufvec v;
+		struct fuse_buf more[SPANS_MAX - 1];
+	} bv;
+	const struct pack *p = h->o.gen->pack;
+	uint64_t fsize = pack_node_size(h->o.node);
+	uint64_t pos = off, end;
+	struct pack_span sp;
+	struct stat st;
+	size_t i = 0;
+	int r;
+
+	end = off > fsize ? off : fsize;
+	if (size < end - off)
+		end = off + size;
+	memset(&bv, 0, sizeof(bv));
+	while (pos < end) {
+		struct fuse_buf *b = &bv.v.buf[i];
+		uint64_t len;
+
+		if (i == SPANS_MAX)
+			return false;
+		r = pack_node_span(p, h->o.node, pos, &sp);
+		if (r < 0) {
+			read_failed(a, h, off, size, strerror(-r));
+			fuse_reply_err(req, -r);
+			return true;
+		}
+		len = sp.len < end - pos ? sp.len : end - pos;
+		if (len == 0)
+			break;
+		b->size = (size_t)len;
+		if (sp.mem) {
+			b->mem = (void *)sp.mem;
+		} else {
+			/*
+			 * libfuse sends what the descriptor yields and the
+			 * kernel zero-fills a short reply; a source truncated
+			 * underneath us must be EIO, not zeros.
+			 */
+			if (fstat(sp.fd, &st) < 0 ||
+			    range_outside(sp.fd_offset, len,
+					  (uint64_t)st.st_size)) {
+				read_failed(a, h, off, size,
+					    "source truncated or unreadable");
+				fuse_reply_err(req, EIO);
+				return true;
+			}
+			b->flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK |
+				   FUSE_BUF_FD_RETRY;
+			b->fd = sp.fd;
+			b->pos = (off_t)sp.fd_offset;
+		}
+		pos += len;
+		i++;
+	}
+	bv.v.count = i;
+	count(&a->n.bytes_read, pos - off);
+	if (i == 0)
+		fuse_reply_buf(req, NULL, 0);
+	else
+		fuse_reply_data(req, &bv.v, FUSE_BUF_SPLICE_MOVE);
+	return true;
+}
+
+/*
+ * status.json: from a copy, because the snapshot belongs to the handle and
+ * release can free it while the reply is still being written (see below).
+ */
+static void read_status(fuse_req_t req, struct aerofs *a,
+			const struct handle *h, size_t size, uint64_t off)
+{
+	char *buf;
+
+	if (off >= h->len) {
+		fuse_reply_buf(req, NULL, 0);
+		return;
+	}
+	if (size > h->len - off)
+		size = h->len - (size_t)off;
+	buf = malloc(size);
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	memcpy(buf, h->text + off, size);
+	count(&a->n.bytes_read, size);
+	fuse_reply_buf(req, buf, size);
+	free(buf);
+}
+
+static void aerofs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size,
+			   off_t off, struct fuse_file_info *fi)
+{
+	struct aerofs *a = req_fs(req);
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	struct aerofs_gen *g;
+
+	(void)ino;
+	count(&a->n.reads, 1);
+	if (off < 0) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	if (h->o.kind == OBJ_STATUS) {
+		read_status(req, a, h, size, (uint64_t)off);
+		return;
+	}
+	/*
+	 * The reply wakes the reader before fuse_reply_*() returns; if it
+	 * then closes the file, release may drop the last hold on an old
+	 * generation while we are still in writev() or splice() on its
+	 * memory and descriptors.  Hold it until the reply is out.
+	 */
+	g = h->o.gen;
+	aerofs_gen_hold(a, g, 1);
+	if (h->o.kind == OBJ_ISO ||
+	    !read_spans(req, a, h, size, (uint64_t)off))
+		read_copy(req, a, h, size, (uint64_t)off);
+	aerofs_gen_put(a, g, 1);
+}
+
+static void aerofs_op_release(fuse_req_t req, fuse_ino_t ino,
+			      struct fuse_file_info *fi)
+{
+	struct aerofs *a = req_fs(req);
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+
+	(void)ino;
+	obj_put(a, &h->o);
+	free(h->text);
+	free(h);
+	fuse_reply_err(req, 0);
+}
+
+static void aerofs_op_opendir(fuse_req_t req, fuse_ino_t ino,
+			      struct fuse_file_info *fi)
+{
+	struct aerofs *a = req_fs(req);
+	struct handle *h = calloc(1, sizeof(*h));
+	int err;
+
+	if (!h) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	err = obj_get(a, ino, &h->o);
+	if (!err && !obj_is_dir(&h->o))
+		err = ENOTDIR;
+	if (!err && h->o.kind == OBJ_CTL)
+		h->o.gen = aerofs_gen_current(a, 1);	/* for the image */
+	if (err) {
+		obj_put(a, &h->o);
+		free(h);
+		fuse_reply_err(req, err);
+		return;
+	}
+	fi->fh = (uintptr_t)h;
+	fi->keep_cache = 1;
+	fi->cache_readdir = 1;
+	if (fuse_reply_open(req, fi) != 0) {
+		obj_put(a, &h->o);
+		free(h);
+	}
+}
+
+/* Entry I of directory handle H ("." and ".." first); false past the end. */
+static bool dir_entry(struct aerofs *a, const struct handle *h, size_t i,
+		      const char **name, struct obj *o)
+{
+	memset(o, 0, sizeof(*o));
+	if (i == 0 || i == 1) {
+		*name = i == 0 ? "." : "..";
+		if (h->o.kind == OBJ_CTL) {
+			o->kind = i == 0 ? OBJ_CTL : OBJ_NODE;
+			o->gen = h->o.gen;
+			o->node = pack_root(h->o.gen->pack);
+		} else {
+			o->gen = h->o.gen;
+			o->node = i == 0 ? h->o.node :
+					   pack_node_parent(h->o.node);
+		}
+		return true;
+	}
+	i -= 2;
+	if (h->o.kind == OBJ_CTL) {
+		if (i > 1)
+			return false;
+		o->kind = i == 0 ? OBJ_ISO : OBJ_STATUS;
+		o->gen = i == 0 ? h->o.gen : NULL;
+		*name = i == 0 ? AEROFS_ISO_NAME : AEROFS_STATUS_NAME;
+		return true;
+	}
+	o->node = pack_node_child(h->o.node, i);
+	if (!o->node)
+		return false;
+	o->gen = h->o.gen;
+	*name = pack_node_name(o->node);
+	(void)a;
+	return true;
+}
+
+static void do_readdir(fuse_req_t req, size_t size, off_t off,
+		       struct fuse_file_info *fi, bool plus)
+{
+	struct aerofs *a = req_fs(req);
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	char *buf = malloc(size ? size : 1);
+	size_t used = 0, i;
+	const char *name;
+	struct obj o;
+
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	for (i = off < 0 ? 0 : (size_t)off; dir_entry(a, h, i, &name, &o);
+	     i++) {
+		struct fuse_entry_param e;
+		size_t need;
+
+		if (!plus) {
+			struct stat st = { 0 };
+
+			if (!obj_stat(a, &o, &st))
+				break;
+			need = fuse_add_direntry(req, buf + used, size - used,
+						 name, &st, (off_t)(i + 1));
+			if (need > size - used)
+				break;
+			used += need;
+			continue;
+		}
+		if (i < 2) {
+			/* The kernel takes no reference for "." and "..":
+			 * pass attributes only (passthrough_ll does too). */
+			memset(&e, 0, sizeof(e));
+			if (!obj_stat(a, &o, &e.attr))
+				break;
+		} else if (!obj_entry(a, &o, &e)) {
+			break;
+		}
+		need = fuse_add_direntry_plus(req, buf + used, size - used,
+					      name, &e, (off_t)(i + 1));
+		if (need > size - used) {
+			/* Not sent: take back the reference. */
+			if (i >= 2 && obj_counted(&o))
+				aerofs_gen_put(a, o.gen, 1);
+			break;
+		}
+		used += need;
+	}
+	fuse_reply_buf(req, buf, used);
+	free(buf);
+}
+
+static void aerofs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
+			      off_t off, struct fuse_file_info *fi)
+{
+	(void)ino;
+	do_readdir(req, size, off, fi, false);
+}
+
+static void aerofs_op_readdirplus(fuse_req_t req, fuse_ino_t ino,
+				  size_t size, off_t off,
+				  struct fuse_file_info *fi)
+{
+	(void)ino;
+	do_readdir(req, size, off, fi, true);
+}
+
+static void aerofs_op_releasedir(fuse_req_t req, fuse_ino_t ino,
+				 struct fuse_file_info *fi)
+{
+	aerofs_op_release(req, ino, fi);
+}
+
+static void aerofs_op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct aerofs *a = req_fs(req);
+	struct aerofs_gen *g = aerofs_gen_current(a, 1);
+	struct statvfs sv;
+
+	(void)ino;
+	memset(&sv, 0, sizeof(sv));
+	sv.f_bsize = 4096;
+	sv.f_frsize = 4096;
+	sv.f_blocks = (pack_content_bytes(g->pack) + iso_image_size(g->iso) +
+		       4095) / 4096;
+	sv.f_files = pack_node_count(g->pack) + 3;
+	sv.f_namemax = PACK_NAME_MAX;
+	sv.f_flag = ST_RDONLY;
+	aerofs_gen_put(a, g, 1);
+	fuse_reply_statfs(req, &sv);
+}
+
+static void aerofs_op_getxattr(fuse_req_t req, fuse_ino_t ino,
+			       const char *name, size_t size)
+{
+	(void)ino;
+	(void)name;
+	(void)size;
+	fuse_reply_err(req, ENODATA);
+}
+
+static void aerofs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	(void)ino;
+	if (size == 0)
+		fuse_reply_xattr(req, 0);
+	else
+		fuse_reply_buf(req, NULL, 0);
+}
+
+static void aerofs_op_access(fuse_req_t req, fuse_ino_t ino, int mask)
+{
+	(void)ino;
+	/* Modes are 0444/0555 for everyone; only writing is refused. */
+	fuse_reply_err(req, (mask & W_OK) ? EROFS : 0);
+}
+
+/* ---- every modifying operation: EROFS ---------------------------------- */
+
+static void erofs(fuse_req_t req)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void aerofs_op_setattr(fuse_req_t req, fuse_ino_t ino,
+			      struct stat *attr, int to_set,
+			      struct fuse_file_info *fi)
+{
+	(void)ino, (void)attr, (void)to_set, (void)fi;
+	erofs(req);
+}
+
+static void aerofs_op_mknod(fuse_req_t req, fuse_ino_t parent,
+			    const char *name, mode_t mode, dev_t rdev)
+{
+	(void)parent, (void)name, (void)mode, (void)rdev;
+	erofs(req);
+}
+
+static void aerofs_op_mkdir(fuse_req_t req, fuse_ino_t parent,
+			    const char *name, mode_t mode)
+{
+	(void)parent, (void)name, (void)mode;
+	erofs(req);
+}
+
+static void aerofs_op_unlink(fuse_req_t req, fuse_ino_t parent,
+			     const char *name)
+{
+	(void)parent, (void)name;
+	erofs(req);
+}
+
+static void aerofs_op_symlink(fuse_req_t req, const char *link,
+			      fuse_ino_t parent, const char *name)
+{
+	(void)link, (void)parent, (void)name;
+	erofs(req);
+}
+
+static void aerofs_op_rename(fuse_req_t req, fuse_ino_t parent,
+			     const char *name, fuse_ino_t newparent,
+			     const char *newname, unsigned int flags)
+{
+	(void)parent, (void)name, (void)newparent, (void)newname, (void)flags;
+	erofs(req);
+}
+
+static void aerofs_op_link(fuse_req_t req, fuse_ino_t ino,
+			   fuse_ino_t newparent, const char *newname)
+{
+	(void)ino, (void)newparent, (void)newname;
+	erofs(req);
+}
+
+static void aerofs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
+			    size_t size, off_t off, struct fuse_file_info *fi)
+{
+	(void)ino, (void)buf, (void)size, (void)off, (void)fi;
+	erofs(req);
+}
+
+static void aerofs_op_setxattr(fuse_req_t req, fuse_ino_t ino,
+			       const char *name, const char *value,
+			       size_t size, int flags)
+{
+	(void)ino, (void)name, (void)value, (void)size, (void)flags;
+	erofs(req);
+}
+
+static void aerofs_op_removexattr(fuse_req_t req, fuse_ino_t ino,
+				  const char *name)
+{
+	(void)ino, (void)name;
+	erofs(req);
+}
+
+static void aerofs_op_create(fuse_req_t req, fuse_ino_t parent,
+			     const char *name, mode_t mode,
+			     struct fuse_file_info *fi)
+{
+	(void)parent, (void)name, (void)mode, (void)fi;
+	erofs(req);
+}
+
+static void aerofs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
+				off_t offset, off_t length,
+				struct fuse_file_info *fi)
+{
+	(void)ino, (void)mode, (void)offset, (void)length, (void)fi;
+	erofs(req);
+}
+
+static void aerofs_op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in,
+				      off_t off_in,
+				      struct fuse_file_info *fi_in,
+				      fuse_ino_t ino_out, off_t off_out,
+				      struct fuse_file_info *fi_out,
+				      size_t len, int flags)
+{
+	(void)ino_in, (void)off_in, (void)fi_in, (void)ino_out;
+	(void)off_out, (void)fi_out, (void)len, (void)flags;
+	erofs(req);
+}
+
+const struct fuse_lowlevel_ops aerofs_ll_ops = {
+	.init = aerofs_op_init,
+	.lookup = aerofs_op_lookup,
+	.forget = aerofs_op_forget,
+	.forget_multi = aerofs_op_forget_multi,
+	.getattr = aerofs_op_getattr,
+	.setattr = aerofs_op_setattr,
+	.mknod = aerofs_op_mknod,
+	.mkdir = aerofs_op_mkdir,
+	.unlink = aerofs_op_unlink,
+	.rmdir = aerofs_op_unlink,
+	.symlink = aerofs_op_symlink,
+	.rename = aerofs_op_rename,
+	.link = aerofs_op_link,
+	.open = aerofs_op_open,
+	.read = aerofs_op_read,
+	.write = aerofs_op_write,
+	.release = aerofs_op_release,
+	.opendir = aerofs_op_opendir,
+	.readdir = aerofs_op_readdir,
+	.readdirplus = aerofs_op_readdirplus,
+	.releasedir = aerofs_op_releasedir,
+	.statfs = aerofs_op_statfs,
+	.setxattr = aerofs_op_setxattr,
+	.getxattr = aerofs_op_getxattr,
+	.listxattr = aerofs_op_listxattr,
+	.removexattr = aerofs_op_removexattr,
+	.access = aerofs_op_access,
+	.create = aerofs_op_create,
+	.fallocate = aerofs_op_fallocate,
+	.copy_file_range = aerofs_op_copy_file_range,
+};
+
+/* ---- reload invalidation ---------------------------------------------- */
+
+static void inval_root_names(struct aerofs *a, const struct aerofs_gen *g)
+{
+	const struct pack_node *root = pack_root(g->pack);
+	const struct pack_node *c;
+	size_t i;
+
+	for (i = 0; (c = pack_node_child(root, i)) != NULL; i++) {
+		const char *name = pack_node_name(c);
+
+		/* -ENOENT only means the kernel had nothing cached. */
+		fuse_lowlevel_notify_inval_entry(a->se, AEROFS_NODE_ROOT,
+						 name, strlen(name));
+	}
+}
+
+void aerofs_invalidate(struct aerofs *a, const struct aerofs_gen *old,
+		       const struct aerofs_gen *new_gen)
+{
+	if (!a->se)
+		return;
+	/*
+	 * Old names: their dentries point at old node ids (d_invalidate also
+	 * drops everything cached below them).  New names: the kernel may
+	 * hold negative entries for them.
+	 */
+	if (old)
+		inval_root_names(a, old);
+	inval_root_names(a, new_gen);
+	/* Root attributes and its readdir cache (page cache of the dir). */
+	fuse_lowlevel_notify_inval_inode(a->se, AEROFS_NODE_ROOT, 0, 0);
+	fuse_lowlevel_notify_inval_entry(a->se, AEROFS_NODE_CTL,
+					 AEROFS_ISO_NAME,
+					 strlen(AEROFS_ISO_NAME));
+	fuse_lowlevel_notify_inval_inode(a->se, AEROFS_NODE_CTL, 0, 0);
+}

@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""test_fs_badinput.py: bad sources and mountpoints fail at startup with a
+clear message and a non-zero exit, and leave nothing mounted."""
+
+import os
+import subprocess
+
+from aerofs_test import (AEROFS, Daemon, check_eq, fixture, fixture_iso,
+                         is_mounted, run_tests, tmpdir)
+
+
+def start_fails(source, mnt=None, opts=(), expect=None):
+    d = Daemon(source, opts=opts, mnt=mnt)
+    try:
+        ok = d.start(expect_ok=False)
+        check_eq(ok, False, "mounted %s" % source)
+        code = d.proc.wait(timeout=20)
+        if code == 0:
+            raise AssertionError("exit status 0 for %s" % source)
+        check_eq(is_mounted(d.mnt), False, "left mounted")
+        err = d.stderr()
+        if expect and expect not in err:
+            raise AssertionError("stderr lacks %r:\n%s" % (expect, err))
+        lines = [l for l in err.splitlines() if l.strip()]
+        if not lines or not lines[0].startswith("aerofs: error: "):
+            raise AssertionError("unclear message:\n%s" % err)
+        for l in lines:
+            if l.endswith(".") or "Segmentation" in l or "==" in l:
+                raise AssertionError("bad message line %r" % l)
+        return err
+    finally:
+        d.cleanup()
+
+
+def test_html_as_iso():
+    p = os.path.join(tmpdir(), "virtio-win.iso")
+    with open(p, "w") as f:
+        f.write("<!DOCTYPE html>\n<html><head><title>Download</title>"
+                "</head><body>" + "x" * 100000 + "</body></html>\n")
+    start_fails(p, expect=p.split("/")[-1])
+
+
+def test_empty_file():
+    p = os.path.join(tmpdir(), "empty.iso")
+    open(p, "w").close()
+    start_fails(p)
+
+
+def test_missing_source():
+    p = os.path.join(tmpdir(), "nope.iso")
+    start_fails(p, expect="nope.iso")
+
+
+def test_mountpoint_not_a_directory():
+    fx = fixture()
+    f = os.path.join(tmpdir(), "file")
+    open(f, "w").close()
+    start_fails(fixture_iso(fx), mnt=f, expect="not a directory")
+
+
+def test_missing_mountpoint():
+    fx = fixture()
+    start_fails(fixture_iso(fx), mnt=os.path.join(tmpdir(), "a", "b"),
+                expect="mountpoint")
+
+
+def test_bad_option():
+    fx = fixture()
+    start_fails(fixture_iso(fx), opts=["epoch=yesterday"], expect="epoch")
+    start_fails(fixture_iso(fx), opts=["drivers=viostor\\,floppy"],
+                expect="drivers")
+
+
+def run(*args):
+    return subprocess.run([AEROFS] + list(args), stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, timeout=30)
+
+
+def test_usage():
+    r = run()
+    check_eq(r.returncode, 2, "no arguments")
+    if b"usage" not in r.stderr:
+        raise AssertionError("no usage: %r" % r.stderr)
+    r = run("a", "b", "c")
+    if r.returncode == 0 or b"unexpected argument: c" not in r.stderr:
+        raise AssertionError("third argument: %r %r" % (r.returncode,
+                                                        r.stderr))
+    r = run("--help")
+    check_eq(r.returncode, 0, "--help")
+    out = r.stdout + r.stderr
+    for want in (b"SOURCE MOUNTPOINT", b"drivers=", b"notify_pipe=",
+                 b"-o allow_other", b"max_threads"):
+        if want not in out:
+            raise AssertionError("--help lacks %r:\n%s" % (want, out))
+    r = run("--version")
+    check_eq(r.returncode, 0, "--version")
+    if b"aerofs version" not in r.stdout:
+        raise AssertionError("--version: %r" % r.stdout)
+
+
+if __name__ == "__main__":
+    run_tests(globals())

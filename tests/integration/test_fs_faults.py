@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""test_fs_faults.py: a source truncated under the mount gives EIO, not
+zeros or a crash; a killed daemon's mountpoint is recovered by
+fusermount3 -u and can be mounted again."""
+
+import errno
+import os
+import shutil
+import signal
+import stat
+import subprocess
+import time
+
+from aerofs_test import (Daemon, check_eq, fixture, fixture_iso, is_mounted,
+                         mounted, run_tests, sha256_file, tmpdir, walk)
+
+
+def test_truncated_source():
+    fx = fixture()
+    src = os.path.join(tmpdir(), "src.iso")
+    shutil.copyfile(fixture_iso(fx), src)
+    with mounted(src) as d:
+        d.allow(r"read of \d+ bytes at \d+ failed")
+        d.allow(r"reload failed")
+        files = [p for p, st in walk(d.mnt).items()
+                 if stat.S_ISREG(st.st_mode)]
+        with open(d.path("manifest.json"), "rb") as f:
+            manifest = f.read()
+        # Cut the image to its volume descriptors: every file extent is
+        # now past the end.
+        os.truncate(src, 64 * 1024)
+        eio = ok = 0
+        for p in files:
+            if not p.startswith("win7/"):
+                continue
+            try:
+                with open(d.path(p), "rb") as f:
+                    f.read()
+                ok += 1
+            except OSError as e:
+                check_eq(e.errno, errno.EIO, p + " errno")
+                eio += 1
+        if eio == 0:
+            raise AssertionError("no EIO after truncation (%d read)" % ok)
+        check_eq(d.proc.poll(), None, "daemon alive")
+        # Synthesized files live in memory and still read.
+        with open(d.path("manifest.json"), "rb") as f:
+            check_eq(f.read(), manifest, "manifest.json after truncation")
+        s = d.status()
+        if s["counters"]["read_errors"] < eio:
+            raise AssertionError("read_errors %r" % s["counters"])
+        if not s["last_read_error"] or "win7/" not in s["last_read_error"]:
+            raise AssertionError("last_read_error %r" % s["last_read_error"])
+
+
+def test_source_deleted_keeps_serving():
+    fx = fixture()
+    src = os.path.join(tmpdir(), "src.iso")
+    shutil.copyfile(fixture_iso(fx), src)
+    with mounted(src) as d:
+        files = sorted(p for p, st in walk(d.mnt).items()
+                       if stat.S_ISREG(st.st_mode) and p.startswith("win7"))
+        os.unlink(src)
+        # The daemon holds the image open: the old inode still reads.
+        for p in files[:20]:
+            sha256_file(d.path(p))
+        check_eq(d.proc.poll(), None, "daemon alive")
+
+
+def test_sigkill_recovery():
+    fx = fixture()
+    iso = fixture_iso(fx)
+    d = Daemon(iso)
+    d.start()
+    try:
+        os.listdir(d.mnt)
+        os.kill(d.proc.pid, signal.SIGKILL)
+        d.proc.wait(timeout=10)
+        try:
+            os.listdir(d.mnt)
+        except OSError as e:
+            check_eq(e.errno, errno.ENOTCONN, "errno of a dead mount")
+        else:
+            raise AssertionError("dead mount still lists")
+        r = subprocess.run(["fusermount3", "-u", d.mnt],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        check_eq(r.returncode, 0, "fusermount3 -u: %s" % r.stdout.decode())
+        check_eq(is_mounted(d.mnt), False, "still mounted")
+    finally:
+        d.cleanup()
+    with mounted(iso, mnt=d.mnt) as d2:
+        if "win7" not in os.listdir(d2.mnt):
+            raise AssertionError("remount does not serve the pack")
+
+
+def test_sigterm_unmounts():
+    fx = fixture()
+    d = Daemon(fixture_iso(fx))
+    d.start()
+    try:
+        os.kill(d.proc.pid, signal.SIGTERM)
+        check_eq(d.proc.wait(timeout=20), 0, "exit status after SIGTERM")
+        end = time.monotonic() + 5
+        while is_mounted(d.mnt) and time.monotonic() < end:
+            time.sleep(0.05)
+        check_eq(is_mounted(d.mnt), False, "mounted after SIGTERM")
+        d.check_log()
+    finally:
+        d.cleanup()
+
+
+if __name__ == "__main__":
+    run_tests(globals())
