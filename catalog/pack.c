@@ -115,16 +115,35 @@ static int node_add_child(struct pack_node *dir, struct pack_node *child)
 
 /* ---- the builder's path table ------------------------------------------ */
 
+/*
+ * The table is keyed by path ignoring ASCII case: a pack is unpacked on
+ * Windows, where "viostor.sys" and "VIOSTOR.SYS" in one folder clash, and
+ * Joliet readers would show one of them.  So a second name that differs
+ * only in case is found here and refused.
+ */
+static unsigned char fold(unsigned char c)
+{
+	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+}
+
 /* FNV-1a: the table only needs spread, not resistance (paths are bounded). */
 static uint64_t path_hash(const char *s, size_t len)
 {
 	uint64_t h = 0xcbf29ce484222325ull;
 
 	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
+		h ^= fold((unsigned char)s[i]);
 		h *= 0x100000001b3ull;
 	}
 	return h;
+}
+
+static bool path_equal(const char *a, const char *b, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (fold((unsigned char)a[i]) != fold((unsigned char)b[i]))
+			return false;
+	return true;
 }
 
 static struct pack_node **table_slot(const struct pack_builder *b,
@@ -137,7 +156,7 @@ static struct pack_node **table_slot(const struct pack_builder *b,
 		struct pack_node *n = b->table[i];
 
 		if (!n || (strlen(n->path) == len &&
-			   memcmp(n->path, path, len) == 0))
+			   path_equal(n->path, path, len)))
 			return &b->table[i];
 		i = (i + 1) & mask;
 	}
@@ -254,6 +273,11 @@ static int ensure_dir(struct pack_builder *b, const char *path, size_t len,
 
 	n = table_find(b, path, len);
 	if (n) {
+		if (memcmp(n->path, path, len) != 0)
+			return aero_error_set(err, -EEXIST,
+					      "'%.*s' collides with '%s' ignoring "
+					      "case",
+					      (int)len, path, n->path);
 		if (n->type != PACK_NODE_DIR)
 			return aero_error_set(err, -EEXIST,
 					      "'%.*s' is a file, not a directory",
@@ -376,14 +400,19 @@ static int add_file_node(struct pack_builder *b, const char *path,
 			 struct pack_node **out, struct aero_error *err)
 {
 	size_t len, cut;
-	struct pack_node *parent, *n;
+	struct pack_node *existing, *parent, *n;
 	unsigned depth = 1;
 	int rc = check_path(path, err);
 
 	if (rc < 0)
 		return rc;
 	len = strlen(path);
-	if (table_find(b, path, len))
+	existing = table_find(b, path, len);
+	if (existing && strcmp(existing->path, path) != 0)
+		return aero_error_set(err, -EEXIST,
+				      "'%s' collides with '%s' ignoring case",
+				      path, existing->path);
+	if (existing)
 		return aero_error_set(err, -EEXIST, "'%s' added twice", path);
 	cut = len;
 	while (cut > 0 && path[cut - 1] != '/')
@@ -584,8 +613,9 @@ static void number_nodes(struct pack *p, struct pack_node *root)
 			p->content_bytes += n->size;
 			continue;
 		}
-		qsort(n->children, n->nchildren, sizeof(*n->children),
-		      node_cmp);
+		if (n->nchildren)
+			qsort(n->children, n->nchildren,
+			      sizeof(*n->children), node_cmp);
 		n->nlink = 2;
 		for (size_t c = 0; c < n->nchildren; c++) {
 			struct pack_node *child = n->children[c];

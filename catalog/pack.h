@@ -77,7 +77,9 @@ int pack_builder_add_source(struct pack_builder *b, int fd, uint64_t size);
  * Adds directory PATH ("win7/x86", no leading or trailing '/') and any
  * missing parents.  Adding an existing directory is not an error.
  * Returns 0 or -errno: -EINVAL for an invalid name, -EEXIST when a file
- * is in the way, -ENAMETOOLONG, -ELOOP (too deep), -EFBIG (too many nodes).
+ * is in the way or a path differs from an existing one only in ASCII case
+ * (the pack is meant for Windows), -ENAMETOOLONG, -ELOOP (too deep),
+ * -EFBIG (too many nodes).
  */
 int pack_builder_add_dir(struct pack_builder *b, const char *path,
 			 struct aero_error *err);
@@ -101,7 +103,7 @@ int pack_builder_add_blob(struct pack_builder *b, const char *path,
 			  const void *data, size_t len,
 			  unsigned char sha256[32], struct aero_error *err);
 
-/* True if PATH is already in the builder (file or directory). */
+/* True if PATH, ignoring ASCII case, is already in the builder. */
 bool pack_builder_has(const struct pack_builder *b, const char *path);
 
 /*

@@ -173,6 +173,15 @@ static void test_invalid_names(void)
 	CHECK_EQ_INT(-EEXIST, pack_builder_add_blob(b, "f/g", "y", 1, NULL,
 						    &err));
 	CHECK_EQ_INT(-EEXIST, pack_builder_add_dir(b, "f", &err));
+	/* Windows would see one of these two; refuse the second. */
+	CHECK_EQ_INT(-EEXIST, pack_builder_add_blob(b, "F", "y", 1, NULL,
+						    &err));
+	CHECK(strstr(err.msg, "ignoring case") != NULL);
+	CHECK_EQ_INT(0, pack_builder_add_blob(b, "Dir/a", "y", 1, NULL, &err));
+	CHECK_EQ_INT(-EEXIST, pack_builder_add_blob(b, "DIR/b", "y", 1, NULL,
+						    &err));
+	CHECK_EQ_INT(-EEXIST, pack_builder_add_dir(b, "dir", &err));
+	CHECK(pack_builder_has(b, "dIR/A"));
 	pack_builder_free(b);
 }
 
@@ -256,6 +265,23 @@ static void test_blob_span_and_refs(void)
 }
 
 /* Many entries in one directory: builder and lookups stay fast. */
+/* An empty pack and an empty directory are valid trees. */
+static void test_empty(void)
+{
+	struct pack_builder *b = pack_builder_new(0);
+	struct pack *p;
+
+	CHECK_EQ_INT(0, pack_builder_finish(b, &p));
+	CHECK_EQ_UINT(1, pack_node_count(p));
+	CHECK_EQ_UINT(0, pack_node_nchildren(pack_root(p)));
+	pack_unref(p);
+	b = pack_builder_new(0);
+	CHECK_EQ_INT(0, pack_builder_add_dir(b, "e", NULL));
+	CHECK_EQ_INT(0, pack_builder_finish(b, &p));
+	CHECK_EQ_UINT(2, pack_node_nlink(pack_lookup_path(p, "e")));
+	pack_unref(p);
+}
+
 static void test_wide_directory(void)
 {
 	struct pack_builder *b = pack_builder_new(0);
@@ -281,6 +307,7 @@ int main(void)
 	RUN(test_invalid_names);
 	RUN(test_extents_read_span_and_truncation);
 	RUN(test_blob_span_and_refs);
+	RUN(test_empty);
 	RUN(test_wide_directory);
 	return harness_exit();
 }
