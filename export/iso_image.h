@@ -2,9 +2,11 @@
  * iso_image.h: a pack tree laid out as an ISO9660 image that is never
  * written out, only read.
  *
- * The image is ISO9660 level 1 names in the primary volume descriptor,
- * Joliet (UCS-2, up to 64 characters) in a supplementary one, and Rock Ridge
- * (default on) so that POSIX readers see exact names and modes.  Every
+ * The image is ISO9660 with level 2 style names (d-characters, up to 30,
+ * made unique) in the primary volume descriptor, Joliet (UCS-2, up to 64
+ * characters) in a supplementary one, and Rock Ridge (default on) so that
+ * POSIX readers see exact names and modes.  iso_image.c documents the
+ * layout, the name mangling and the date clamping.  Every
  * byte is a pure function of the pack and the options: times come from the
  * pack's epoch, order from ECMA-119's sorting rules.  Identical file
  * contents share one extent.
@@ -32,7 +34,7 @@
 struct iso_image;
 
 struct iso_image_options {
-	const char *label;	/* volume id; NULL: CATALOG_DEFAULT_LABEL (catalog.h) */
+	const char *label;	/* NULL: CATALOG_DEFAULT_LABEL (catalog.h) */
 	bool no_rock_ridge;	/* leave Rock Ridge out */
 	bool no_joliet;		/* leave Joliet out */
 };

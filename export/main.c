@@ -1,0 +1,689 @@
+/*
+ * main.c: aerofs-export, which snapshots the Aero Win7 driver pack of a
+ * virtio-win source to a .zip, a .iso or a directory.
+ *
+ *   aerofs-export [options] SOURCE OUTPUT
+ *
+ * SOURCE is anything catalog_build() takes (a virtio-win ISO, its
+ * extracted tree, a mounted aerofs tree or an earlier directory export).
+ * The output is written atomically: into a temporary file or directory
+ * created with O_EXCL next to OUTPUT, synced, then renamed over OUTPUT.
+ * On any failure the temporary is removed and OUTPUT is left as it was.
+ * An existing directory OUTPUT is replaced only with --force (by an atomic
+ * exchange, then removal of the old tree).
+ *
+ * The process runs in UTC (ZIP DOS times are local times in libarchive)
+ * and never calls setlocale(), so the bytes written depend only on the
+ * source and the options, not on TZ, LANG or the umask.
+ *
+ * Not here: what goes in the pack (catalog/), the formats (iso_image.c,
+ * zip.c, tree.c).
+ */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <openssl/evp.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "catalog/catalog.h"
+#include "catalog/log.h"
+#include "export/iso_image.h"
+#include "export/tree.h"
+#include "export/zip.h"
+
+#define PROG "aerofs-export"
+#define ISO_CHUNK (1 << 20)
+
+enum format { FORMAT_AUTO, FORMAT_ZIP, FORMAT_ISO, FORMAT_DIR };
+
+static const char *const format_names[] = { "auto", "zip", "iso", "dir" };
+
+enum {
+	OPT_DRIVERS = 256, OPT_STRICT, OPT_DROP_PDB, OPT_EPOCH, OPT_LABEL,
+	OPT_SOURCE_HASH, OPT_NO_RR, OPT_NO_JOLIET, OPT_JSON,
+};
+
+static const struct option long_options[] = {
+	{ "format", required_argument, NULL, 'f' },
+	{ "drivers", required_argument, NULL, OPT_DRIVERS },
+	{ "strict-optional", no_argument, NULL, OPT_STRICT },
+	{ "drop-pdb", no_argument, NULL, OPT_DROP_PDB },
+	{ "epoch", required_argument, NULL, OPT_EPOCH },
+	{ "label", required_argument, NULL, OPT_LABEL },
+	{ "source-hash", no_argument, NULL, OPT_SOURCE_HASH },
+	{ "no-rock-ridge", no_argument, NULL, OPT_NO_RR },
+	{ "no-joliet", no_argument, NULL, OPT_NO_JOLIET },
+	{ "force", no_argument, NULL, 'F' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* Everything main() decides, passed down explicitly. */
+struct export {
+	const char *source;
+	const char *output;
+	enum format format;
+	struct catalog_options copts;
+	struct iso_image_options iopts;
+	bool force, quiet, json;
+	char *strings[64];	/* option strings the catalog borrows */
+	size_t nstrings;
+
+	/* the run */
+	struct pack *pack;
+	struct catalog_report *report;
+	char *tmp;		/* temporary output, removed on failure */
+	bool tmp_is_dir;
+	uint64_t size, files;
+	unsigned char sha256[32];
+	bool have_sha;
+
+	/* progress */
+	bool show_progress;
+	uint64_t total;
+	struct timespec last;
+};
+
+static volatile sig_atomic_t cancelled;
+
+static void on_signal(int sig)
+{
+	cancelled = sig;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: " PROG " [options] SOURCE OUTPUT\n"
+"\n"
+"Writes the Aero Win7 driver pack of SOURCE (a virtio-win ISO, its\n"
+"extracted tree, or a mounted aerofs tree) to OUTPUT: a .zip, a .iso, or\n"
+"a directory.  Same source and options, same bytes.\n"
+"\n"
+"Output:\n"
+"  -f, --format zip|iso|dir  output format (default: from OUTPUT's suffix,\n"
+"                            a directory otherwise)\n"
+"  -F, --force               replace an existing directory OUTPUT\n"
+"      --no-rock-ridge       ISO: leave Rock Ridge out\n"
+"      --no-joliet           ISO: leave Joliet out\n"
+"\n"
+"Pack (also as -o opt[,opt...]; write a comma inside a value as \\,):\n"
+"      --drivers LIST        driver ids, comma-separated (default: all of\n"
+"                            viostor,netkvm,vioinput,viosnd)\n"
+"      --strict-optional     a missing optional driver is an error\n"
+"      --drop-pdb            leave .pdb debug symbols out\n"
+"      --epoch SECONDS       timestamp of every entry (default:\n"
+"                            $SOURCE_DATE_EPOCH, else the source's date)\n"
+"      --label LABEL         volume label (default " CATALOG_DEFAULT_LABEL
+")\n"
+"      --source-hash         record the source's SHA-256 in manifest.json\n"
+"\n"
+"Reporting:\n"
+"  -q, --quiet               no progress, errors only\n"
+"      --json                print a JSON summary on stdout\n"
+"  -h, --help                this text\n"
+"  -V, --version             the version\n");
+}
+
+/* ---- options ----------------------------------------------------------- */
+
+static int catalog_opt(struct export *x, const char *key, const char *value)
+{
+	struct aero_error err = { 0 };
+	char *s;
+	int rc;
+
+	if (x->nstrings == sizeof(x->strings) / sizeof(*x->strings)) {
+		log_msg(LOG_LEVEL_ERR, "too many options");
+		return -1;
+	}
+	if (value) {
+		if (asprintf(&s, "%s=%s", key, value) < 0)
+			return -1;
+	} else if (!(s = strdup(key))) {
+		return -1;
+	}
+	x->strings[x->nstrings++] = s;	/* the catalog borrows it */
+	rc = catalog_option_parse(&x->copts, s, &err);
+	if (rc < 0) {
+		log_msg(LOG_LEVEL_ERR, "%s", err.msg);
+		return -1;
+	}
+	if (rc == 0) {
+		log_msg(LOG_LEVEL_ERR, "unknown option '%s'", s);
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_format(struct export *x, const char *s)
+{
+	for (int f = FORMAT_ZIP; f <= FORMAT_DIR; f++)
+		if (strcmp(s, format_names[f]) == 0) {
+			x->format = (enum format)f;
+			return 0;
+		}
+	log_msg(LOG_LEVEL_ERR, "unknown format '%s' (zip, iso or dir)", s);
+	return -1;
+}
+
+/* One -o token: ours, or the catalog's. */
+static int o_token(struct export *x, char *tok)
+{
+	if (!*tok)
+		return 0;
+	if (strcmp(tok, "no-rock-ridge") == 0) {
+		x->iopts.no_rock_ridge = true;
+		return 0;
+	}
+	if (strcmp(tok, "no-joliet") == 0) {
+		x->iopts.no_joliet = true;
+		return 0;
+	}
+	if (strncmp(tok, "format=", 7) == 0)
+		return parse_format(x, tok + 7);
+	return catalog_opt(x, tok, NULL);
+}
+
+/* -o a,b=c\,d: split at commas not preceded by a backslash. */
+static int o_list(struct export *x, const char *list)
+{
+	char *buf = malloc(strlen(list) + 1), *w = buf;
+	int rc = 0;
+
+	if (!buf)
+		return -1;
+	for (const char *p = list;; p++) {
+		if (*p == '\\' && p[1] == ',') {
+			*w++ = ',';
+			p++;
+			continue;
+		}
+		if (*p == ',' || !*p) {
+			*w = '\0';
+			if (o_token(x, buf) < 0) {
+				rc = -1;
+				break;
+			}
+			w = buf;
+			if (!*p)
+				break;
+			continue;
+		}
+		*w++ = *p;
+	}
+	free(buf);
+	return rc;
+}
+
+/* Returns 0 to run, 1 to exit 0 (help, version), -1 for a usage error. */
+static int parse_args(struct export *x, int argc, char **argv)
+{
+	int c;
+
+	while ((c = getopt_long(argc, argv, "f:o:FqhV", long_options,
+				NULL)) != -1) {
+		int rc = 0;
+
+		switch (c) {
+		case 'f':
+			rc = parse_format(x, optarg);
+			break;
+		case 'o':
+			rc = o_list(x, optarg);
+			break;
+		case OPT_DRIVERS:
+			rc = catalog_opt(x, "drivers", optarg);
+			break;
+		case OPT_STRICT:
+			rc = catalog_opt(x, "strict-optional", NULL);
+			break;
+		case OPT_DROP_PDB:
+			rc = catalog_opt(x, "drop-pdb", NULL);
+			break;
+		case OPT_EPOCH:
+			rc = catalog_opt(x, "epoch", optarg);
+			break;
+		case OPT_LABEL:
+			rc = catalog_opt(x, "label", optarg);
+			break;
+		case OPT_SOURCE_HASH:
+			rc = catalog_opt(x, "source-hash", NULL);
+			break;
+		case OPT_NO_RR:
+			x->iopts.no_rock_ridge = true;
+			break;
+		case OPT_NO_JOLIET:
+			x->iopts.no_joliet = true;
+			break;
+		case 'F':
+			x->force = true;
+			break;
+		case 'q':
+			x->quiet = true;
+			break;
+		case OPT_JSON:
+			x->json = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 1;
+		case 'V':
+			printf(PROG " %s\n", AEROFS_VERSION);
+			return 1;
+		default:
+			rc = -1;
+			break;
+		}
+		if (rc < 0)
+			return -1;
+	}
+	if (argc - optind != 2) {
+		log_msg(LOG_LEVEL_ERR, "expected SOURCE and OUTPUT (see "
+			"--help)");
+		return -1;
+	}
+	x->source = argv[optind];
+	x->output = argv[optind + 1];
+	return 0;
+}
+
+static enum format guess_format(const char *out)
+{
+	size_t len = strlen(out);
+
+	if (len > 4 && strcasecmp(out + len - 4, ".zip") == 0)
+		return FORMAT_ZIP;
+	if (len > 4 && strcasecmp(out + len - 4, ".iso") == 0)
+		return FORMAT_ISO;
+	return FORMAT_DIR;
+}
+
+/* ---- progress ---------------------------------------------------------- */
+
+static void progress_line(struct export *x, uint64_t done, bool final)
+{
+	struct timespec now;
+	double ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (double)(now.tv_sec - x->last.tv_sec) * 1e3 +
+	     (double)(now.tv_nsec - x->last.tv_nsec) / 1e6;
+	if (!final && ms < 100)
+		return;
+	x->last = now;
+	fprintf(stderr, "\r" PROG ": %s: %3d%% (%.1f of %.1f MiB)%s",
+		x->output, x->total ? (int)(done * 100 / x->total) : 100,
+		(double)done / 1048576.0, (double)x->total / 1048576.0,
+		final ? "\n" : "");
+}
+
+static int progress_cb(void *ctx, uint64_t done)
+{
+	struct export *x = ctx;
+
+	if (x->show_progress)
+		progress_line(x, done, false);
+	return cancelled != 0;
+}
+
+/* ---- temporary outputs ------------------------------------------------- */
+
+/* "DIR/.BASE.aerofs-XXXXXX" next to OUTPUT, so rename() stays in place. */
+static char *temp_template(const char *output)
+{
+	char *d = strdup(output), *b = strdup(output), *t = NULL;
+
+	if (d && b && asprintf(&t, "%s/.%s.aerofs-XXXXXX", dirname(d),
+			       basename(b)) < 0)
+		t = NULL;
+	free(d);
+	free(b);
+	return t;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int type,
+		    struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	/* our files are 0644 and dirs 0755; remove() needs no chmod */
+	return (type == FTW_DP ? rmdir(path) : unlink(path)) < 0 ? -1 : 0;
+}
+
+static void remove_tree(const char *path)
+{
+	if (nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS) < 0 &&
+	    errno != ENOENT)
+		log_msg(LOG_LEVEL_WARNING, "cannot remove %s: %s", path,
+			strerror(errno));
+}
+
+static void remove_temp(struct export *x)
+{
+	if (!x->tmp)
+		return;
+	if (x->tmp_is_dir)
+		remove_tree(x->tmp);
+	else
+		unlink(x->tmp);
+	free(x->tmp);
+	x->tmp = NULL;
+}
+
+static int sync_parent(const char *output)
+{
+	char *d = strdup(output);
+	int fd, rc = 0;
+
+	if (!d)
+		return -ENOMEM;
+	fd = open(dirname(d), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) < 0)
+		rc = -errno;
+	if (fd >= 0)
+		close(fd);
+	free(d);
+	return rc;
+}
+
+static int write_all(int fd, const unsigned char *p, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* ---- the formats ------------------------------------------------------- */
+
+static int write_iso(struct export *x, int fd, struct aero_error *err)
+{
+	struct iso_image *img = NULL;
+	unsigned char *buf = malloc(ISO_CHUNK);
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	uint64_t off = 0, size;
+	int rc;
+
+	if (!buf || !md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+		rc = aero_error_set(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	x->iopts.label = x->report ? catalog_report_label(x->report) :
+				     x->copts.label;
+	if ((rc = iso_image_build(x->pack, &x->iopts, &img, err)) < 0)
+		goto out;
+	size = iso_image_size(img);
+	x->total = size;
+	while (off < size) {
+		ssize_t n = iso_image_read(img, buf, ISO_CHUNK, off);
+
+		if (n <= 0) {
+			rc = aero_error_set(err, n < 0 ? (int)n : -EIO,
+					    "cannot read the source at image "
+					    "offset %llu: %s",
+					    (unsigned long long)off,
+					    strerror(n < 0 ? (int)-n : EIO));
+			goto out;
+		}
+		if ((rc = write_all(fd, buf, (size_t)n)) < 0) {
+			aero_error_set(err, rc, "write %s: %s", x->tmp,
+				       strerror(-rc));
+			goto out;
+		}
+		EVP_DigestUpdate(md, buf, (size_t)n);
+		off += (uint64_t)n;
+		if (progress_cb(x, off)) {
+			rc = aero_error_set(err, -ECANCELED, "cancelled");
+			goto out;
+		}
+	}
+	EVP_DigestFinal_ex(md, x->sha256, NULL);
+	x->have_sha = true;
+	x->size = size;
+	rc = 0;
+out:
+	iso_image_free(img);
+	EVP_MD_CTX_free(md);
+	free(buf);
+	return rc;
+}
+
+/* Counts files for the summary (ZIP and directory know it already). */
+static uint64_t count_files(const struct pack *p)
+{
+	uint64_t n = 0;
+
+	for (uint64_t i = 1; i <= pack_node_count(p); i++)
+		n += !pack_node_is_dir(pack_node_by_ino(p, i));
+	return n;
+}
+
+static int export_file(struct export *x, struct aero_error *err)
+{
+	struct stat st;
+	int fd, rc;
+	mode_t mask;
+
+	if (stat(x->output, &st) == 0 && S_ISDIR(st.st_mode))
+		return aero_error_set(err, -EISDIR, "%s is a directory; "
+				      "give a file name ending in .%s",
+				      x->output, format_names[x->format]);
+	if (!(x->tmp = temp_template(x->output)))
+		return aero_error_set(err, -ENOMEM, "out of memory");
+	fd = mkostemp(x->tmp, O_CLOEXEC);	/* O_EXCL, mode 0600 */
+	if (fd < 0) {
+		rc = -errno;
+		free(x->tmp);
+		x->tmp = NULL;
+		return aero_error_set(err, rc, "cannot create a temporary "
+				      "file next to %s: %s", x->output,
+				      strerror(-rc));
+	}
+	x->total = pack_content_bytes(x->pack);
+	if (x->format == FORMAT_ZIP) {
+		struct zip_result zr;
+
+		rc = zip_write(x->pack, fd, progress_cb, x, &zr, err);
+		if (rc == 0) {
+			x->size = zr.bytes;
+			x->files = zr.files;
+			memcpy(x->sha256, zr.sha256, 32);
+			x->have_sha = true;
+		}
+	} else {
+		rc = write_iso(x, fd, err);
+		x->files = count_files(x->pack);
+	}
+	mask = umask(0);
+	umask(mask);
+	/* the usual mode of a new file; mkstemp made it 0600 */
+	if (rc == 0 && (fchmod(fd, 0666 & ~mask) < 0 || fsync(fd) < 0))
+		rc = aero_error_set(err, -errno, "sync %s: %s", x->tmp,
+				    strerror(errno));
+	if (close(fd) < 0 && rc == 0)
+		rc = aero_error_set(err, -errno, "close %s: %s", x->tmp,
+				    strerror(errno));
+	if (rc == 0 && rename(x->tmp, x->output) < 0)
+		rc = aero_error_set(err, -errno, "rename to %s: %s",
+				    x->output, strerror(errno));
+	if (rc < 0)
+		return rc;
+	free(x->tmp);
+	x->tmp = NULL;
+	sync_parent(x->output);
+	return 0;
+}
+
+static int export_dir(struct export *x, struct aero_error *err)
+{
+	struct tree_result tr;
+	struct stat st;
+	bool exists = lstat(x->output, &st) == 0;
+	int fd, rc;
+
+	if (exists && !x->force)
+		return aero_error_set(err, -EEXIST, "%s exists; use --force "
+				      "to replace it", x->output);
+	if (exists && !S_ISDIR(st.st_mode))
+		return aero_error_set(err, -ENOTDIR, "%s exists and is not a "
+				      "directory", x->output);
+	if (!(x->tmp = temp_template(x->output)))
+		return aero_error_set(err, -ENOMEM, "out of memory");
+	if (!mkdtemp(x->tmp)) {
+		rc = -errno;
+		free(x->tmp);
+		x->tmp = NULL;
+		return aero_error_set(err, rc, "cannot create a temporary "
+				      "directory next to %s: %s", x->output,
+				      strerror(-rc));
+	}
+	x->tmp_is_dir = true;
+	fd = open(x->tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return aero_error_set(err, -errno, "open %s: %s", x->tmp,
+				      strerror(errno));
+	x->total = pack_content_bytes(x->pack);
+	rc = tree_write(x->pack, fd, progress_cb, x, &tr, err);
+	if (rc == 0 && syncfs(fd) < 0)
+		rc = aero_error_set(err, -errno, "sync %s: %s", x->tmp,
+				    strerror(errno));
+	close(fd);
+	if (rc < 0)
+		return rc;
+	x->files = tr.files;
+	x->size = tr.bytes;
+	if (exists) {
+		/* swap atomically, then the old tree is the temporary */
+		if (renameat2(AT_FDCWD, x->tmp, AT_FDCWD, x->output,
+			      RENAME_EXCHANGE) < 0)
+			return aero_error_set(err, -errno, "replace %s: %s",
+					      x->output, strerror(errno));
+	} else if (rename(x->tmp, x->output) < 0) {
+		return aero_error_set(err, -errno, "rename to %s: %s",
+				      x->output, strerror(errno));
+	}
+	if (exists)
+		remove_temp(x);
+	free(x->tmp);
+	x->tmp = NULL;
+	sync_parent(x->output);
+	return 0;
+}
+
+static void print_json(const struct export *x)
+{
+	cJSON *j = cJSON_CreateObject();
+	char hex[65];
+	char *s;
+
+	for (int i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", x->sha256[i]);
+	cJSON_AddStringToObject(j, "output", x->output);
+	cJSON_AddStringToObject(j, "format", format_names[x->format]);
+	cJSON_AddNumberToObject(j, "size", (double)x->size);
+	if (x->have_sha)
+		cJSON_AddStringToObject(j, "sha256", hex);
+	else
+		cJSON_AddNullToObject(j, "sha256");
+	cJSON_AddNumberToObject(j, "files", (double)x->files);
+	cJSON_AddNumberToObject(j, "epoch", (double)pack_epoch(x->pack));
+	cJSON_AddStringToObject(j, "label",
+				x->report ? catalog_report_label(x->report) :
+				x->copts.label ? x->copts.label :
+				CATALOG_DEFAULT_LABEL);
+	s = cJSON_Print(j);
+	if (s)
+		printf("%s\n", s);
+	free(s);
+	cJSON_Delete(j);
+}
+
+static int run(struct export *x)
+{
+	struct aero_error err = { 0 };
+	int rc;
+
+	if (x->format == FORMAT_AUTO)
+		x->format = guess_format(x->output);
+	rc = catalog_build(x->source, &x->copts, &x->pack, &x->report, &err);
+	if (rc < 0) {
+		log_msg(LOG_LEVEL_ERR, "%s: %s", x->source,
+			err.msg[0] ? err.msg : strerror(-rc));
+		return 1;
+	}
+	if (cancelled) {
+		log_msg(LOG_LEVEL_ERR, "interrupted");
+		return 1;
+	}
+	x->show_progress = !x->quiet && isatty(STDERR_FILENO);
+	clock_gettime(CLOCK_MONOTONIC, &x->last);
+	rc = x->format == FORMAT_DIR ? export_dir(x, &err) :
+				       export_file(x, &err);
+	if (x->show_progress)
+		progress_line(x, rc == 0 ? x->total : 0, true);
+	if (rc < 0) {
+		remove_temp(x);
+		log_msg(LOG_LEVEL_ERR, "%s", err.msg[0] ? err.msg :
+			strerror(-rc));
+		return 1;
+	}
+	if (x->json)
+		print_json(x);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct export x = { .format = FORMAT_AUTO };
+	struct sigaction sa = { .sa_handler = on_signal };
+	int rc;
+
+	/* libarchive writes ZIP DOS times in local time: make that UTC */
+	setenv("TZ", "UTC0", 1);
+	tzset();
+	log_set_program(PROG);
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+
+	rc = parse_args(&x, argc, argv);
+	if (rc != 0) {
+		for (size_t i = 0; i < x.nstrings; i++)
+			free(x.strings[i]);
+		return rc > 0 ? 0 : 2;
+	}
+	if (x.quiet)
+		log_set_level(LOG_LEVEL_ERR);
+	rc = run(&x);
+	if (cancelled && rc == 0)
+		rc = 1;
+	remove_temp(&x);
+	catalog_report_free(x.report);
+	pack_unref(x.pack);
+	for (size_t i = 0; i < x.nstrings; i++)
+		free(x.strings[i]);
+	return rc;
+}
