@@ -19,6 +19,22 @@
  *
  * Everything synthesized is a pure function of the source contents and the
  * options: no wall clock, no host paths, no locale.
+ *
+ * manifest.json (schema_version 1; 2-space indent, LF, keys in this order):
+ * schema_version, pack, generator, created_utc (from the epoch), epoch,
+ * epoch_source ("option", "SOURCE_DATE_EPOCH", "volume", "catalog",
+ * "default"), image {label}, source {kind "iso"|"directory", name (the
+ * basename), names, volume_label, derived_version, size, hash (null, or
+ * {algorithm, value} with source-hash), license_notice_files_copied},
+ * options {strict_optional, drop_pdb}, drivers_requested, drivers (included,
+ * sorted), optional_drivers_missing [{name, missing_targets, errors}],
+ * optional_drivers_missing_any, warnings, checks {total, failed},
+ * driver_results [{name, upstream, required, status, included_targets,
+ * missing_targets, errors {target: why, sorted}, details {target:
+ * {pack_path, source_path, os_dir, arch_dir, inf {..., checks [{name, ok,
+ * detail}]}, catalog {...} | null}}}], targets, files [{path, size, sha256}]
+ * (every file but manifest.json, sorted by path bytes).  See inspect.h for
+ * the checks.
  */
 #ifndef AEROFS_CATALOG_CATALOG_H
 #define AEROFS_CATALOG_CATALOG_H
@@ -59,11 +75,26 @@ int catalog_option_parse(struct catalog_options *opts, const char *opt,
 			 struct aero_error *err);
 
 /*
- * The epoch used when OPTS does not set one: SOURCE_DATE_EPOCH from the
- * environment if set (a malformed value is an error), else the source's
- * volume time, else 0.  Resolved inside catalog_build(); exposed for
- * --help texts and tests.
+ * Parses S as seconds since 1970 UTC (decimal, optional sign), years 1 to
+ * 9999.  Returns 0, or -EINVAL / -ERANGE with ERR.
  */
+int catalog_parse_epoch(const char *s, int64_t *out, struct aero_error *err);
+
+/* True for a volume label of 1..16 characters of [A-Za-z0-9_.-]. */
+bool catalog_label_valid(const char *label);
+
+/*
+ * SOURCE_DATE_EPOCH from the environment: returns 1 with *OUT, 0 when it
+ * is unset or blank, -EINVAL (with ERR) when it is malformed.
+ *
+ * The epoch of a pack is, in this order: the epoch= option, this variable,
+ * the source's volume time (images), the newest signing time among the
+ * included catalogs (so that an extracted tree gets a date derived from
+ * its contents), else 0.  A pack imported from a pack keeps its
+ * manifest's epoch unless epoch= is given.  "epoch_source" in the
+ * manifest says which applied.
+ */
+int catalog_epoch_from_env(int64_t *out, struct aero_error *err);
 
 /*
  * Builds the pack for the source at SOURCE_PATH.  Returns 0 with a pack
@@ -80,11 +111,18 @@ int catalog_build(const char *source_path, const struct catalog_options *opts,
 /* The report as pretty JSON (the same text as manifest.json); caller frees. */
 char *catalog_report_json(const struct catalog_report *r);
 
-/* Number of warnings and of failed INF/catalog checks. */
+/*
+ * Number of warnings (every failed check is also a warning) and of failed
+ * INF/catalog checks.  For an imported pack: its manifest's counts plus
+ * one per file whose content no longer matches the manifest's SHA-256.
+ */
 size_t catalog_report_warnings(const struct catalog_report *r);
 size_t catalog_report_failed_checks(const struct catalog_report *r);
 
-/* Volume label to use for images (the option, or the default). */
+/*
+ * Volume label to use for images: the option, else (imported pack) the
+ * manifest's image.label, else CATALOG_DEFAULT_LABEL.
+ */
 const char *catalog_report_label(const struct catalog_report *r);
 
 void catalog_report_free(struct catalog_report *r);

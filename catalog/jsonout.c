@@ -1,0 +1,162 @@
+/*
+ * jsonout.c: see jsonout.h.
+ */
+#include "catalog/jsonout.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "catalog/sbuf.h"
+
+/* Length of the valid UTF-8 sequence at S (1..4), or 0 if invalid. */
+static size_t jsonout_utf8_len(const unsigned char *s)
+{
+	uint32_t cp;
+	size_t n;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		n = 2;
+		cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		n = 3;
+		cp = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		n = 4;
+		cp = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	/* RFC 3629 §3: no overlong forms, no surrogates, <= U+10FFFF */
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return n;
+}
+
+static void jsonout_string(struct sbuf *sb, const char *str)
+{
+	const unsigned char *s = (const unsigned char *)(str ? str : "");
+
+	sbuf_putc(sb, '"');
+	while (*s) {
+		size_t n;
+
+		switch (*s) {
+		case '"':
+			sbuf_puts(sb, "\\\"");
+			s++;
+			continue;
+		case '\\':
+			sbuf_puts(sb, "\\\\");
+			s++;
+			continue;
+		case '\n':
+			sbuf_puts(sb, "\\n");
+			s++;
+			continue;
+		case '\r':
+			sbuf_puts(sb, "\\r");
+			s++;
+			continue;
+		case '\t':
+			sbuf_puts(sb, "\\t");
+			s++;
+			continue;
+		default:
+			break;
+		}
+		if (*s < 0x20 || *s == 0x7f) {
+			sbuf_printf(sb, "\\u%04x", *s);
+			s++;
+			continue;
+		}
+		n = jsonout_utf8_len(s);
+		if (!n) {
+			sbuf_puts(sb, "\xef\xbf\xbd");
+			s++;
+			continue;
+		}
+		sbuf_put(sb, s, n);
+		s += n;
+	}
+	sbuf_putc(sb, '"');
+}
+
+static void jsonout_indent(struct sbuf *sb, unsigned depth)
+{
+	for (unsigned i = 0; i < depth; i++)
+		sbuf_puts(sb, "  ");
+}
+
+static void jsonout_number(struct sbuf *sb, double v)
+{
+	/* the range test is false for NaN and infinities */
+	if (v > -9007199254740992.0 && v < 9007199254740992.0 &&
+	    (double)(long long)v == v)
+		sbuf_printf(sb, "%lld", (long long)v);
+	else
+		sbuf_puts(sb, "null"); /* never produced by the catalog */
+}
+
+static void jsonout_item(struct sbuf *sb, const cJSON *it, unsigned depth)
+{
+	const cJSON *c;
+	bool obj;
+
+	if (cJSON_IsNull(it) || cJSON_IsInvalid(it)) {
+		sbuf_puts(sb, "null");
+		return;
+	}
+	if (cJSON_IsTrue(it)) {
+		sbuf_puts(sb, "true");
+		return;
+	}
+	if (cJSON_IsFalse(it)) {
+		sbuf_puts(sb, "false");
+		return;
+	}
+	if (cJSON_IsNumber(it)) {
+		jsonout_number(sb, it->valuedouble);
+		return;
+	}
+	if (cJSON_IsString(it) || cJSON_IsRaw(it)) {
+		jsonout_string(sb, it->valuestring);
+		return;
+	}
+	obj = cJSON_IsObject(it);
+	if (!it->child) {
+		sbuf_puts(sb, obj ? "{}" : "[]");
+		return;
+	}
+	sbuf_putc(sb, obj ? '{' : '[');
+	for (c = it->child; c; c = c->next) {
+		sbuf_putc(sb, '\n');
+		jsonout_indent(sb, depth + 1);
+		if (obj) {
+			jsonout_string(sb, c->string);
+			sbuf_puts(sb, ": ");
+		}
+		jsonout_item(sb, c, depth + 1);
+		if (c->next)
+			sbuf_putc(sb, ',');
+	}
+	sbuf_putc(sb, '\n');
+	jsonout_indent(sb, depth);
+	sbuf_putc(sb, obj ? '}' : ']');
+}
+
+char *jsonout_print(const cJSON *item, size_t *len)
+{
+	struct sbuf sb = SBUF_INIT;
+
+	jsonout_item(&sb, item, 0);
+	sbuf_putc(&sb, '\n');
+	return sbuf_finish(&sb, len);
+}

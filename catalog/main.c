@@ -1,0 +1,417 @@
+/*
+ * main.c: aerofs-catalog, which builds the pack of a virtio-win source in
+ * memory and reports on it: what was selected from where, the INF and
+ * catalog checks, the pack tree, or the manifest.  It writes nothing; use
+ * aerofs-export for that and aerofs to mount.
+ *
+ * Exit codes: 0 ok, 1 checks failed (with --check), 2 usage, 3 the source
+ * could not be read or the selection failed.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "catalog/catalog.h"
+#include "catalog/log.h"
+#include "catalog/sbuf.h"
+
+#define PROG "aerofs-catalog"
+
+enum {
+	EXIT_CHECKS = 1,
+	EXIT_USAGE = 2,
+	EXIT_SOURCE = 3,
+};
+
+static void usage(FILE *f)
+{
+	fprintf(
+	    f,
+	    "Usage: " PROG
+	    " [-o OPTION[,OPTION...]] [--json | --tree] [--check] SOURCE\n"
+	    "\n"
+	    "Builds the Aero Windows 7 driver pack of SOURCE (a virtio-win "
+	    "ISO, an\n"
+	    "extracted virtio-win tree, or a pack) in memory and reports on "
+	    "it.\n"
+	    "\n"
+	    "  -o, --options LIST  catalog options, comma-separated:\n"
+	    "        drivers=ID,...   viostor,netkvm (required), viosnd, "
+	    "vioinput\n"
+	    "        strict-optional  a missing optional driver is an error\n"
+	    "        drop-pdb         leave .pdb debug symbols out\n"
+	    "        epoch=SECONDS    time of every file (default: "
+	    "SOURCE_DATE_EPOCH,\n"
+	    "                         the ISO volume time, the newest catalog\n"
+	    "                         signing time, 0)\n"
+	    "        source-hash      record the SHA-256 of the whole source "
+	    "ISO\n"
+	    "        label=LABEL      volume label of images (1-16 of A-Z a-z "
+	    "0-9 _ . -)\n"
+	    "  --json              print manifest.json instead of the summary\n"
+	    "  --tree              print the pack tree with file sizes\n"
+	    "  --check             exit 1 if any INF or catalog check failed\n"
+	    "  -v, --verbose       log more to stderr\n"
+	    "  -h, --help          show this help\n"
+	    "  -V, --version       show the version\n"
+	    "\n"
+	    "Exit status: 0 ok, 1 checks failed (--check), 2 usage, 3 source "
+	    "error.\n");
+}
+
+static bool is_flag_option(const char *t)
+{
+	return !strcmp(t, "strict-optional") || !strcmp(t, "drop-pdb") ||
+	       !strcmp(t, "source-hash");
+}
+
+/*
+ * Splits an -o list at commas ("\," is a literal comma).  Because driver
+ * ids are separated by commas too, bare words that follow "drivers=" and
+ * are not flags continue the drivers list: "-o drivers=viostor,netkvm,
+ * drop-pdb" means what it says.
+ */
+static int split_options(const char *list, struct strlist *out)
+{
+	struct sbuf tok = SBUF_INIT;
+	struct strlist raw = STRLIST_INIT;
+	int r = 0;
+
+	for (const char *p = list;; p++) {
+		if (*p == '\\' && p[1] == ',') {
+			sbuf_putc(&tok, ',');
+			p++;
+			continue;
+		}
+		if (*p && *p != ',') {
+			sbuf_putc(&tok, *p);
+			continue;
+		}
+		if (tok.oom || strlist_add(&raw, tok.len ? tok.buf : "") < 0)
+			r = -ENOMEM;
+		sbuf_release(&tok);
+		if (!*p || r)
+			break;
+	}
+	for (size_t i = 0; !r && i < raw.n; i++) {
+		const char *t = raw.v[i];
+
+		if (!*t)
+			continue;
+		if (out->n && !strchr(t, '=') && !is_flag_option(t) &&
+		    !strncmp(out->v[out->n - 1], "drivers=", 8)) {
+			char *prev = out->v[out->n - 1];
+			size_t len = strlen(prev) + strlen(t) + 2;
+			char *merged = malloc(len);
+
+			if (!merged) {
+				r = -ENOMEM;
+				break;
+			}
+			snprintf(merged, len, "%s,%s", prev, t);
+			free(prev);
+			out->v[out->n - 1] = merged;
+			continue;
+		}
+		if (strlist_add(out, t) < 0)
+			r = -ENOMEM;
+	}
+	strlist_free(&raw);
+	return r;
+}
+
+static const char *jstr(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static const char *jstr_or(const cJSON *o, const char *key, const char *d)
+{
+	const char *s = jstr(o, key);
+
+	return s ? s : d;
+}
+
+static double jnum(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+static void print_list(const cJSON *a)
+{
+	const cJSON *e;
+	bool first = true;
+
+	cJSON_ArrayForEach(e, a)
+	{
+		if (cJSON_IsString(e))
+			printf("%s%s", first ? "" : ", ", e->valuestring);
+		first = false;
+	}
+	if (first)
+		printf("none");
+}
+
+static void print_summary(const cJSON *m, const struct pack *p)
+{
+	const cJSON *src = cJSON_GetObjectItemCaseSensitive(m, "source");
+	const cJSON *img = cJSON_GetObjectItemCaseSensitive(m, "image");
+	const cJSON *results, *d, *w, *chk;
+	size_t nfailed = 0, ntotal = 0, nwarn = 0;
+
+	printf("source:   %s (%s, %s names", jstr_or(src, "name", "?"),
+	       jstr_or(src, "kind", "?"), jstr_or(src, "names", "?"));
+	if (jstr(src, "volume_label"))
+		printf(", volume label \"%s\"", jstr(src, "volume_label"));
+	printf(")\n");
+	printf("version:  %s\n", jstr_or(src, "derived_version", "unknown"));
+	printf("epoch:    %s (%s)\n", jstr_or(m, "created_utc", "?"),
+	       jstr_or(m, "epoch_source", "?"));
+	printf("label:    %s\n", jstr_or(img, "label", "?"));
+	printf("drivers:  ");
+	print_list(cJSON_GetObjectItemCaseSensitive(m, "drivers"));
+	printf("\n");
+	results = cJSON_GetObjectItemCaseSensitive(m, "driver_results");
+	cJSON_ArrayForEach(d, results)
+	{
+		const cJSON *det =
+		    cJSON_GetObjectItemCaseSensitive(d, "details");
+		const cJSON *t;
+
+		const cJSON *errs =
+		    cJSON_GetObjectItemCaseSensitive(d, "errors");
+		bool req = cJSON_IsTrue(
+		    cJSON_GetObjectItemCaseSensitive(d, "required"));
+
+		printf("  %-9s %-8s %-8s", jstr_or(d, "name", "?"),
+		       req ? "required" : "optional",
+		       jstr_or(d, "status", "?"));
+		cJSON_ArrayForEach(t, det)
+		{
+			printf("  %s <- %s", t->string,
+			       jstr_or(t, "source_path", "?"));
+		}
+		/* the first reason, sorted by target like the manifest */
+		if (!cJSON_GetArraySize(det) && cJSON_GetArraySize(errs) > 0 &&
+		    cJSON_IsString(errs->child))
+			printf("  (%s: %s)", errs->child->string,
+			       errs->child->valuestring);
+		printf("\n");
+	}
+	printf("checks:\n");
+	cJSON_ArrayForEach(d, results)
+	{
+		const cJSON *det =
+		    cJSON_GetObjectItemCaseSensitive(d, "details");
+		const cJSON *t;
+
+		cJSON_ArrayForEach(t, det)
+		{
+			const cJSON *inf =
+			    cJSON_GetObjectItemCaseSensitive(t, "inf");
+			const cJSON *cat =
+			    cJSON_GetObjectItemCaseSensitive(t, "catalog");
+			const cJSON *c;
+
+			printf("  %s %s: %s", jstr_or(d, "name", "?"),
+			       t->string, jstr_or(inf, "file", "?"));
+			if (jstr(inf, "driver_version"))
+				printf(" %s", jstr(inf, "driver_version"));
+			if (cJSON_IsObject(cat))
+				printf(", %s %s catalog signed by %s",
+				       jstr_or(cat, "file", "?"),
+				       jstr_or(cat, "digest", "?"),
+				       jstr_or(cat, "signer", "unknown"));
+			printf("\n");
+			cJSON_ArrayForEach(
+			    c, cJSON_GetObjectItemCaseSensitive(inf, "checks"))
+			{
+				bool ok = cJSON_IsTrue(
+				    cJSON_GetObjectItemCaseSensitive(c, "ok"));
+
+				ntotal++;
+				nfailed += !ok;
+				printf("    %s %s: %s\n", ok ? "PASS" : "FAIL",
+				       jstr_or(c, "name", "?"),
+				       jstr_or(c, "detail", ""));
+			}
+		}
+	}
+	w = cJSON_GetObjectItemCaseSensitive(m, "warnings");
+	if (cJSON_GetArraySize(w) > 0) {
+		const cJSON *e;
+
+		printf("warnings:\n");
+		cJSON_ArrayForEach(e, w)
+		{
+			if (cJSON_IsString(e))
+				printf("  - %s\n", e->valuestring);
+			nwarn++;
+		}
+	}
+	chk = cJSON_GetObjectItemCaseSensitive(m, "checks");
+	if (cJSON_IsObject(chk)) {
+		ntotal = (size_t)jnum(chk, "total");
+		nfailed = (size_t)jnum(chk, "failed");
+	}
+	printf("pack:     %zu nodes, %" PRIu64 " bytes; %zu checks, %zu "
+	       "failed; %zu warnings\n",
+	       pack_node_count(p), pack_content_bytes(p), ntotal, nfailed,
+	       nwarn);
+}
+
+static void print_tree(const struct pack *p, const struct pack_node *n)
+{
+	for (size_t i = 0; i < pack_node_nchildren(n); i++) {
+		const struct pack_node *c = pack_node_child(n, i);
+
+		if (pack_node_is_dir(c)) {
+			printf("%12s  %s/\n", "-", pack_node_path(c));
+			print_tree(p, c);
+		} else {
+			printf("%12" PRIu64 "  %s\n", pack_node_size(c),
+			       pack_node_path(c));
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"options", required_argument, NULL, 'o'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"tree", no_argument, NULL, 't'},
+	    {"check", no_argument, NULL, 'c'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct catalog_options opts = {0};
+	struct strlist optv = STRLIST_INIT;
+	struct aero_error err = {0, ""};
+	struct catalog_report *rep = NULL;
+	struct pack *pack = NULL;
+	bool json = false, tree = false, check = false;
+	int c, rc = 0, r;
+	int64_t ignored;
+
+	log_set_program(PROG);
+	log_set_level(LOG_LEVEL_ERR);
+	while ((c = getopt_long(argc, argv, "o:vhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			if (split_options(optarg, &optv) < 0) {
+				fprintf(stderr,
+					PROG ": error: out of memory\n");
+				return EXIT_SOURCE;
+			}
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 't':
+			tree = true;
+			break;
+		case 'c':
+			check = true;
+			break;
+		case 'v':
+			log_set_level(LOG_LEVEL_INFO);
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf(PROG " (aerofs) %s\n", AEROFS_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc - 1) {
+		fprintf(stderr, PROG ": error: %s\n",
+			optind >= argc ? "missing SOURCE"
+				       : "too many arguments");
+		usage(stderr);
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	if (json && tree) {
+		fprintf(stderr, PROG ": error: --json and --tree do not "
+				     "combine\n");
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	for (size_t i = 0; i < optv.n; i++) {
+		r = catalog_option_parse(&opts, optv.v[i], &err);
+		if (r == 0) {
+			fprintf(stderr, PROG ": error: unknown option '%s'\n",
+				optv.v[i]);
+			rc = EXIT_USAGE;
+			goto out;
+		}
+		if (r < 0) {
+			fprintf(stderr, PROG ": error: %s\n", err.msg);
+			rc = EXIT_USAGE;
+			goto out;
+		}
+	}
+	if (!opts.epoch_set && catalog_epoch_from_env(&ignored, &err) < 0) {
+		fprintf(stderr, PROG ": error: %s\n", err.msg);
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	r = catalog_build(argv[optind], &opts, &pack, &rep, &err);
+	if (r < 0) {
+		fprintf(stderr, PROG ": error: %s\n",
+			err.msg[0] ? err.msg : strerror(-r));
+		rc = EXIT_SOURCE;
+		goto out;
+	}
+	if (json) {
+		char *text = catalog_report_json(rep);
+
+		if (text)
+			fputs(text, stdout);
+		free(text);
+	} else if (tree) {
+		print_tree(pack, pack_root(pack));
+	} else {
+		char *text = catalog_report_json(rep);
+		cJSON *m = text ? cJSON_Parse(text) : NULL;
+
+		if (m)
+			print_summary(m, pack);
+		else
+			fprintf(stderr, PROG ": error: cannot read the "
+					     "manifest back\n");
+		cJSON_Delete(m);
+		free(text);
+	}
+	if (check && catalog_report_failed_checks(rep) > 0) {
+		fprintf(stderr, PROG ": %zu check(s) failed\n",
+			catalog_report_failed_checks(rep));
+		rc = EXIT_CHECKS;
+	}
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, PROG ": error: cannot write the output\n");
+		rc = EXIT_SOURCE;
+	}
+out:
+	catalog_report_free(rep);
+	pack_unref(pack);
+	strlist_free(&optv);
+	return rc;
+}

@@ -1,0 +1,586 @@
+#!/usr/bin/env python3
+"""test_catalog.py: aerofs-catalog on generated virtio-win fixtures.
+
+Runs the real tool on the images and trees of tests/fixtures/mkvirtiowin.py
+and checks the pack it describes against the fixture's own ground truth
+(fixture.json): the same files with the same SHA-256 from every ISO
+variant and from the extracted tree, the selection rules of the reference
+pipeline (anchor-packaging.md §2, §10 cases 1-4 and 6-8 where they apply),
+the INF/catalog facts, the exit codes and the error messages, and
+byte-identical manifests whatever the time zone or locale.
+
+Python 3 standard library only; TAP output; exit 0, 1 or 77 (skip: tool
+not built).
+"""
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+BUILD = os.environ.get("AEROFS_BUILD_ROOT", "")
+SOURCE_ROOT = os.environ.get(
+    "AEROFS_SOURCE_ROOT",
+    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
+        __file__)))))
+FIXTURES = os.environ.get("AEROFS_FIXTURES", "")
+TOOL = os.path.join(BUILD, "catalog", "aerofs-catalog")
+MKVIRTIOWIN = os.path.join(SOURCE_ROOT, "tests", "fixtures",
+                           "mkvirtiowin.py")
+VARIANTS = ["rr", "rr-joliet", "xorriso", "joliet", "plain"]
+ARCHES = {"win7-x86": "x86", "win7-amd64": "amd64"}
+UPSTREAM = {"viostor": "viostor", "netkvm": "NetKVM", "vioinput": "vioinput",
+            "viosnd": "viosnd"}
+
+_tmp = tempfile.mkdtemp(prefix="aerofs-catalog-test-")
+_fixtures = {}
+
+
+class Skip(Exception):
+    pass
+
+
+def fixture(*args, variants="rr"):
+    """A fixture directory: the build's tiny one, or one generated here."""
+    if not args and variants == ",".join(VARIANTS) and FIXTURES and \
+            os.path.exists(os.path.join(FIXTURES, "fixture.json")):
+        return FIXTURES
+    key = (args, variants)
+    if key not in _fixtures:
+        out = os.path.join(_tmp, "fx%d" % len(_fixtures))
+        cmd = [sys.executable, MKVIRTIOWIN, "--out", out, "--scale", "tiny",
+               "--variants", variants] + list(args)
+        r = subprocess.run(cmd, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT)
+        assert r.returncode == 0, r.stdout.decode(errors="replace")
+        _fixtures[key] = out
+    return _fixtures[key]
+
+
+def full_fixture():
+    return fixture(variants=",".join(VARIANTS))
+
+
+def meta(fx):
+    with open(os.path.join(fx, "fixture.json")) as f:
+        return json.load(f)
+
+
+def iso(fx, variant="rr"):
+    return os.path.join(fx, meta(fx)["variants"][variant])
+
+
+def run(*args, env=None):
+    """(exit status, stdout, stderr) of aerofs-catalog ARGS."""
+    e = dict(os.environ)
+    e.pop("SOURCE_DATE_EPOCH", None)
+    e.update(env or {})
+    r = subprocess.run([TOOL] + list(args), stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, env=e, timeout=120)
+    return r.returncode, r.stdout.decode(), r.stderr.decode()
+
+
+def manifest(*args, env=None):
+    rc, out, err = run("--json", *args, env=env)
+    assert rc == 0, "exit %d: %s" % (rc, err)
+    assert out.endswith("}\n"), "manifest does not end in a newline"
+    return json.loads(out), out
+
+
+def files_of(m):
+    return {f["path"]: (f["size"], f["sha256"]) for f in m["files"]}
+
+
+def expect_fail(rc, err, code, *needles):
+    assert rc == code, "exit %d, expected %d: %s" % (rc, code, err)
+    assert err.startswith("aerofs-catalog: error: ") or code == 1, err
+    for n in needles:
+        assert n in err, "%r not in stderr: %s" % (n, err)
+
+
+def details(m, name):
+    for d in m["driver_results"]:
+        if d["name"] == name:
+            return d
+    raise AssertionError("no driver_results entry for " + name)
+
+
+# ---- the pack ---------------------------------------------------------------
+
+
+def test_same_pack_every_variant():
+    """Every ISO variant and the tree give the same driver files."""
+    fx = full_fixture()
+    packs = {v: manifest(iso(fx, v))[0] for v in VARIANTS}
+    packs["tree"] = manifest(os.path.join(fx, "tree"))[0]
+    ref = files_of(packs["rr"])
+    assert "manifest.json" not in ref
+    for v in ["rr-joliet", "xorriso", "joliet"]:
+        assert files_of(packs[v]) == ref, "%s differs from rr" % v
+    # the tree has no volume label, hence no version in README/notices
+    tree = files_of(packs["tree"])
+    same = {p for p in ref if p not in ("README.md",
+                                        "THIRD_PARTY_NOTICES.md")}
+    assert {p: tree[p] for p in same} == {p: ref[p] for p in same}
+    assert set(tree) == set(ref)
+    # plain ISO9660: 8.3 uppercase names (VIOHIDKM.SYS), same driver bytes
+    def by_dir(files):
+        out = {}
+        for p, v in files.items():
+            if p.startswith("win7/"):
+                out.setdefault(os.path.dirname(p).lower(), []).append(v)
+        return {k: sorted(v) for k, v in out.items()}
+    assert by_dir(files_of(packs["plain"])) == by_dir(ref)
+    assert "win7/amd64/netkvm/NETKVM.INF" in files_of(packs["plain"])
+    assert any("8.3" in w for w in packs["plain"]["warnings"])
+    assert not any("8.3" in w for w in packs["rr"]["warnings"])
+    for v, m in packs.items():
+        assert m["drivers"] == ["netkvm", "vioinput", "viostor"], v
+
+
+def test_files_match_fixture():
+    """Pack files are exactly the upstream Win7 folders, bytes unchanged."""
+    fx = full_fixture()
+    truth = {f["path"]: f for f in meta(fx)["files"]}
+    w7 = meta(fx)["w7"]
+    m, _ = manifest(iso(fx, "rr"))
+    got = {p: v for p, v in files_of(m).items() if p.startswith("win7/")}
+    want = {}
+    for drv in ["viostor", "netkvm", "vioinput"]:
+        for arch in ["x86", "amd64"]:
+            src = w7[UPSTREAM[drv]][arch] + "/"
+            for p, f in truth.items():
+                if p.startswith(src):
+                    want["win7/%s/%s/%s" % (arch, drv, p[len(src):])] = (
+                        f["size"], f["sha256"])
+    assert got == want, sorted(set(got.items()) ^ set(want.items()))[:5]
+    assert any(p.endswith(".pdb") for p in got), "pdb kept by default"
+    lic = "licenses/virtio-win/virtio-win_license.txt"
+    assert files_of(m)[lic] == (truth["virtio-win_license.txt"]["size"],
+                                truth["virtio-win_license.txt"]["sha256"])
+    for p in ["README.md", "THIRD_PARTY_NOTICES.md", "install.cmd",
+              "enable-testsigning.cmd"]:
+        assert p in files_of(m), p
+    # --tree lists the same files with the same sizes, plus manifest.json
+    rc, out, err = run("--tree", iso(fx, "rr"))
+    assert rc == 0, err
+    tree = {}
+    for line in out.splitlines():
+        size, path = line.split(None, 1)
+        if size != "-":
+            tree[path] = int(size)
+    assert "manifest.json" in tree
+    del tree["manifest.json"]
+    assert tree == {p: v[0] for p, v in files_of(m).items()}
+
+
+def test_drop_pdb():
+    fx = full_fixture()
+    m, _ = manifest("-o", "drop-pdb", iso(fx))
+    assert not [p for p in files_of(m) if p.lower().endswith(".pdb")]
+    assert [p for p in files_of(m) if p.endswith(".sys")]
+    assert m["options"]["drop_pdb"] is True
+
+
+# ---- the manifest -------------------------------------------------------------
+
+
+def test_manifest_fields():
+    fx = full_fixture()
+    fj = meta(fx)
+    m, text = manifest(iso(fx, "rr"))
+    assert list(m)[:6] == ["schema_version", "pack", "generator",
+                           "created_utc", "epoch", "epoch_source"]
+    assert m["pack"] == "aero-win7-driver-pack"
+    assert m["generator"].startswith("aerofs ")
+    assert m["epoch"] == fj["epoch"] and m["epoch_source"] == "volume"
+    assert m["created_utc"] == "2019-06-08T13:20:00Z" or \
+        fj["epoch"] != 1560000000
+    s = m["source"]
+    assert s["kind"] == "iso" and s["name"] == os.path.basename(iso(fx))
+    assert s["names"] == "rockridge"
+    assert s["volume_label"] == fj["label"]
+    assert s["derived_version"] == fj["version"]
+    assert s["size"] == os.path.getsize(iso(fx)) and s["hash"] is None
+    assert s["license_notice_files_copied"] == ["virtio-win_license.txt"]
+    assert m["image"]["label"] == "AERO_W7_DRIVERS"
+    assert m["drivers_requested"] == ["viostor", "netkvm", "viosnd",
+                                      "vioinput"]
+    assert m["targets"] == ["win7-x86", "win7-amd64"]
+    assert [d["name"] for d in m["optional_drivers_missing"]] == ["viosnd"]
+    assert m["optional_drivers_missing_any"] is True
+    assert _tmp not in text and "/tmp" not in text, "host path leaked"
+    paths = [f["path"] for f in m["files"]]
+    assert paths == sorted(paths, key=lambda p: p.encode())
+    for name in ["viostor", "netkvm", "vioinput"]:
+        d = details(m, name)
+        assert d["status"] == "included" and d["errors"] == {}
+        assert d["included_targets"] == ["win7-x86", "win7-amd64"]
+        for tgt, arch in ARCHES.items():
+            t = d["details"][tgt]
+            src = fj["w7"][UPSTREAM[name]][arch]
+            assert t["source_path"] == src
+            assert t["os_dir"] == "w7" and t["arch_dir"] == arch
+            inf = fj["inf"]["%s/%s.inf" % (src, name)]
+            i = t["inf"]
+            date, ver = inf["driver_ver"].split(",")
+            assert (i["driver_date"], i["driver_version"]) == (date, ver)
+            assert i["services"] == inf["services"], i["services"]
+            assert i["hardware_ids"] == inf["hwids"]
+            assert i["catalog_file"] == inf["catalog"]
+            assert i["provider"] == "Red Hat, Inc."
+            cat = fj["cat"]["%s/%s" % (src, inf["catalog"])]
+            c = t["catalog"]
+            assert c["digest"] == cat["member_digest"] == "sha1"
+            assert c["os"] == cat["os"]
+            assert c["covers_inf"] is True
+            assert "Red Hat" in (c["signer"] or "")
+            assert all(k["ok"] for k in i["checks"]), i["checks"]
+            names = [k["name"] for k in i["checks"]]
+            for want in ["inf_parse", "referenced_files", "arch_decoration",
+                         "binds_device", "catalog_present",
+                         "catalog_covers_inf", "catalog_win7_digest"]:
+                assert want in names, (want, names)
+    blk = details(m, "viostor")["details"]["win7-amd64"]["inf"]["binds"]
+    assert {b["device"] for b in blk} == {"virtio-blk"}
+    inp = details(m, "vioinput")["details"]["win7-x86"]["inf"]["binds"]
+    assert {"virtio-keyboard", "virtio-mouse"} <= {b["device"] for b in inp}
+    assert m["checks"]["failed"] == 0 and m["checks"]["total"] >= 42
+
+
+def test_tree_manifest():
+    fx = full_fixture()
+    m, text = manifest(os.path.join(fx, "tree"))
+    s = m["source"]
+    assert s["kind"] == "directory" and s["names"] == "directory"
+    assert s["volume_label"] is None and s["size"] is None
+    # no label: the epoch comes from the newest catalog signing time
+    assert m["epoch_source"] == "catalog"
+    assert m["epoch"] == meta(fx)["epoch"]
+
+
+def test_source_hash_and_label():
+    fx = full_fixture()
+    m, _ = manifest("-o", "source-hash,label=MY_DRIVERS", iso(fx))
+    with open(iso(fx), "rb") as f:
+        want = hashlib.sha256(f.read()).hexdigest()
+    assert m["source"]["hash"] == {"algorithm": "sha256", "value": want}
+    assert m["image"]["label"] == "MY_DRIVERS"
+
+
+def test_deterministic_across_tz_and_locale():
+    fx = full_fixture()
+    _, a = manifest(iso(fx), env={"TZ": "UTC", "LC_ALL": "C"})
+    _, b = manifest(iso(fx), env={"TZ": "Pacific/Kiritimati",
+                                  "LC_ALL": "de_DE.UTF-8",
+                                  "LANG": "tr_TR.UTF-8"})
+    assert a == b
+    _, c = manifest(os.path.join(fx, "tree"), env={"TZ": "America/St_Johns"})
+    _, d = manifest(os.path.join(fx, "tree"), env={"TZ": "UTC"})
+    assert c == d
+
+
+def test_epoch_precedence():
+    fx = full_fixture()
+    m, _ = manifest(iso(fx), env={"SOURCE_DATE_EPOCH": "123"})
+    assert (m["epoch"], m["epoch_source"]) == (123, "SOURCE_DATE_EPOCH")
+    assert m["created_utc"] == "1970-01-01T00:02:03Z"
+    m, _ = manifest("-o", "epoch=-5", iso(fx),
+                    env={"SOURCE_DATE_EPOCH": "123"})
+    assert (m["epoch"], m["epoch_source"]) == (-5, "option")
+    rc, out, err = run(iso(fx), env={"SOURCE_DATE_EPOCH": "yesterday"})
+    expect_fail(rc, err, 2, "SOURCE_DATE_EPOCH", "yesterday")
+
+
+# ---- selection rules ----------------------------------------------------------
+
+
+def test_partial_optional():
+    """§10 case 4: an optional driver for one arch only is dropped."""
+    fx = fixture("--omit", "vioinput/w7/amd64")
+    m, _ = manifest(iso(fx))
+    d = details(m, "vioinput")
+    assert d["status"] == "missing" and d["included_targets"] == []
+    assert d["missing_targets"] == ["win7-x86", "win7-amd64"]
+    assert list(d["errors"]) == ["win7-amd64", "win7-x86"]
+    assert "omitted from pack because the optional driver was missing" \
+        in d["errors"]["win7-x86"]
+    assert any("'vioinput' (vioinput) was present only for win7-x86; "
+               "omitting it from all targets" in w for w in m["warnings"])
+    assert not [p for p in files_of(m) if "/vioinput/" in p]
+    assert m["drivers"] == ["netkvm", "viostor"]
+    # strict-optional: an error listing each missing optional driver
+    rc, out, err = run("-o", "strict-optional", iso(fx))
+    expect_fail(rc, err, 3, "optional drivers were requested but are "
+                "missing", "- vioinput: missing for win7-amd64",
+                "- viosnd: missing for win7-x86, win7-amd64",
+                "drivers=viostor,netkvm")
+    assert out == ""
+    # only the required drivers: nothing optional, nothing missing
+    m, _ = manifest("-o", "drivers=viostor,netkvm", iso(fx))
+    assert m["drivers_requested"] == ["viostor", "netkvm"]
+    assert m["optional_drivers_missing"] == []
+    assert m["optional_drivers_missing_any"] is False
+    rc, out, err = run("-o", "strict-optional,drivers=viostor,netkvm",
+                       iso(fx))
+    assert rc == 0, err
+
+
+def test_with_viosnd():
+    fx = fixture("--with-viosnd")
+    m, _ = manifest("-o", "strict-optional", iso(fx))
+    assert m["drivers"] == ["netkvm", "vioinput", "viosnd", "viostor"]
+    b = details(m, "viosnd")["details"]["win7-amd64"]["inf"]["binds"]
+    assert {x["device"] for x in b} == {"virtio-snd"}, b
+
+
+def test_driver_list_errors():
+    fx = full_fixture()
+    rc, out, err = run("-o", "drivers=viostor,netkvm,foo", iso(fx))
+    expect_fail(rc, err, 2, "unknown driver(s) requested: foo",
+                "supported: viostor, netkvm, viosnd, vioinput")
+    rc, out, err = run("-o", "drivers=viostor\\,vioinput", iso(fx))
+    expect_fail(rc, err, 2, "this driver pack requires: viostor, netkvm",
+                "missing from drivers=: netkvm")
+    rc, out, err = run("-o", "drivers=", iso(fx))
+    expect_fail(rc, err, 2, "empty drivers= list")
+    # ids are trimmed, lowercased and deduplicated, order kept
+    m, _ = manifest("-o", "drivers= NetKVM ,VIOSTOR,netkvm", iso(fx))
+    assert m["drivers_requested"] == ["netkvm", "viostor"]
+
+
+def test_missing_required():
+    """A required driver missing for one target names it and what was tried."""
+    fx = fixture("--omit", "NetKVM/w7/amd64", variants="rr,plain")
+    for source in [iso(fx, "rr"), os.path.join(fx, "tree")]:
+        rc, out, err = run(source)
+        expect_fail(rc, err, 3, "required driver 'netkvm' (NetKVM) "
+                    "missing for: win7-amd64", "tried: amd64, x64")
+        assert out == ""
+    rc, out, err = run(iso(fx, "plain"))
+    expect_fail(rc, err, 3, "required driver 'netkvm' (NetKVM) missing "
+                "for: win7-amd64", "'NETKVM/W7'")
+    fx = fixture("--omit", "viostor")
+    rc, out, err = run(iso(fx))
+    expect_fail(rc, err, 3, "required driver 'viostor' (viostor) missing "
+                "for: win7-x86, win7-amd64", "could not find driver "
+                "directory 'viostor'")
+
+
+def test_os_dir_names():
+    """§10 case 1: w7.1 wins, and its ISO9660 spellings resolve."""
+    fx = fixture("--os-dir-name", "viostor=w7.1", "--os-dir-name",
+                 "NetKVM=W7_1", variants="rr,xorriso,plain")
+    for v in ["rr", "xorriso"]:
+        m, _ = manifest(iso(fx, v))
+        t = details(m, "viostor")["details"]["win7-amd64"]
+        assert (t["os_dir"], t["source_path"]) == (
+            "w7.1", "viostor/w7.1/amd64"), t["source_path"]
+        t = details(m, "netkvm")["details"]["win7-x86"]
+        assert t["source_path"] == "NetKVM/W7_1/x86", t["source_path"]
+    m, _ = manifest(iso(fx, "plain"))
+    t = details(m, "viostor")["details"]["win7-x86"]
+    assert t["os_dir"].lower() in ("w7.1", "w7_1"), t["os_dir"]
+    assert "win7/x86/viostor/VIOSTOR.INF" in files_of(m)
+
+
+def test_inf_encodings():
+    """§10 cases 3 and 6: UTF-16 INFs and AddService with a comment."""
+    fx = fixture("--inf-encoding", "NetKVM/amd64=utf16le",
+                 "--inf-encoding", "viostor/x86=utf16be-bom",
+                 "--inf-encoding", "vioinput/amd64=utf8-bom")
+    m, _ = manifest(iso(fx))
+    net = details(m, "netkvm")["details"]["win7-amd64"]["inf"]
+    assert net["encoding"] == "utf-16le" and net["services"] == ["netkvm"]
+    sto = details(m, "viostor")["details"]["win7-x86"]["inf"]
+    assert sto["encoding"] == "utf-16be-bom"
+    # "AddService = viostor, 0x00000002, ... ; boot-critical"
+    assert sto["services"] == ["viostor"]
+    inp = details(m, "vioinput")["details"]["win7-amd64"]["inf"]
+    assert inp["encoding"] == "utf-8-bom"
+    for d in ["netkvm", "viostor", "vioinput"]:
+        for t in details(m, d)["details"].values():
+            assert all(k["ok"] for k in t["inf"]["checks"]), t["inf"]
+    assert m["checks"]["failed"] == 0
+
+
+def test_check_exit_status():
+    fx = full_fixture()
+    rc, out, err = run("--check", iso(fx))
+    assert rc == 0, err
+    assert "PASS catalog_covers_inf" in out and "FAIL" not in out
+    # an INF changed after signing: the catalog no longer covers it
+    tree = os.path.join(_tmp, "changed")
+    shutil.copytree(os.path.join(fx, "tree"), tree, symlinks=True)
+    with open(os.path.join(tree, "viostor/w7/amd64/viostor.inf"), "ab") as f:
+        f.write(b"; edited\r\n")
+    rc, out, err = run(tree)
+    assert rc == 0, err
+    assert "FAIL catalog_covers_inf" in out
+    assert "viostor win7-amd64: catalog_covers_inf" in out
+    rc, out, err = run("--check", tree)
+    assert rc == 1 and "1 check(s) failed" in err, (rc, err)
+    m, _ = manifest(tree)
+    assert m["checks"]["failed"] == 1
+    c = details(m, "viostor")["details"]["win7-amd64"]["catalog"]
+    assert c["covers_inf"] is False
+
+
+def test_summary_output():
+    fx = full_fixture()
+    rc, out, err = run(iso(fx))
+    assert rc == 0 and err == "", err
+    assert "source:   %s (iso, rockridge names" % os.path.basename(iso(fx)) \
+        in out
+    assert "version:  %s" % meta(fx)["version"] in out
+    assert "viostor   required included" in out
+    assert "viosnd    optional missing" in out
+    assert "PASS binds_device: binds to virtio-blk" in out
+    assert "warnings:\n  - optional driver 'viosnd'" in out
+
+
+# ---- a pack as the source -------------------------------------------------------
+
+
+def test_pack_import():
+    """A mounted or copied pack is taken over verbatim, not reselected."""
+    aerofs = os.path.join(BUILD, "fs", "aerofs")
+    if not (os.access(aerofs, os.X_OK) and os.path.exists("/dev/fuse") and
+            shutil.which("fusermount3")):
+        raise Skip("aerofs, /dev/fuse or fusermount3 missing")
+    fx = full_fixture()
+    _, orig = manifest("-o", "drop-pdb,label=PACK_IMPORT", iso(fx))
+    rc, orig_tree, err = run("-o", "drop-pdb,label=PACK_IMPORT", "--tree",
+                             iso(fx))
+    assert rc == 0, err
+    mnt = os.path.join(_tmp, "mnt")
+    os.mkdir(mnt)
+    d = subprocess.Popen([aerofs, iso(fx), mnt, "-f", "-o",
+                          "drop-pdb,label=PACK_IMPORT"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    copy = os.path.join(_tmp, "copied-pack")
+    try:
+        for _ in range(200):
+            if os.path.ismount(mnt) or d.poll() is not None:
+                break
+            time.sleep(0.05)
+        assert os.path.ismount(mnt), "aerofs did not mount"
+        # options that would reselect are ignored for a pack
+        m, text = manifest("-o", "drivers=viostor,netkvm", "--check", mnt)
+        assert text == orig, "a mounted pack must give its own manifest"
+        assert m["image"]["label"] == "PACK_IMPORT"
+        rc, tree, err = run("--tree", mnt)
+        assert rc == 0 and tree == orig_tree, err
+        shutil.copytree(mnt, copy, ignore=shutil.ignore_patterns(".aerofs"))
+    finally:
+        subprocess.run(["fusermount3", "-u", mnt])
+        d.wait(timeout=30)
+    _, text = manifest(copy)
+    assert text == orig
+    # a file changed after export: a failed check, still built
+    with open(os.path.join(copy, "win7/x86/viostor/viostor.sys"), "ab") as f:
+        f.write(b"tampered")
+    rc, out, err = run("--check", "--json", copy)
+    assert rc == 1, (rc, err)
+    assert "win7/x86/viostor/viostor.sys: content differs from the " \
+        "pack's manifest.json" in err, err
+    assert out == orig
+
+
+def test_export_roundtrip():
+    """Exporting an exported pack gives the same bytes (pack import)."""
+    export = os.path.join(BUILD, "export", "aerofs-export")
+    if not os.access(export, os.X_OK):
+        raise Skip("aerofs-export not built")
+    fx = full_fixture()
+    out = os.path.join(_tmp, "roundtrip")
+    os.mkdir(out)
+
+    def ex(src, dst):
+        r = subprocess.run([export, "-o", "label=ROUND_TRIP", src, dst],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert r.returncode == 0, r.stderr.decode()
+        return dst
+
+    first = ex(iso(fx), os.path.join(out, "first.iso"))
+    tree = ex(iso(fx), os.path.join(out, "tree"))
+    again = [ex(tree, os.path.join(out, "from-tree.iso")),
+             ex(first, os.path.join(out, "from-iso.iso"))]
+    with open(first, "rb") as f:
+        want = f.read()
+    for path in again:
+        with open(path, "rb") as f:
+            assert f.read() == want, path
+    _, a = manifest(tree)
+    _, b = manifest(iso(fx), "-o", "label=ROUND_TRIP")
+    assert a == b
+
+
+# ---- bad input and usage -------------------------------------------------------
+
+
+def test_html_saved_as_iso():
+    bad = os.path.join(_tmp, "virtio-win.iso")
+    with open(bad, "w") as f:
+        f.write("<!DOCTYPE html>\n<html><head><title>404 Not Found</title>"
+                "</head><body>" + "x" * 40000 + "</body></html>\n")
+    rc, out, err = run(bad)
+    expect_fail(rc, err, 3, "HTML")
+    assert out == ""
+    rc, out, err = run(os.path.join(_tmp, "does-not-exist.iso"))
+    expect_fail(rc, err, 3, "does-not-exist.iso")
+
+
+def test_usage():
+    rc, out, err = run()
+    expect_fail(rc, err, 2, "missing SOURCE")
+    rc, out, err = run("--help")
+    assert rc == 0 and out.startswith("Usage: aerofs-catalog"), out
+    rc, out, err = run("--version")
+    assert rc == 0 and out.startswith("aerofs-catalog (aerofs) "), out
+    fx = full_fixture()
+    rc, out, err = run("-o", "no-such-option", iso(fx))
+    expect_fail(rc, err, 2, "unknown option 'no-such-option'")
+    rc, out, err = run("-o", "label=virtio-win-0.1.285", iso(fx))
+    expect_fail(rc, err, 2, "invalid volume label", "16")
+    rc, out, err = run("-o", "epoch=soon", iso(fx))
+    expect_fail(rc, err, 2, "invalid epoch 'soon'")
+    rc, out, err = run("--json", "--tree", iso(fx))
+    expect_fail(rc, err, 2, "--json and --tree")
+    rc, out, err = run("--bogus", iso(fx))
+    assert rc == 2, err
+
+
+def main():
+    if not os.access(TOOL, os.X_OK):
+        print("1..0 # SKIP aerofs-catalog not built (%s)" % TOOL)
+        return 77
+    tests = [(n, f) for n, f in globals().items()
+             if n.startswith("test_") and callable(f)]
+    tests.sort(key=lambda t: t[1].__code__.co_firstlineno)
+    print("1..%d" % len(tests))
+    failed = 0
+    for i, (name, fn) in enumerate(tests, 1):
+        try:
+            fn()
+        except Skip as e:
+            print("ok %d - %s # SKIP %s" % (i, name, e))
+        except Exception:
+            failed += 1
+            print("not ok %d - %s" % (i, name))
+            for line in traceback.format_exc().splitlines():
+                print("# " + line)
+        else:
+            print("ok %d - %s" % (i, name))
+        sys.stdout.flush()
+    shutil.rmtree(_tmp, ignore_errors=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1060 @@
+/*
+ * test_catalog.c: the selection rules, option parsing and synthesized text
+ * of catalog/ (select.h, catalog.h, synth.h, jsonout.h, inspect.h).
+ *
+ * Selection runs on real directory trees made in a temporary directory and
+ * opened with source_open(), so the case-insensitive lookups are the real
+ * ones.  Whole builds (catalog_build) run on such trees too, including a
+ * pack written back to disk and imported again, which must give the same
+ * bytes.  ISO sources and the fixture generator are the integration test's
+ * business (tests/integration/test_catalog.py).
+ */
+#include "tests/harness.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "catalog/catalog.h"
+#include "catalog/inspect.h"
+#include "catalog/jsonout.h"
+#include "catalog/log.h"
+#include "catalog/select.h"
+#include "catalog/source.h"
+#include "catalog/synth.h"
+
+static char tmproot[PATH_MAX];
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static void mkparents(const char *path)
+{
+	char buf[PATH_MAX];
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		mkdir(buf, 0755);
+		*p = '/';
+	}
+}
+
+static void put(const char *dir, const char *rel, const char *data)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	mkparents(path);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert(fd >= 0);
+	assert(write(fd, data, strlen(data)) == (ssize_t)strlen(data));
+	close(fd);
+}
+
+static void mkdirs(const char *dir, const char *rel)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s/", dir, rel);
+	mkparents(path);
+}
+
+static void rmtree(const char *path)
+{
+	char cmd[PATH_MAX + 16];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", path);
+	assert(system(cmd) == 0);
+}
+
+static const char *newdir(const char *name)
+{
+	static char path[PATH_MAX + 64];
+
+	snprintf(path, sizeof(path), "%s/%s", tmproot, name);
+	rmtree(path);
+	assert(mkdir(path, 0755) == 0);
+	return path;
+}
+
+/* An INF like upstream's Win7 ones: decorated for ARCH, binding DEV. */
+static void put_inf(const char *dir, const char *rel, const char *svc,
+		    const char *arch, const char *dev)
+{
+	char text[2048];
+
+	snprintf(
+	    text, sizeof(text),
+	    "[Version]\r\nSignature=\"$WINDOWS NT$\"\r\n"
+	    "Class=SCSIAdapter\r\n"
+	    "ClassGUID={4D36E97B-E325-11CE-BFC1-08002BE10318}\r\n"
+	    "Provider=%%VENDOR%%\r\n"
+	    "DriverVer = 06/07/2019,61.77.104.17200\r\n"
+	    "CatalogFile=%s.cat\r\n\r\n"
+	    "[SourceDisksNames]\r\n1 = %%DiskId1%%,,,\"\"\r\n\r\n"
+	    "[SourceDisksFiles]\r\n%s.sys = 1,,\r\n\r\n"
+	    "[Manufacturer]\r\n%%VENDOR%% = Models,NT%s.6.1\r\n\r\n"
+	    "[Models.NT%s.6.1]\r\n"
+	    "%%Desc%% = inst, PCI\\VEN_1AF4&DEV_%s&SUBSYS_11001AF4&REV_01, "
+	    "PCI\\VEN_1AF4&DEV_%s\r\n\r\n"
+	    "[inst]\r\nCopyFiles = files\r\n\r\n[files]\r\n%s.sys,,,2\r\n\r\n"
+	    "[inst.Services]\r\nAddService = %s, 0x2, svc ; comment\r\n\r\n"
+	    "[svc]\r\nServiceType = 1\r\nStartType = 0\r\n"
+	    "ServiceBinary = %%12%%\\%s.sys\r\n\r\n"
+	    "[Strings]\r\nVENDOR = \"Red Hat, Inc.\"\r\n"
+	    "DiskId1 = \"disk\"\r\nDesc = \"device\"\r\n",
+	    svc, svc, arch, arch, dev, dev, svc, svc, svc);
+	put(dir, rel, text);
+}
+
+/* A complete Win7 driver folder: INF, .sys, .cat, .pdb. */
+static void put_driver(const char *root, const char *folder, const char *svc,
+		       const char *arch, const char *dev)
+{
+	char rel[PATH_MAX];
+	const char *infarch =
+	    !strcmp(arch, "x86") || !strcmp(arch, "i386") ? "x86" : "amd64";
+
+	snprintf(rel, sizeof(rel), "%s/%s.inf", folder, svc);
+	put_inf(root, rel, svc, infarch, dev);
+	snprintf(rel, sizeof(rel), "%s/%s.sys", folder, svc);
+	put(root, rel, "MZ driver bytes");
+	snprintf(rel, sizeof(rel), "%s/%s.cat", folder, svc);
+	put(root, rel, "not a real catalog");
+	snprintf(rel, sizeof(rel), "%s/%s.pdb", folder, svc);
+	put(root, rel, "symbols");
+}
+
+/* viostor and NetKVM for both arches under the given OS folder names. */
+static void put_required(const char *root, const char *os)
+{
+	char f[128];
+
+	snprintf(f, sizeof(f), "viostor/%s/x86", os);
+	put_driver(root, f, "viostor", "x86", "1042");
+	snprintf(f, sizeof(f), "viostor/%s/amd64", os);
+	put_driver(root, f, "viostor", "amd64", "1042");
+	snprintf(f, sizeof(f), "NetKVM/%s/x86", os);
+	put_driver(root, f, "netkvm", "x86", "1041");
+	snprintf(f, sizeof(f), "NetKVM/%s/amd64", os);
+	put_driver(root, f, "netkvm", "amd64", "1041");
+}
+
+static struct source *open_dir(const char *path)
+{
+	struct aero_error err = {0, ""};
+	struct source *s = NULL;
+	int r = source_open(path, NULL, &s, &err);
+
+	if (r < 0)
+		FAIL_AT("source_open %s: %s", path, err.msg);
+	return s;
+}
+
+static int run_select(const char *root, const char *drivers, bool strict,
+		      struct selection *sel, struct aero_error *err)
+{
+	const struct select_driver_def *defs[SELECT_NDRIVERS];
+	struct source *s = open_dir(root);
+	size_t n;
+	int r;
+
+	memset(sel, 0, sizeof(*sel));
+	if (!s)
+		return -EIO;
+	r = select_parse_drivers(drivers, defs, &n, err);
+	assert(r == 0);
+	r = select_run(source_root(s), defs, n, strict, sel, err);
+	/* node pointers die with the source: keep only what tests read */
+	for (size_t i = 0; i < sel->ndrv; i++)
+		for (size_t t = 0; t < SELECT_NTARGETS; t++) {
+			sel->drv[i].t[t].os_node = NULL;
+			sel->drv[i].t[t].arch_node = NULL;
+		}
+	source_close(s);
+	return r;
+}
+
+static bool contains(const char *hay, const char *needle)
+{
+	return hay && strstr(hay, needle);
+}
+
+#define CHECK_CONTAINS(hay, needle)                                            \
+	do {                                                                   \
+		if (!contains((hay), (needle)))                                \
+			FAIL_AT("\"%.300s\" does not contain \"%s\"",          \
+				(hay) ? (hay) : "(null)", (needle));           \
+	} while (0)
+
+/* ---- drivers= and options ----------------------------------------------- */
+
+static void test_parse_drivers(void)
+{
+	const struct select_driver_def *d[SELECT_NDRIVERS];
+	struct aero_error err = {0, ""};
+	size_t n = 99;
+
+	CHECK_EQ_INT(0, select_parse_drivers(NULL, d, &n, &err));
+	CHECK_EQ_UINT(4, n);
+	CHECK_EQ_STR("viostor", d[0]->id);
+	CHECK_EQ_STR("netkvm", d[1]->id);
+	CHECK_EQ_STR("viosnd", d[2]->id);
+	CHECK_EQ_STR("vioinput", d[3]->id);
+	CHECK_EQ_STR("NetKVM", d[1]->upstream);
+
+	/* trimmed, lowercased, deduplicated, order kept */
+	CHECK_EQ_INT(0, select_parse_drivers(" VioInput, NetKVM ,viostor,"
+					     "netkvm,,",
+					     d, &n, &err));
+	CHECK_EQ_UINT(3, n);
+	CHECK_EQ_STR("vioinput", d[0]->id);
+	CHECK_EQ_STR("netkvm", d[1]->id);
+	CHECK_EQ_STR("viostor", d[2]->id);
+
+	CHECK_EQ_INT(-EINVAL, select_parse_drivers("viostor,netkvm,foo,BAR", d,
+						   &n, &err));
+	CHECK_CONTAINS(err.msg, "unknown driver(s) requested: foo, bar");
+	CHECK_CONTAINS(err.msg, "supported: viostor, netkvm, viosnd, vioinput");
+
+	CHECK_EQ_INT(-EINVAL,
+		     select_parse_drivers("viostor,vioinput", d, &n, &err));
+	CHECK_CONTAINS(err.msg, "this driver pack requires: viostor, netkvm");
+	CHECK_CONTAINS(err.msg, "missing from drivers=: netkvm");
+
+	CHECK_EQ_INT(-EINVAL, select_parse_drivers("vioinput", d, &n, &err));
+	CHECK_CONTAINS(err.msg, "missing from drivers=: viostor, netkvm");
+
+	CHECK_EQ_INT(-EINVAL, select_parse_drivers(" , ,", d, &n, &err));
+	CHECK_CONTAINS(err.msg, "empty drivers= list");
+	CHECK_EQ_INT(-EINVAL, select_parse_drivers("", d, &n, &err));
+
+	CHECK_EQ_INT(-EINVAL,
+		     select_parse_drivers(
+			 "viostor,netkvm,averyveryveryveryverylongdrivername",
+			 d, &n, &err));
+	CHECK_CONTAINS(err.msg, "unknown driver(s) requested: averyvery");
+}
+
+static void test_option_parse(void)
+{
+	struct catalog_options o = {0};
+	struct aero_error err = {0, ""};
+
+	CHECK_EQ_INT(1,
+		     catalog_option_parse(&o, "drivers=viostor,netkvm", &err));
+	CHECK_EQ_STR("viostor,netkvm", o.drivers);
+	CHECK_EQ_INT(-EINVAL,
+		     catalog_option_parse(&o, "drivers=viostor", &err));
+	CHECK_CONTAINS(err.msg, "missing from drivers=: netkvm");
+	CHECK_EQ_INT(-EINVAL, catalog_option_parse(&o, "drivers=x", &err));
+	CHECK_CONTAINS(err.msg, "unknown driver(s) requested: x");
+
+	CHECK_EQ_INT(1, catalog_option_parse(&o, "strict-optional", &err));
+	CHECK(o.strict_optional);
+	CHECK_EQ_INT(1, catalog_option_parse(&o, "drop-pdb", &err));
+	CHECK(o.drop_pdb);
+	CHECK_EQ_INT(1, catalog_option_parse(&o, "source-hash", &err));
+	CHECK(o.source_hash);
+
+	CHECK_EQ_INT(1, catalog_option_parse(&o, "epoch=1560000000", &err));
+	CHECK(o.epoch_set);
+	CHECK_EQ_INT(1560000000, o.epoch);
+	CHECK_EQ_INT(1, catalog_option_parse(&o, "epoch=-86400", &err));
+	CHECK_EQ_INT(-86400, o.epoch);
+	CHECK_EQ_INT(-EINVAL, catalog_option_parse(&o, "epoch=12x", &err));
+	CHECK_CONTAINS(err.msg, "invalid epoch '12x'");
+	CHECK_EQ_INT(-EINVAL, catalog_option_parse(&o, "epoch=", &err));
+	CHECK_EQ_INT(-EINVAL, catalog_option_parse(
+				  &o, "epoch=99999999999999999999999", &err));
+	CHECK_CONTAINS(err.msg, "out of range");
+	CHECK_EQ_INT(-86400, o.epoch); /* unchanged by failures */
+
+	CHECK_EQ_INT(1,
+		     catalog_option_parse(&o, "label=virtio-win-0.1.2", &err));
+	CHECK_EQ_STR("virtio-win-0.1.2", o.label);
+	CHECK_EQ_INT(1,
+		     catalog_option_parse(&o, "label=AERO_W7_DRIVERS", &err));
+	/* 17 characters: Joliet would cut it (RHBZ 1782636) */
+	CHECK_EQ_INT(-EINVAL, catalog_option_parse(
+				  &o, "label=virtio-win-0.1.285", &err));
+	CHECK_CONTAINS(err.msg, "16");
+	CHECK_EQ_INT(-EINVAL, catalog_option_parse(&o, "label=", &err));
+	CHECK_EQ_INT(-EINVAL, catalog_option_parse(&o, "label=a b", &err));
+	CHECK_EQ_INT(-EINVAL, catalog_option_parse(&o, "label=\xc3\xa9", &err));
+	CHECK_EQ_STR("AERO_W7_DRIVERS", o.label);
+	CHECK(catalog_label_valid(CATALOG_DEFAULT_LABEL));
+
+	CHECK_EQ_INT(0, catalog_option_parse(&o, "allow_other", &err));
+	CHECK_EQ_INT(0, catalog_option_parse(&o, "drop-pdbs", &err));
+	CHECK_EQ_INT(0, catalog_option_parse(&o, "Drivers=viostor", &err));
+}
+
+static void test_epoch_env(void)
+{
+	struct aero_error err = {0, ""};
+	int64_t t = 7;
+
+	unsetenv("SOURCE_DATE_EPOCH");
+	CHECK_EQ_INT(0, catalog_epoch_from_env(&t, &err));
+	setenv("SOURCE_DATE_EPOCH", "", 1);
+	CHECK_EQ_INT(0, catalog_epoch_from_env(&t, &err));
+	setenv("SOURCE_DATE_EPOCH", "123", 1);
+	CHECK_EQ_INT(1, catalog_epoch_from_env(&t, &err));
+	CHECK_EQ_INT(123, t);
+	setenv("SOURCE_DATE_EPOCH", "12 3", 1);
+	CHECK_EQ_INT(-EINVAL, catalog_epoch_from_env(&t, &err));
+	CHECK_CONTAINS(err.msg, "SOURCE_DATE_EPOCH");
+	unsetenv("SOURCE_DATE_EPOCH");
+}
+
+static void test_names(void)
+{
+	char v[64];
+
+	CHECK(select_is_notice_name("LICENSE"));
+	CHECK(select_is_notice_name("license.txt"));
+	CHECK(select_is_notice_name("Licence.md"));
+	CHECK(select_is_notice_name("COPYING"));
+	CHECK(select_is_notice_name("copyright"));
+	CHECK(select_is_notice_name("NOTICE.txt"));
+	CHECK(select_is_notice_name("eula.rtf"));
+	CHECK(select_is_notice_name("AUTHORS"));
+	CHECK(select_is_notice_name("credits"));
+	CHECK(select_is_notice_name("README.md"));
+	/* the real ISO's notice, missed by the reference (anchor §11) */
+	CHECK(select_is_notice_name("virtio-win_license.txt"));
+	CHECK(select_is_notice_name("THIRD-PARTY-LICENCES"));
+	CHECK(!select_is_notice_name("virtio-win-gt-x64.msi"));
+	CHECK(!select_is_notice_name("VERSION"));
+	CHECK(!select_is_notice_name("notes.txt"));
+	CHECK(!select_is_notice_name(""));
+
+	CHECK(select_version_from_name("virtio-win-0.1.285", v, sizeof(v)));
+	CHECK_EQ_STR("0.1.285", v);
+	CHECK(
+	    select_version_from_name("VIRTIO-WIN-0.1.173-9.ISO", v, sizeof(v)));
+	CHECK_EQ_STR("0.1.173-9", v);
+	CHECK(
+	    select_version_from_name("old-virtio-win-1.9.1.iso", v, sizeof(v)));
+	CHECK_EQ_STR("1.9.1", v);
+	CHECK(!select_version_from_name("virtio-win-", v, sizeof(v)));
+	CHECK(!select_version_from_name("virtio-win.iso", v, sizeof(v)));
+	CHECK(!select_version_from_name("virtio-win-.iso", v, sizeof(v)));
+	CHECK(!select_version_from_name("AERO", v, sizeof(v)));
+
+	CHECK(select_is_junk_name("Thumbs.db"));
+	CHECK(select_is_junk_name(".DS_Store"));
+	CHECK(!select_is_junk_name("viostor.sys"));
+}
+
+/* ---- selection on real trees -------------------------------------------- */
+
+static void test_select_basic(void)
+{
+	const char *root = newdir("basic");
+	struct aero_error err = {0, ""};
+	struct selection sel;
+
+	put_required(root, "w7");
+	put_driver(root, "vioinput/W7/X64", "vioinput", "x64", "1052");
+	put_driver(root, "vioinput/W7/I386", "vioinput", "i386", "1052");
+	CHECK_EQ_INT(0, run_select(root, NULL, false, &sel, &err));
+	CHECK_EQ_UINT(4, sel.ndrv);
+	CHECK_EQ_INT(SELECT_INCLUDED, sel.drv[0].status);
+	CHECK_EQ_STR("viostor/w7/x86", sel.drv[0].t[SELECT_X86].source_path);
+	CHECK_EQ_STR("NetKVM/w7/amd64", sel.drv[1].t[SELECT_AMD64].source_path);
+	CHECK_EQ_INT(SELECT_MISSING, sel.drv[2].status); /* viosnd */
+	CHECK_CONTAINS(sel.drv[2].t[0].error,
+		       "could not find driver directory 'viosnd'");
+	CHECK_EQ_INT(SELECT_INCLUDED, sel.drv[3].status); /* vioinput */
+	CHECK_EQ_STR("vioinput/W7/X64", sel.drv[3].t[SELECT_AMD64].source_path);
+	CHECK_EQ_STR("vioinput/W7/I386", sel.drv[3].t[SELECT_X86].source_path);
+	CHECK_EQ_UINT(1, sel.warnings.n);
+	CHECK_CONTAINS(sel.warnings.v[0], "optional driver 'viosnd'");
+	select_free(&sel);
+}
+
+static void test_select_os_precedence(void)
+{
+	const char *root = newdir("osprec");
+	struct aero_error err = {0, ""};
+	struct selection sel;
+
+	put_required(root, "w7");
+	/* w7.1 wins over w7; W7_1 (ISO9660-mangled w7.1) over w7 */
+	put_driver(root, "viostor/w7.1/x86", "viostor", "x86", "1042");
+	put_driver(root, "viostor/w7.1/amd64", "viostor", "amd64", "1042");
+	put_driver(root, "NetKVM/W7_1/x86", "netkvm", "x86", "1041");
+	/* W7_1 lacks amd64: fall back to w7 (the reference did not) */
+	put_driver(root, "NetKVM/win7/amd64", "netkvm", "amd64", "1041");
+	CHECK_EQ_INT(0, run_select(root, "viostor,netkvm", false, &sel, &err));
+	CHECK_EQ_UINT(2, sel.ndrv);
+	CHECK_EQ_STR("viostor/w7.1/x86", sel.drv[0].t[SELECT_X86].source_path);
+	CHECK_EQ_STR("viostor/w7.1/amd64",
+		     sel.drv[0].t[SELECT_AMD64].source_path);
+	CHECK_EQ_STR("NetKVM/W7_1/x86", sel.drv[1].t[SELECT_X86].source_path);
+	CHECK_EQ_STR("NetKVM/w7/amd64", sel.drv[1].t[SELECT_AMD64].source_path);
+	CHECK_EQ_UINT(0, sel.warnings.n);
+	select_free(&sel);
+}
+
+static void test_select_not_present(void)
+{
+	const char *root = newdir("notpresent");
+	struct aero_error err = {0, ""};
+	struct selection sel;
+
+	put_required(root, "w7");
+	/* an empty w7.1/x86 and a w7.1/amd64 without .inf do not count */
+	mkdirs(root, "viostor/w7.1/x86");
+	put(root, "viostor/w7.1/amd64/viostor.sys", "x");
+	put(root, "viostor/w7.1/amd64/viostor.inf.txt", "x");
+	CHECK_EQ_INT(0, run_select(root, "viostor,netkvm", false, &sel, &err));
+	CHECK_EQ_STR("viostor/w7/x86", sel.drv[0].t[SELECT_X86].source_path);
+	CHECK_EQ_STR("viostor/w7/amd64",
+		     sel.drv[0].t[SELECT_AMD64].source_path);
+	select_free(&sel);
+
+	/* only the INF-less folder left: a required driver is missing */
+	root = newdir("notpresent");
+	put_required(root, "w7");
+	{
+		char p[PATH_MAX];
+
+		snprintf(p, sizeof(p), "%s/viostor/w7/amd64", root);
+		rmtree(p);
+	}
+	put(root, "viostor/w7/amd64/viostor.sys", "x");
+	CHECK_EQ_INT(-ENOENT, run_select(root, NULL, false, &sel, &err));
+	CHECK_CONTAINS(err.msg, "required driver 'viostor' (viostor) missing "
+				"for: win7-amd64");
+	CHECK_CONTAINS(err.msg, "'viostor/w7/amd64' has no .inf file");
+	select_free(&sel);
+}
+
+static void test_select_required_missing(void)
+{
+	const char *root = newdir("reqmissing");
+	struct aero_error err = {0, ""};
+	struct selection sel;
+	char p[PATH_MAX];
+
+	put_required(root, "w7");
+	snprintf(p, sizeof(p), "%s/NetKVM", root);
+	rmtree(p);
+	CHECK_EQ_INT(-ENOENT, run_select(root, NULL, false, &sel, &err));
+	CHECK_CONTAINS(err.msg, "required driver 'netkvm' (NetKVM) missing "
+				"for: win7-x86, win7-amd64");
+	CHECK_CONTAINS(err.msg, "win7-amd64: could not find driver directory "
+				"'NetKVM'");
+	/* details sorted by target, like the reference */
+	CHECK(strstr(err.msg, "win7-amd64:") < strstr(err.msg, "win7-x86:"));
+	select_free(&sel);
+
+	/* an OS folder with neither arch: what was tried */
+	put_driver(root, "NetKVM/w7/x86", "netkvm", "x86", "1041");
+	mkdirs(root, "NetKVM/w7/arm64");
+	CHECK_EQ_INT(-ENOENT, run_select(root, NULL, false, &sel, &err));
+	CHECK_CONTAINS(err.msg, "missing for: win7-amd64");
+	CHECK_CONTAINS(err.msg, "could not find arch directory under "
+				"'NetKVM/w7'; tried: amd64, x64");
+	select_free(&sel);
+
+	/* no Win7 OS folder at all */
+	snprintf(p, sizeof(p), "%s/NetKVM", root);
+	rmtree(p);
+	mkdirs(root, "NetKVM/w10/amd64");
+	CHECK_EQ_INT(-ENOENT, run_select(root, NULL, false, &sel, &err));
+	CHECK_CONTAINS(err.msg, "could not find an OS directory under "
+				"'NetKVM'; tried: w7.1, w7_1, w7, win7");
+	select_free(&sel);
+}
+
+static void test_select_partial_optional(void)
+{
+	const char *root = newdir("partial");
+	struct aero_error err = {0, ""};
+	struct selection sel;
+
+	put_required(root, "w7");
+	put_driver(root, "vioinput/w7/x86", "vioinput", "x86", "1052");
+	put_driver(root, "viosnd/w7/amd64", "viosnd", "amd64", "1059");
+	CHECK_EQ_INT(0, run_select(root, NULL, false, &sel, &err));
+	CHECK_EQ_INT(SELECT_MISSING, sel.drv[2].status);
+	CHECK_EQ_INT(SELECT_MISSING, sel.drv[3].status);
+	CHECK(!sel.drv[3].t[SELECT_X86].present);
+	CHECK(!sel.drv[3].t[SELECT_AMD64].present);
+	CHECK(sel.drv[3].dropped_partial);
+	CHECK_CONTAINS(sel.drv[3].t[SELECT_X86].error,
+		       "omitted from pack because the optional driver was "
+		       "missing for one or more other targets");
+	CHECK_EQ_UINT(2, sel.warnings.n);
+	CHECK_CONTAINS(sel.warnings.v[0],
+		       "'viosnd' (viosnd) was present only "
+		       "for win7-amd64; omitting it from all targets");
+	CHECK_CONTAINS(sel.warnings.v[1], "'vioinput' (vioinput) was present "
+					  "only for win7-x86");
+	select_free(&sel);
+
+	/* strict-optional: each missing optional driver listed, plus a hint */
+	CHECK_EQ_INT(-ENOENT, run_select(root, NULL, true, &sel, &err));
+	CHECK_CONTAINS(err.msg, "one or more optional drivers were requested "
+				"but are missing");
+	CHECK_CONTAINS(err.msg, "\n- viosnd: missing for win7-x86. Details:");
+	CHECK_CONTAINS(err.msg,
+		       "\n- vioinput: missing for win7-amd64. "
+		       "Details: win7-amd64: could not find arch directory");
+	CHECK_CONTAINS(err.msg, "drivers=viostor,netkvm");
+	CHECK_EQ_INT(SELECT_PARTIAL, sel.drv[2].status);
+	select_free(&sel);
+
+	/* drivers=viostor,netkvm: no optional driver, no warning */
+	CHECK_EQ_INT(0, run_select(root, "viostor,netkvm", true, &sel, &err));
+	CHECK_EQ_UINT(2, sel.ndrv);
+	CHECK_EQ_UINT(0, sel.warnings.n);
+	select_free(&sel);
+}
+
+/* ---- text -----------------------------------------------------------------
+ */
+
+static void test_utc(void)
+{
+	char b[40];
+
+	inspect_utc(0, b, sizeof(b));
+	CHECK_EQ_STR("1970-01-01T00:00:00Z", b);
+	inspect_utc(1560000000, b, sizeof(b));
+	CHECK_EQ_STR("2019-06-08T13:20:00Z", b);
+	inspect_utc(-1, b, sizeof(b));
+	CHECK_EQ_STR("1969-12-31T23:59:59Z", b);
+	inspect_utc(951782400, b, sizeof(b));
+	CHECK_EQ_STR("2000-02-29T00:00:00Z", b);
+	inspect_utc(253402300799LL, b, sizeof(b));
+	CHECK_EQ_STR("9999-12-31T23:59:59Z", b);
+	inspect_utc(-62135596800LL, b, sizeof(b));
+	CHECK_EQ_STR("0001-01-01T00:00:00Z", b);
+}
+
+static void test_jsonout(void)
+{
+	cJSON *o = cJSON_CreateObject(), *a;
+	char *text;
+	size_t len;
+
+	cJSON_AddStringToObject(o, "s", "a\"b\\c\n\x01\xc3\xa9\xff");
+	cJSON_AddNumberToObject(o, "big", 253402300799.0);
+	cJSON_AddNumberToObject(o, "neg", -5);
+	cJSON_AddBoolToObject(o, "t", 1);
+	cJSON_AddNullToObject(o, "n");
+	cJSON_AddArrayToObject(o, "empty");
+	a = cJSON_AddArrayToObject(o, "a");
+	cJSON_AddItemToArray(a, cJSON_CreateString("x"));
+	cJSON_AddItemToArray(a, cJSON_CreateObject());
+	text = jsonout_print(o, &len);
+	CHECK_EQ_STR("{\n"
+		     "  \"s\": \"a\\\"b\\\\c\\n\\u0001\xc3\xa9\xef\xbf\xbd\",\n"
+		     "  \"big\": 253402300799,\n"
+		     "  \"neg\": -5,\n"
+		     "  \"t\": true,\n"
+		     "  \"n\": null,\n"
+		     "  \"empty\": [],\n"
+		     "  \"a\": [\n"
+		     "    \"x\",\n"
+		     "    {}\n"
+		     "  ]\n"
+		     "}\n",
+		     text);
+	CHECK_EQ_UINT(strlen(text), len);
+	free(text);
+	cJSON_Delete(o);
+}
+
+static void check_crlf_ascii(const char *name, const char *t, size_t len)
+{
+	CHECK_EQ_UINT(strlen(t), len);
+	for (size_t i = 0; i < len; i++) {
+		if ((unsigned char)t[i] >= 0x80 ||
+		    (t[i] < 0x20 && t[i] != '\r' && t[i] != '\n' &&
+		     t[i] != '\t')) {
+			FAIL_AT("%s: byte %zu is 0x%02x", name, i,
+				(unsigned char)t[i]);
+			return;
+		}
+		if (t[i] == '\n' && (i == 0 || t[i - 1] != '\r')) {
+			FAIL_AT("%s: bare LF at byte %zu", name, i);
+			return;
+		}
+		if (t[i] == '\r' && t[i + 1] != '\n') {
+			FAIL_AT("%s: bare CR at byte %zu", name, i);
+			return;
+		}
+	}
+	CHECK(len >= 2 && t[len - 2] == '\r' && t[len - 1] == '\n');
+}
+
+static void test_scripts(void)
+{
+	size_t len;
+	char *t = synth_install_cmd(&len);
+
+	check_crlf_ascii("install.cmd", t, len);
+	CHECK_CONTAINS(t, "@echo off\r\n");
+	CHECK_CONTAINS(t, "net session >nul 2>&1\r\nif errorlevel 1 (");
+	CHECK_CONTAINS(t, "PROCESSOR_ARCHITEW6432");
+	CHECK_CONTAINS(t, "Sysnative\\pnputil.exe");
+	CHECK_CONTAINS(t, "\"!PNPUTIL!\" -i -a \"%%I\"\r\n  if errorlevel 1 (");
+	CHECK_CONTAINS(t, "win7\\%ARCH%");
+	CHECK_CONTAINS(t, "for /r \"%DRVDIR%\" %%I in (*.inf) do (");
+	CHECK_CONTAINS(t, "echo Summary:");
+	CHECK_CONTAINS(t, "if not defined QUIET pause");
+	CHECK_CONTAINS(t, "/quiet");
+	CHECK_CONTAINS(t, "exit /b %RC%");
+	CHECK(!strstr(t, "\r\npause\r\n")); /* never unconditional */
+	free(t);
+
+	t = synth_testsigning_cmd(&len);
+	check_crlf_ascii("enable-testsigning.cmd", t, len);
+	CHECK_CONTAINS(t, "net session");
+	CHECK_CONTAINS(t, "/set testsigning on\r\nif errorlevel 1 (");
+	CHECK_CONTAINS(t, "/noreboot");
+	CHECK_CONTAINS(t, "/reboot");
+	CHECK_CONTAINS(t, "choice /c YN");
+	CHECK_CONTAINS(t, "32-bit Windows");
+	CHECK(!strstr(t, "shutdown /r /t 0")); /* no instant reboot */
+	free(t);
+}
+
+static void test_readme_notices(void)
+{
+	struct synth_driver d = {
+	    .id = "viostor",
+	    .upstream = "viostor",
+	    .source_path = {"viostor/w7/x86", "viostor/w7/amd64"},
+	    .inf = {"viostor.inf", "viostor.inf"},
+	    .driver_ver = {"06/07/2019,61.77.104.17200",
+			   "06/07/2019,61.77.104.17200"},
+	    .provider = {"Red Hat, Inc.", "Red Hat, Inc."},
+	    .signer = {"CN=Red Hat, Inc", NULL},
+	    .digest = {"sha1", "sha256"},
+	};
+	const char *missing[] = {"viosnd"};
+	const char *notices[] = {"virtio-win_license.txt"};
+	struct synth_info info = {
+	    .drivers = &d,
+	    .ndrivers = 1,
+	    .missing = missing,
+	    .nmissing = 1,
+	    .notices = notices,
+	    .nnotices = 1,
+	    .version = "0.1.285",
+	    .generator = "aerofs test",
+	};
+	size_t len;
+	char *t = synth_readme(&info, &len);
+
+	check_crlf_ascii("README.md", t, len);
+	CHECK_CONTAINS(t,
+		       "| viostor | viostor | 61.77.104.17200 (06/07/2019) |");
+	CHECK_CONTAINS(t, "virtio-win version: 0.1.285");
+	CHECK_CONTAINS(t, "KB3033929");
+	CHECK_CONTAINS(t, "enable-testsigning.cmd");
+	CHECK_CONTAINS(t,
+		       "| viostor | amd64 | viostor.inf | sha256 | unknown |");
+	CHECK_CONTAINS(t, "Not included");
+	CHECK_CONTAINS(t, "viosnd");
+	free(t);
+	t = synth_notices(&info, &len);
+	check_crlf_ascii("THIRD_PARTY_NOTICES.md", t, len);
+	CHECK_CONTAINS(t, "| viostor (x86) | viostor/w7/x86 | "
+			  "06/07/2019,61.77.104.17200 | Red Hat, Inc. |");
+	CHECK_CONTAINS(t, "`licenses/virtio-win/virtio-win_license.txt`");
+	free(t);
+	/* upstream strings cannot break the table or the line endings */
+	d.provider[SELECT_X86] = "Evil | Corp\nX";
+	t = synth_notices(&info, &len);
+	check_crlf_ascii("THIRD_PARTY_NOTICES.md", t, len);
+	CHECK_CONTAINS(t, "| Evil \\| Corp X |\r\n");
+	free(t);
+	info.nnotices = 0;
+	t = synth_notices(&info, &len);
+	CHECK_CONTAINS(t, "no license or\r\nnotice file");
+	free(t);
+}
+
+/* ---- whole builds -----------------------------------------------------------
+ */
+
+static char *read_pack_file(const struct pack *p, const char *path)
+{
+	const struct pack_node *n = pack_lookup_path(p, path);
+	char *buf;
+	ssize_t k;
+
+	if (!n || pack_node_is_dir(n))
+		return NULL;
+	buf = calloc(1, pack_node_size(n) + 1);
+	assert(buf);
+	k = pack_node_read(p, n, buf, pack_node_size(n), 0);
+	assert(k == (ssize_t)pack_node_size(n));
+	return buf;
+}
+
+static void write_pack(const struct pack *p, const struct pack_node *n,
+		       const char *dir)
+{
+	for (size_t i = 0; i < pack_node_nchildren(n); i++) {
+		const struct pack_node *c = pack_node_child(n, i);
+		char *data;
+
+		if (pack_node_is_dir(c)) {
+			mkdirs(dir, pack_node_path(c));
+			write_pack(p, c, dir);
+			continue;
+		}
+		data = read_pack_file(p, pack_node_path(c));
+		assert(data && strlen(data) == pack_node_size(c));
+		put(dir, pack_node_path(c), data);
+		free(data);
+	}
+}
+
+static int build(const char *root, const char *const *optv, struct pack **p,
+		 struct catalog_report **rep, struct aero_error *err)
+{
+	struct catalog_options o = {0};
+
+	for (; optv && *optv; optv++)
+		assert(catalog_option_parse(&o, *optv, err) == 1);
+	return catalog_build(root, &o, p, rep, err);
+}
+
+static void test_build_tree(void)
+{
+	const char *root = newdir("build");
+	const char *optv[] = {"epoch=1560000000", NULL};
+	struct aero_error err = {0, ""};
+	struct catalog_report *rep = NULL;
+	struct pack *p = NULL;
+	char *man, *text;
+	cJSON *m, *files, *f;
+	size_t nfiles = 0;
+
+	put_required(root, "w7");
+	put_driver(root, "vioinput/w7/x86", "vioinput", "x86", "1052");
+	put(root, "virtio-win_license.txt", "BSD-3-Clause\n");
+	put(root, "README.md", "upstream readme\n");
+	put(root, "VERSION", "\n  0.1.999 \r\nmore\n");
+	put(root, "viostor/w7/amd64/sub/Extra.DLL", "extra");
+	put(root, "viostor/w7/amd64/Thumbs.db", "junk");
+	{
+		char l[PATH_MAX];
+
+		snprintf(l, sizeof(l), "%s/viostor/w7/amd64/link.sys", root);
+		CHECK_EQ_INT(0, symlink("/etc/passwd", l));
+	}
+	if (build(root, optv, &p, &rep, &err) < 0) {
+		FAIL_AT("catalog_build: %s", err.msg);
+		return;
+	}
+	CHECK_EQ_INT(1560000000, pack_epoch(p));
+	CHECK(pack_lookup_path(p, "win7/x86/viostor/viostor.inf"));
+	CHECK(pack_lookup_path(p, "win7/amd64/netkvm/netkvm.sys"));
+	CHECK(pack_lookup_path(p, "win7/amd64/viostor/viostor.pdb"));
+	CHECK(pack_lookup_path(p, "win7/amd64/viostor/sub/Extra.DLL"));
+	CHECK(!pack_lookup_path(p, "win7/amd64/viostor/Thumbs.db"));
+	CHECK(!pack_lookup_path(p, "win7/amd64/viostor/link.sys"));
+	CHECK(!pack_lookup_path(p, "win7/x86/vioinput")); /* partial */
+	CHECK(
+	    pack_lookup_path(p, "licenses/virtio-win/virtio-win_license.txt"));
+	CHECK(pack_lookup_path(p, "licenses/virtio-win/README.md"));
+	CHECK(!pack_lookup_path(p, "licenses/virtio-win/VERSION"));
+	CHECK(pack_lookup_path(p, "install.cmd"));
+	CHECK(pack_lookup_path(p, "enable-testsigning.cmd"));
+	CHECK(pack_lookup_path(p, "THIRD_PARTY_NOTICES.md"));
+	CHECK(pack_lookup_path(p, "README.md"));
+	CHECK_EQ_STR(CATALOG_DEFAULT_LABEL, catalog_report_label(rep));
+	text = read_pack_file(p, "win7/amd64/netkvm/netkvm.sys");
+	CHECK_EQ_STR("MZ driver bytes", text);
+	free(text);
+
+	man = read_pack_file(p, "manifest.json");
+	text = catalog_report_json(rep);
+	CHECK_EQ_STR(man, text);
+	free(text);
+	m = cJSON_Parse(man);
+	CHECK(m != NULL);
+	CHECK_EQ_STR("aero-win7-driver-pack",
+		     cJSON_GetObjectItem(m, "pack")->valuestring);
+	CHECK_EQ_STR("2019-06-08T13:20:00Z",
+		     cJSON_GetObjectItem(m, "created_utc")->valuestring);
+	CHECK_EQ_STR("option",
+		     cJSON_GetObjectItem(m, "epoch_source")->valuestring);
+	CHECK_EQ_STR("0.1.999",
+		     cJSON_GetObjectItem(cJSON_GetObjectItem(m, "source"),
+					 "derived_version")
+			 ->valuestring);
+	CHECK_EQ_STR("build", cJSON_GetObjectItem(
+				  cJSON_GetObjectItem(m, "source"), "name")
+				  ->valuestring);
+	CHECK(!strstr(man, tmproot)); /* no host path */
+	CHECK(man[strlen(man) - 1] == '\n' && !strchr(man, '\r') &&
+	      !strchr(man, '\t'));
+	files = cJSON_GetObjectItem(m, "files");
+	cJSON_ArrayForEach(f, files)
+	{
+		const char *path = cJSON_GetObjectItem(f, "path")->valuestring;
+		const struct pack_node *n = pack_lookup_path(p, path);
+
+		CHECK(n != NULL);
+		CHECK(strcmp(path, "manifest.json") != 0);
+		if (n)
+			CHECK_EQ_UINT(pack_node_size(n),
+				      (uint64_t)cJSON_GetObjectItem(f, "size")
+					  ->valuedouble);
+		nfiles++;
+	}
+	/* every file but the manifest: viostor 4+4+1, netkvm 4+4, 2 notices, 4
+	 * synth */
+	CHECK_EQ_UINT(23, nfiles);
+	/* the checks ran: the fake .cat does not decode */
+	CHECK(catalog_report_failed_checks(rep) >= 4);
+	CHECK_CONTAINS(man,
+		       "\"name\": \"binds_device\",\n"
+		       "                \"ok\": true,\n"
+		       "                \"detail\": \"binds to virtio-blk\"");
+	CHECK_CONTAINS(man, "\"services\": [\n              \"viostor\"\n");
+	cJSON_Delete(m);
+
+	/* the same tree twice gives the same bytes, whatever TZ says */
+	{
+		struct catalog_report *rep2 = NULL;
+		struct pack *p2 = NULL;
+		char *man2;
+
+		setenv("TZ", "Pacific/Kiritimati", 1);
+		CHECK_EQ_INT(0, build(root, optv, &p2, &rep2, &err));
+		man2 = p2 ? read_pack_file(p2, "manifest.json") : NULL;
+		CHECK_EQ_STR(man, man2);
+		free(man2);
+		pack_unref(p2);
+		catalog_report_free(rep2);
+		unsetenv("TZ");
+	}
+
+	/* written out and imported again: the same pack, byte for byte */
+	{
+		const char *out = newdir("exported");
+		struct catalog_report *rep2 = NULL;
+		struct pack *p2 = NULL;
+
+		write_pack(p, pack_root(p), out);
+		CHECK_EQ_INT(0, build(out, NULL, &p2, &rep2, &err));
+		if (p2) {
+			CHECK_EQ_INT(1560000000, pack_epoch(p2));
+			CHECK_EQ_UINT(pack_node_count(p), pack_node_count(p2));
+			for (uint64_t ino = 1; ino <= pack_node_count(p);
+			     ino++) {
+				const struct pack_node *a, *b;
+
+				a = pack_node_by_ino(p, ino);
+				b = pack_node_by_ino(p2, ino);
+				CHECK_EQ_STR(pack_node_path(a),
+					     pack_node_path(b));
+				CHECK_EQ_MEM(pack_node_sha256(a),
+					     pack_node_sha256(b), 32);
+			}
+			CHECK_EQ_UINT(catalog_report_failed_checks(rep),
+				      catalog_report_failed_checks(rep2));
+		}
+		pack_unref(p2);
+		catalog_report_free(rep2);
+	}
+	free(man);
+	pack_unref(p);
+	catalog_report_free(rep);
+}
+
+static void test_build_options(void)
+{
+	const char *root = newdir("buildopts");
+	const char *optv[] = {"drop-pdb", "drivers=netkvm,viostor",
+			      "label=MY.LABEL-1", NULL};
+	struct aero_error err = {0, ""};
+	struct catalog_report *rep = NULL;
+	struct pack *p = NULL;
+	char *man;
+
+	put_required(root, "w7");
+	put_driver(root, "vioinput/w7/x86", "vioinput", "x86", "1052");
+	put_driver(root, "vioinput/w7/amd64", "vioinput", "amd64", "1052");
+	unsetenv("SOURCE_DATE_EPOCH");
+	if (build(root, optv, &p, &rep, &err) < 0) {
+		FAIL_AT("catalog_build: %s", err.msg);
+		return;
+	}
+	CHECK(!pack_lookup_path(p, "win7/amd64/viostor/viostor.pdb"));
+	CHECK(pack_lookup_path(p, "win7/amd64/viostor/viostor.sys"));
+	CHECK(!pack_lookup_path(p, "win7/amd64/vioinput"));
+	CHECK(!pack_lookup_path(p, "licenses"));
+	CHECK_EQ_STR("MY.LABEL-1", catalog_report_label(rep));
+	man = catalog_report_json(rep);
+	CHECK_CONTAINS(man, "\"drivers_requested\": [\n    \"netkvm\",\n"
+			    "    \"viostor\"\n  ]");
+	CHECK_CONTAINS(man, "\"drivers\": [\n    \"netkvm\",\n"
+			    "    \"viostor\"\n  ]");
+	CHECK_CONTAINS(man, "\"optional_drivers_missing_any\": false");
+	CHECK_CONTAINS(man, "\"label\": \"MY.LABEL-1\"");
+	CHECK_CONTAINS(man, "no upstream license or notice files");
+	CHECK_CONTAINS(man, "\"drop_pdb\": true");
+	/* a directory with undecodable catalogs and no env: epoch 0 */
+	CHECK_CONTAINS(man, "\"epoch\": 0,\n  \"epoch_source\": \"default\"");
+	free(man);
+	pack_unref(p);
+	catalog_report_free(rep);
+
+	/* SOURCE_DATE_EPOCH applies, and a malformed one is an error */
+	setenv("SOURCE_DATE_EPOCH", "86400", 1);
+	CHECK_EQ_INT(0, build(root, NULL, &p, &rep, &err));
+	CHECK_EQ_INT(86400, p ? pack_epoch(p) : -1);
+	pack_unref(p);
+	catalog_report_free(rep);
+	setenv("SOURCE_DATE_EPOCH", "soon", 1);
+	CHECK_EQ_INT(-EINVAL, build(root, NULL, &p, &rep, &err));
+	CHECK_CONTAINS(err.msg, "SOURCE_DATE_EPOCH");
+	CHECK(p == NULL && rep == NULL);
+	unsetenv("SOURCE_DATE_EPOCH");
+
+	/* strict-optional with vioinput complete but viosnd absent */
+	{
+		const char *strict[] = {"strict-optional", NULL};
+
+		CHECK_EQ_INT(-ENOENT, build(root, strict, &p, &rep, &err));
+		CHECK_CONTAINS(err.msg, "- viosnd: missing for win7-x86, "
+					"win7-amd64");
+		CHECK(!contains(err.msg, "- vioinput"));
+	}
+}
+
+static void test_build_checks(void)
+{
+	const char *root = newdir("checks");
+	const char *optv[] = {"epoch=0", NULL};
+	struct aero_error err = {0, ""};
+	struct catalog_report *rep = NULL;
+	struct pack *p = NULL;
+	char *man;
+
+	put_required(root, "w7");
+	/* undecorated INF, unbound hardware id, missing .sys and no .cat */
+	put(root, "NetKVM/w7/amd64/netkvm.inf",
+	    "[Version]\nSignature=\"$Windows NT$\"\nClass=Net\n"
+	    "CatalogFile = gone.cat\n"
+	    "[SourceDisksFiles]\nnetkvm.sys = 1\nnetkvmco.dll=1\n"
+	    "[Manufacturer]\n%V% = NetKVM\n"
+	    "[NetKVM]\n%D% = inst, "
+	    "PCI\\VEN_1AF4&DEV_1000&SUBSYS_00011AF4&REV_00\n"
+	    "[inst]\nCopyFiles = f\n[f]\nnetkvm.sys\nnetkvmco.dll\n"
+	    "[Strings]\nV = \"v\"\nD = \"d\"\n");
+	/* a Windows 10 INF (NTamd64.10.0...) in the w7 folder */
+	put_inf(root, "viostor/w7/amd64/viostor.inf", "viostor", "amd64.10.0",
+		"1042");
+	if (build(root, optv, &p, &rep, &err) < 0) {
+		FAIL_AT("catalog_build: %s", err.msg);
+		return;
+	}
+	man = catalog_report_json(rep);
+	CHECK_CONTAINS(man, "viostor win7-amd64: arch_decoration: "
+			    "[Manufacturer] is decorated NTamd64 only for a "
+			    "Windows version above 6.1");
+	CHECK_CONTAINS(man, "\"detail\": \"[Manufacturer] is decorated "
+			    "NTx86.6.1\"");
+	CHECK_CONTAINS(
+	    man, "netkvm win7-amd64: referenced_files: 1 of 2 "
+		 "referenced files missing from the folder: netkvmco.dll");
+	CHECK_CONTAINS(man, "netkvm win7-amd64: arch_decoration: "
+			    "[Manufacturer] is undecorated");
+	/* transitional 1000 is not what the emulator exposes (modern 1041) */
+	CHECK_CONTAINS(man, "netkvm win7-amd64: binds_device: none of the "
+			    "INF's 1 hardware ids binds to the emulator's "
+			    "virtio-net");
+	CHECK_CONTAINS(man, "netkvm win7-amd64: catalog_present: the INF "
+			    "names gone.cat but it is not in the folder");
+	CHECK_CONTAINS(man, "\"encoding\": \"ascii\",\n"
+			    "            \"line_endings\": \"lf\"");
+	free(man);
+	pack_unref(p);
+	catalog_report_free(rep);
+}
+
+static void test_build_errors(void)
+{
+	struct aero_error err = {0, ""};
+	struct catalog_report *rep = NULL;
+	struct pack *p = NULL;
+	struct catalog_options o = {0};
+	const char *root = newdir("errors");
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/missing", root);
+	CHECK(catalog_build(path, &o, &p, &rep, &err) < 0);
+	CHECK(p == NULL && rep == NULL);
+	snprintf(path, sizeof(path), "%s/download.iso", root);
+	put(root, "download.iso",
+	    "<!DOCTYPE html><html><body>404</body>"
+	    "</html>\n");
+	CHECK_EQ_INT(-EINVAL, catalog_build(path, &o, &p, &rep, &err));
+	CHECK_CONTAINS(err.msg, "HTML");
+	o.label = "this-label-is-too-long";
+	CHECK_EQ_INT(-EINVAL, catalog_build(root, &o, &p, &rep, &err));
+	CHECK_CONTAINS(err.msg, "invalid volume label");
+	o.label = NULL;
+	o.drivers = "viostor";
+	CHECK_EQ_INT(-EINVAL, catalog_build(root, &o, &p, &rep, &err));
+	CHECK_CONTAINS(err.msg, "missing from drivers=: netkvm");
+	o.drivers = NULL;
+	CHECK_EQ_INT(-ENOENT, catalog_build(root, &o, &p, &rep, &err));
+	CHECK_CONTAINS(err.msg, "required driver 'viostor'");
+	CHECK(p == NULL && rep == NULL);
+}
+
+int main(void)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	snprintf(tmproot, sizeof(tmproot), "%s/test_catalog.XXXXXX",
+		 tmp ? tmp : "/tmp");
+	if (!mkdtemp(tmproot)) {
+		perror("mkdtemp");
+		return 99;
+	}
+	log_set_level(LOG_LEVEL_ERR);
+	RUN(test_parse_drivers);
+	RUN(test_option_parse);
+	RUN(test_epoch_env);
+	RUN(test_names);
+	RUN(test_select_basic);
+	RUN(test_select_os_precedence);
+	RUN(test_select_not_present);
+	RUN(test_select_required_missing);
+	RUN(test_select_partial_optional);
+	RUN(test_utc);
+	RUN(test_jsonout);
+	RUN(test_scripts);
+	RUN(test_readme_notices);
+	RUN(test_build_tree);
+	RUN(test_build_options);
+	RUN(test_build_checks);
+	RUN(test_build_errors);
+	rmtree(tmproot);
+	return harness_exit();
+}
