@@ -82,7 +82,7 @@ struct virtio_hwid {
 	bool has_revision;
 	uint8_t revision;
 	bool has_class;		/* &CC_xxxxxx or &CC_xxxx */
-	uint32_t class_code;
+	uint32_t class_code;	/* the digits' value: CC_0100 gives 0x0100 */
 	unsigned class_digits;	/* 4 or 6 */
 };
 
@@ -130,5 +130,13 @@ struct virtio_aero_device {
 
 /* The table, and its length in *N.  Static, never freed. */
 const struct virtio_aero_device *virtio_aero_devices(size_t *n);
+
+/*
+ * The Aero table entry ID is, matching vendor, device, subsystem vendor,
+ * subsystem id and revision exactly (class is not compared: Windows binds
+ * on the other four).  Returns a pointer into the static table, or NULL.
+ */
+const struct virtio_aero_device *
+virtio_aero_device_find(const struct virtio_pci_identity *id);
 
 #endif

@@ -1,0 +1,49 @@
+/*
+ * virtio_aero_layout.h: the strict BAR layout of the Aero emulator's
+ * virtio functions (AERO-W7-VIRTIO v1 contract, transport section), as a
+ * check on top of the spec parser in virtio_pci_cap.h.
+ *
+ * The spec lets a device put its structures anywhere; Aero's Windows 7
+ * drivers assume one fixed layout in BAR0 (64-bit MMIO, 0x4000 bytes):
+ * common 0x0000 (>= 0x100), notify 0x1000 (>= 0x100, multiplier 4), ISR
+ * 0x2000 (>= 0x20), device 0x3000 (>= 0x100).  QEMU's layout (BAR4,
+ * device at 0x2000, notify at 0x3000) is valid virtio and fails here, on
+ * purpose.  Pure; no state.
+ */
+#ifndef AEROFS_VIRTIO_VIRTIO_AERO_LAYOUT_H
+#define AEROFS_VIRTIO_VIRTIO_AERO_LAYOUT_H
+
+#include "virtio/virtio_pci_cap.h"
+
+enum virtio_aero_layout_err {
+	VIRTIO_AERO_LAYOUT_OK = 0,
+	VIRTIO_AERO_LAYOUT_BAD_ARGUMENT,
+	VIRTIO_AERO_LAYOUT_BAR0_MISSING,
+	VIRTIO_AERO_LAYOUT_BAR0_NOT_MMIO,
+	VIRTIO_AERO_LAYOUT_BAR0_TOO_SMALL,	/* < 0x4000 or unknown */
+	VIRTIO_AERO_LAYOUT_COMMON_MISMATCH,
+	VIRTIO_AERO_LAYOUT_NOTIFY_MISMATCH,
+	VIRTIO_AERO_LAYOUT_ISR_MISMATCH,
+	VIRTIO_AERO_LAYOUT_DEVICE_MISMATCH,
+	VIRTIO_AERO_LAYOUT_NOTIFY_MULTIPLIER_MISMATCH,
+};
+
+#define VIRTIO_AERO_BAR0_MIN 0x4000
+
+/*
+ * Checks CAPS (from a successful virtio_pci_cap_parse()) and BARS (six
+ * entries, required here: the contract is about BAR0's type and size)
+ * against the contract, in the order of the enum.  A region matches when
+ * it is present, in BAR0, at exactly its offset, at least its minimum
+ * length and inside BAR0.  Only the memory notify region counts; an extra
+ * I/O notify is allowed.  Returns VIRTIO_AERO_LAYOUT_OK or the first
+ * mismatch.
+ */
+enum virtio_aero_layout_err
+virtio_aero_layout_check(const struct virtio_pci_caps *caps,
+			 const struct virtio_pci_bar *bars);
+
+/* A static lower-case message for ERR, never NULL. */
+const char *virtio_aero_layout_strerror(enum virtio_aero_layout_err err);
+
+#endif
