@@ -66,7 +66,13 @@ struct source_limits {
  *   -ENOENT/-EACCES/...  PATH cannot be opened,
  *   -EINVAL              not an ISO9660 image,
  *   -EIO                 truncated or inconsistent image (message says where),
- *   -E2BIG/-ELOOP        a limit was exceeded.
+ *   -ENOTSUP             a feature aerofs does not read: zisofs-compressed
+ *                        (Rock Ridge ZF) or interleaved files, High Sierra
+ *                        images, logical blocks other than 2048 bytes,
+ *   -E2BIG/-ELOOP        a limit was exceeded (-ELOOP: a directory loop).
+ * Every file extent is checked against the image size here, so a truncated
+ * image fails at open, not at read.  Entries whose name cannot be served
+ * (see source_skipped()) are left out with a warning, not an error.
  */
 int source_open(const char *path, const struct source_limits *limits,
 		struct source **out, struct aero_error *err);
@@ -98,10 +104,30 @@ uint64_t source_size(const struct source *s);
 /* The image descriptor, borrowed; -1 for a directory. */
 int source_fd(const struct source *s);
 
+/*
+ * How many directory entries were left out of the tree, each with a
+ * warning through log_msg(): names that are empty, longer than 255 bytes,
+ * not UTF-8 (Joliet: not decodable UCS-2/UTF-16), "." or "..", or that
+ * contain '/', '\\', NUL or another control character; later entries whose
+ * name repeats an earlier one in the same directory (first in directory
+ * order wins).  Not counted: "." and "..", associated files, Rock Ridge
+ * relocated directories at their relocation place (RE: they appear where
+ * their CL entry says) and the emptied "rr_moved" directory that held them.
+ */
+size_t source_skipped(const struct source *s);
+
 /* Root directory.  Borrowed until source_close(). */
 const struct source_node *source_root(const struct source *s);
 
 const char *source_node_name(const struct source_node *n);
+/* Parent directory, NULL for the root.  Borrowed. */
+const struct source_node *source_node_parent(const struct source_node *n);
+/*
+ * Writes N's path from the root ("NetKVM/w7/amd64/netkvm.inf"; "" for the
+ * root) into BUF (SIZE bytes, always NUL-terminated when SIZE > 0).
+ * Returns the full length, as snprintf(); >= SIZE means truncated.
+ */
+size_t source_node_path(const struct source_node *n, char *buf, size_t size);
 enum source_node_type source_node_type(const struct source_node *n);
 /* File size in bytes; 0 for others. */
 uint64_t source_node_size(const struct source_node *n);
