@@ -296,13 +296,13 @@ static void inspect_check_files(struct inspect_ctx *c, const struct inf *inf,
 			      nmissing, n, missing.oom ? "?" : missing.buf);
 	else if (ninbox)
 		inspect_check(c, "referenced_files", true,
-			      "all %zu files to copy are present; %zu more "
+			      "every file to copy is present (%zu); %zu more "
 			      "are not in [SourceDisksFiles] and come with "
 			      "Windows",
 			      n - ninbox, ninbox);
 	else
 		inspect_check(c, "referenced_files", true,
-			      "all %zu referenced files are present", n);
+			      "every referenced file is present (%zu)", n);
 	sbuf_release(&missing);
 }
 

@@ -308,8 +308,9 @@ def run_tests(namespace):
     try:
         require_fuse()
     except Skip as e:
+        # TAP: a skip plan with status 0 is a skip (77 would be an error).
         print("1..0 # SKIP %s" % e)
-        sys.exit(77)
+        sys.exit(0)
     print("1..%d" % len(tests))
     failed = skipped = 0
     for i, (name, fn) in enumerate(tests, 1):
@@ -330,6 +331,4 @@ def run_tests(namespace):
         shutil.rmtree(_tmp_root, ignore_errors=True)
     if failed:
         sys.exit(1)
-    if skipped == len(tests):
-        sys.exit(77)
     sys.exit(0)

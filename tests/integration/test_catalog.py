@@ -558,8 +558,9 @@ def test_usage():
 
 def main():
     if not os.access(TOOL, os.X_OK):
+        # TAP: a skip plan with status 0 is a skip.
         print("1..0 # SKIP aerofs-catalog not built (%s)" % TOOL)
-        return 77
+        return 0
     tests = [(n, f) for n, f in globals().items()
              if n.startswith("test_") and callable(f)]
     tests.sort(key=lambda t: t[1].__code__.co_firstlineno)

@@ -528,8 +528,7 @@ int main(void)
 
 	if (!have_tool("openssl") || !have_tool("osslsigncode") ||
 	    !have_tool("python3")) {
-		printf("1..0 # SKIP openssl, osslsigncode or python3 missing\n");
-		return 77;
+		return harness_skip("openssl, osslsigncode or python3 missing");
 	}
 	snprintf(dir, sizeof(dir), "/tmp/test_cat.XXXXXX");
 	if (!mkdtemp(dir)) {

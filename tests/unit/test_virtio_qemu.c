@@ -578,8 +578,7 @@ static void test_random_mutations(void)
 int main(void)
 {
 	if (load_all() < 0) {
-		printf("1..0 # SKIP qemu-virtio-pci fixtures not found\n");
-		return 77;
+		return harness_skip("qemu-virtio-pci fixtures not found");
 	}
 	printf("# %zu fixtures\n", nfixtures);
 	RUN(test_fixtures_present);
