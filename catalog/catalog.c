@@ -189,8 +189,16 @@ static int catalog_add_tree(struct catalog_build *cb,
 		const char *name = source_node_name(c);
 		char path[PATH_MAX];
 
+		const char *bad;
+
 		if (select_is_junk_name(name))
 			continue;
+		bad = select_windows_name_problem(name);
+		if (bad)
+			return aero_error_set(cb->err, -EINVAL,
+					      "%s/%s: Windows cannot store this "
+					      "name: %s",
+					      prefix, name, bad);
 		if ((size_t)snprintf(path, sizeof(path), "%s/%s", prefix,
 				     name) >= sizeof(path))
 			return aero_error_set(cb->err, -ENAMETOOLONG,

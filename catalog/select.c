@@ -463,3 +463,26 @@ bool select_is_junk_name(const char *name)
 			return true;
 	return false;
 }
+
+const char *select_windows_name_problem(const char *name)
+{
+	static const char *const devices[] = {"CON", "PRN", "AUX", "NUL"};
+	size_t len = strlen(name);
+	size_t base = strcspn(name, ".");
+
+	if (strpbrk(name, "<>:\"\\|?*"))
+		return "it contains one of <>:\"\\|?*";
+	if (len && (name[len - 1] == '.' || name[len - 1] == ' '))
+		return "it ends in a dot or a space";
+	/* Win32 also trims blanks before the extension: "CON .txt". */
+	while (base > 0 && name[base - 1] == ' ')
+		base--;
+	for (size_t i = 0; i < sizeof(devices) / sizeof(devices[0]); i++)
+		if (base == 3 && !strncasecmp(name, devices[i], 3))
+			return "it is a reserved device name";
+	if (base == 4 && (!strncasecmp(name, "COM", 3) ||
+			  !strncasecmp(name, "LPT", 3)) &&
+	    name[3] >= '1' && name[3] <= '9')
+		return "it is a reserved device name";
+	return NULL;
+}

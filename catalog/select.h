@@ -132,4 +132,13 @@ bool select_has_inf(const struct source_node *dir);
 /* OS junk never taken over from a directory: .DS_Store, Thumbs.db... */
 bool select_is_junk_name(const char *name);
 
+/*
+ * Why Windows could not store NAME, or NULL if it can: a reserved device
+ * name (CON, PRN, AUX, NUL, COM1-9, LPT1-9, with or without extension), a
+ * character out of <>:"\|?* or a trailing dot or space.  The pack ends up
+ * on a Windows guest, so such a name in a driver folder is an error rather
+ * than a file that silently cannot be unpacked.
+ */
+const char *select_windows_name_problem(const char *name);
+
 #endif

@@ -1027,6 +1027,28 @@ static void test_build_errors(void)
 	CHECK(p == NULL && rep == NULL);
 }
 
+/* Names a Windows guest could not unpack are refused, others pass. */
+static void test_windows_names(void)
+{
+	static const char *const bad[] = {
+		"CON", "con.txt", "Aux.inf", "nul", "COM1.sys", "lpt9",
+		"CON .txt", "a<b", "a>b", "a:b", "a\"b", "a\\b", "a|b",
+		"a?b", "a*b", "trailing.", "trailing ",
+	};
+	static const char *const good[] = {
+		"viostor.sys", "CONFIG.txt", "console", "COM10.sys", "COM0",
+		"LPT", ".hidden", "a;b", "netkvm_no_rsc.inf", "caf\xc3\xa9",
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (!select_windows_name_problem(bad[i]))
+			FAIL_AT("'%s' accepted", bad[i]);
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		if (select_windows_name_problem(good[i]))
+			FAIL_AT("'%s' refused: %s", good[i],
+				select_windows_name_problem(good[i]));
+}
+
 int main(void)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -1055,6 +1077,7 @@ int main(void)
 	RUN(test_build_options);
 	RUN(test_build_checks);
 	RUN(test_build_errors);
+	RUN(test_windows_names);
 	rmtree(tmproot);
 	return harness_exit();
 }
