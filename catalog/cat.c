@@ -31,7 +31,7 @@
 #include <openssl/x509.h>
 
 #include "catalog/checked.h"
-#include "catalog/utf_i.h"
+#include "catalog/utf.h"
 
 /* Far above real catalogs (tens to a few thousand members). */
 #define CAT_MAX_MEMBERS (256u * 1024)

@@ -24,7 +24,7 @@
 #include <string.h>
 
 #include "catalog/checked.h"
-#include "catalog/utf_i.h"
+#include "catalog/utf.h"
 
 /*
  * Limits.  Real INFs have at most a few thousand lines and a hundred

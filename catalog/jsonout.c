@@ -7,38 +7,7 @@
 #include <stdint.h>
 
 #include "catalog/sbuf.h"
-
-/* Length of the valid UTF-8 sequence at S (1..4), or 0 if invalid. */
-static size_t jsonout_utf8_len(const unsigned char *s)
-{
-	uint32_t cp;
-	size_t n;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		n = 2;
-		cp = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		n = 3;
-		cp = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		n = 4;
-		cp = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	/* RFC 3629 §3: no overlong forms, no surrogates, <= U+10FFFF */
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return n;
-}
+#include "catalog/utf.h"
 
 static void jsonout_string(struct sbuf *sb, const char *str)
 {
@@ -46,6 +15,7 @@ static void jsonout_string(struct sbuf *sb, const char *str)
 
 	sbuf_putc(sb, '"');
 	while (*s) {
+		uint32_t cp;
 		size_t n;
 
 		switch (*s) {
@@ -77,7 +47,11 @@ static void jsonout_string(struct sbuf *sb, const char *str)
 			s++;
 			continue;
 		}
-		n = jsonout_utf8_len(s);
+		/*
+		 * 4 is safe on a C string: decoding stops at the first
+		 * byte that is not a continuation byte, the NUL included.
+		 */
+		n = utf8_get(s, 4, &cp);
 		if (!n) {
 			sbuf_puts(sb, "\xef\xbf\xbd");
 			s++;

@@ -19,6 +19,7 @@
 #include <openssl/evp.h>
 
 #include "catalog/checked.h"
+#include "catalog/utf.h"
 
 struct pack_source {
 	int fd;
@@ -196,37 +197,6 @@ static struct pack_node *table_find(const struct pack_builder *b,
 
 /* ---- name rules -------------------------------------------------------- */
 
-/* Length of the valid UTF-8 sequence at S (of at most LEN bytes), or 0. */
-static size_t utf8_seq(const unsigned char *s, size_t len)
-{
-	unsigned c = s[0];
-	size_t n;
-	uint32_t cp;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		n = 2, cp = c & 0x1f;
-	else if (c >= 0xe0 && c <= 0xef)
-		n = 3, cp = c & 0x0f;
-	else if (c >= 0xf0 && c <= 0xf4)
-		n = 4, cp = c & 0x07;
-	else
-		return 0;
-	if (n > len)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	/* Overlong forms, surrogates and values past U+10FFFF. */
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return n;
-}
-
 static int check_name(const char *name, size_t len, struct aero_error *err)
 {
 	if (len == 0)
@@ -241,6 +211,7 @@ static int check_name(const char *name, size_t len, struct aero_error *err)
 				      "'.' or '..' as a name is not allowed");
 	for (size_t i = 0; i < len;) {
 		unsigned char c = (unsigned char)name[i];
+		uint32_t cp;
 		size_t n;
 
 		/* Control characters cannot survive Joliet or a ZIP. */
@@ -249,7 +220,7 @@ static int check_name(const char *name, size_t len, struct aero_error *err)
 					      "control character 0x%02x in name "
 					      "'%.*s'",
 					      c, (int)len, name);
-		n = utf8_seq((const unsigned char *)name + i, len - i);
+		n = utf8_get((const unsigned char *)name + i, len - i, &cp);
 		if (n == 0)
 			return aero_error_set(err, -EINVAL,
 					      "name '%.*s' is not valid UTF-8",

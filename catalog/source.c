@@ -21,6 +21,7 @@
 
 #include "catalog/log.h"
 #include "catalog/source_i.h"
+#include "catalog/utf.h"
 
 /* An upper bound on extents per file: 65536 x 4 GiB is far beyond a DVD. */
 #define SOURCE_MAX_EXTENTS 65536
@@ -169,39 +170,10 @@ int source_node_add_extent(struct source_node *n, uint64_t off, uint64_t len,
 	return 0;
 }
 
-/* Length of the UTF-8 sequence at P (at most LEN bytes), 0 if invalid. */
-static size_t utf8_seq(const unsigned char *p, size_t len)
-{
-	uint32_t cp;
-	size_t n, i;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		n = 2, cp = p[0] & 0x1f;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		n = 3, cp = p[0] & 0x0f;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		n = 4, cp = p[0] & 0x07;
-	else
-		return 0;
-	if (len < n)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (p[i] & 0x3f);
-	}
-	/* Overlong forms, surrogates and values past U+10FFFF (RFC 3629). */
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return n;
-}
-
 const char *source_name_invalid(const char *name, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)name;
+	uint32_t cp;
 	size_t i, n;
 
 	if (len == 0)
@@ -216,7 +188,7 @@ const char *source_name_invalid(const char *name, size_t len)
 			return "name contains a path separator";
 		if (p[i] < 0x20 || p[i] == 0x7f)
 			return "name contains a control character";
-		n = utf8_seq(p + i, len - i);
+		n = utf8_get(p + i, len - i, &cp);
 		if (n == 0)
 			return "name is not valid UTF-8";
 	}

@@ -1,6 +1,6 @@
 /*
- * utf_i.h: the few Unicode conversions the INF and CAT parsers share,
- * private to catalog/.
+ * utf.h: the few Unicode conversions the parsers and writers share (INF,
+ * CAT, source names, pack names, JSON output, Joliet).
  *
  * Converts UTF-16 (either byte order) and Latin-1 to UTF-8 and repairs
  * UTF-8.  Never fails on bad input: an unpaired surrogate or an invalid
@@ -8,8 +8,8 @@
  * result is always a usable C string.  Does no allocation: the caller
  * sizes the output with the *_max() bounds below.
  */
-#ifndef AEROFS_CATALOG_UTF_I_H
-#define AEROFS_CATALOG_UTF_I_H
+#ifndef AEROFS_CATALOG_UTF_H
+#define AEROFS_CATALOG_UTF_H
 
 #include <stdbool.h>
 #include <stddef.h>
