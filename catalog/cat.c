@@ -31,6 +31,7 @@
 #include <openssl/x509.h>
 
 #include "catalog/checked.h"
+#include "catalog/civil.h"
 #include "catalog/utf.h"
 
 /* Far above real catalogs (tens to a few thousand members). */
@@ -205,19 +206,6 @@ static bool digits(const unsigned char *s, size_t n, int *out)
 	return true;
 }
 
-/* Days from 1970-01-01 to Y-M-D, proleptic Gregorian (H. Hinnant). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
 /*
  * UTCTime YYMMDDHHMM[SS]Z (X.680 §47; RFC 5280 §4.1.2.5.1: YY < 50 is
  * 20YY) or GeneralizedTime YYYYMMDDHHMMSS[.f*]Z (X.680 §46), UTC only.
@@ -250,7 +238,8 @@ static bool der_time(const struct tlv *t, int64_t *out)
 	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
 	    sec > 60)
 		return false;
-	*out = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
+	*out = civil_days(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 +
+	       mi * 60 + sec;
 	return true;
 }
 

@@ -17,6 +17,7 @@
 #include <openssl/evp.h>
 
 #include "catalog/cat.h"
+#include "catalog/civil.h"
 #include "catalog/checked.h"
 #include "catalog/inf.h"
 #include "virtio/virtio_ids.h"
@@ -112,28 +113,11 @@ int inspect_read(const struct source *s, const struct source_node *n,
 
 void inspect_utc(int64_t t, char *buf, size_t size)
 {
-	/* H. Hinnant's civil_from_days: exact, no libc time zone or range */
-	int64_t days = t / 86400, secs = t % 86400;
-	int64_t z, era, doe, yoe, y, doy, mp, d, m;
+	struct civil_time c;
 
-	if (secs < 0) {
-		secs += 86400;
-		days--;
-	}
-	z = days + 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	y = yoe + era * 400;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	d = doy - (153 * mp + 2) / 5 + 1;
-	m = mp < 10 ? mp + 3 : mp - 9;
-	y += m <= 2;
-	snprintf(buf, size, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lldZ",
-		 (long long)y, (long long)m, (long long)d,
-		 (long long)(secs / 3600), (long long)(secs / 60 % 60),
-		 (long long)(secs % 60));
+	civil_from_time(t, &c);
+	snprintf(buf, size, "%04lld-%02u-%02uT%02u:%02u:%02uZ",
+		 (long long)c.year, c.month, c.day, c.hour, c.min, c.sec);
 }
 
 /* FILE in DIR ignoring case, or in a subfolder (SourceDisksFiles subdirs). */

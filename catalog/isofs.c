@@ -49,6 +49,7 @@
 #include <unistd.h>
 
 #include "catalog/checked.h"
+#include "catalog/civil.h"
 #include "catalog/log.h"
 #include "catalog/source_i.h"
 
@@ -157,7 +158,7 @@ static int read_at(struct isofs_ctx *c, void *buf, size_t len, uint64_t off)
 bool isofs_date17(const uint8_t d[17], int64_t *t)
 {
 	int v[7], i, j, zero = 1;
-	int64_t y, m, days;
+	int64_t days;
 	static const int width[7] = { 4, 2, 2, 2, 2, 2, 2 };
 	const uint8_t *p = d;
 
@@ -178,17 +179,7 @@ bool isofs_date17(const uint8_t d[17], int64_t *t)
 	    v[3] > 23 || v[4] > 59 || v[5] > 59 || (int8_t)d[16] < -48 ||
 	    (int8_t)d[16] > 52)
 		return false;
-	/* Days from civil (H. Hinnant), proleptic Gregorian. */
-	y = v[0] - (v[1] <= 2);
-	m = v[1];
-	{
-		int64_t era = (y >= 0 ? y : y - 399) / 400;
-		int64_t yoe = y - era * 400;
-		int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + v[2] - 1;
-		int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-
-		days = era * 146097 + doe - 719468;
-	}
+	days = civil_days(v[0], (unsigned)v[1], (unsigned)v[2]);
 	*t = days * 86400 + v[3] * 3600 + v[4] * 60 + v[5] -
 	     (int64_t)(int8_t)d[16] * 15 * 60;
 	return true;
