@@ -18,7 +18,8 @@
  *          have extent 0 and size 0, as with mkisofs
  *
  * Everything but file data is built into one buffer at iso_image_build()
- * time (O(entries)); file data is read through pack_node_read() on demand.
+ * time (O(entries)); file data is read through pack_node_read() on demand,
+ * or located with pack_node_span() for iso_image_span().
  *
  * Names.  Primary: ISO 9660 level 2 style, d-characters (A-Z 0-9 _), at
  * most 30 characters of name plus extension (7.5.1; a longer name keeps
@@ -1362,4 +1363,49 @@ ssize_t iso_image_read(const struct iso_image *img, void *buf, size_t len,
 		off += n;
 	}
 	return (ssize_t)done;
+}
+
+int iso_image_span(const struct iso_image *img, uint64_t off,
+		   struct iso_image_span *span)
+{
+	const struct region *r;
+	struct pack_span ps;
+	uint64_t in;
+	int rc;
+
+	if (off >= img->size)
+		return -EINVAL;
+	r = regions_get(img->rs, regions_find(img->rs, off));
+	in = off - r->start;
+	span->fd = -1;
+	span->fd_offset = 0;
+	span->mem = NULL;
+	span->len = r->len - in;
+	switch (r->type) {
+	case REGION_DATA:
+		span->kind = ISO_IMAGE_SPAN_MEM;
+		span->mem = (const uint8_t *)r->u.data + in;
+		return 0;
+	case REGION_ZERO:
+		span->kind = ISO_IMAGE_SPAN_ZERO;
+		return 0;
+	case REGION_FILE:
+		break;
+	}
+	/* A file region is exactly the file's first r->len bytes, so IN is
+	 * inside the file (regions_append_file() with the pack size). */
+	rc = pack_node_span(img->pack, r->u.node, in, &ps);
+	if (rc < 0 || ps.len == 0)
+		return -EIO;
+	if (ps.mem) {
+		span->kind = ISO_IMAGE_SPAN_MEM;
+		span->mem = ps.mem;
+	} else {
+		span->kind = ISO_IMAGE_SPAN_FD;
+		span->fd = ps.fd;
+		span->fd_offset = ps.fd_offset;
+	}
+	if (ps.len < span->len)
+		span->len = ps.len;
+	return 0;
 }

@@ -15,7 +15,8 @@
  * memory, file extents that read through pack_node_read(), and zero
  * padding; a read finds its first region by binary search, after nbdkit's
  * floppy plugin.  Memory is O(number of pack entries); file data is never
- * held.
+ * held.  iso_image_span() exposes the same table run by run, so that the
+ * FUSE daemon can reply without copying file data.
  *
  * The same image serves the FUSE mount's .aerofs/<name>.iso and
  * `aerofs-export --format iso`, so their bytes are identical.
@@ -60,5 +61,50 @@ uint64_t iso_image_size(const struct iso_image *img);
  */
 ssize_t iso_image_read(const struct iso_image *img, void *buf, size_t len,
 		       uint64_t off);
+
+/*
+ * Where the bytes at an image offset live, for zero-copy serving (the
+ * image counterpart of pack_node_span()).  One span is a run of LEN > 0
+ * bytes that all come from the same place:
+ *
+ *   ISO_IMAGE_SPAN_FD    LEN bytes at FD_OFFSET of source descriptor FD
+ *                        (a file region whose pack file is extent-backed)
+ *   ISO_IMAGE_SPAN_MEM   LEN bytes at MEM (metadata, or a pack blob file)
+ *   ISO_IMAGE_SPAN_ZERO  LEN zero bytes (system area, sector padding)
+ *
+ * LEN runs to the end of the region, or of the source extent for FD
+ * spans, and never past the end of the image; a caller stitches a range
+ * together from consecutive calls.  Unused fields are -1 (FD) and NULL
+ * (MEM).
+ *
+ * FD and MEM are borrowed from the image's pack: valid while the image
+ * lives, never to be closed or freed.  The descriptor is shared: use
+ * pread() or splice() with an explicit offset, never its file position.
+ * An FD span says where the bytes should be, not that they still are:
+ * the source may have been truncated since the pack was built, so a
+ * caller that hands the descriptor to someone who would turn a short read
+ * into zeros (FUSE zero-fills a short reply) must check the source size
+ * first, as iso_image_read() does by treating a short read as -EIO.
+ *
+ * Returns 0, -EINVAL when OFF is at or past the end of the image, or -EIO
+ * if the pack cannot place the offset (a layout bug).  Thread-safe: the
+ * image and its pack are immutable.
+ */
+enum iso_image_span_kind {
+	ISO_IMAGE_SPAN_FD,
+	ISO_IMAGE_SPAN_MEM,
+	ISO_IMAGE_SPAN_ZERO,
+};
+
+struct iso_image_span {
+	enum iso_image_span_kind kind;
+	int fd;
+	uint64_t fd_offset;
+	const void *mem;
+	uint64_t len;
+};
+
+int iso_image_span(const struct iso_image *img, uint64_t off,
+		   struct iso_image_span *span);
 
 #endif

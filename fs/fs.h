@@ -106,6 +106,10 @@ struct aerofs {
 	gid_t gid;
 	unsigned debounce_ms;
 	int no_splice;			/* -o nosplice */
+	/* Set once by the init operation, before any read: the largest
+	 * reply (header, data and one page per buffer) libfuse can splice
+	 * through its pipe, 0 when replies are never spliced. */
+	size_t splice_max;
 
 	struct fuse_session *se;	/* NULL until mounted */
 	struct aerofs_reload *reload;	/* NULL unless the watcher runs */

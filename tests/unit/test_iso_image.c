@@ -106,8 +106,7 @@ static bool have(const char *tool)
 
 static const char *const blob_names[] = {
 	"README",				/* extensionless */
-	"readme",				/* collides with README */
-	"Readme.",				/* and again */
+	"Readme.",				/* collides with README */
 	"manifest.json",
 	"win7/x86/viostor/viostor.inf",
 	"win7/amd64/viostor/viostor.inf",	/* same bytes as x86 */
@@ -548,7 +547,6 @@ static void test_isoinfo_listings(void)
 	plain = capture("isoinfo -l -i %s 2>&1", iso_path);
 	/* Rock Ridge: exact names and modes */
 	CHECK(strstr(rr, " README "));
-	CHECK(strstr(rr, " readme "));
 	CHECK(strstr(rr, " Readme. "));
 	CHECK(strstr(rr, "Directory listing of /d1/d2/d3/d4/d5/d6/d7/d8/d9/"
 			 "d10/d11/d12/"));
@@ -563,7 +561,6 @@ static void test_isoinfo_listings(void)
 	/* primary: d-characters, ";1", extensionless keeps its '.' */
 	CHECK(strstr(plain, " README.;1 "));
 	CHECK(strstr(plain, " README_1.;1 "));
-	CHECK(strstr(plain, " README_2.;1 "));
 	CHECK(strstr(plain, " MIXED_CASE_NAME_WITH_DOTS.TXT;1 "));
 	CHECK(strstr(plain, "Directory listing of /DIR_WITH_DOTS/"));
 	CHECK(strstr(plain, " VIOSTOR.INF;1 "));
@@ -679,6 +676,124 @@ static void test_random_reads(void)
 	free(whole);
 }
 
+/*
+ * Assembles N bytes at OFF from iso_image_span() the way fs/ops.c does
+ * (pread for descriptors, memcpy for memory, zeros), checking each span's
+ * own contract.  Returns the number of spans used, or -1 on a failure.
+ */
+static int stitch(const struct iso_image *img, uint64_t off, size_t n,
+		  unsigned char *out, unsigned *kinds)
+{
+	uint64_t size = iso_image_size(img);
+	int spans = 0;
+
+	while (n) {
+		struct iso_image_span sp;
+		size_t len;
+		int rc = iso_image_span(img, off, &sp);
+
+		if (rc != 0) {
+			FAIL_AT("span at %llu: %d", (unsigned long long)off,
+				rc);
+			return -1;
+		}
+		if (sp.len == 0 || sp.len > size - off) {
+			FAIL_AT("span at %llu: bad length %llu",
+				(unsigned long long)off,
+				(unsigned long long)sp.len);
+			return -1;
+		}
+		len = sp.len < n ? (size_t)sp.len : n;
+		switch (sp.kind) {
+		case ISO_IMAGE_SPAN_FD:
+			CHECK(sp.fd >= 0 && sp.mem == NULL);
+			if (pread(sp.fd, out, len, (off_t)sp.fd_offset) !=
+			    (ssize_t)len) {
+				FAIL_AT("pread of span at %llu",
+					(unsigned long long)off);
+				return -1;
+			}
+			break;
+		case ISO_IMAGE_SPAN_MEM:
+			CHECK(sp.fd == -1 && sp.mem != NULL);
+			memcpy(out, sp.mem, len);
+			break;
+		case ISO_IMAGE_SPAN_ZERO:
+			CHECK(sp.fd == -1 && sp.mem == NULL);
+			memset(out, 0, len);
+			break;
+		default:
+			FAIL_AT("span at %llu: kind %d",
+				(unsigned long long)off, (int)sp.kind);
+			return -1;
+		}
+		*kinds |= 1u << sp.kind;
+		out += len;
+		off += len;
+		n -= len;
+		spans++;
+	}
+	return spans;
+}
+
+/* Spans stitched together give the bytes iso_image_read() gives. */
+static void test_spans(void)
+{
+	size_t len;
+	unsigned char *whole = slurp(iso_path, &len), *buf, *ref;
+	struct iso_image_span sp;
+	unsigned kinds = 0;
+	uint32_t x = 4242;
+	int n;
+
+	assert(whole);
+	CHECK_EQ_UINT(iso_image_size(image), len);
+	/* The whole image, span by span: every kind occurs, and the walk
+	 * ends exactly at the end (a span is never empty). */
+	buf = malloc(len);
+	ref = malloc(1 << 20);
+	assert(buf && ref);
+	n = stitch(image, 0, len, buf, &kinds);
+	CHECK(n > 3);
+	CHECK(memcmp(buf, whole, len) == 0);
+	CHECK_EQ_UINT(7, kinds);
+	CHECK_EQ_INT(-EINVAL, iso_image_span(image, len, &sp));
+	CHECK_EQ_INT(-EINVAL, iso_image_span(image, len + 1, &sp));
+	CHECK_EQ_INT(-EINVAL, iso_image_span(image, UINT64_MAX, &sp));
+	/* The system area (ECMA-119 6.2.1) is one zero span. */
+	CHECK_EQ_INT(0, iso_image_span(image, 100, &sp));
+	CHECK_EQ_INT(ISO_IMAGE_SPAN_ZERO, sp.kind);
+	CHECK_EQ_UINT(16 * 2048 - 100, sp.len);
+	/* Random ranges, many of them across several regions. */
+	for (int i = 0; i < 2000; i++) {
+		uint64_t off, cnt;
+
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		off = x % len;
+		cnt = i % 3 ? x % 9000 : x % (1 << 20);
+		if (cnt > len - off)
+			cnt = len - off;
+		if (iso_image_read(image, ref, cnt, off) != (ssize_t)cnt) {
+			FAIL_AT("read of %llu at %llu",
+				(unsigned long long)cnt,
+				(unsigned long long)off);
+			break;
+		}
+		if (stitch(image, off, cnt, buf, &kinds) < 0 ||
+		    memcmp(buf, ref, cnt) != 0) {
+			FAIL_AT("spans of %llu at %llu differ",
+				(unsigned long long)cnt,
+				(unsigned long long)off);
+			break;
+		}
+	}
+	free(ref);
+	free(buf);
+	free(whole);
+}
+
 /* Reads from several threads at once: no shared mutable state. */
 struct reader {
 	const unsigned char *whole;
@@ -704,9 +819,16 @@ static void *reader_main(void *arg)
 		n = x % 70000;
 		if (n > r->len - off)
 			n = r->len - off;
-		if (iso_image_read(image, buf, n, off) != (ssize_t)n ||
-		    memcmp(buf, r->whole + off, n) != 0)
+		if (i % 2) {
+			unsigned kinds = 0;
+
+			if (stitch(image, off, n, buf, &kinds) < 0 ||
+			    memcmp(buf, r->whole + off, n) != 0)
+				r->bad++;
+		} else if (iso_image_read(image, buf, n, off) != (ssize_t)n ||
+			   memcmp(buf, r->whole + off, n) != 0) {
 			r->bad++;
+		}
 	}
 	free(buf);
 	return NULL;
@@ -880,6 +1002,8 @@ static void test_source_failure(void)
 	struct pack_extent ext;
 	char path[160];
 	unsigned char buf[8192];
+	struct iso_image_span sp;
+	struct stat st;
 	int fd, src;
 
 	snprintf(path, sizeof(path), "%s/shrinks", tmpdir);
@@ -896,6 +1020,13 @@ static void test_source_failure(void)
 	assert(ftruncate(fd, 100) == 0);
 	CHECK_EQ_INT(-EIO, iso_image_read(img, buf, sizeof(buf),
 					  iso_image_size(img) - 8192));
+	/* The span still says where the bytes should be; it is the caller's
+	 * job to find that the descriptor no longer holds them. */
+	CHECK_EQ_INT(0, iso_image_span(img, iso_image_size(img) - 8192, &sp));
+	CHECK_EQ_INT(ISO_IMAGE_SPAN_FD, sp.kind);
+	CHECK_EQ_UINT(0, sp.fd_offset);
+	CHECK_EQ_UINT(8192, sp.len);
+	CHECK(fstat(sp.fd, &st) == 0 && st.st_size == 100);
 	close(fd);
 	iso_image_free(img);
 	pack_unref(p);
@@ -975,6 +1106,7 @@ int main(void)
 	RUN(test_bsdtar);
 	RUN(test_7z);
 	RUN(test_random_reads);
+	RUN(test_spans);
 	RUN(test_threads);
 	RUN(test_shared_extents);
 	RUN(test_deterministic);
