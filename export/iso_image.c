@@ -53,6 +53,8 @@
 
 #include "catalog/catalog.h"
 #include "catalog/checked.h"
+#include "catalog/civil.h"
+#include "catalog/utf.h"
 #include "export/iso9660.h"
 #include "export/regions.h"
 
@@ -128,61 +130,18 @@ struct layout {
 
 /* ---- dates ------------------------------------------------------------- */
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-struct civil {
-	int64_t year;
-	unsigned month, day, hour, min, sec;
-};
-
-/* UTC breakdown without gmtime(): no TZ, no locale, any int64 input. */
-static struct civil civil_from_time(int64_t t)
-{
-	struct civil c;
-	int64_t days = t / 86400, rem = t % 86400, z, era, doe, yoe, doy, mp;
-
-	if (rem < 0) {
-		rem += 86400;
-		days--;
-	}
-	z = days + 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	c.day = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
-	c.month = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
-	c.year = yoe + era * 400 + (c.month <= 2);
-	c.hour = (unsigned)(rem / 3600);
-	c.min = (unsigned)(rem / 60 % 60);
-	c.sec = (unsigned)(rem % 60);
-	return c;
-}
-
 static void set_dates(struct layout *L, int64_t epoch)
 {
-	int64_t lo = days_from_civil(1900, 1, 1) * 86400;
-	int64_t hi = days_from_civil(2155, 12, 31) * 86400 + 86399;
-	struct civil c;
+	int64_t lo = civil_days(1900, 1, 1) * 86400;
+	int64_t hi = civil_days(2155, 12, 31) * 86400 + 86399;
+	struct civil_time c;
 	char buf[32];
 
 	if (epoch < lo)
 		epoch = lo;
 	if (epoch > hi)
 		epoch = hi;
-	c = civil_from_time(epoch);
+	civil_from_time(epoch, &c);
 	/* ECMA-119 9.1.5: years since 1900, ..., GMT offset */
 	L->date7[0] = (uint8_t)(c.year - 1900);
 	L->date7[1] = (uint8_t)c.month;
@@ -203,37 +162,14 @@ static void set_dates(struct layout *L, int64_t epoch)
 /* Decodes one UTF-8 sequence; invalid input gives U+FFFD for one byte. */
 static size_t utf8_next(const unsigned char *s, size_t len, uint32_t *cp)
 {
-	unsigned need;
-	uint32_t c, min;
+	size_t n = utf8_get(s, len, cp);
 
-	if (s[0] < 0x80) {
-		*cp = s[0];
+	/* Pack names are valid UTF-8; a bad byte would become one U+FFFD. */
+	if (n == 0) {
+		*cp = UTF_REPLACEMENT;
 		return 1;
 	}
-	if ((s[0] & 0xe0) == 0xc0) {
-		need = 1, c = s[0] & 0x1f, min = 0x80;
-	} else if ((s[0] & 0xf0) == 0xe0) {
-		need = 2, c = s[0] & 0x0f, min = 0x800;
-	} else if ((s[0] & 0xf8) == 0xf0) {
-		need = 3, c = s[0] & 0x07, min = 0x10000;
-	} else {
-		*cp = 0xfffd;
-		return 1;
-	}
-	if (len < need + 1)
-		goto bad;
-	for (unsigned i = 1; i <= need; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			goto bad;
-		c = c << 6 | (s[i] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		goto bad;
-	*cp = c;
-	return need + 1;
-bad:
-	*cp = 0xfffd;
-	return 1;
+	return n;
 }
 
 /* A name split for mangling: BASE [. EXT], in code units. */
