@@ -51,6 +51,21 @@ def test_truncated_source():
             raise AssertionError("read_errors %r" % s["counters"])
         if not s["last_read_error"] or "win7/" not in s["last_read_error"]:
             raise AssertionError("last_read_error %r" % s["last_read_error"])
+        # The virtual image: its volume descriptors are built in memory
+        # and still read; its file data comes from the source and fails.
+        img = d.path(".aerofs", "aero-win7-drivers.iso")
+        with open(img, "rb") as f:
+            check_eq(os.pread(f.fileno(), 5, 16 * 2048 + 1), b"CD001",
+                     "image PVD after truncation")
+            try:
+                while f.read(1 << 20):
+                    pass
+            except OSError as e:
+                check_eq(e.errno, errno.EIO, "image errno")
+            else:
+                raise AssertionError("whole image read after truncation")
+        if ".aerofs/" not in d.status()["last_read_error"]:
+            raise AssertionError("image error not in status.json")
 
 
 def test_source_deleted_keeps_serving():
