@@ -661,7 +661,7 @@ static int catalog_synthesize(struct catalog_build *cb, struct catalog_fresh *f)
 	    .generator = generator,
 	};
 	text = synth_readme(&info, &len);
-	r = catalog_add_blob(cb, "README.md", text, len);
+	r = catalog_add_blob(cb, "README.txt", text, len);
 	if (r < 0)
 		return r;
 	text = synth_notices(&info, &len);

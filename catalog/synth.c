@@ -1,5 +1,5 @@
 /*
- * synth.c: README.md, THIRD_PARTY_NOTICES.md and the two batch scripts of
+ * synth.c: README.txt, THIRD_PARTY_NOTICES.md and the two batch scripts of
  * the pack (synth.h).
  *
  * The scripts fix what the reference's did wrong (anchor §5, §11):

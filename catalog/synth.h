@@ -1,5 +1,5 @@
 /*
- * synth.h: the text files the pack adds to the upstream drivers: README.md,
+ * synth.h: the text files the pack adds to the upstream drivers: README.txt,
  * THIRD_PARTY_NOTICES.md, install.cmd, enable-testsigning.cmd.  Private to
  * catalog/.
  *

@@ -124,7 +124,7 @@ def test_same_pack_every_variant():
         assert files_of(packs[v]) == ref, "%s differs from rr" % v
     # the tree has no volume label, hence no version in README/notices
     tree = files_of(packs["tree"])
-    same = {p for p in ref if p not in ("README.md",
+    same = {p for p in ref if p not in ("README.txt",
                                         "THIRD_PARTY_NOTICES.md")}
     assert {p: tree[p] for p in same} == {p: ref[p] for p in same}
     assert set(tree) == set(ref)
@@ -163,7 +163,7 @@ def test_files_match_fixture():
     lic = "licenses/virtio-win/virtio-win_license.txt"
     assert files_of(m)[lic] == (truth["virtio-win_license.txt"]["size"],
                                 truth["virtio-win_license.txt"]["sha256"])
-    for p in ["README.md", "THIRD_PARTY_NOTICES.md", "install.cmd",
+    for p in ["README.txt", "THIRD_PARTY_NOTICES.md", "install.cmd",
               "enable-testsigning.cmd"]:
         assert p in files_of(m), p
     # --tree lists the same files with the same sizes, plus manifest.json

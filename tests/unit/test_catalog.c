@@ -662,7 +662,7 @@ static void test_readme_notices(void)
 	size_t len;
 	char *t = synth_readme(&info, &len);
 
-	check_crlf_ascii("README.md", t, len);
+	check_crlf_ascii("README.txt", t, len);
 	CHECK_CONTAINS(t,
 		       "| viostor | viostor | 61.77.104.17200 (06/07/2019) |");
 	CHECK_CONTAINS(t, "virtio-win version: 0.1.285");
@@ -781,7 +781,8 @@ static void test_build_tree(void)
 	CHECK(pack_lookup_path(p, "install.cmd"));
 	CHECK(pack_lookup_path(p, "enable-testsigning.cmd"));
 	CHECK(pack_lookup_path(p, "THIRD_PARTY_NOTICES.md"));
-	CHECK(pack_lookup_path(p, "README.md"));
+	CHECK(pack_lookup_path(p, "README.txt"));
+	CHECK(!pack_lookup_path(p, "README.md"));
 	CHECK_EQ_STR(CATALOG_DEFAULT_LABEL, catalog_report_label(rep));
 	text = read_pack_file(p, "win7/amd64/netkvm/netkvm.sys");
 	CHECK_EQ_STR("MZ driver bytes", text);
