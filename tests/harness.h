@@ -13,9 +13,13 @@
 #undef NDEBUG
 #include <assert.h>
 #include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 static int harness_failures __attribute__((unused));
 static int harness_cases __attribute__((unused));
@@ -89,6 +93,79 @@ static inline int harness_skip(const char *why)
 {
 	printf("1..0 # SKIP %s\n", why);
 	return 0;
+}
+
+/* A deterministic byte pattern (xorshift32), different per SEED. */
+static inline void harness_fill(unsigned char *buf, size_t len, uint32_t seed)
+{
+	uint32_t x = seed | 1;
+
+	for (size_t i = 0; i < len; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		buf[i] = (unsigned char)x;
+	}
+}
+
+/* Runs a shell command (printf-style); its exit status, or -1. */
+static inline int harness_sh(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+static inline int harness_sh(const char *fmt, ...)
+{
+	char cmd[4096];
+	va_list ap;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	st = system(cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* True if TOOL is on PATH: tests of independent readers skip without. */
+static inline bool harness_have(const char *tool)
+{
+	return harness_sh("command -v %s >/dev/null 2>&1", tool) == 0;
+}
+
+/*
+ * Runs a shell command and returns its stdout, malloc'd and
+ * NUL-terminated; NUL bytes in the output become blanks so that the text
+ * stays searchable (isoinfo -debug prints some).
+ */
+static inline char *harness_capture(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+static inline char *harness_capture(const char *fmt, ...)
+{
+	char cmd[4096];
+	va_list ap;
+	FILE *f;
+	char *out;
+	size_t len = 0;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	f = popen(cmd, "r");
+	assert(f);
+	out = malloc(1);
+	assert(out);
+	for (;;) {
+		char buf[4096];
+		size_t n = fread(buf, 1, sizeof(buf), f);
+
+		if (n == 0)
+			break;
+		out = realloc(out, len + n + 1);
+		assert(out);
+		for (size_t i = 0; i < n; i++)
+			out[len++] = buf[i] ? buf[i] : ' ';
+	}
+	out[len] = '\0';
+	pclose(f);
+	return out;
 }
 
 static inline int harness_exit(void)

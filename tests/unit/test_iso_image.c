@@ -38,71 +38,6 @@ static const char long64[] =	/* 70 characters: Joliet truncates */
 	"a-rather-long-driver-file-name-that-goes-past-joliet-64-limit.txt";
 static char long255[256];
 
-/* A deterministic byte pattern (xorshift), different per SEED. */
-static void fill(unsigned char *buf, size_t len, uint32_t seed)
-{
-	uint32_t x = seed | 1;
-
-	for (size_t i = 0; i < len; i++) {
-		x ^= x << 13;
-		x ^= x >> 17;
-		x ^= x << 5;
-		buf[i] = (unsigned char)x;
-	}
-}
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	st = system(cmd);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-/* Runs CMD and returns its stdout (malloc'd, NUL-terminated). */
-static char *capture(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2)));
-static char *capture(const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-	FILE *f;
-	char *out = NULL;
-	size_t len = 0;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	f = popen(cmd, "r");
-	assert(f);
-	out = malloc(1);
-	for (;;) {
-		char buf[4096];
-		size_t n = fread(buf, 1, sizeof(buf), f);
-
-		if (n == 0)
-			break;
-		out = realloc(out, len + n + 1);
-		assert(out);
-		/* isoinfo -debug prints NUL bytes: keep the text searchable */
-		for (size_t i = 0; i < n; i++)
-			out[len++] = buf[i] ? buf[i] : ' ';
-	}
-	out[len] = '\0';
-	pclose(f);
-	return out;
-}
-
-static bool have(const char *tool)
-{
-	return sh("command -v %s >/dev/null 2>&1", tool) == 0;
-}
 
 static const char *const blob_names[] = {
 	"README",				/* extensionless */
@@ -136,7 +71,7 @@ static struct pack *make_pack(int64_t epoch)
 	     i++) {
 		size_t len = 17 + i * 13;
 
-		fill(buf, len, (uint32_t)i + 1);
+		harness_fill(buf, len, (uint32_t)i + 1);
 		/* the two viostor.inf files share content */
 		if (strstr(blob_names[i], "viostor.inf"))
 			memcpy(buf, "[Version]\r\nSignature=\"$WINDOWS NT$\""
@@ -156,7 +91,7 @@ static struct pack *make_pack(int64_t epoch)
 	for (int i = 0; i < 80; i++) {
 		snprintf(name, sizeof(name), "many/file-%03d-%s.dat", i,
 			 i % 2 ? "odd" : "even-and-somewhat-longer");
-		fill(buf, 40, (uint32_t)i + 100);
+		harness_fill(buf, 40, (uint32_t)i + 100);
 		CHECK_EQ_INT(0, pack_builder_add_blob(b, name, buf, 40, NULL,
 						      &err));
 	}
@@ -505,9 +440,9 @@ static void test_descriptors(void)
 	CHECK_EQ_MEM("0000000000000000\0", b + 16 * 2048 + 847, 17);
 	free(b);
 
-	if (!have("isoinfo"))
+	if (!harness_have("isoinfo"))
 		return;
-	out = capture("isoinfo -d -debug -i %s 2>&1", iso_path);
+	out = harness_capture("isoinfo -d -debug -i %s 2>&1", iso_path);
 	CHECK(strstr(out, "Volume id: AERO_W7_DRIVERS\n"));
 	CHECK(strstr(out, "System id: AERO\n"));
 	CHECK(strstr(out, "Application id: AEROFS "));
@@ -523,11 +458,11 @@ static void test_isovfy(void)
 {
 	char *out;
 
-	if (!have("isovfy")) {
+	if (!harness_have("isovfy")) {
 		printf("# isovfy missing\n");
 		return;
 	}
-	out = capture("isovfy %s 2>&1", iso_path);
+	out = harness_capture("isovfy %s 2>&1", iso_path);
 	/* isovfy prints one line per problem; a clean image has none */
 	CHECK(strstr(out, "No errors found"));
 	CHECK(!strstr(out, "***"));
@@ -540,11 +475,11 @@ static void test_isoinfo_listings(void)
 {
 	char *rr, *jol, *plain;
 
-	if (!have("isoinfo"))
+	if (!harness_have("isoinfo"))
 		return;
-	rr = capture("isoinfo -l -R -i %s 2>&1", iso_path);
-	jol = capture("isoinfo -l -J -i %s 2>&1", iso_path);
-	plain = capture("isoinfo -l -i %s 2>&1", iso_path);
+	rr = harness_capture("isoinfo -l -R -i %s 2>&1", iso_path);
+	jol = harness_capture("isoinfo -l -J -i %s 2>&1", iso_path);
+	plain = harness_capture("isoinfo -l -i %s 2>&1", iso_path);
 	/* Rock Ridge: exact names and modes */
 	CHECK(strstr(rr, " README "));
 	CHECK(strstr(rr, " Readme. "));
@@ -576,9 +511,9 @@ static void test_xorriso(void)
 	char *out;
 	char want[600];
 
-	if (!have("xorriso"))
+	if (!harness_have("xorriso"))
 		return;
-	out = capture("xorriso -indev %s -find / -exec lsdl 2>/dev/null",
+	out = harness_capture("xorriso -indev %s -find / -exec lsdl 2>/dev/null",
 		      iso_path);
 	CHECK(strstr(out, "'/win7/x86/viostor/big.sys'"));
 	CHECK(strstr(out, "'/README'"));
@@ -588,7 +523,7 @@ static void test_xorriso(void)
 	CHECK(strstr(out, "10485760"));
 	free(out);
 	/* xorriso's own checker of the directory tree and Rock Ridge */
-	out = capture("xorriso -abort_on NEVER -indev %s -check_media -- "
+	out = harness_capture("xorriso -abort_on NEVER -indev %s -check_media -- "
 		      "2>&1", iso_path);
 	CHECK(!strstr(out, "FAILURE"));
 	CHECK(!strstr(out, "SORRY"));
@@ -602,18 +537,18 @@ static void test_bsdtar(void)
 	char dir[128];
 	char *list;
 
-	if (!have("bsdtar"))
+	if (!harness_have("bsdtar"))
 		return;
 	snprintf(dir, sizeof(dir), "%s/bsdtar", tmpdir);
-	CHECK_EQ_INT(0, sh("mkdir -p %s && bsdtar -xf %s -C %s", dir,
+	CHECK_EQ_INT(0, harness_sh("mkdir -p %s && bsdtar -xf %s -C %s", dir,
 			   iso_path, dir));
 	CHECK_EQ_UINT(count_files(pack_root(pack)),
 		      compare_tree(pack, pack_root(pack), dir, true));
 	/* nothing extra: as many regular files as the pack has */
-	list = capture("find %s -type f | wc -l", dir);
+	list = harness_capture("find %s -type f | wc -l", dir);
 	CHECK_EQ_UINT(count_files(pack_root(pack)), strtoul(list, NULL, 10));
 	free(list);
-	list = capture("bsdtar -tvf %s", iso_path);
+	list = harness_capture("bsdtar -tvf %s", iso_path);
 	CHECK(strstr(list, "win7/x86/viostor/viostor.inf"));
 	free(list);
 }
@@ -623,16 +558,16 @@ static void test_7z(void)
 	char dir[128];
 	char *out;
 
-	if (!have("7z"))
+	if (!harness_have("7z"))
 		return;
 	snprintf(dir, sizeof(dir), "%s/7z", tmpdir);
-	out = capture("7z l %s 2>&1", iso_path);
+	out = harness_capture("7z l %s 2>&1", iso_path);
 	CHECK(strstr(out, "Mixed Case-name.with.dots.txt"));
 	free(out);
-	CHECK_EQ_INT(0, sh("7z x -y -o%s %s >/dev/null 2>&1", dir, iso_path));
+	CHECK_EQ_INT(0, harness_sh("7z x -y -o%s %s >/dev/null 2>&1", dir, iso_path));
 	/* 7z reads Joliet: names up to 64 characters are exact */
 	compare_tree(pack, pack_root(pack), dir, false);
-	out = capture("ls %s", dir);
+	out = harness_capture("ls %s", dir);
 	/* the 70-character name is cut to 64 with its extension */
 	CHECK(strstr(out, "a-rather-long-driver-file-name-that-goes-past-"
 			  "joliet-64-limi.txt"));
@@ -958,20 +893,20 @@ static void test_options(void)
 	snprintf(path, sizeof(path), "%s/plain.iso", tmpdir);
 	write_image(img, path, 65536);
 	iso_image_free(img);
-	if (have("isoinfo")) {
-		out = capture("isoinfo -d -i %s 2>&1", path);
+	if (harness_have("isoinfo")) {
+		out = harness_capture("isoinfo -d -i %s 2>&1", path);
 		CHECK(strstr(out, "Volume id: MY_LABEL_2\n"));
 		CHECK(strstr(out, "NO Joliet present"));
 		CHECK(strstr(out, "NO Rock Ridge present"));
 		free(out);
 	}
-	if (have("bsdtar")) {
+	if (harness_have("bsdtar")) {
 		/* no Rock Ridge: bsdtar shows primary names, ";1" dropped */
-		out = capture("bsdtar -tf %s", path);
+		out = harness_capture("bsdtar -tf %s", path);
 		CHECK(strstr(out, "README_1\n"));
 		free(out);
 		/* names are mangled, but every content must come out */
-		out = capture("cd %s && mkdir px && bsdtar -xf plain.iso -C px"
+		out = harness_capture("cd %s && mkdir px && bsdtar -xf plain.iso -C px"
 			      " && find px -type f -exec sha256sum {} + | "
 			      "cut -c1-64 | LC_ALL=C sort", tmpdir);
 		pack_hashes(pack, want);
@@ -1008,7 +943,7 @@ static void test_source_failure(void)
 
 	snprintf(path, sizeof(path), "%s/shrinks", tmpdir);
 	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
-	fill(buf, sizeof(buf), 7);
+	harness_fill(buf, sizeof(buf), 7);
 	assert(fd >= 0 && write(fd, buf, sizeof(buf)) == sizeof(buf));
 	src = pack_builder_add_source(b, fd, sizeof(buf));
 	ext = (struct pack_extent){ (unsigned)src, 0, sizeof(buf) };
@@ -1070,8 +1005,8 @@ static void test_empty_pack(void)
 	snprintf(path, sizeof(path), "%s/empty.iso", tmpdir);
 	write_image(img, path, 4096);
 	/* 1811: before 1900, clamped to 1900-01-01 */
-	if (have("isoinfo")) {
-		out = capture("isoinfo -d -debug -i %s 2>&1", path);
+	if (harness_have("isoinfo")) {
+		out = harness_capture("isoinfo -d -debug -i %s 2>&1", path);
 		CHECK(strstr(out, "Creation Date:     1900 01 01 00:00:00.00"));
 		free(out);
 	}
@@ -1091,7 +1026,7 @@ int main(void)
 	snprintf(big_path, sizeof(big_path), "%s/big.src", tmpdir);
 	big = malloc(BIG + 20000);
 	assert(big);
-	fill(big, BIG + 20000, 99);
+	harness_fill(big, BIG + 20000, 99);
 	fd = open(big_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	assert(fd >= 0 && write(fd, big, BIG + 20000) == BIG + 20000);
 	close(fd);
@@ -1118,7 +1053,7 @@ int main(void)
 	iso_image_free(image);
 	pack_unref(pack);
 	if (!getenv("AEROFS_KEEP_TMP"))
-		sh("rm -rf %s", tmpdir);
+		harness_sh("rm -rf %s", tmpdir);
 	else
 		fprintf(stderr, "kept %s\n", tmpdir);
 	return harness_exit();

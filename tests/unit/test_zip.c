@@ -31,36 +31,6 @@
 static char tmpdir[64];
 static char big_path[128];
 
-static void fill(unsigned char *buf, size_t len, uint32_t seed)
-{
-	uint32_t x = seed | 1;
-
-	for (size_t i = 0; i < len; i++) {
-		x ^= x << 13;
-		x ^= x >> 17;
-		x ^= x << 5;
-		buf[i] = (unsigned char)x;
-	}
-}
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-	char cmd[4096];
-	va_list ap;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	st = system(cmd);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static bool have(const char *tool)
-{
-	return sh("command -v %s >/dev/null 2>&1", tool) == 0;
-}
 
 static const char *const names[] = {
 	"manifest.json",
@@ -85,7 +55,7 @@ static struct pack *make_pack(int64_t epoch)
 
 	assert(b);
 	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++) {
-		fill(buf, 100 + 150 * i, (uint32_t)i + 1);
+		harness_fill(buf, 100 + 150 * i, (uint32_t)i + 1);
 		CHECK_EQ_INT(0, pack_builder_add_blob(b, names[i], buf,
 						      100 + 150 * i, NULL,
 						      &err));
@@ -154,11 +124,11 @@ static void test_unzip(void)
 {
 	char dir[160];
 
-	if (!have("unzip"))
+	if (!harness_have("unzip"))
 		return;
-	CHECK_EQ_INT(0, sh("unzip -tq %s >/dev/null", zip_path));
+	CHECK_EQ_INT(0, harness_sh("unzip -tq %s >/dev/null", zip_path));
 	snprintf(dir, sizeof(dir), "%s/unzip", tmpdir);
-	CHECK_EQ_INT(0, sh("unzip -q %s -d %s", zip_path, dir));
+	CHECK_EQ_INT(0, harness_sh("unzip -q %s -d %s", zip_path, dir));
 	/* every file, byte for byte, and nothing else */
 	for (uint64_t ino = 1; ino <= pack_node_count(pack); ino++) {
 		const struct pack_node *n = pack_node_by_ino(pack, ino);
@@ -192,7 +162,7 @@ static void test_unzip(void)
 		free(want);
 		free(got);
 	}
-	CHECK_EQ_INT(0, sh("test $(find %s -type f | wc -l) -eq 10", dir));
+	CHECK_EQ_INT(0, harness_sh("test $(find %s -type f | wc -l) -eq 10", dir));
 }
 
 /* Metadata as Python's zipfile sees it. */
@@ -239,7 +209,7 @@ static void test_zipfile(void)
 	char script[160];
 	FILE *f;
 
-	if (!have("python3"))
+	if (!harness_have("python3"))
 		return;
 	snprintf(script, sizeof(script), "%s/check.py", tmpdir);
 	f = fopen(script, "w");
@@ -247,19 +217,19 @@ static void test_zipfile(void)
 	fputs(pycheck, f);
 	fclose(f);
 	/* 2023-11-14 22:13:21 UTC, in DOS 2-second steps */
-	CHECK_EQ_INT(0, sh("python3 %s %s 2023 11 14 22 13 20 %d", script,
+	CHECK_EQ_INT(0, harness_sh("python3 %s %s 2023 11 14 22 13 20 %d", script,
 			   zip_path, EPOCH - 1));
 }
 
 static void test_7z_bsdtar(void)
 {
-	if (have("7z"))
-		CHECK_EQ_INT(0, sh("7z t %s >/dev/null 2>&1", zip_path));
-	if (have("bsdtar")) {
-		CHECK_EQ_INT(0, sh("bsdtar -tf %s | grep -qx "
+	if (harness_have("7z"))
+		CHECK_EQ_INT(0, harness_sh("7z t %s >/dev/null 2>&1", zip_path));
+	if (harness_have("bsdtar")) {
+		CHECK_EQ_INT(0, harness_sh("bsdtar -tf %s | grep -qx "
 				   "'win7/x86/viostor/viostor.inf'",
 				   zip_path));
-		CHECK_EQ_INT(0, sh("bsdtar -tvf %s | grep -q "
+		CHECK_EQ_INT(0, harness_sh("bsdtar -tvf %s | grep -q "
 				   "'^-rw-r--r--  0 0 *0 *3145728 '",
 				   zip_path));
 	}
@@ -278,8 +248,8 @@ static void test_clamp(void)
 	CHECK_EQ_INT(EPOCH - 1, zip_clamp_time(EPOCH));
 	snprintf(path, sizeof(path), "%s/old.zip", tmpdir);
 	CHECK_EQ_INT(0, write_zip(p, path, NULL, &err));
-	if (have("python3"))
-		CHECK_EQ_INT(0, sh("python3 -c 'import sys, zipfile; "
+	if (harness_have("python3"))
+		CHECK_EQ_INT(0, harness_sh("python3 -c 'import sys, zipfile; "
 				   "assert all(i.date_time == (1980, 1, 1, 0, "
 				   "0, 0) for i in zipfile.ZipFile(sys.argv[1])"
 				   ".infolist())' %s", path));
@@ -323,7 +293,7 @@ static void test_same_bytes(void)
 	char a[160];
 
 	snprintf(a, sizeof(a), "%s/again.zip", tmpdir);
-	CHECK_EQ_INT(0, sh("cmp -s %s %s", zip_path, a));
+	CHECK_EQ_INT(0, harness_sh("cmp -s %s %s", zip_path, a));
 }
 
 /* A full disk: /dev/full fails every write with ENOSPC. */
@@ -368,7 +338,7 @@ int main(void)
 	snprintf(big_path, sizeof(big_path), "%s/big.src", tmpdir);
 	big = malloc(BIG);
 	assert(big);
-	fill(big, BIG, 42);
+	harness_fill(big, BIG, 42);
 	fd = open(big_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	assert(fd >= 0 && write(fd, big, BIG) == BIG);
 	close(fd);
@@ -386,6 +356,6 @@ int main(void)
 
 	pack_unref(pack);
 	if (!getenv("AEROFS_KEEP_TMP"))
-		sh("rm -rf %s", tmpdir);
+		harness_sh("rm -rf %s", tmpdir);
 	return harness_exit();
 }
