@@ -195,6 +195,28 @@ static struct pack_node *table_find(const struct pack_builder *b,
 	return *table_slot(b, path, len);
 }
 
+/*
+ * Takes N out of the table.  Open addressing: the entries probing past the
+ * freed slot are reinserted so that lookups still reach them.
+ */
+static void table_remove(struct pack_builder *b, struct pack_node *n)
+{
+	size_t mask = b->table_cap - 1;
+	struct pack_node **slot = table_slot(b, n->path, strlen(n->path));
+	size_t i = (size_t)(slot - b->table);
+
+	if (*slot != n)
+		return;
+	*slot = NULL;
+	b->count--;
+	for (i = (i + 1) & mask; b->table[i]; i = (i + 1) & mask) {
+		struct pack_node *m = b->table[i];
+
+		b->table[i] = NULL;
+		*table_slot(b, m->path, strlen(m->path)) = m;
+	}
+}
+
 /* ---- name rules -------------------------------------------------------- */
 
 static int check_name(const char *name, size_t len, struct aero_error *err)
@@ -279,8 +301,7 @@ static int ensure_dir(struct pack_builder *b, const char *path, size_t len,
 		rc = node_add_child(parent, n);
 	if (rc < 0) {
 		/* Not yet reachable from the root, but maybe from the table. */
-		if (table_find(b, path, len) == n)
-			*table_slot(b, path, len) = NULL, b->count--;
+		table_remove(b, n);
 		node_free(n);
 		return aero_error_set(err, rc, "out of memory");
 	}
@@ -413,8 +434,7 @@ static int add_file_node(struct pack_builder *b, const char *path,
 	}
 	rc = node_add_child(parent, n);
 	if (rc < 0) {
-		*table_slot(b, path, len) = NULL;
-		b->count--;
+		table_remove(b, n);
 		node_free(n);
 		return aero_error_set(err, rc, "out of memory");
 	}
@@ -428,24 +448,8 @@ static int add_file_node(struct pack_builder *b, const char *path,
  */
 static void drop_file_node(struct pack_builder *b, struct pack_node *n)
 {
-	struct pack_node *parent = n->parent;
-	size_t len = strlen(n->path);
-
-	parent->nchildren--;
-	*table_slot(b, n->path, len) = NULL;
-	b->count--;
-	/* Reinsert the entries that probed past the freed slot. */
-	{
-		size_t mask = b->table_cap - 1;
-		size_t i = (size_t)(table_slot(b, n->path, len) - b->table);
-
-		for (i = (i + 1) & mask; b->table[i]; i = (i + 1) & mask) {
-			struct pack_node *m = b->table[i];
-
-			b->table[i] = NULL;
-			*table_slot(b, m->path, strlen(m->path)) = m;
-		}
-	}
+	n->parent->nchildren--;
+	table_remove(b, n);
 	node_free(n);
 }
 

@@ -265,6 +265,45 @@ static void test_blob_span_and_refs(void)
 }
 
 /* Many entries in one directory: builder and lookups stay fast. */
+/*
+ * A file whose source cannot deliver fails at add time and leaves no
+ * trace, and every entry added before it is still found (the builder's
+ * open-addressing table must not lose the entries probing past it).
+ */
+static void test_failed_add_leaves_builder_intact(void)
+{
+	char path[64], name[32];
+	int fd = make_source(10000, path);
+	struct pack_builder *b = pack_builder_new(0);
+	struct aero_error err = {0};
+	struct pack_extent ext = {0, 0, 5000};
+	struct pack *p;
+
+	CHECK_EQ_INT(0, pack_builder_add_source(b, fd, 10000));
+	for (int i = 0; i < 300; i++) {
+		snprintf(name, sizeof(name), "d/f%03d", i);
+		CHECK_EQ_INT(0, pack_builder_add_blob(b, name, "x", 1, NULL,
+						      NULL));
+	}
+	CHECK_EQ_INT(0, ftruncate(fd, 100));
+	for (int i = 0; i < 50; i++) {
+		snprintf(name, sizeof(name), "d/bad%02d", i);
+		CHECK_EQ_INT(-EIO, pack_builder_add_file(b, name, &ext, 1, NULL,
+							 &err));
+		CHECK(!pack_builder_has(b, name));
+	}
+	for (int i = 0; i < 300; i++) {
+		snprintf(name, sizeof(name), "d/f%03d", i);
+		if (!pack_builder_has(b, name))
+			FAIL_AT("%s lost after failed adds", name);
+	}
+	CHECK_EQ_INT(0, pack_builder_finish(b, &p));
+	CHECK_EQ_UINT(302, pack_node_count(p));
+	close(fd);
+	unlink(path);
+	pack_unref(p);
+}
+
 /* An empty pack and an empty directory are valid trees. */
 static void test_empty(void)
 {
@@ -307,6 +346,7 @@ int main(void)
 	RUN(test_invalid_names);
 	RUN(test_extents_read_span_and_truncation);
 	RUN(test_blob_span_and_refs);
+	RUN(test_failed_add_leaves_builder_intact);
 	RUN(test_empty);
 	RUN(test_wide_directory);
 	return harness_exit();
