@@ -409,6 +409,142 @@ def test_inf_encodings():
     assert m["checks"]["failed"] == 0
 
 
+def test_arch_dir_names():
+    """i386/x64 arch folders resolve; the pack keeps win7/x86, win7/amd64."""
+    fx = fixture("--arch-dir-name", "NetKVM/amd64=x64",
+                 "--arch-dir-name", "NetKVM/x86=i386",
+                 "--arch-dir-name", "viostor/amd64=X64",
+                 variants="rr,plain")
+    fj = meta(fx)
+    assert fj["w7"]["NetKVM"] == {"x86": "NetKVM/w7/i386",
+                                  "amd64": "NetKVM/w7/x64"}, fj["w7"]
+    truth = {f["path"]: (f["size"], f["sha256"]) for f in fj["files"]}
+    want = {("netkvm", "win7-amd64"): ("NetKVM/w7/x64", "x64"),
+            ("netkvm", "win7-x86"): ("NetKVM/w7/i386", "i386"),
+            ("viostor", "win7-amd64"): ("viostor/w7/X64", "X64"),
+            ("viostor", "win7-x86"): ("viostor/w7/x86", "x86")}
+    for source in [iso(fx, "rr"), os.path.join(fx, "tree")]:
+        m, _ = manifest(source)
+        got = files_of(m)
+        for (name, tgt), (src, arch_dir) in want.items():
+            t = details(m, name)["details"][tgt]
+            pack = "win7/%s/%s" % (ARCHES[tgt], name)
+            assert (t["source_path"], t["os_dir"], t["arch_dir"],
+                    t["pack_path"]) == (src, "w7", arch_dir, pack), t
+            assert t["catalog"]["covers_inf"] is True
+            assert all(k["ok"] for k in t["inf"]["checks"]), t["inf"]
+            # the folder's files, bytes unchanged, under the pack path
+            mine = {p[len(pack) + 1:]: v for p, v in got.items()
+                    if p.startswith(pack + "/")}
+            theirs = {p[len(src) + 1:]: v for p, v in truth.items()
+                      if p.startswith(src + "/")}
+            assert mine and mine == theirs, (name, tgt)
+        assert not [p for p in got if "x64" in p.lower().split("/") or
+                    "i386" in p.lower().split("/")], sorted(got)
+        assert m["drivers"] == ["netkvm", "vioinput", "viostor"]
+        assert m["checks"]["failed"] == 0
+    # plain ISO9660: uppercase 8.3 folder names, same pack paths
+    m, _ = manifest(iso(fx, "plain"))
+    t = details(m, "netkvm")["details"]["win7-x86"]
+    assert (t["source_path"], t["arch_dir"], t["pack_path"]) == (
+        "NETKVM/W7/I386", "I386", "win7/x86/netkvm"), t
+    assert "win7/amd64/netkvm/NETKVM.INF" in files_of(m)
+    assert "win7/x86/netkvm/NETKVM.INF" in files_of(m)
+
+
+def test_no_license():
+    """No root license/notice: a warning, no licenses/ in the pack."""
+    warning = ("no upstream license or notice files were found at the "
+               "root of the virtio-win source")
+    fx = fixture("--no-license")
+    assert "virtio-win_license.txt" not in {
+        f["path"] for f in meta(fx)["files"]}
+    m, _ = manifest(iso(fx))
+    assert warning in m["warnings"], m["warnings"]
+    assert m["source"]["license_notice_files_copied"] == []
+    assert not [p for p in files_of(m) if p.startswith("licenses/")]
+    assert "THIRD_PARTY_NOTICES.md" in files_of(m)
+    assert m["drivers"] == ["netkvm", "vioinput", "viostor"]
+    rc, out, err = run("--tree", iso(fx))
+    assert rc == 0, err
+    assert not [ln for ln in out.splitlines()
+                if ln.split(None, 1)[1].startswith("licenses")], out
+    # a warning, not a failed check
+    rc, out, err = run("--check", iso(fx))
+    assert rc == 0, (rc, err)
+    assert "  - " + warning in out
+    # the default fixture has the notice and no such warning
+    m, _ = manifest(iso(full_fixture()))
+    assert warning not in m["warnings"]
+    assert "licenses/virtio-win/virtio-win_license.txt" in files_of(m)
+    export = os.path.join(BUILD, "export", "aerofs-export")
+    if os.access(export, os.X_OK):
+        out = os.path.join(_tmp, "no-license-pack")
+        r = subprocess.run([export, iso(fx), out], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE)
+        assert r.returncode == 0, r.stderr.decode()
+        assert not os.path.exists(os.path.join(out, "licenses"))
+        with open(os.path.join(out, "THIRD_PARTY_NOTICES.md"), "rb") as f:
+            text = f.read().decode()
+        assert "carried no license or\r\nnotice file at its root" in text
+
+
+def test_win7_sha256():
+    """A SHA-256-only Win7 catalog fails catalog_win7_digest (KB3033929)."""
+    fx = fixture("--win7-sha256", "netkvm")
+    fj = meta(fx)
+    m, _ = manifest(iso(fx))
+    for name in ["viostor", "netkvm", "vioinput"]:
+        for tgt, arch in ARCHES.items():
+            t = details(m, name)["details"][tgt]
+            src = fj["w7"][UPSTREAM[name]][arch]
+            cat = fj["cat"]["%s/%s.cat" % (src, name)]
+            assert t["catalog"]["digest"] == cat["member_digest"]
+            assert t["catalog"]["covers_inf"] is True
+            assert t["catalog"]["os"] == cat["os"]
+            checks = {k["name"]: k for k in t["inf"]["checks"]}
+            dig = checks["catalog_win7_digest"]
+            if name == "netkvm":
+                assert cat["member_digest"] == "sha256"
+                assert dig["ok"] is False and "KB3033929" in dig["detail"], \
+                    dig
+            else:
+                assert cat["member_digest"] == "sha1"
+                assert dig["ok"] is True, dig
+            others = [k for n, k in checks.items()
+                      if n != "catalog_win7_digest"]
+            assert all(k["ok"] for k in others), others
+    assert m["checks"]["failed"] == 2
+    digest = [w for w in m["warnings"] if "catalog_win7_digest" in w]
+    assert sorted(w.split(":")[0] for w in digest) == [
+        "netkvm win7-amd64", "netkvm win7-x86"], digest
+    assert all("KB3033929" in w for w in digest), digest
+    # still built (exit 0); --check turns the failed checks into exit 1
+    rc, out, err = run(iso(fx))
+    assert rc == 0, err
+    assert "FAIL catalog_win7_digest" in out
+    rc, out, err = run("--check", iso(fx))
+    assert rc == 1 and "2 check(s) failed" in err, (rc, err)
+    assert out.count("FAIL ") == 2, out
+    rc, out, err = run("--check", "-o", "drivers=viostor,netkvm,vioinput",
+                       iso(full_fixture()))
+    assert rc == 0, err
+
+
+def test_volume_label_version():
+    """The version comes from the volume label in every ISO variant."""
+    fx = fixture("--label", "virtio-win-0.1.240",
+                 variants=",".join(VARIANTS))
+    assert meta(fx)["version"] == "0.1.285"   # only the label says 0.1.240
+    for v in VARIANTS:
+        m, _ = manifest(iso(fx, v))
+        s = m["source"]
+        assert s["volume_label"] == "virtio-win-0.1.240", (v, s)
+        assert s["derived_version"] == "0.1.240", (v, s)
+    rc, out, err = run(iso(fx, "rr"))
+    assert rc == 0 and "version:  0.1.240" in out, out
+
+
 def test_check_exit_status():
     fx = full_fixture()
     rc, out, err = run("--check", iso(fx))
