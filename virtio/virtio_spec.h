@@ -13,8 +13,8 @@
  *
  * Where the Aero reference (aero-virtio-protocol) differs from the spec, we
  * follow the spec and say so next to the field: struct virtio_pci_cap has
- * the 1.2 `id` byte, the block header's second word is `ioprio`, sound
- * status codes are 0x8000.. and the PCM info header is `hda_fn_nid`.
+ * the 1.2 `id` byte, sound status codes are 0x8000.. and the PCM info
+ * header is `hda_fn_nid`.
  *
  * It does not cover the packed ring, MMIO or channel-I/O transports, or the
  * 1.2 net hash-report header extension.
@@ -317,7 +317,7 @@ struct virtio_blk_config {
 /* §5.2.6: request header; data follows, then a u8 status */
 struct virtio_blk_req_hdr {
 	uint32_t type;		/* 0: VIRTIO_BLK_T_* */
-	uint32_t ioprio;	/* 4: "reserved" in the Aero crate */
+	uint32_t ioprio;	/* 4: 1.2 "reserved"; legacy name ioprio */
 	uint64_t sector;	/* 8 */
 };
 

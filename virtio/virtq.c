@@ -208,10 +208,14 @@ int virtq_add(struct virtq *vq, const struct virtq_buf *bufs, unsigned n,
 	/* §2.7.5: a chain must not be longer than 2^32 bytes in total */
 	if (total > (uint64_t)1 << 32)
 		return -EINVAL;
+	/*
+	 * §2.7.5.3.1: no chain longer than the queue size, indirect ones
+	 * included (DPDK's vhost rejects a larger table).
+	 */
+	if (n > vq->size)
+		return -EINVAL;
 	indirect = vq->ind_nfree && n >= 2 && n <= vq->ind_len &&
 		   (n > vq->ind_threshold || n > vq->num_free);
-	if (!indirect && n > vq->size)	/* only a table can hold it */
-		return vq->ind && n <= vq->ind_len ? -ENOSPC : -EINVAL;
 	if (vq->num_free < (indirect ? 1 : n))
 		return -ENOSPC;
 
@@ -352,10 +356,16 @@ int virtq_get_used(struct virtq *vq, void **cookie, uint32_t *len)
 	vq->last_used++;
 	/*
 	 * With interrupts enabled, move used_event along so the device
-	 * interrupts for the next chain (§2.7.10), unless disabled.
+	 * interrupts for the next chain (§2.7.10), unless disabled.  The
+	 * fence orders that store before the next used->idx load: without
+	 * it the device can miss the new used_event while we miss its new
+	 * idx, and nobody wakes up (Linux: virtio_store_mb()).
 	 */
-	if (vq->event_idx && !(vq->avail_flags & VIRTQ_AVAIL_F_NO_INTERRUPT))
+	if (vq->event_idx &&
+	    !(vq->avail_flags & VIRTQ_AVAIL_F_NO_INTERRUPT)) {
 		store16(used_event_field(vq->avail, vq->size), vq->last_used);
+		full_fence();
+	}
 	return 1;
 corrupt:
 	vq->broken = true;
@@ -465,22 +475,31 @@ static struct virtq_desc read_desc(const struct virtq_desc *p)
 
 /*
  * Walks a chain in TABLE (COUNT entries) from FIRST.  Bounded by COUNT
- * steps, so a loop is an error rather than a hang (§2.7.5.2).
+ * steps, so a loop is an error rather than a hang (§2.7.5.2).  With IND
+ * (the ring's own table) a descriptor with INDIRECT ends the walk: it is
+ * stored in *IND and 1 is returned; without it INDIRECT is an error.
  */
 static int walk(const struct virtq_desc *table, unsigned count, unsigned first,
 		struct virtq_buf *bufs, unsigned max, unsigned *n,
-		bool *seen_write)
+		bool *seen_write, struct virtq_desc *ind)
 {
 	unsigned i = first, steps = 0;
 
 	for (;;) {
 		struct virtq_desc d;
 
-		if (i >= count || ++steps > count || *n >= max)
+		if (i >= count || ++steps > count)
 			return -EIO;
 		d = read_desc(&table[i]);
-		if (d.flags & VIRTQ_DESC_F_INDIRECT)
-			return -EIO;	/* only a head may be INDIRECT */
+		if (d.flags & VIRTQ_DESC_F_INDIRECT) {
+			/* §2.7.5.3.1: one table per descriptor, no nesting */
+			if (!ind)
+				return -EIO;
+			*ind = d;
+			return 1;
+		}
+		if (*n >= max)
+			return -EIO;
 		if (*seen_write && !(d.flags & VIRTQ_DESC_F_WRITE))
 			return -EIO;
 		*seen_write = d.flags & VIRTQ_DESC_F_WRITE;
@@ -511,8 +530,12 @@ int virtq_device_pop(struct virtq_device *dev, uint16_t *head,
 	h = load16(&dev->avail->ring[dev->last_avail & (dev->size - 1)]);
 	if (h >= dev->size)
 		return -EIO;
-	d = read_desc(&dev->desc[h]);
-	if (d.flags & VIRTQ_DESC_F_INDIRECT) {
+	/*
+	 * §2.7.5.3.2: zero or more direct descriptors, then at most one
+	 * INDIRECT one, whose WRITE flag is ignored.
+	 */
+	rc = walk(dev->desc, dev->size, h, bufs, max, n, &seen_write, &d);
+	if (rc == 1) {
 		const struct virtq_desc *tab;
 
 		/* §2.7.5.3.1: no NEXT with INDIRECT; a whole table */
@@ -523,19 +546,21 @@ int virtq_device_pop(struct virtq_device *dev, uint16_t *head,
 		if (!tab)
 			return -EIO;
 		rc = walk(tab, d.len / sizeof(struct virtq_desc), 0, bufs,
-			  max, n, &seen_write);
-	} else {
-		rc = walk(dev->desc, dev->size, h, bufs, max, n,
-			  &seen_write);
+			  max, n, &seen_write, NULL);
 	}
 	if (rc)
 		return rc;
 	dev->last_avail++;
 	*head = h;
-	/* §2.7.10: ask to be told about the next chain */
-	if (dev->event_idx && dev->notify_enabled)
+	/*
+	 * §2.7.10: ask to be told about the next chain; the fence orders
+	 * the store before the next avail->idx load (see virtq_get_used()).
+	 */
+	if (dev->event_idx && dev->notify_enabled) {
 		store16(avail_event_field(dev->used, dev->size),
 			dev->last_avail);
+		full_fence();
+	}
 	return 1;
 }
 

@@ -16,9 +16,10 @@
  * the address the device sees.  virtq_create()/virtq_device_create()
  * allocate the private bookkeeping once; nothing allocates afterwards.
  * Ring fields are little-endian (§2.7, "le16"); index updates use
- * release/acquire ordering and the notification checks a full fence
- * (§2.7.13.3.1, §2.7.13.4.1), so the two sides may run on different
- * threads.  One handle must not be used by two threads at once.
+ * release/acquire ordering, and the notification checks and event index
+ * updates a full fence (§2.7.13.3.1, §2.7.13.4.1), so the two sides may
+ * run on different threads.  One handle must not be used by two threads
+ * at once.
  *
  * Not covered: the packed ring (§2.8), VIRTIO_F_IN_ORDER, legacy ring
  * alignment (queue_align), and notifications themselves (the caller writes
@@ -46,7 +47,7 @@ struct virtq_config {
 	struct virtq_desc *indirect;
 	uint64_t indirect_addr;
 	unsigned indirect_tables;
-	unsigned indirect_len;		/* 2..VIRTQ_MAX_SIZE */
+	unsigned indirect_len;		/* 2..VIRTQ_MAX_SIZE; > size unused */
 	/* Chains longer than this go indirect (when a table is free). */
 	unsigned indirect_threshold;
 };
@@ -91,9 +92,9 @@ bool virtq_is_broken(const struct virtq *vq);
  * 4 GiB (§2.7.5).  The chain goes indirect when a table is free, N >= 2,
  * N <= indirect_len, and N exceeds the threshold or the free descriptors;
  * otherwise direct.  Not visible to the device until virtq_publish().
- * Returns the head descriptor index, -EINVAL (bad arguments, or a chain
- * no free state could ever hold), -ENOSPC (no room now: wait for used
- * chains) or -EIO (broken).
+ * Returns the head descriptor index, -EINVAL (bad arguments, or N above
+ * the queue size, which §2.7.5.3.1 forbids even for an indirect chain),
+ * -ENOSPC (no room now: wait for used chains) or -EIO (broken).
  */
 int virtq_add(struct virtq *vq, const struct virtq_buf *bufs, unsigned n,
 	      void *cookie);
@@ -180,8 +181,9 @@ void virtq_device_destroy(struct virtq_device *dev);
  * Takes the next available chain: 1 with its head in *HEAD and its
  * buffers in BUFS[0..*N), 0 if none, -EIO if the driver broke the rules
  * (avail->idx more than a ring ahead, an index out of range, a loop,
- * NEXT with INDIRECT, nested or misplaced INDIRECT, a bad table, a
- * readable buffer after a writable one, more than MAX buffers).  With
+ * NEXT with INDIRECT, INDIRECT inside a table, a bad table, a readable
+ * buffer after a writable one, more than MAX buffers).  A chain may be
+ * direct descriptors ending in one INDIRECT one (§2.7.5.3.2).  With
  * EVENT_IDX it asks to be notified of the next chain (avail_event).
  */
 int virtq_device_pop(struct virtq_device *dev, uint16_t *head,

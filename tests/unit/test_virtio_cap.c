@@ -167,6 +167,11 @@ static void test_msix_cap_recorded(void)
 	cfg[0x90] = 0x11;
 	CHECK_EQ_INT(VIRTIO_PCI_CAP_OK, parse(256));
 	CHECK_EQ_UINT(0x90, caps.msix_offset);
+	/* a second MSI-X capability does not move it */
+	cfg[0x91] = 0xA0;
+	cfg[0xA0] = 0x11;
+	CHECK_EQ_INT(VIRTIO_PCI_CAP_OK, parse(256));
+	CHECK_EQ_UINT(0x90, caps.msix_offset);
 }
 
 /* §4.1.4.1: reserved cfg_type MUST be ignored, whatever its cap_len. */
@@ -311,6 +316,12 @@ static void test_header_truncated(void)
 	/* vendor cap: cfg_type (byte 3) cut off */
 	CHECK_EQ_INT(VIRTIO_PCI_CAP_HEADER_TRUNCATED, parse(0x43));
 	CHECK_EQ_UINT(0x40, caps.err_offset);
+	/* any cap, not only a vendor one: its next byte (0x41) is missing */
+	build_multi_bar();
+	cfg[0x40] = 0x05;	/* MSI */
+	cfg[0x41] = 0x00;
+	CHECK_EQ_INT(VIRTIO_PCI_CAP_HEADER_TRUNCATED, parse(0x41));
+	CHECK_EQ_UINT(0x40, caps.err_offset);
 }
 
 /* next 0x55 masks to 0x54, the NOTIFY cap (reference: NEXT_UNALIGNED). */
@@ -332,6 +343,11 @@ static void test_next_out_of_range(void)
 	build_multi_bar();
 	cfg[0x41] = 0x3C;
 	CHECK_EQ_INT(VIRTIO_PCI_CAP_NEXT_OUT_OF_RANGE, parse(256));
+	/* exactly at the end of a 0x80-byte space is already outside */
+	build_multi_bar();
+	cfg[0x41] = 0x80;
+	CHECK_EQ_INT(VIRTIO_PCI_CAP_NEXT_OUT_OF_RANGE, parse(0x80));
+	CHECK_EQ_UINT(0x40, caps.err_offset);
 }
 
 static void test_list_loops(void)
@@ -716,6 +732,12 @@ static void test_notify_offset(void)
 	CHECK_EQ_INT(0, virtio_pci_notify_offset(&r, 1023, &off));
 	CHECK_EQ_UINT(0x3FFC, off);
 	CHECK_EQ_INT(-ERANGE, virtio_pci_notify_offset(&r, 1024, &off));
+	/* the whole le16 must fit: 0xFFC + 2 needs 0xFFE bytes */
+	r.length = 0xFFD;
+	CHECK_EQ_INT(-ERANGE, virtio_pci_notify_offset(&r, 1023, &off));
+	r.length = 0xFFE;
+	CHECK_EQ_INT(0, virtio_pci_notify_offset(&r, 1023, &off));
+	r.length = 0x1000;
 	r.multiplier = 0;	/* every queue shares one address */
 	CHECK_EQ_INT(0, virtio_pci_notify_offset(&r, 0xFFFF, &off));
 	CHECK_EQ_UINT(0x3000, off);

@@ -203,6 +203,9 @@ static void test_hwid_parse_rejects(void)
 		"PCI\\VEN_1AF4&DEV_1042 &REV_01",	/* inner blank */
 		"PCI\\CC_0100",			/* no vendor: no struct form */
 		"PCI\\VEN_1AF4&FOO_1234",
+		"PCI\\VEN_1AF4.DEV_1042",	/* not '&' after a field */
+		"PCI\\VEN_1AF4&DEV_1042XREV_01",
+		"PCI\\VEN_1AF4&DEV_10420&REV_01",
 	};
 	struct virtio_hwid h;
 

@@ -370,7 +370,41 @@ static void test_kick_event_idx(void)
 	rings_free(&r);
 }
 
-/* Reference: indirect with queue size 2 and 3 SG. */
+/*
+ * §2.7.10, device side: while the device has notifications off, popping
+ * leaves avail_event alone, so the driver does not kick; enabling moves
+ * it to the next chain and reports the one already waiting.
+ */
+static void test_device_notify_event_idx(void)
+{
+	struct rings r;
+	struct virtq_buf b = { 1, 1, false }, got[2];
+	uint16_t head;
+	unsigned n;
+	int c;
+
+	rings_init(&r, 8, true, 0, 0, 0);
+	virtq_device_disable_notify(r.dev);
+	CHECK_EQ_UINT(0, le16_at(&r.used->flags));	/* §2.7.10: 0 */
+	virtq_add(r.vq, &b, 1, &c);
+	virtq_publish(r.vq);
+	CHECK(virtq_kick_prepare(r.vq));		/* 0 -> 1 passes 0 */
+	CHECK_EQ_INT(1, virtq_device_pop(r.dev, &head, got, 2, &n));
+	CHECK_EQ_UINT(0, le16_at(avail_event(&r)));
+	virtq_add(r.vq, &b, 1, &c);
+	virtq_publish(r.vq);
+	CHECK(!virtq_kick_prepare(r.vq));
+	CHECK(virtq_device_enable_notify(r.dev));
+	CHECK_EQ_UINT(1, le16_at(avail_event(&r)));
+	CHECK_EQ_INT(1, virtq_device_pop(r.dev, &head, got, 2, &n));
+	CHECK_EQ_UINT(2, le16_at(avail_event(&r)));
+	rings_free(&r);
+}
+
+/*
+ * Reference: indirect with 3 SG.  The reference uses queue size 2, but
+ * §2.7.5.3.1 forbids a chain longer than the queue, indirect or not.
+ */
 static void test_indirect(void)
 {
 	struct rings r;
@@ -384,9 +418,13 @@ static void test_indirect(void)
 	int h;
 
 	rings_init(&r, 2, false, 1, 4, 0);
+	CHECK_EQ_INT(-EINVAL, virtq_add(r.vq, b, 3, b));
+	CHECK_EQ_UINT(2, virtq_num_free(r.vq));
+	rings_free(&r);
+	rings_init(&r, 4, false, 1, 4, 0);
 	h = virtq_add(r.vq, b, 3, b);
 	CHECK(h >= 0);
-	CHECK_EQ_UINT(1, virtq_num_free(r.vq));
+	CHECK_EQ_UINT(3, virtq_num_free(r.vq));
 	CHECK_EQ_UINT(VIRTQ_DESC_F_INDIRECT, le16_at(&r.desc[h].flags));
 	CHECK_EQ_UINT(3 * 16, virtio_le32(&r.desc[h].len));
 	CHECK_EQ_UINT((uintptr_t)r.pool, virtio_le64(&r.desc[h].addr));
@@ -408,11 +446,11 @@ static void test_indirect(void)
 	CHECK_EQ_INT(1, virtq_get_used(r.vq, &cookie, &len));
 	CHECK(cookie == b);
 	CHECK_EQ_UINT(33, len);
-	CHECK_EQ_UINT(2, virtq_num_free(r.vq));
+	CHECK_EQ_UINT(4, virtq_num_free(r.vq));
 	/* the table is free again: a second indirect chain works */
 	h = virtq_add(r.vq, b, 3, b);
-	CHECK(h >= 0 && h < 2);
-	if (h >= 0 && h < 2)
+	CHECK(h >= 0 && h < 4);
+	if (h >= 0 && h < 4)
 		CHECK_EQ_UINT(VIRTQ_DESC_F_INDIRECT,
 			      le16_at(&r.desc[h].flags));
 	rings_free(&r);
@@ -464,9 +502,9 @@ static void test_indirect_policy(void)
 	virtq_add(r.vq, b, 6, &c);	/* 2 left */
 	h = virtq_add(r.vq, b, 3, &c);	/* > free: indirect */
 	CHECK_EQ_UINT(VIRTQ_DESC_F_INDIRECT, le16_at(&r.desc[h].flags));
-	/* 12 > size 8 but fits a table */
-	h = virtq_add(r.vq, b, 12, &c);
-	CHECK_EQ_UINT(VIRTQ_DESC_F_INDIRECT, le16_at(&r.desc[h].flags));
+	/* 12 fits a table but not the queue: §2.7.5.3.1 */
+	CHECK_EQ_INT(-EINVAL, virtq_add(r.vq, b, 12, &c));
+	CHECK_EQ_UINT(1, virtq_num_free(r.vq));
 	CHECK_EQ_INT(-EINVAL, virtq_add(r.vq, (struct virtq_buf[13]){
 						  { 0 } }, 13, &c));
 	rings_free(&r);
@@ -824,6 +862,38 @@ static int pop_one(struct rings *r, uint16_t head_idx, unsigned max)
 	return virtq_device_pop(r->dev, &head, got, max, &n);
 }
 
+/*
+ * §2.7.5.3.2: the device MUST take direct descriptors followed by one
+ * INDIRECT descriptor (its WRITE flag ignored), the table's buffers
+ * after the direct ones.
+ */
+static void test_device_mixed_chain(struct rings *r)
+{
+	const uint16_t N = VIRTQ_DESC_F_NEXT, W = VIRTQ_DESC_F_WRITE;
+	uint64_t pool = (uintptr_t)r->pool;
+	struct virtq_buf got[8];
+	uint16_t head = 0xFFFF;
+	unsigned n = 0;
+
+	put_desc(&r->desc[3], 0xA0, 10, N, 6);
+	put_desc(&r->desc[6], 0xB0, 20, N, 1);
+	put_desc(&r->desc[1], pool + 16, 48, VIRTQ_DESC_F_INDIRECT | W, 0);
+	put_desc(&r->pool[1], 0xC0, 30, N, 1);	/* table index */
+	put_desc(&r->pool[2], 0xD0, 40, W | N, 2);
+	put_desc(&r->pool[3], 0xE0, 50, W, 0);
+	virtio_put_le16(&r->avail->ring[0], 3);
+	virtio_put_le16(&r->avail->idx, 1);
+	CHECK_EQ_INT(1, virtq_device_pop(r->dev, &head, got, 8, &n));
+	CHECK_EQ_UINT(3, head);
+	CHECK_EQ_UINT(5, n);
+	for (unsigned i = 0; i < 5 && i < n; i++) {
+		CHECK_EQ_UINT(0xA0 + 0x10 * i, got[i].addr);
+		CHECK_EQ_UINT(10 * (i + 1), got[i].len);
+		CHECK_EQ_INT(i >= 3, got[i].write);
+	}
+	CHECK_EQ_INT(0, virtq_device_pop(r->dev, &head, got, 8, &n));
+}
+
 static void test_device_rejects(void)
 {
 	struct rings r;
@@ -896,9 +966,27 @@ static void test_device_rejects(void)
 	put_desc(&r.pool[1], 1, 1, W, 0);
 	CHECK_EQ_INT(1, pop_one(&r, 3, 64));
 	FRESH();
-	put_desc(&r.desc[3], 1, 1, N, 4);		/* INDIRECT mid-chain */
+	put_desc(&r.desc[3], 1, 1, N, 4);		/* chain, then table */
+	put_desc(&r.desc[4], pool, 32, I | N, 0);
+	CHECK_EQ_INT(-EIO, pop_one(&r, 3, 64));		/* INDIRECT|NEXT */
+	FRESH();
+	put_desc(&r.desc[3], 1, 1, W | N, 4);		/* W, then table R */
 	put_desc(&r.desc[4], pool, 16, I, 0);
+	put_desc(&r.pool[0], 2, 1, 0, 0);
 	CHECK_EQ_INT(-EIO, pop_one(&r, 3, 64));
+	FRESH();
+	put_desc(&r.desc[3], 1, 1, N, 4);		/* table in a table */
+	put_desc(&r.desc[4], pool, 16, I, 0);
+	put_desc(&r.pool[0], pool + 64, 16, I, 0);
+	CHECK_EQ_INT(-EIO, pop_one(&r, 3, 64));
+	FRESH();
+	put_desc(&r.desc[3], 1, 1, N, 4);		/* 2 entries, max 2 */
+	put_desc(&r.desc[4], pool, 32, I, 0);
+	put_desc(&r.pool[0], 2, 1, N, 1);
+	put_desc(&r.pool[1], 3, 1, W, 0);
+	CHECK_EQ_INT(-EIO, pop_one(&r, 3, 2));
+	FRESH();
+	test_device_mixed_chain(&r);
 	FRESH();
 	virtio_put_le16(&r.avail->idx, 9);		/* > a ring ahead */
 	{
@@ -994,10 +1082,10 @@ static void op_add(struct model *m)
 		/* what the contract says add must do */
 		ind = m->indirect && m->tables_free && n >= 2 && n <= TLEN &&
 		      (n > m->threshold || n > m->num_free);
-		if (ind)
+		if (n > QSZ)	/* §2.7.5.3.1, even for a table */
+			expect = -EINVAL;
+		else if (ind)
 			expect = m->num_free >= 1 ? 0 : -ENOSPC;
-		else if (n > QSZ)
-			expect = m->indirect && n <= TLEN ? -ENOSPC : -EINVAL;
 		else
 			expect = m->num_free >= n ? 0 : -ENOSPC;
 		h = virtq_add(m->r.vq, c->bufs, n, c);
@@ -1247,6 +1335,7 @@ int main(void)
 	RUN(test_need_event);
 	RUN(test_kick_no_event_idx);
 	RUN(test_kick_event_idx);
+	RUN(test_device_notify_event_idx);
 	RUN(test_indirect);
 	RUN(test_indirect_pool_exhausted);
 	RUN(test_indirect_policy);
