@@ -30,7 +30,11 @@
  * characters outside the BMP mapped to '_'; a longer name is truncated,
  * keeping an extension of up to 16 units.  In both trees a name that
  * collides (after mapping, case folding or truncation) with an earlier
- * sibling in pack order gets "_1", "_2"... before its extension.  Rock
+ * sibling in pack order gets "_1", "_2"... before its extension.  Names
+ * collide as readers show them: without the ";1" version and a trailing
+ * '.', which Windows, Linux and libarchive strip, and ignoring ASCII case
+ * in Joliet too, as Windows does (and as the pack does, pack.h); so a
+ * file "a;b" and a directory "a_b" do not both become "a_b".  Rock
  * Ridge NM carries the exact name whatever the mangling.
  *
  * Dates.  Every date is pack_epoch(), clamped to 1900-01-01T00:00:00Z ..
@@ -271,27 +275,68 @@ static size_t id_compose(const struct idparts *p, unsigned k, size_t cap,
 	return n;
 }
 
-/* A set of byte strings (the identifiers given so far in one directory). */
+/*
+ * A set of identifiers (those given so far in one directory), compared as
+ * readers show them: see id_key() and key_unit().
+ */
 struct idset {
 	const uint8_t **key;
 	uint8_t *klen;
 	size_t cap;
+	bool ucs2;
 };
 
-static uint64_t id_hash(const uint8_t *p, size_t n)
+/* Unit I of a key, ASCII folded to upper case (primary ids already are). */
+static uint16_t key_unit(const uint8_t *p, size_t i, bool ucs2)
+{
+	uint16_t c = ucs2 ? (uint16_t)(p[2 * i] << 8 | p[2 * i + 1]) : p[i];
+
+	return c >= 'a' && c <= 'z' ? (uint16_t)(c - 'a' + 'A') : c;
+}
+
+/*
+ * The bytes of identifier ID (LEN bytes) that a reader shows: a file's
+ * ";1" and then a trailing '.' are stripped (ECMA-119 7.5.1 lets both
+ * "README.;1" and a directory "README" exist, but every reader lists them
+ * under one name).
+ */
+static size_t id_key(const uint8_t *id, size_t len, bool ucs2, bool file)
+{
+	size_t w = ucs2 ? 2 : 1, n = len / w;
+
+	if (!file)
+		return len;
+	if (n >= 2 && key_unit(id, n - 2, ucs2) == ';' &&
+	    key_unit(id, n - 1, ucs2) == '1')
+		n -= 2;
+	if (n >= 1 && key_unit(id, n - 1, ucs2) == '.')
+		n--;
+	return n * w;
+}
+
+static uint64_t id_hash(const uint8_t *p, size_t n, bool ucs2)
 {
 	uint64_t h = 1469598103934665603ull;	/* FNV-1a */
 
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ p[i]) * 1099511628211ull;
+	for (size_t i = 0; i < (ucs2 ? n / 2 : n); i++)
+		h = (h ^ key_unit(p, i, ucs2)) * 1099511628211ull;
 	return h;
 }
 
-static int idset_init(struct idset *s, size_t n)
+static bool id_equal(const uint8_t *a, const uint8_t *b, size_t n, bool ucs2)
+{
+	for (size_t i = 0; i < (ucs2 ? n / 2 : n); i++)
+		if (key_unit(a, i, ucs2) != key_unit(b, i, ucs2))
+			return false;
+	return true;
+}
+
+static int idset_init(struct idset *s, size_t n, bool ucs2)
 {
 	s->cap = 16;
 	while (s->cap < 2 * n + 2)
 		s->cap *= 2;
+	s->ucs2 = ucs2;
 	s->key = calloc(s->cap, sizeof(*s->key));
 	s->klen = calloc(s->cap, 1);
 	return s->key && s->klen ? 0 : -ENOMEM;
@@ -303,13 +348,13 @@ static void idset_free(struct idset *s)
 	free(s->klen);
 }
 
-/* Adds P unless present; returns true if it was added. */
+/* Adds key P (N bytes) unless present; returns true if it was added. */
 static bool idset_add(struct idset *s, const uint8_t *p, size_t n)
 {
-	size_t i = id_hash(p, n) & (s->cap - 1);
+	size_t i = id_hash(p, n, s->ucs2) & (s->cap - 1);
 
 	for (; s->key[i]; i = (i + 1) & (s->cap - 1))
-		if (s->klen[i] == n && memcmp(s->key[i], p, n) == 0)
+		if (s->klen[i] == n && id_equal(s->key[i], p, n, s->ucs2))
 			return false;
 	s->key[i] = p;
 	s->klen[i] = (uint8_t)n;
@@ -322,6 +367,7 @@ static int to_bytes(const uint16_t *u, size_t n, bool ucs2, uint8_t **out,
 	size_t bytes = ucs2 ? 2 * n : n;
 	uint8_t *b = malloc(bytes);
 
+	*out = b;	/* NULL on failure: the caller freed the old one */
 	if (!b)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
@@ -330,7 +376,6 @@ static int to_bytes(const uint16_t *u, size_t n, bool ucs2, uint8_t **out,
 		else
 			b[i] = (uint8_t)u[i];
 	}
-	*out = b;
 	*len = (uint8_t)bytes;
 	return 0;
 }
@@ -338,11 +383,11 @@ static int to_bytes(const uint16_t *u, size_t n, bool ucs2, uint8_t **out,
 /* Gives every child of DIR its identifiers in both trees. */
 static int name_children(struct layout *L, struct inode *dir)
 {
-	struct idset ps, js;
+	struct idset ps = { 0 }, js = { 0 };
 	int rc;
 
-	if ((rc = idset_init(&ps, dir->nkids)) < 0 ||
-	    (rc = idset_init(&js, dir->nkids)) < 0)
+	if ((rc = idset_init(&ps, dir->nkids, false)) < 0 ||
+	    (rc = idset_init(&js, dir->nkids, true)) < 0)
 		goto out;
 	for (size_t i = 0; i < dir->nkids; i++) {
 		struct inode *c = dir->kids[i];
@@ -361,7 +406,8 @@ static int name_children(struct layout *L, struct inode *dir)
 			if ((rc = to_bytes(u, n, false, &c->id,
 					   &c->id_len)) < 0)
 				goto out;
-			if (idset_add(&ps, c->id, c->id_len))
+			if (idset_add(&ps, c->id, id_key(c->id, c->id_len,
+							 false, !c->dir)))
 				break;
 		}
 		if (!L->joliet)
@@ -374,7 +420,8 @@ static int name_children(struct layout *L, struct inode *dir)
 			if ((rc = to_bytes(u, n, true, &c->jid,
 					   &c->jid_len)) < 0)
 				goto out;
-			if (idset_add(&js, c->jid, c->jid_len))
+			if (idset_add(&js, c->jid, id_key(c->jid, c->jid_len,
+							  true, !c->dir)))
 				break;
 		}
 	}

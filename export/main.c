@@ -416,6 +416,29 @@ static int write_all(int fd, const unsigned char *p, size_t len)
 	return 0;
 }
 
+/*
+ * The point of no return.  With the signals blocked, an interrupt either
+ * came before, and the export fails with OUTPUT untouched, or stays
+ * pending until OUTPUT is in place, and then changes nothing: the export
+ * is complete.  Without this, a signal after the last progress check would
+ * leave a new OUTPUT behind a failing exit status.
+ */
+static int commit_begin(sigset_t *old, struct aero_error *err)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, old);
+	if (cancelled) {
+		sigprocmask(SIG_SETMASK, old, NULL);
+		return aero_error_set(err, -ECANCELED, "interrupted");
+	}
+	return 0;
+}
+
 /* ---- the formats ------------------------------------------------------- */
 
 static int write_iso(struct export *x, int fd, struct aero_error *err)
@@ -483,6 +506,7 @@ static uint64_t count_files(const struct pack *p)
 static int export_file(struct export *x, struct aero_error *err)
 {
 	struct stat st;
+	sigset_t old;
 	int fd, rc;
 	mode_t mask;
 
@@ -525,9 +549,12 @@ static int export_file(struct export *x, struct aero_error *err)
 	if (close(fd) < 0 && rc == 0)
 		rc = aero_error_set(err, -errno, "close %s: %s", x->tmp,
 				    strerror(errno));
-	if (rc == 0 && rename(x->tmp, x->output) < 0)
+	if (rc < 0 || (rc = commit_begin(&old, err)) < 0)
+		return rc;
+	if (rename(x->tmp, x->output) < 0)
 		rc = aero_error_set(err, -errno, "rename to %s: %s",
 				    x->output, strerror(errno));
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (rc < 0)
 		return rc;
 	free(x->tmp);
@@ -540,6 +567,7 @@ static int export_dir(struct export *x, struct aero_error *err)
 {
 	struct tree_result tr;
 	struct stat st;
+	sigset_t old;
 	bool exists = lstat(x->output, &st) == 0;
 	int fd, rc;
 
@@ -570,7 +598,7 @@ static int export_dir(struct export *x, struct aero_error *err)
 		rc = aero_error_set(err, -errno, "sync %s: %s", x->tmp,
 				    strerror(errno));
 	close(fd);
-	if (rc < 0)
+	if (rc < 0 || (rc = commit_begin(&old, err)) < 0)
 		return rc;
 	x->files = tr.files;
 	x->size = tr.bytes;
@@ -578,12 +606,15 @@ static int export_dir(struct export *x, struct aero_error *err)
 		/* swap atomically, then the old tree is the temporary */
 		if (renameat2(AT_FDCWD, x->tmp, AT_FDCWD, x->output,
 			      RENAME_EXCHANGE) < 0)
-			return aero_error_set(err, -errno, "replace %s: %s",
-					      x->output, strerror(errno));
+			rc = aero_error_set(err, -errno, "replace %s: %s",
+					    x->output, strerror(errno));
 	} else if (rename(x->tmp, x->output) < 0) {
-		return aero_error_set(err, -errno, "rename to %s: %s",
-				      x->output, strerror(errno));
+		rc = aero_error_set(err, -errno, "rename to %s: %s",
+				    x->output, strerror(errno));
 	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (rc < 0)
+		return rc;
 	if (exists)
 		remove_temp(x);
 	free(x->tmp);
@@ -677,9 +708,8 @@ int main(int argc, char **argv)
 	}
 	if (x.quiet)
 		log_set_level(LOG_LEVEL_ERR);
+	/* 0 only once OUTPUT is in place: a later signal changes nothing */
 	rc = run(&x);
-	if (cancelled && rc == 0)
-		rc = 1;
 	remove_temp(&x);
 	catalog_report_free(x.report);
 	pack_unref(x.pack);

@@ -132,8 +132,10 @@ static int check_utc(time_t t, struct aero_error *err)
 	if (!localtime_r(&t, &lt) || !gmtime_r(&t, &ut))
 		return aero_error_set(err, -EINVAL, "cannot convert time %lld",
 				      (long long)t);
-	if (lt.tm_hour != ut.tm_hour || lt.tm_min != ut.tm_min ||
-	    lt.tm_mday != ut.tm_mday || lt.tm_year != ut.tm_year)
+	/* every field of a DOS time, seconds included (TZ=XXX0:00:02) */
+	if (lt.tm_sec != ut.tm_sec || lt.tm_min != ut.tm_min ||
+	    lt.tm_hour != ut.tm_hour || lt.tm_mday != ut.tm_mday ||
+	    lt.tm_mon != ut.tm_mon || lt.tm_year != ut.tm_year)
 		return aero_error_set(err, -EINVAL,
 				      "zip: the time zone is not UTC, so DOS "
 				      "times would depend on it; run with "

@@ -8,9 +8,11 @@
  * reference), then at random offsets and lengths taken from the rest of
  * the input; every read must equal the slice of the reference.  Also
  * checked: the size is a multiple of 2048, reads past the end return 0,
- * and the volume descriptors are where ECMA-119 puts them.
+ * the volume descriptors are where ECMA-119 puts them, and no two entries
+ * of a directory read as one name in either tree.
  */
 #include <assert.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +73,77 @@ static void make_path(struct input *in, char *path, size_t cap)
 		}
 	}
 	path[len] = '\0';
+}
+
+static uint32_t le32(const uint8_t *p)
+{
+	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* Unit I of an identifier, ASCII upper-cased. */
+static unsigned id_unit(const uint8_t *id, size_t i, bool ucs2)
+{
+	unsigned c = ucs2 ? (unsigned)(id[2 * i] << 8 | id[2 * i + 1]) : id[i];
+
+	return c >= 'a' && c <= 'z' ? c - 32 : c;
+}
+
+/* Identifier length in units as readers show it: no ";1", no final '.'. */
+static size_t shown_len(const uint8_t *r, bool ucs2)
+{
+	size_t n = ucs2 ? r[32] / 2u : r[32];
+
+	if (r[25] & 2)
+		return n;
+	if (n >= 2 && id_unit(r + 33, n - 2, ucs2) == ';' &&
+	    id_unit(r + 33, n - 1, ucs2) == '1')
+		n -= 2;
+	if (n >= 1 && id_unit(r + 33, n - 1, ucs2) == '.')
+		n--;
+	return n;
+}
+
+/*
+ * Walks directory EXTENT: no two records of one directory may read as the
+ * same name (ignoring ASCII case in Joliet, where Windows does).
+ */
+static void check_names(const uint8_t *img, uint64_t isize, uint32_t extent,
+			bool ucs2, int depth)
+{
+	const uint8_t *d = img + (uint64_t)extent * 2048;
+	const uint8_t *recs[MAX_ENTRIES + 2];
+	size_t n = 0;
+	uint32_t size;
+
+	assert(depth < 64 && ((uint64_t)extent + 1) * 2048 <= isize);
+	size = le32(d + 10);
+	assert(size % 2048 == 0 && (uint64_t)extent * 2048 + size <= isize);
+	for (uint32_t o = 0, k = 0; o < size; k++) {
+		const uint8_t *r = d + o;
+
+		if (!r[0]) {
+			o = (o / 2048 + 1) * 2048;
+			continue;
+		}
+		o += r[0];
+		if (k < 2)
+			continue;
+		assert(n < MAX_ENTRIES + 2);
+		for (size_t j = 0; j < n; j++) {
+			const uint8_t *q = recs[j];
+			size_t a = shown_len(q, ucs2), l = shown_len(r, ucs2);
+			size_t i = 0;
+
+			while (a == l && i < l &&
+			       id_unit(q + 33, i, ucs2) ==
+				       id_unit(r + 33, i, ucs2))
+				i++;
+			assert(a != l || i < l);
+		}
+		recs[n++] = r;
+		if (r[25] & 2)
+			check_names(img, isize, le32(r + 2), ucs2, depth + 1);
+	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -145,6 +218,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	assert(memcmp(ref + 16 * 2048, "\001CD001\001", 7) == 0);
 	for (size_t i = 0; i < 16 * 2048; i++)
 		assert(ref[i] == 0);
+	check_names(ref, isize, le32(ref + 16 * 2048 + 158), false, 0);
+	if (!opts.no_joliet)
+		check_names(ref, isize, le32(ref + 17 * 2048 + 158), true, 0);
 	while (in.n >= 6) {
 		uint64_t roff = ((uint64_t)take(&in) << 16 | take(&in) << 8 |
 				 take(&in)) * 7 % (isize + 64);

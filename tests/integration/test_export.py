@@ -8,8 +8,9 @@ the files and their SHA-256 equal the output's own manifest.json and
 agree across variants and formats.  Also: the same bytes from two runs with
 different TZ and umask; SOURCE_DATE_EPOCH in the ISO and ZIP dates; a
 directory export re-exported gives the same bytes; failures (full disk,
-read-only directory, truncated source, existing directory, SIGINT) exit
-non-zero with a message and leave nothing behind.
+read-only directory, truncated source, existing directory, SIGINT, also
+SIGINT right before the rename) exit non-zero with a message and leave
+nothing behind.
 
 Exit 0 = pass, 1 = fail, 77 = skipped (no fixture or no binary).
 """
@@ -332,6 +333,36 @@ def test_interrupt(tmp):
               % (out, os.listdir(out_dir)))
 
 
+def test_interrupt_at_commit(tmp):
+    """SIGINT while the finished temporary is synced, just before the
+    rename: the export fails and OUTPUT is not created.  strace delivers
+    the signal on the sync call, a window no progress check covers."""
+    if not shutil.which("strace"):
+        print("# strace missing: commit interrupt checks skipped")
+        return
+    src = os.path.join(FIXTURES, "virtio-win-rr.iso")
+    out_dir = os.path.join(tmp, "commit")
+    os.mkdir(out_dir)
+    env = dict(os.environ)
+    # LeakSanitizer cannot run under ptrace (sanitizer builds)
+    env["ASAN_OPTIONS"] = (env.get("ASAN_OPTIONS", "") +
+                           ":detect_leaks=0").lstrip(":")
+    for out in ("c.zip", "c.iso", "c.d"):
+        r = subprocess.run(["strace", "-f", "-qq", "-o", "/dev/null",
+                            "-e", "trace=fsync,syncfs",
+                            "-e", "inject=fsync,syncfs:signal=SIGINT",
+                            EXPORT, "-q", src, os.path.join(out_dir, out)],
+                           capture_output=True, text=True, env=env)
+        if r.stderr.startswith("strace: "):
+            print("# strace cannot trace here: " + r.stderr.strip())
+            return
+        check(r.returncode == 1 and "interrupt" in r.stderr,
+              "%s: interrupted at commit fails (%d): %s"
+              % (out, r.returncode, r.stderr.strip()))
+        check(os.listdir(out_dir) == [], "%s: nothing written: %s"
+              % (out, os.listdir(out_dir)))
+
+
 def main():
     if not os.path.exists(EXPORT):
         print("# %s not built" % EXPORT)
@@ -346,7 +377,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="aerofs-test-export-")
     try:
         for t in (test_variants, test_determinism, test_source_date_epoch,
-                  test_failures, test_interrupt):
+                  test_failures, test_interrupt, test_interrupt_at_commit):
             before = len(failures)
             t(tmp)
             print("%s %s" % ("ok" if len(failures) == before else "not ok",

@@ -1014,6 +1014,115 @@ static void test_empty_pack(void)
 	pack_unref(p);
 }
 
+/*
+ * Walks directory EXTENT of a tree and fails on two records that a reader
+ * lists under one name: identifiers equal once a file's ";1" and trailing
+ * '.' are gone (what Linux, Windows and libarchive strip), and, in Joliet,
+ * ignoring ASCII case (Windows).
+ */
+static void check_visible_unique(const unsigned char *b, size_t len,
+				 uint32_t extent, bool ucs2, int depth)
+{
+	const unsigned char *d = b + (size_t)extent * 2048;
+	uint32_t size;
+	unsigned (*keys)[80] = calloc(2048, sizeof(*keys));
+	size_t klen[2048], nk = 0, recs = 0;
+
+	assert(keys);
+	if ((size_t)extent * 2048 + 34 > len || depth > 16) {
+		FAIL_AT("directory at %u out of the image", extent);
+		free(keys);
+		return;
+	}
+	size = le32(d + 10);
+	for (size_t o = 0; o < size && (size_t)extent * 2048 + o < len;) {
+		const unsigned char *r = d + o;
+		size_t n, w = ucs2 ? 2 : 1;
+		bool file;
+
+		if (r[0] == 0) {
+			o = (o / 2048 + 1) * 2048;
+			continue;
+		}
+		o += r[0];
+		if (recs++ < 2)
+			continue;
+		file = !(r[25] & 2);
+		n = r[32] / w;
+		if (file && n >= 2 && unit(r + 33, n - 2, ucs2) == ';' &&
+		    unit(r + 33, n - 1, ucs2) == '1')
+			n -= 2;
+		if (file && n >= 1 && unit(r + 33, n - 1, ucs2) == '.')
+			n--;
+		assert(n < 80 && nk < 2048);
+		for (size_t i = 0; i < n; i++) {
+			unsigned c = unit(r + 33, i, ucs2);
+
+			keys[nk][i] = c >= 'a' && c <= 'z' ? c - 32 : c;
+		}
+		klen[nk] = n;
+		for (size_t k = 0; k < nk; k++) {
+			char shown[80];
+
+			if (klen[k] != n || memcmp(keys[k], keys[nk],
+						   n * sizeof(**keys)) != 0)
+				continue;
+			for (size_t i = 0; i <= n; i++)
+				shown[i] = i < n ? (char)keys[nk][i] : '\0';
+			FAIL_AT("%s: two entries read as \"%s\"",
+				ucs2 ? "Joliet" : "primary", shown);
+		}
+		nk++;
+		if (!file)
+			check_visible_unique(b, len, le32(r + 2), ucs2,
+					     depth + 1);
+	}
+	free(keys);
+}
+
+/*
+ * Mangling makes names unique as readers see them, not only as bytes: a
+ * file "x;y" (Joliet "x_y;1", primary "X_Y.;1") next to a directory "x_y",
+ * a file "a_b" ("A_B.;1") next to a directory "a.b" ("A_B"), and two long
+ * names that Joliet cuts to the same letters in another case.
+ */
+static void test_visible_names(void)
+{
+	static const char *const names[] = {
+		"x;y", "x_y/f", "a_b", "a.b/g", "q.;1", "q/h",
+		"Long-name-that-Joliet-cuts-well-before-the-end-of-it-"
+		"xxxxxxxxxxxxxxxxxx-1.txt",
+		"long-name-that-joliet-cuts-well-before-the-end-of-it-"
+		"xxxxxxxxxxxxxxxxxx-2.txt",
+	};
+	struct pack_builder *pb = pack_builder_new(EPOCH);
+	struct iso_image_options opts = { .no_rock_ridge = true };
+	struct aero_error err = { 0 };
+	struct iso_image *img = NULL;
+	struct pack *p = NULL;
+	unsigned char *b;
+	size_t len;
+
+	assert(pb);
+	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++)
+		CHECK_EQ_INT(0, pack_builder_add_blob(pb, names[i], names[i],
+						      strlen(names[i]), NULL,
+						      &err));
+	CHECK_EQ_INT(0, pack_builder_finish(pb, &p));
+	assert(p);
+	CHECK_EQ_INT(0, iso_image_build(p, &opts, &img, &err));
+	assert(img);
+	len = (size_t)iso_image_size(img);
+	b = malloc(len);
+	assert(b);
+	CHECK_EQ_INT((long long)len, (long long)iso_image_read(img, b, len, 0));
+	check_visible_unique(b, len, le32(b + 16 * 2048 + 156 + 2), false, 0);
+	check_visible_unique(b, len, le32(b + 17 * 2048 + 156 + 2), true, 0);
+	free(b);
+	iso_image_free(img);
+	pack_unref(p);
+}
+
 int main(void)
 {
 	unsigned char *big;
@@ -1049,6 +1158,7 @@ int main(void)
 	RUN(test_source_failure);
 	RUN(test_empty_pack);
 	RUN(test_too_many_dirs);
+	RUN(test_visible_names);
 
 	iso_image_free(image);
 	pack_unref(pack);

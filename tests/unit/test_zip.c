@@ -256,7 +256,10 @@ static void test_clamp(void)
 	pack_unref(p);
 }
 
-/* Same bytes under another umask; a non-UTC zone is refused. */
+/*
+ * Same bytes under another umask; a non-UTC zone is refused, even one
+ * only seconds off UTC.
+ */
 static void test_deterministic(void)
 {
 	char path[160];
@@ -280,6 +283,11 @@ static void test_deterministic(void)
 		if (write_zip(p, "/dev/null", &r, &err) != -EINVAL ||
 		    !strstr(err.msg, "TZ=UTC"))
 			_exit(2);
+		/* two seconds off UTC: the DOS time would be one step off */
+		setenv("TZ", "XXX0:00:02", 1);
+		tzset();
+		if (write_zip(p, "/dev/null", &r, &err) != -EINVAL)
+			_exit(3);
 		pack_unref(p);
 		_exit(0);
 	}
