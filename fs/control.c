@@ -125,23 +125,24 @@ char *aerofs_status_json(struct aerofs *a, size_t *len)
 
 	if (!root)
 		return NULL;
-	g = aerofs_gen_current(a, 1);
+	/* One snapshot: a reload swaps the generation, counts itself and
+	 * clears its error under the lock (aerofs_gen_install()). */
+	pthread_mutex_lock(&a->lock);
+	g = a->cur;
+	for (it = a->gens; it; it = it->next)
+		live++;
 	ok = cJSON_AddStringToObject(root, "program", "aerofs") &&
 	     cJSON_AddStringToObject(root, "version", AEROFS_VERSION) &&
 	     add_num(root, "pid", (double)getpid()) &&
 	     cJSON_AddStringToObject(root, "mountpoint",
 				     a->mountpoint ? a->mountpoint : "") &&
-	     add_source(root, a, g) && add_counters(root, a);
-	pthread_mutex_lock(&a->lock);
-	for (it = a->gens; it; it = it->next)
-		live++;
-	ok = ok && add_generation(root, g, live) &&
+	     add_source(root, a, g) && add_counters(root, a) &&
+	     add_generation(root, g, live) &&
 	     add_error(root, "last_reload_error", a->last_reload_error,
 		       a->last_reload_error_at, "last_reload_error_at") &&
 	     add_error(root, "last_read_error", a->last_read_error,
 		       a->last_read_error_at, "last_read_error_at");
 	pthread_mutex_unlock(&a->lock);
-	aerofs_gen_put(a, g, 1);
 	if (ok)
 		text = cJSON_Print(root);
 	cJSON_Delete(root);

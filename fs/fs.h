@@ -112,6 +112,9 @@ struct aerofs {
 	size_t splice_max;
 
 	struct fuse_session *se;	/* NULL until mounted */
+	/* Set once the session loop has returned (libfuse then resets the
+	 * session's exited flag): nothing may wait for the kernel. */
+	atomic_bool loop_done;
 	struct aerofs_reload *reload;	/* NULL unless the watcher runs */
 
 	pthread_mutex_t lock;		/* guards everything below */
@@ -144,7 +147,8 @@ void aerofs_gen_free(struct aerofs_gen *g);
  * Makes G (from aerofs_gen_build()) current and returns the previous
  * current generation with a temporary hold (NULL for the first one); the
  * caller releases it with aerofs_gen_put(a, old, 1) once it no longer needs
- * its names for invalidation.
+ * its names for invalidation.  Replacing a generation counts a successful
+ * reload and clears the last reload error, under the same lock.
  */
 struct aerofs_gen *aerofs_gen_install(struct aerofs *a, struct aerofs_gen *g);
 

@@ -87,6 +87,7 @@ static struct aerofs_gen *gen_reap_locked(struct aerofs *a,
 struct aerofs_gen *aerofs_gen_install(struct aerofs *a, struct aerofs_gen *g)
 {
 	struct aerofs_gen *old;
+	char *reload_error = NULL;
 
 	pthread_mutex_lock(&a->lock);
 	g->id = ++a->last_gen_id;
@@ -98,8 +99,16 @@ struct aerofs_gen *aerofs_gen_install(struct aerofs *a, struct aerofs_gen *g)
 	if (old) {
 		old->current = false;
 		old->refs++;	/* the caller's hold */
+		/* A reload: status.json sees it counted and the previous
+		 * error gone together with the new generation. */
+		atomic_fetch_add_explicit(&a->n.reloads_ok, 1,
+					  memory_order_relaxed);
+		reload_error = a->last_reload_error;
+		a->last_reload_error = NULL;
+		a->last_reload_error_at = 0;
 	}
 	pthread_mutex_unlock(&a->lock);
+	free(reload_error);
 	if (old)
 		log_msg(LOG_LEVEL_DEBUG, "generation %u replaces %u",
 			(unsigned)g->id, (unsigned)old->id);

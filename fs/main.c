@@ -273,6 +273,7 @@ int main(int argc, char *argv[])
 	if (fuse_opt_parse(&args, &a, aerofs_opts, aerofs_opt_proc) == -1) {
 		if (!a.opt_error)
 			log_msg(LOG_LEVEL_ERR, "cannot parse options");
+		ret = 2;	/* a usage error (aerofs(1)) */
 		goto out_args;
 	}
 	if (a.source && !a.have_fsname &&
@@ -285,9 +286,11 @@ int main(int argc, char *argv[])
 	 * with a less helpful message. */
 	if (a.mountpoint && !wants_info(argc, argv) &&
 	    check_mountpoint(a.mountpoint) != 0)
-		goto out_notify;
-	if (fuse_parse_cmdline(&args, &opts) != 0)
+		goto out_opts;
+	if (fuse_parse_cmdline(&args, &opts) != 0) {
+		ret = 2;
 		goto out_args;
+	}
 	if (opts.show_help) {
 		usage(argv[0]);
 		fuse_cmdline_help();
@@ -305,7 +308,7 @@ int main(int argc, char *argv[])
 		log_msg(LOG_LEVEL_ERR, "usage: %s SOURCE MOUNTPOINT "
 			"[options] (--help for more)", argv[0]);
 		ret = 2;
-		goto out_notify;
+		goto out_opts;
 	}
 	if (opts.debug)
 		log_set_level(LOG_LEVEL_DEBUG);
@@ -322,7 +325,7 @@ int main(int argc, char *argv[])
 	if (!real) {
 		log_msg(LOG_LEVEL_ERR, "source %s: %s", a.source,
 			strerror(errno));
-		goto out_notify;
+		goto out_opts;
 	}
 	free(a.source);
 	a.source = real;
@@ -335,14 +338,14 @@ int main(int argc, char *argv[])
 	r = aerofs_gen_build(&a, &g, &err);
 	if (r < 0) {
 		log_msg(LOG_LEVEL_ERR, "%s", err.msg);
-		goto out_notify;
+		goto out_opts;
 	}
 	aerofs_gen_install(&a, g);
 
 	se = fuse_session_new(&args, &aerofs_ll_ops, sizeof(aerofs_ll_ops),
 			      &a);
 	if (!se)
-		goto out_notify;
+		goto out_opts;
 	if (fuse_set_signal_handlers(se) != 0)
 		goto out_session;
 	if (fuse_session_mount(se, opts.mountpoint) != 0)
@@ -380,6 +383,7 @@ int main(int argc, char *argv[])
 			r = fuse_session_loop_mt(se, cfg);
 		}
 	}
+	atomic_store(&a.loop_done, true);
 	/* A positive result is the signal that ended the loop: a clean
 	 * shutdown.  Negative is an error. */
 	ret = r < 0 ? 1 : 0;
@@ -395,11 +399,13 @@ out_signals:
 	fuse_remove_signal_handlers(se);
 out_session:
 	fuse_session_destroy(se);
-out_notify:
-	notify(a.notify_pipe, 'f');
 out_opts:
 	free(opts.mountpoint);
 out_args:
+	/* Any failure, bad options too: a mount helper waits on the FIFO.
+	 * (Once mounted, notify_pipe is NULL.) */
+	if (ret != 0)
+		notify(a.notify_pipe, 'f');
 	fuse_opt_free_args(&args);
 	aerofs_fini(&a);
 	return ret;

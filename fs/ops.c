@@ -396,8 +396,11 @@ static void aerofs_op_lookup(fuse_req_t req, fuse_ino_t parent,
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
+	/* -ENOENT: the request was interrupted and the kernel took no
+	 * reference (libfuse's fuse.c forgets the node then too). */
+	if (fuse_reply_entry(req, &e) == -ENOENT && obj_counted(&child))
+		aerofs_gen_put(a, child.gen, 1);
 	obj_put(a, &child);
-	fuse_reply_entry(req, &e);
 }
 
 static void forget_one(struct aerofs *a, fuse_ino_t ino, uint64_t nlookup)
@@ -940,6 +943,28 @@ static bool dir_entry(struct aerofs *a, const struct handle *h, size_t i,
 	return true;
 }
 
+/*
+ * Whether readdirplus through H may hand its entries to the kernel as
+ * lookups.  The root and .aerofs keep their node ids across generations:
+ * a handle opened before a reload lists the old generation, whose entries
+ * would replace the ones the reload invalidated and be served for
+ * AEROFS_TIMEOUT.  Such a handle passes attributes only.  The kernel holds
+ * the directory's lock during readdir, which a reload's invalidation of
+ * the directory's entries waits for, so a generation that is current here
+ * is invalidated after this reply.
+ */
+static bool dir_links(struct aerofs *a, const struct handle *h)
+{
+	bool cur;
+
+	if (h->o.kind == OBJ_NODE && h->o.node != pack_root(h->o.gen->pack))
+		return true;
+	pthread_mutex_lock(&a->lock);
+	cur = h->o.gen->current;
+	pthread_mutex_unlock(&a->lock);
+	return cur;
+}
+
 static void do_readdir(fuse_req_t req, size_t size, off_t off,
 		       struct fuse_file_info *fi, bool plus)
 {
@@ -947,13 +972,16 @@ static void do_readdir(fuse_req_t req, size_t size, off_t off,
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 	char *buf = malloc(size ? size : 1);
 	size_t used = 0, i;
+	uint64_t held = 0;	/* references handed out, on h->o.gen */
 	const char *name;
 	struct obj o;
+	bool links;
 
 	if (!buf) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
+	links = plus && dir_links(a, h);
 	for (i = off < 0 ? 0 : (size_t)off; dir_entry(a, h, i, &name, &o);
 	     i++) {
 		struct fuse_entry_param e;
@@ -971,9 +999,10 @@ static void do_readdir(fuse_req_t req, size_t size, off_t off,
 			used += need;
 			continue;
 		}
-		if (i < 2) {
+		if (i < 2 || !links) {
 			/* The kernel takes no reference for "." and "..":
-			 * pass attributes only (passthrough_ll does too). */
+			 * pass attributes only (passthrough_ll does too),
+			 * node id 0. */
 			memset(&e, 0, sizeof(e));
 			if (!obj_stat(a, &o, &e.attr))
 				break;
@@ -984,13 +1013,17 @@ static void do_readdir(fuse_req_t req, size_t size, off_t off,
 					      name, &e, (off_t)(i + 1));
 		if (need > size - used) {
 			/* Not sent: take back the reference. */
-			if (i >= 2 && obj_counted(&o))
+			if (i >= 2 && links && obj_counted(&o))
 				aerofs_gen_put(a, o.gen, 1);
 			break;
 		}
+		if (i >= 2 && links && obj_counted(&o))
+			held++;
 		used += need;
 	}
-	fuse_reply_buf(req, buf, used);
+	/* As in lookup: an interrupted request took no reference. */
+	if (fuse_reply_buf(req, buf, used) == -ENOENT)
+		aerofs_gen_put(a, h->o.gen, held);
 	free(buf);
 }
 
@@ -1054,9 +1087,25 @@ static void aerofs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 
 static void aerofs_op_access(fuse_req_t req, fuse_ino_t ino, int mask)
 {
-	(void)ino;
-	/* Modes are 0444/0555 for everyone; only writing is refused. */
-	fuse_reply_err(req, (mask & W_OK) ? EROFS : 0);
+	struct aerofs *a = req_fs(req);
+	struct obj o;
+	int err;
+
+	/* Modes are 0444 for files and 0555 for directories, for everyone:
+	 * writing is refused, and executing a file (access(2) X_OK). */
+	if (mask & W_OK) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	if (!(mask & X_OK)) {
+		fuse_reply_err(req, 0);
+		return;
+	}
+	err = obj_get(a, ino, &o);
+	if (!err && !obj_is_dir(&o))
+		err = EACCES;
+	obj_put(a, &o);
+	fuse_reply_err(req, err);
 }
 
 /* ---- every modifying operation: EROFS ---------------------------------- */
@@ -1220,7 +1269,14 @@ static void inval_root_names(struct aerofs *a, const struct aerofs_gen *g)
 void aerofs_invalidate(struct aerofs *a, const struct aerofs_gen *old,
 		       const struct aerofs_gen *new_gen)
 {
-	if (!a->se)
+	/*
+	 * Once the loop has ended (a signal during the build), a lookup may
+	 * wait in the kernel, holding the root's lock, for an answer that
+	 * never comes; invalidating an entry of the root would wait for it
+	 * too, and the daemon would never get to unmount.
+	 */
+	if (!a->se || fuse_session_exited(a->se) ||
+	    atomic_load(&a->loop_done))
 		return;
 	/*
 	 * Old names: their dentries point at old node ids (d_invalidate also

@@ -65,8 +65,6 @@ int aerofs_reload_now(struct aerofs *a)
 		return r;
 	}
 	old = aerofs_gen_install(a, g);
-	aerofs_set_reload_error(a, NULL);
-	atomic_fetch_add_explicit(&a->n.reloads_ok, 1, memory_order_relaxed);
 	aerofs_invalidate(a, old, g);
 	aerofs_gen_put(a, old, 1);
 	log_msg(LOG_LEVEL_NOTICE, "%s: serving generation %u", a->source,
@@ -112,7 +110,8 @@ static void *reload_thread(void *arg)
 		if (due >= 0) {
 			int64_t left = due - now_ms();
 
-			timeout = left < 0 ? 0 : (int)left;
+			timeout = left < 0 ? 0 :
+				  left > INT_MAX ? INT_MAX : (int)left;
 		}
 		n = poll(pfd, rl->inotify_fd >= 0 ? 3 : 2, timeout);
 		if (n < 0 && errno != EINTR) {

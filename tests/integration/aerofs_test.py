@@ -177,10 +177,16 @@ class Daemon:
                 if byte:
                     break
                 if self.proc.poll() is not None:
+                    # It may have written just before exiting.
+                    try:
+                        byte = os.read(fd, 1)
+                    except BlockingIOError:
+                        byte = b""
                     break
                 time.sleep(0.02)
         finally:
             os.close(fd)
+        self.notify_byte = byte
         ok = byte == b"s"
         if expect_ok and not ok:
             self.cleanup()

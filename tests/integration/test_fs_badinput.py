@@ -9,14 +9,18 @@ from aerofs_test import (AEROFS, Daemon, check_eq, fixture, fixture_iso,
                          is_mounted, run_tests, tmpdir)
 
 
-def start_fails(source, mnt=None, opts=(), expect=None):
+def start_fails(source, mnt=None, opts=(), expect=None, code=None):
     d = Daemon(source, opts=opts, mnt=mnt)
     try:
         ok = d.start(expect_ok=False)
         check_eq(ok, False, "mounted %s" % source)
-        code = d.proc.wait(timeout=20)
-        if code == 0:
+        # A mount helper waiting on the FIFO must hear of every failure.
+        check_eq(d.notify_byte, b"f", "notify_pipe byte")
+        status = d.proc.wait(timeout=20)
+        if status == 0:
             raise AssertionError("exit status 0 for %s" % source)
+        if code is not None:
+            check_eq(status, code, "exit status")
         check_eq(is_mounted(d.mnt), False, "left mounted")
         err = d.stderr()
         if expect and expect not in err:
@@ -66,9 +70,10 @@ def test_missing_mountpoint():
 
 def test_bad_option():
     fx = fixture()
-    start_fails(fixture_iso(fx), opts=["epoch=yesterday"], expect="epoch")
+    start_fails(fixture_iso(fx), opts=["epoch=yesterday"], expect="epoch",
+                code=2)
     start_fails(fixture_iso(fx), opts=["drivers=viostor\\,floppy"],
-                expect="drivers")
+                expect="drivers", code=2)
 
 
 def run(*args):
@@ -82,7 +87,7 @@ def test_usage():
     if b"usage" not in r.stderr:
         raise AssertionError("no usage: %r" % r.stderr)
     r = run("a", "b", "c")
-    if r.returncode == 0 or b"unexpected argument: c" not in r.stderr:
+    if r.returncode != 2 or b"unexpected argument: c" not in r.stderr:
         raise AssertionError("third argument: %r %r" % (r.returncode,
                                                         r.stderr))
     r = run("--help")

@@ -124,5 +124,48 @@ def test_sigterm_unmounts():
         d.cleanup()
 
 
+
+def test_sigterm_during_reload():
+    """SIGTERM while a reload is being built: the daemon must still exit
+    and unmount, although a lookup is then waiting in the kernel that the
+    ended loop will never answer (the reload must not wait for it)."""
+    fx = fixture()
+    src = os.path.join(tmpdir(), "slow.iso")
+    shutil.copyfile(fixture_iso(fx), src)
+    # A sparse tail that source-hash reads: a build of a few seconds.
+    os.truncate(src, 512 << 20)
+    d = Daemon(src, opts=["source-hash"])
+    t0 = time.monotonic()
+    d.start(timeout=120)
+    build = time.monotonic() - t0
+    waiter = None
+    try:
+        os.kill(d.proc.pid, signal.SIGHUP)
+        time.sleep(0.3)
+        os.kill(d.proc.pid, signal.SIGTERM)
+        time.sleep(0.3)
+        # A name never looked up: a lookup request, holding the root's
+        # lock, that nobody reads any more.
+        waiter = subprocess.Popen(["stat", d.path("not-there")],
+                                  stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+        try:
+            code = d.proc.wait(timeout=build * 3 + 15)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("aerofs hung after SIGTERM during a "
+                                 "reload")
+        check_eq(code, 0, "exit status after SIGTERM")
+        check_eq(waiter.wait(timeout=20) != 0, True, "stat failed")
+        end = time.monotonic() + 5
+        while is_mounted(d.mnt) and time.monotonic() < end:
+            time.sleep(0.05)
+        check_eq(is_mounted(d.mnt), False, "mounted after SIGTERM")
+        d.check_log()
+    finally:
+        if waiter and waiter.poll() is None:
+            waiter.kill()
+            waiter.wait()
+        d.cleanup()
+
 if __name__ == "__main__":
     run_tests(globals())

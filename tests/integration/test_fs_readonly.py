@@ -62,6 +62,17 @@ def test_erofs():
                      os.O_WRONLY)
         check_eq(os.access(f, os.W_OK), False, "access W_OK")
         check_eq(os.access(f, os.R_OK), True, "access R_OK")
+        # Files are 0444, directories 0555.
+        check_eq(os.access(f, os.X_OK), False, "access X_OK of a file")
+        check_eq(os.access(d.path(CTL, ISO_NAME), os.X_OK), False,
+                 "access X_OK of the image")
+        check_eq(os.access(d.path(CTL, "status.json"), os.X_OK), False,
+                 "access X_OK of status.json")
+        check_eq(os.access(dr, os.X_OK), True, "access X_OK of a directory")
+        check_eq(os.access(d.path(CTL), os.X_OK), True,
+                 "access X_OK of .aerofs")
+        check_eq(os.access(d.mnt, os.R_OK | os.X_OK), True,
+                 "access R_OK|X_OK of the root")
         sv = os.statvfs(d.mnt)
         check_eq(bool(sv.f_flag & os.ST_RDONLY), True, "statvfs ST_RDONLY")
         check_eq(open(f, "rb").read(), before, "content unchanged")

@@ -127,6 +127,45 @@ def test_replace_keeps_open_files():
                  "old listing again")
 
 
+def test_directory_handles_across_reload():
+    """A directory handle opened before a reload must not bring the old
+    generation back: the root and .aerofs keep their node ids across
+    generations, so entries listed (readdirplus) through an old handle
+    would be cached as the current ones."""
+    old_fx = fixture()
+    new_fx = fixture("--seed", "2", "--omit", "vioinput")
+    src = os.path.join(tmpdir(), "virtio-win.iso")
+    copy_to(fixture_iso(old_fx), src)
+    with mounted(src) as d:
+        old_manifest = open(d.path("manifest.json"), "rb").read()
+        old_iso_size = os.stat(d.path(CTL, ISO_NAME)).st_size
+        root_fd = os.open(d.mnt, os.O_RDONLY | os.O_DIRECTORY)
+        ctl_fd = os.open(d.path(CTL), os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            replace_source(src, fixture_iso(new_fx))
+            s = wait_for(lambda: (lambda s: s if s["generation"] == 2
+                                  else None)(d.status()),
+                         what="generation 2")
+            # Listings through the handles of generation 1.
+            old_names = sorted(os.listdir(root_fd))
+            check_eq(sorted(os.listdir(ctl_fd)),
+                     [ISO_NAME, "status.json"], ".aerofs listing")
+        finally:
+            os.close(root_fd)
+            os.close(ctl_fd)
+        check_eq(old_names, sorted(os.listdir(d.mnt)), "root names")
+        new_manifest = open(d.path("manifest.json"), "rb").read()
+        if new_manifest == old_manifest:
+            raise AssertionError("manifest.json of generation 1 served "
+                                 "after the reload")
+        size = os.stat(d.path(CTL, ISO_NAME)).st_size
+        check_eq(size, s["image"]["size"], "image size after reload")
+        if size == old_iso_size:
+            raise AssertionError("image of generation 1 after the reload")
+        check_eq(len(open(d.path(CTL, ISO_NAME), "rb").read()), size,
+                 "image bytes after reload")
+
+
 def test_sighup_reloads():
     fx = fixture()
     with mounted(fixture_iso(fx)) as d:
@@ -148,10 +187,17 @@ def test_many_reloads_release_generations():
     copy_to(fixture_iso(fx), src)
     with mounted(src) as d:
         keep = open(d.path("install.cmd"), "rb")
+
+        def at_generation(i):
+            s = d.status()
+            # One snapshot: each generation comes with its reload.
+            check_eq(s["counters"]["reloads_ok"], s["generation"] - 1,
+                     "reloads_ok at generation %d" % s["generation"])
+            return s["generation"] == i
+
         for i in range(2, 6):
             os.kill(d.proc.pid, signal.SIGHUP)
-            wait_for(lambda: d.status()["generation"] == i,
-                     what="generation %d" % i)
+            wait_for(lambda: at_generation(i), what="generation %d" % i)
             # Walk the whole tree in every generation.
             for root, _, files in os.walk(d.mnt):
                 for n in files:
