@@ -276,10 +276,16 @@ static int catalog_hash_source(const struct source *s, char hex[65],
 					   (unsigned long long)off);
 			goto out;
 		}
-		EVP_DigestUpdate(ctx, buf, (size_t)k);
+		if (!EVP_DigestUpdate(ctx, buf, (size_t)k)) {
+			r = catalog_oom(err);
+			goto out;
+		}
 		off += (uint64_t)k;
 	}
-	EVP_DigestFinal_ex(ctx, md, &mdlen);
+	if (!EVP_DigestFinal_ex(ctx, md, &mdlen)) {
+		r = catalog_oom(err);
+		goto out;
+	}
 	for (unsigned i = 0; i < 32; i++)
 		snprintf(hex + 2 * i, 3, "%02x", md[i]);
 out:
@@ -335,11 +341,6 @@ static bool catalog_version_file(const struct source *s, char *out, size_t size)
 	return false;
 }
 
-static cJSON *catalog_str_or_null(const char *s)
-{
-	return s ? cJSON_CreateString(s) : cJSON_CreateNull();
-}
-
 static void catalog_set_report(struct catalog_report *r, const char *label)
 {
 	snprintf(r->label, sizeof(r->label), "%s", label);
@@ -372,6 +373,9 @@ static int catalog_import_tree(struct catalog_build *cb,
 		/* a mounted aerofs tree shows its images in .aerofs/ */
 		if (!depth && !strcmp(source_node_name(c), ".aerofs"))
 			continue;
+		/* Explorer's Thumbs.db in a copied pack, as for upstream */
+		if (select_is_junk_name(source_node_name(c)))
+			continue;
 		if (source_node_type(c) == SOURCE_NODE_DIR)
 			r = catalog_import_tree(cb, c, path, depth + 1);
 		else if (source_node_type(c) == SOURCE_NODE_FILE)
@@ -397,6 +401,7 @@ static int catalog_import(struct catalog_build *cb, cJSON *man,
 	cJSON *files = cJSON_GetObjectItemCaseSensitive(man, "files");
 	cJSON *f;
 	int64_t epoch = 0;
+	bool *listed;
 	int r;
 
 	if (o->epoch_set)
@@ -417,7 +422,9 @@ static int catalog_import(struct catalog_build *cb, cJSON *man,
 		catalog_set_report(rep, CATALOG_DEFAULT_LABEL);
 	rep->warnings = (size_t)cJSON_GetArraySize(warn);
 	f = cJSON_GetObjectItemCaseSensitive(chk, "failed");
-	rep->failed = cJSON_IsNumber(f) && f->valuedouble > 0
+	/* a count, or 0: 1e300 to size_t is undefined (C11 6.3.1.4) */
+	rep->failed = cJSON_IsNumber(f) && f->valuedouble > 0 &&
+			      f->valuedouble < 9007199254740992.0
 			  ? (size_t)f->valuedouble
 			  : 0;
 	cb->b = pack_builder_new(epoch);
@@ -437,9 +444,13 @@ static int catalog_import(struct catalog_build *cb, cJSON *man,
 	if (r < 0)
 		return r;
 	/*
-	 * A changed file makes the manifest a lie: say so and count it as a
-	 * failed check (aerofs-catalog --check), but keep going.
+	 * A changed, missing or added file makes the manifest a lie: say so
+	 * and count it as a failed check (aerofs-catalog --check), but keep
+	 * going.
 	 */
+	listed = calloc(cb->nfiles ? cb->nfiles : 1, sizeof(*listed));
+	if (!listed)
+		return catalog_oom(cb->err);
 	cJSON_ArrayForEach(f, files)
 	{
 		cJSON *p = cJSON_GetObjectItemCaseSensitive(f, "path");
@@ -454,6 +465,7 @@ static int catalog_import(struct catalog_build *cb, cJSON *man,
 			if (strcmp(cb->files[i].path, p->valuestring))
 				continue;
 			found = true;
+			listed[i] = true;
 			for (unsigned k = 0; k < 32; k++)
 				snprintf(hex + 2 * k, 3, "%02x",
 					 cb->files[i].sha256[k]);
@@ -475,6 +487,16 @@ static int catalog_import(struct catalog_build *cb, cJSON *man,
 			rep->failed++;
 		}
 	}
+	for (size_t i = 0; i < cb->nfiles; i++) {
+		if (listed[i] || !strcmp(cb->files[i].path, "manifest.json"))
+			continue;
+		log_msg(LOG_LEVEL_ERR,
+			"%s: not listed in the pack's manifest.json",
+			cb->files[i].path);
+		rep->warnings++;
+		rep->failed++;
+	}
+	free(listed);
 	rep->json = malloc(len + 1);
 	if (!rep->json)
 		return catalog_oom(cb->err);
@@ -539,6 +561,7 @@ static int catalog_find_notices(const struct source *s, struct catalog_fresh *f)
 {
 	const struct source_node *root = source_root(s);
 	struct strlist seen = STRLIST_INIT;
+	size_t left_out = 0;
 	int r = 0;
 
 	for (size_t i = 0; i < source_node_nchildren(root); i++) {
@@ -549,8 +572,10 @@ static int catalog_find_notices(const struct source *s, struct catalog_fresh *f)
 		    !select_is_notice_name(name) ||
 		    strlist_has(&seen, name, true))
 			continue;
-		if (f->nnotices == sizeof(f->notices) / sizeof(f->notices[0]))
-			break;
+		if (f->nnotices == sizeof(f->notices) / sizeof(f->notices[0])) {
+			left_out++;
+			continue;
+		}
 		if (strlist_add(&seen, name) < 0 ||
 		    strlist_add(&f->notice_names, name) < 0) {
 			r = -ENOMEM;
@@ -560,6 +585,14 @@ static int catalog_find_notices(const struct source *s, struct catalog_fresh *f)
 	}
 	strlist_free(&seen);
 	strlist_sort(&f->notice_names);
+	/* a hostile source, not virtio-win: say so rather than cut silently */
+	if (!r && left_out &&
+	    strlist_addf(&f->sel.warnings,
+			 "%zu more license or notice files at the root of the "
+			 "source were left out (at most %zu are copied)",
+			 left_out,
+			 sizeof(f->notices) / sizeof(f->notices[0])) < 0)
+		r = -ENOMEM;
 	if (!r && !f->nnotices &&
 	    strlist_add(&f->sel.warnings,
 			"no upstream license or notice "
@@ -676,34 +709,42 @@ static int catalog_synthesize(struct catalog_build *cb, struct catalog_fresh *f)
 	return catalog_add_blob(cb, "enable-testsigning.cmd", text, len);
 }
 
-static cJSON *catalog_targets_array(const struct select_driver *d, bool present)
+static cJSON *catalog_targets_array(cJSON *parent, const char *key,
+				    const struct select_driver *d, bool present,
+				    bool *oom)
 {
-	cJSON *a = cJSON_CreateArray();
+	cJSON *a = jsonout_add_arr(parent, key, oom);
 
 	for (size_t t = 0; t < SELECT_NTARGETS; t++)
 		if (d->t[t].present == present)
-			cJSON_AddItemToArray(
-			    a, cJSON_CreateString(
-				   select_target_name((enum select_target)t)));
+			jsonout_add_str(
+			    a, NULL, select_target_name((enum select_target)t),
+			    oom);
 	return a;
 }
 
 /* {target: message} for the targets a driver is missing on, sorted. */
-static cJSON *catalog_errors_object(const struct select_driver *d)
+static cJSON *catalog_errors_object(cJSON *parent,
+				    const struct select_driver *d, bool *oom)
 {
 	static const enum select_target order[] = {SELECT_AMD64, SELECT_X86};
-	cJSON *o = cJSON_CreateObject();
+	cJSON *o = jsonout_add_obj(parent, "errors", oom);
 
 	for (size_t i = 0; i < 2; i++) {
 		const struct select_found *fd = &d->t[order[i]];
 
 		if (!fd->present && fd->error[0])
-			cJSON_AddStringToObject(o, select_target_name(order[i]),
-						fd->error);
+			jsonout_add_str(o, select_target_name(order[i]),
+					fd->error, oom);
 	}
 	return o;
 }
 
+/*
+ * Every addition is checked (jsonout_add*): a manifest that lacks a key
+ * because an allocation failed would be a wrong manifest, not a short one.
+ * Returns NULL when out of memory.
+ */
 static cJSON *catalog_manifest(struct catalog_build *cb,
 			       struct catalog_fresh *f, size_t *failed)
 {
@@ -711,7 +752,7 @@ static cJSON *catalog_manifest(struct catalog_build *cb,
 	const struct source *s = cb->src;
 	cJSON *m = cJSON_CreateObject(), *x, *a;
 	char when[40], generator[64];
-	bool any_missing = false;
+	bool any_missing = false, oom = false;
 	struct strlist incl = STRLIST_INIT;
 
 	*failed = 0;
@@ -719,60 +760,56 @@ static cJSON *catalog_manifest(struct catalog_build *cb,
 		return NULL;
 	inspect_utc(f->epoch, when, sizeof(when));
 	snprintf(generator, sizeof(generator), "aerofs %s", AEROFS_VERSION);
-	cJSON_AddNumberToObject(m, "schema_version", CATALOG_SCHEMA_VERSION);
-	cJSON_AddStringToObject(m, "pack", CATALOG_PACK_NAME);
-	cJSON_AddStringToObject(m, "generator", generator);
-	cJSON_AddStringToObject(m, "created_utc", when);
-	cJSON_AddNumberToObject(m, "epoch", (double)f->epoch);
-	cJSON_AddStringToObject(m, "epoch_source", f->epoch_source);
-	x = cJSON_AddObjectToObject(m, "image");
-	cJSON_AddStringToObject(x, "label", f->label);
+	jsonout_add_num(m, "schema_version", CATALOG_SCHEMA_VERSION, &oom);
+	jsonout_add_str(m, "pack", CATALOG_PACK_NAME, &oom);
+	jsonout_add_str(m, "generator", generator, &oom);
+	jsonout_add_str(m, "created_utc", when, &oom);
+	jsonout_add_num(m, "epoch", (double)f->epoch, &oom);
+	jsonout_add_str(m, "epoch_source", f->epoch_source, &oom);
+	x = jsonout_add_obj(m, "image", &oom);
+	jsonout_add_str(x, "label", f->label, &oom);
 
-	x = cJSON_AddObjectToObject(m, "source");
-	cJSON_AddStringToObject(
+	x = jsonout_add_obj(m, "source", &oom);
+	jsonout_add_str(
 	    x, "kind",
-	    source_kind(s) == SOURCE_KIND_IMAGE ? "iso" : "directory");
-	cJSON_AddItemToObject(x, "name", catalog_str_or_null(f->source_name));
-	cJSON_AddStringToObject(x, "names", source_names(s));
-	cJSON_AddItemToObject(x, "volume_label",
-			      catalog_str_or_null(source_volume_label(s)));
-	cJSON_AddItemToObject(
-	    x, "derived_version",
-	    catalog_str_or_null(f->has_version ? f->version : NULL));
+	    source_kind(s) == SOURCE_KIND_IMAGE ? "iso" : "directory", &oom);
+	jsonout_add_str(x, "name", f->source_name, &oom);
+	jsonout_add_str(x, "names", source_names(s), &oom);
+	jsonout_add_str(x, "volume_label", source_volume_label(s), &oom);
+	jsonout_add_str(x, "derived_version",
+			f->has_version ? f->version : NULL, &oom);
 	if (source_kind(s) == SOURCE_KIND_IMAGE)
-		cJSON_AddNumberToObject(x, "size", (double)source_size(s));
+		jsonout_add_num(x, "size", (double)source_size(s), &oom);
 	else
-		cJSON_AddNullToObject(x, "size");
+		jsonout_add_str(x, "size", NULL, &oom);
 	if (f->hash[0]) {
-		cJSON *h = cJSON_AddObjectToObject(x, "hash");
+		cJSON *h = jsonout_add_obj(x, "hash", &oom);
 
-		cJSON_AddStringToObject(h, "algorithm", "sha256");
-		cJSON_AddStringToObject(h, "value", f->hash);
+		jsonout_add_str(h, "algorithm", "sha256", &oom);
+		jsonout_add_str(h, "value", f->hash, &oom);
 	} else {
-		cJSON_AddNullToObject(x, "hash");
+		jsonout_add_str(x, "hash", NULL, &oom);
 	}
-	a = cJSON_AddArrayToObject(x, "license_notice_files_copied");
+	a = jsonout_add_arr(x, "license_notice_files_copied", &oom);
 	for (size_t i = 0; i < f->notice_names.n; i++)
-		cJSON_AddItemToArray(a,
-				     cJSON_CreateString(f->notice_names.v[i]));
+		jsonout_add_str(a, NULL, f->notice_names.v[i], &oom);
 
-	x = cJSON_AddObjectToObject(m, "options");
-	cJSON_AddBoolToObject(x, "strict_optional", o->strict_optional);
-	cJSON_AddBoolToObject(x, "drop_pdb", o->drop_pdb);
+	x = jsonout_add_obj(m, "options", &oom);
+	jsonout_add_bool(x, "strict_optional", o->strict_optional, &oom);
+	jsonout_add_bool(x, "drop_pdb", o->drop_pdb, &oom);
 
-	a = cJSON_AddArrayToObject(m, "drivers_requested");
+	a = jsonout_add_arr(m, "drivers_requested", &oom);
 	for (size_t i = 0; i < f->sel.ndrv; i++) {
-		cJSON_AddItemToArray(a,
-				     cJSON_CreateString(f->sel.drv[i].def->id));
+		jsonout_add_str(a, NULL, f->sel.drv[i].def->id, &oom);
 		if (select_included(&f->sel.drv[i]) &&
 		    strlist_add(&incl, f->sel.drv[i].def->id) < 0)
-			goto oom;
+			oom = true;
 	}
 	strlist_sort(&incl);
-	a = cJSON_AddArrayToObject(m, "drivers");
+	a = jsonout_add_arr(m, "drivers", &oom);
 	for (size_t i = 0; i < incl.n; i++)
-		cJSON_AddItemToArray(a, cJSON_CreateString(incl.v[i]));
-	a = cJSON_AddArrayToObject(m, "optional_drivers_missing");
+		jsonout_add_str(a, NULL, incl.v[i], &oom);
+	a = jsonout_add_arr(m, "optional_drivers_missing", &oom);
 	for (size_t i = 0; i < f->sel.ndrv; i++) {
 		const struct select_driver *d = &f->sel.drv[i];
 		cJSON *e;
@@ -780,18 +817,15 @@ static cJSON *catalog_manifest(struct catalog_build *cb,
 		if (select_included(d))
 			continue;
 		any_missing = true;
-		e = cJSON_CreateObject();
-		cJSON_AddStringToObject(e, "name", d->def->id);
-		cJSON_AddItemToObject(e, "missing_targets",
-				      catalog_targets_array(d, false));
-		cJSON_AddItemToObject(e, "errors", catalog_errors_object(d));
-		cJSON_AddItemToArray(a, e);
+		e = jsonout_add_obj(a, NULL, &oom);
+		jsonout_add_str(e, "name", d->def->id, &oom);
+		catalog_targets_array(e, "missing_targets", d, false, &oom);
+		catalog_errors_object(e, d, &oom);
 	}
-	cJSON_AddBoolToObject(m, "optional_drivers_missing_any", any_missing);
-	a = cJSON_AddArrayToObject(m, "warnings");
+	jsonout_add_bool(m, "optional_drivers_missing_any", any_missing, &oom);
+	a = jsonout_add_arr(m, "warnings", &oom);
 	for (size_t i = 0; i < f->sel.warnings.n; i++)
-		cJSON_AddItemToArray(a,
-				     cJSON_CreateString(f->sel.warnings.v[i]));
+		jsonout_add_str(a, NULL, f->sel.warnings.v[i], &oom);
 	{
 		size_t total = 0;
 
@@ -800,27 +834,24 @@ static cJSON *catalog_manifest(struct catalog_build *cb,
 				total += f->res[i][t].nchecks;
 				*failed += f->res[i][t].nfailed;
 			}
-		x = cJSON_AddObjectToObject(m, "checks");
-		cJSON_AddNumberToObject(x, "total", (double)total);
-		cJSON_AddNumberToObject(x, "failed", (double)*failed);
+		x = jsonout_add_obj(m, "checks", &oom);
+		jsonout_add_num(x, "total", (double)total, &oom);
+		jsonout_add_num(x, "failed", (double)*failed, &oom);
 	}
-	a = cJSON_AddArrayToObject(m, "driver_results");
+	a = jsonout_add_arr(m, "driver_results", &oom);
 	for (size_t i = 0; i < f->sel.ndrv; i++) {
 		const struct select_driver *d = &f->sel.drv[i];
-		cJSON *e = cJSON_CreateObject(), *det;
+		cJSON *e = jsonout_add_obj(a, NULL, &oom), *det;
 
-		cJSON_AddItemToArray(a, e);
-		cJSON_AddStringToObject(e, "name", d->def->id);
-		cJSON_AddStringToObject(e, "upstream", d->def->upstream);
-		cJSON_AddBoolToObject(e, "required", d->def->required);
-		cJSON_AddStringToObject(e, "status",
-					select_status_name(d->status));
-		cJSON_AddItemToObject(e, "included_targets",
-				      catalog_targets_array(d, true));
-		cJSON_AddItemToObject(e, "missing_targets",
-				      catalog_targets_array(d, false));
-		cJSON_AddItemToObject(e, "errors", catalog_errors_object(d));
-		det = cJSON_AddObjectToObject(e, "details");
+		jsonout_add_str(e, "name", d->def->id, &oom);
+		jsonout_add_str(e, "upstream", d->def->upstream, &oom);
+		jsonout_add_bool(e, "required", d->def->required, &oom);
+		jsonout_add_str(e, "status", select_status_name(d->status),
+				&oom);
+		catalog_targets_array(e, "included_targets", d, true, &oom);
+		catalog_targets_array(e, "missing_targets", d, false, &oom);
+		catalog_errors_object(e, d, &oom);
+		det = jsonout_add_obj(e, "details", &oom);
 		for (size_t t = 0; t < SELECT_NTARGETS; t++) {
 			const struct select_found *fd = &d->t[t];
 			struct inspect_result *res = &f->res[i][t];
@@ -829,48 +860,52 @@ static cJSON *catalog_manifest(struct catalog_build *cb,
 
 			if (!fd->present)
 				continue;
-			td = cJSON_AddObjectToObject(
-			    det, select_target_name((enum select_target)t));
+			td = jsonout_add_obj(
+			    det, select_target_name((enum select_target)t),
+			    &oom);
 			snprintf(pack_path, sizeof(pack_path), "win7/%s/%s",
 				 select_target_arch((enum select_target)t),
 				 d->def->id);
-			cJSON_AddStringToObject(td, "pack_path", pack_path);
-			cJSON_AddStringToObject(td, "source_path",
-						fd->source_path);
-			cJSON_AddStringToObject(td, "os_dir",
-						source_node_name(fd->os_node));
-			cJSON_AddStringToObject(
-			    td, "arch_dir", source_node_name(fd->arch_node));
-			/* moved into the manifest tree: no double free */
-			cJSON_AddItemToObject(td, "inf", res->inf);
-			cJSON_AddItemToObject(td, "catalog", res->catalog);
+			jsonout_add_str(td, "pack_path", pack_path, &oom);
+			jsonout_add_str(td, "source_path", fd->source_path,
+					&oom);
+			jsonout_add_str(td, "os_dir",
+					source_node_name(fd->os_node), &oom);
+			jsonout_add_str(td, "arch_dir",
+					source_node_name(fd->arch_node), &oom);
+			/*
+			 * Moved into the manifest tree, or freed if that
+			 * fails: either way no longer the result's.
+			 */
+			jsonout_add(td, "inf", res->inf, &oom);
+			jsonout_add(td, "catalog", res->catalog, &oom);
 			res->inf = res->catalog = NULL;
 		}
 	}
-	a = cJSON_AddArrayToObject(m, "targets");
+	a = jsonout_add_arr(m, "targets", &oom);
 	for (size_t t = 0; t < SELECT_NTARGETS; t++)
-		cJSON_AddItemToArray(a, cJSON_CreateString(select_target_name(
-					    (enum select_target)t)));
+		jsonout_add_str(a, NULL,
+				select_target_name((enum select_target)t),
+				&oom);
 	qsort(cb->files, cb->nfiles, sizeof(*cb->files), catalog_file_cmp);
-	a = cJSON_AddArrayToObject(m, "files");
+	a = jsonout_add_arr(m, "files", &oom);
 	for (size_t i = 0; i < cb->nfiles; i++) {
-		cJSON *e = cJSON_CreateObject();
+		cJSON *e = jsonout_add_obj(a, NULL, &oom);
 		char hex[65];
 
 		for (unsigned k = 0; k < 32; k++)
 			snprintf(hex + 2 * k, 3, "%02x",
 				 cb->files[i].sha256[k]);
-		cJSON_AddStringToObject(e, "path", cb->files[i].path);
-		cJSON_AddNumberToObject(e, "size", (double)cb->files[i].size);
-		cJSON_AddStringToObject(e, "sha256", hex);
-		cJSON_AddItemToArray(a, e);
+		jsonout_add_str(e, "path", cb->files[i].path, &oom);
+		jsonout_add_num(e, "size", (double)cb->files[i].size, &oom);
+		jsonout_add_str(e, "sha256", hex, &oom);
 	}
 	strlist_free(&incl);
+	if (oom) {
+		cJSON_Delete(m);
+		return NULL;
+	}
 	return m;
-oom:
-	strlist_free(&incl);
-	cJSON_Delete(m);
-	return NULL;
 }
 
 static int catalog_fresh(struct catalog_build *cb, const char *source_path,
@@ -917,13 +952,16 @@ static int catalog_fresh(struct catalog_build *cb, const char *source_path,
 		goto out;
 	}
 	f->source_name = catalog_source_name(source_path);
+	if (!f->source_name) {
+		r = catalog_oom(cb->err);
+		goto out;
+	}
 	if (catalog_version_file(cb->src, f->version, sizeof(f->version)) ||
 	    (source_volume_label(cb->src) &&
 	     select_version_from_name(source_volume_label(cb->src), f->version,
 				      sizeof(f->version))) ||
-	    (f->source_name &&
-	     select_version_from_name(f->source_name, f->version,
-				      sizeof(f->version))))
+	    select_version_from_name(f->source_name, f->version,
+				     sizeof(f->version)))
 		f->has_version = true;
 	for (size_t i = 0; i < f->sel.ndrv; i++) {
 		const struct select_driver *d = &f->sel.drv[i];

@@ -114,7 +114,9 @@ char *catalog_report_json(const struct catalog_report *r);
 /*
  * Number of warnings (every failed check is also a warning) and of failed
  * INF/catalog checks.  For an imported pack: its manifest's counts plus
- * one per file whose content no longer matches the manifest's SHA-256.
+ * one per file whose content no longer matches the manifest's SHA-256, per
+ * file the manifest lists that is missing, and per file it does not list
+ * (OS junk such as Thumbs.db is left out of an imported pack).
  */
 size_t catalog_report_warnings(const struct catalog_report *r);
 size_t catalog_report_failed_checks(const struct catalog_report *r);

@@ -20,6 +20,7 @@
 #include "catalog/civil.h"
 #include "catalog/checked.h"
 #include "catalog/inf.h"
+#include "catalog/jsonout.h"
 #include "virtio/virtio_ids.h"
 
 int inspect_read(const struct source *s, const struct source_node *n,
@@ -145,7 +146,7 @@ static const struct source_node *inspect_find(const struct source_node *dir,
 /* The INF that describes the driver: <id>.inf, <Upstream>.inf, else first. */
 static const struct source_node *
 inspect_pick_inf(const struct source_node *dir,
-		 const struct select_driver_def *def, cJSON *others)
+		 const struct select_driver_def *def, cJSON *others, bool *oom)
 {
 	const struct source_node *pick = NULL, *first = NULL;
 	char want1[64], want2[64];
@@ -168,7 +169,7 @@ inspect_pick_inf(const struct source_node *dir,
 		if (!first)
 			first = c;
 		if (pick && c != pick)
-			cJSON_AddItemToArray(others, cJSON_CreateString(name));
+			jsonout_add_str(others, NULL, name, oom);
 	}
 	if (!pick) {
 		pick = first;
@@ -184,7 +185,7 @@ inspect_pick_inf(const struct source_node *dir,
 			    source_node_type(c) != SOURCE_NODE_FILE ||
 			    len < 4 || strcasecmp(name + len - 4, ".inf"))
 				continue;
-			cJSON_AddItemToArray(others, cJSON_CreateString(name));
+			jsonout_add_str(others, NULL, name, oom);
 		}
 	}
 	return pick;
@@ -196,7 +197,7 @@ struct inspect_ctx {
 	cJSON *checks;
 	struct strlist *warnings;
 	struct inspect_result *res;
-	int oom;
+	bool oom; /* an addition to the JSON failed (jsonout_add) */
 };
 
 static void inspect_check(struct inspect_ctx *c, const char *name, bool ok,
@@ -206,33 +207,24 @@ static void inspect_check(struct inspect_ctx *c, const char *name, bool ok,
 static void inspect_check(struct inspect_ctx *c, const char *name, bool ok,
 			  const char *fmt, ...)
 {
-	cJSON *o = cJSON_CreateObject();
 	char detail[1024];
 	va_list ap;
+	cJSON *o;
 
 	va_start(ap, fmt);
 	vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
-	if (!o) {
-		c->oom = 1;
-		return;
-	}
-	cJSON_AddStringToObject(o, "name", name);
-	cJSON_AddBoolToObject(o, "ok", ok);
-	cJSON_AddStringToObject(o, "detail", detail);
-	cJSON_AddItemToArray(c->checks, o);
+	o = jsonout_add_obj(c->checks, NULL, &c->oom);
+	jsonout_add_str(o, "name", name, &c->oom);
+	jsonout_add_bool(o, "ok", ok, &c->oom);
+	jsonout_add_str(o, "detail", detail, &c->oom);
 	c->res->nchecks++;
 	if (ok)
 		return;
 	c->res->nfailed++;
 	if (strlist_addf(c->warnings, "%s %s: %s: %s", c->def->id,
 			 select_target_name(c->t), name, detail) < 0)
-		c->oom = 1;
-}
-
-static cJSON *inspect_str_or_null(const char *s)
-{
-	return s ? cJSON_CreateString(s) : cJSON_CreateNull();
+		c->oom = true;
 }
 
 /*
@@ -255,24 +247,26 @@ static bool inspect_shipped(const struct inf *inf, const char *file,
 static void inspect_check_files(struct inspect_ctx *c, const struct inf *inf,
 				const struct source_node *dir, cJSON *o)
 {
-	cJSON *files = cJSON_AddArrayToObject(o, "referenced_files");
-	cJSON *inbox = cJSON_AddArrayToObject(o, "files_from_windows");
+	cJSON *files = jsonout_add_arr(o, "referenced_files", &c->oom);
+	cJSON *inbox = jsonout_add_arr(o, "files_from_windows", &c->oom);
 	struct sbuf missing = SBUF_INIT;
 	size_t n = inf_file_count(inf), nmissing = 0, ninbox = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		const char *f = inf_file(inf, i);
 
-		cJSON_AddItemToArray(files, cJSON_CreateString(f));
+		jsonout_add_str(files, NULL, f, &c->oom);
 		if (inspect_find(dir, f, 0))
 			continue;
 		if (!inspect_shipped(inf, f, c->t)) {
-			cJSON_AddItemToArray(inbox, cJSON_CreateString(f));
+			jsonout_add_str(inbox, NULL, f, &c->oom);
 			ninbox++;
 			continue;
 		}
 		sbuf_printf(&missing, "%s%s", nmissing++ ? ", " : "", f);
 	}
+	if (missing.oom)
+		c->oom = true;
 	if (nmissing)
 		inspect_check(c, "referenced_files", false,
 			      "%zu of %zu referenced files missing from the "
@@ -320,23 +314,36 @@ static bool inspect_decoration_fits(const char *d, const char *arch,
 	return true;
 }
 
+/*
+ * INF Manufacturer section: "Starting with Windows Server 2003 SP1, INF
+ * files must decorate models-section-name entries ... for non-x86 target
+ * OS versions"; for x86 the decorations are optional, and an undecorated
+ * entry or an architecture-less one (NT, NT.6.1) serves x86.  So the amd64
+ * folder needs NTamd64, the x86 folder NTx86, NT or no decoration.
+ */
 static void inspect_check_decoration(struct inspect_ctx *c,
 				     const struct inf *inf, cJSON *o)
 {
-	const char *want = c->t == SELECT_X86 ? "NTx86" : "NTamd64";
-	const char *other = c->t == SELECT_X86 ? "NTamd64" : "NTx86";
-	cJSON *decs = cJSON_AddArrayToObject(o, "decorations");
+	bool x86 = c->t == SELECT_X86;
+	const char *want = x86 ? "NTx86" : "NTamd64";
+	const char *other = x86 ? "NTamd64" : "NTx86";
+	cJSON *decs = jsonout_add_arr(o, "decorations", &c->oom);
 	size_t nm = inf_manufacturer_count(inf), ndec = 0;
 	bool match = false, has_other = false, too_new = false;
+	bool undecorated = false;
 	const char *matched = NULL;
 
-	for (size_t i = 0; i < nm; i++)
+	for (size_t i = 0; i < nm; i++) {
+		if (!inf_decoration_count(inf, i))
+			undecorated = true;
 		for (size_t j = 0; j < inf_decoration_count(inf, i); j++) {
 			const char *d = inf_decoration(inf, i, j);
 
-			cJSON_AddItemToArray(decs, cJSON_CreateString(d));
+			jsonout_add_str(decs, NULL, d, &c->oom);
 			ndec++;
-			if (inspect_decoration_fits(d, want, &too_new)) {
+			if (inspect_decoration_fits(d, want, &too_new) ||
+			    (x86 &&
+			     inspect_decoration_fits(d, "NT", &too_new))) {
 				match = true;
 				if (!matched)
 					matched = d;
@@ -344,12 +351,18 @@ static void inspect_check_decoration(struct inspect_ctx *c,
 			if (!strncasecmp(d, other, strlen(other)))
 				has_other = true;
 		}
+	}
 	if (match)
 		inspect_check(c, "arch_decoration", true,
 			      "[Manufacturer] is decorated %s", matched);
 	else if (!nm)
 		inspect_check(c, "arch_decoration", false,
 			      "the INF has no [Manufacturer] entry");
+	else if (x86 && undecorated)
+		inspect_check(c, "arch_decoration", true,
+			      "[Manufacturer] has an undecorated entry, which "
+			      "32-bit Windows 7 uses (only 64-bit Windows "
+			      "requires a decoration)");
 	else if (!ndec)
 		inspect_check(c, "arch_decoration", false,
 			      "[Manufacturer] is undecorated; Windows 7 %s "
@@ -377,8 +390,8 @@ static void inspect_check_decoration(struct inspect_ctx *c,
 static void inspect_check_binding(struct inspect_ctx *c, const struct inf *inf,
 				  cJSON *o)
 {
-	cJSON *ids = cJSON_AddArrayToObject(o, "hardware_ids");
-	cJSON *binds = cJSON_AddArrayToObject(o, "binds");
+	cJSON *ids = jsonout_add_arr(o, "hardware_ids", &c->oom);
+	cJSON *binds = jsonout_add_arr(o, "binds", &c->oom);
 	const struct virtio_aero_device *devs;
 	struct strlist seen = STRLIST_INIT, bound = STRLIST_INIT;
 	struct sbuf meant = SBUF_INIT;
@@ -391,31 +404,34 @@ static void inspect_check_binding(struct inspect_ctx *c, const struct inf *inf,
 		if (!m->hardware_id || strlist_has(&seen, m->hardware_id, true))
 			continue;
 		if (strlist_add(&seen, m->hardware_id) < 0)
-			c->oom = 1;
-		cJSON_AddItemToArray(ids, cJSON_CreateString(m->hardware_id));
+			c->oom = true;
+		jsonout_add_str(ids, NULL, m->hardware_id, &c->oom);
 		for (size_t d = 0; d < ndev; d++) {
 			cJSON *b;
 
 			if (strcmp(devs[d].driver, c->def->id) ||
 			    !virtio_hwid_binds(m->hardware_id, &devs[d].id))
 				continue;
-			b = cJSON_CreateObject();
-			cJSON_AddStringToObject(b, "hardware_id",
-						m->hardware_id);
-			cJSON_AddStringToObject(b, "device", devs[d].name);
-			cJSON_AddItemToArray(binds, b);
+			b = jsonout_add_obj(binds, NULL, &c->oom);
+			jsonout_add_str(b, "hardware_id", m->hardware_id,
+					&c->oom);
+			jsonout_add_str(b, "device", devs[d].name, &c->oom);
 			if (!strlist_has(&bound, devs[d].name, false) &&
 			    strlist_add(&bound, devs[d].name) < 0)
-				c->oom = 1;
+				c->oom = true;
 		}
 	}
 	for (size_t d = 0; d < ndev; d++)
 		if (!strcmp(devs[d].driver, c->def->id))
 			sbuf_printf(&meant, "%s%s", meant.len ? ", " : "",
 				    devs[d].name);
+	if (meant.oom)
+		c->oom = true;
 	if (bound.n) {
 		char *j = strlist_join(&bound, ", ");
 
+		if (!j)
+			c->oom = true;
 		inspect_check(c, "binds_device", true, "binds to %s",
 			      j ? j : "?");
 		free(j);
@@ -469,7 +485,7 @@ static void inspect_catalog(struct inspect_ctx *c, const struct source *s,
 	if (inspect_read(s, n, CAT_MAX_SIZE, &buf, &len, &perr) < 0 ||
 	    cat_parse(buf, len, &cat, &perr) < 0) {
 		if (perr.code == -ENOMEM)
-			c->oom = 1;
+			c->oom = true;
 		if (perr.code == -EIO)
 			*err = perr;
 		inspect_check(c, "catalog_parse", false, "%s: %s",
@@ -482,24 +498,25 @@ static void inspect_catalog(struct inspect_ctx *c, const struct source *s,
 		      source_node_name(n));
 	o = cJSON_CreateObject();
 	*out = o;
+	if (!o)
+		c->oom = true;
 	dg = cat_digest(cat);
-	cJSON_AddStringToObject(o, "file", source_node_name(n));
-	cJSON_AddStringToObject(o, "digest", cat_digest_name(dg));
-	cJSON_AddItemToObject(o, "signer",
-			      inspect_str_or_null(cat_signer(cat)));
+	jsonout_add_str(o, "file", source_node_name(n), &c->oom);
+	jsonout_add_str(o, "digest", cat_digest_name(dg), &c->oom);
+	jsonout_add_str(o, "signer", cat_signer(cat), &c->oom);
 	ts = cat_signing_time(cat, &t);
 	if (ts != CAT_TIME_NONE) {
 		inspect_utc(t, when, sizeof(when));
-		cJSON_AddStringToObject(o, "signing_time", when);
+		jsonout_add_str(o, "signing_time", when, &c->oom);
 		c->res->has_time = true;
 		c->res->time = t;
 	} else {
-		cJSON_AddNullToObject(o, "signing_time");
+		jsonout_add_str(o, "signing_time", NULL, &c->oom);
 	}
-	cJSON_AddStringToObject(o, "signing_time_source",
-				cat_time_source_name(ts));
-	cJSON_AddItemToObject(o, "os", inspect_str_or_null(cat_os_attr(cat)));
-	cJSON_AddNumberToObject(o, "members", (double)cat_member_count(cat));
+	jsonout_add_str(o, "signing_time_source", cat_time_source_name(ts),
+			&c->oom);
+	jsonout_add_str(o, "os", cat_os_attr(cat), &c->oom);
+	jsonout_add_num(o, "members", (double)cat_member_count(cat), &c->oom);
 	/* Flat files are hashed whole (cat.h); members match by digest. */
 	if (dg != CAT_DIGEST_SHA256 &&
 	    EVP_Digest(infbuf, inflen, md, &mdlen, EVP_sha1(), NULL))
@@ -507,7 +524,7 @@ static void inspect_catalog(struct inspect_ctx *c, const struct source *s,
 	if (dg != CAT_DIGEST_SHA1 &&
 	    EVP_Digest(infbuf, inflen, md, &mdlen, EVP_sha256(), NULL))
 		covered |= cat_has_digest(cat, md, mdlen);
-	cJSON_AddBoolToObject(o, "covers_inf", covered);
+	jsonout_add_bool(o, "covers_inf", covered, &c->oom);
 	if (covered)
 		inspect_check(c, "catalog_covers_inf", true,
 			      "%s lists the INF's %s hash", source_node_name(n),
@@ -538,7 +555,7 @@ int inspect_driver(const struct source *s, const struct select_driver_def *def,
 		   struct strlist *warnings, struct inspect_result *res,
 		   struct aero_error *err)
 {
-	struct inspect_ctx c = {def, t, NULL, warnings, res, 0};
+	struct inspect_ctx c = {def, t, NULL, warnings, res, false};
 	struct aero_error perr = {0, ""};
 	const struct source_node *infn;
 	struct inf *inf = NULL;
@@ -551,20 +568,16 @@ int inspect_driver(const struct source *s, const struct select_driver_def *def,
 	memset(res, 0, sizeof(*res));
 	o = res->inf = cJSON_CreateObject();
 	res->catalog = NULL;
-	others = cJSON_CreateArray();
-	if (!o || !others) {
-		cJSON_Delete(others);
+	if (!o)
 		return aero_error_set(err, -ENOMEM, "out of memory");
-	}
-	infn = inspect_pick_inf(arch_dir, def, others);
-	cJSON_AddStringToObject(o, "file", infn ? source_node_name(infn) : "");
+	/* attached last, to keep the key order of the manifest */
+	others = cJSON_CreateArray();
 	c.checks = cJSON_CreateArray();
+	infn = inspect_pick_inf(arch_dir, def, others, &c.oom);
+	jsonout_add_str(o, "file", infn ? source_node_name(infn) : "", &c.oom);
 	if (!infn) {
 		/* select_has_inf() made sure there is one */
-		cJSON_AddItemToObject(o, "other_inf_files", others);
-		cJSON_AddItemToObject(o, "checks", c.checks);
-		res->catalog = cJSON_CreateNull();
-		return 0;
+		goto done;
 	}
 	snprintf(res->inf_file, sizeof(res->inf_file), "%s",
 		 source_node_name(infn));
@@ -581,29 +594,21 @@ int inspect_driver(const struct source *s, const struct select_driver_def *def,
 	if (r < 0) {
 		inspect_check(&c, "inf_parse", false, "%s: %s",
 			      source_node_name(infn), perr.msg);
-		cJSON_AddItemToObject(o, "other_inf_files", others);
-		cJSON_AddItemToObject(o, "checks", c.checks);
-		res->catalog = cJSON_CreateNull();
-		free(buf);
-		return c.oom ? aero_error_set(err, -ENOMEM, "out of memory")
-			     : 0;
+		perr.code = 0;
+		goto done;
 	}
-	cJSON_AddStringToObject(o, "encoding",
-				inf_encoding_name(inf_encoding(inf)));
-	cJSON_AddStringToObject(o, "line_endings",
-				inf_crlf(inf) ? "crlf" : "lf");
-	cJSON_AddItemToObject(o, "class", inspect_str_or_null(inf_class(inf)));
-	cJSON_AddItemToObject(o, "class_guid",
-			      inspect_str_or_null(inf_class_guid(inf)));
-	cJSON_AddItemToObject(o, "provider",
-			      inspect_str_or_null(inf_provider(inf)));
-	cJSON_AddItemToObject(o, "driver_date",
-			      inspect_str_or_null(inf_driver_date(inf)));
-	cJSON_AddItemToObject(o, "driver_version",
-			      inspect_str_or_null(inf_driver_version(inf)));
-	cJSON_AddItemToObject(o, "catalog_file",
-			      inspect_str_or_null(inf_catalog_for_arch(
-				  inf, select_target_arch(t))));
+	jsonout_add_str(o, "encoding", inf_encoding_name(inf_encoding(inf)),
+			&c.oom);
+	jsonout_add_str(o, "line_endings", inf_crlf(inf) ? "crlf" : "lf",
+			&c.oom);
+	jsonout_add_str(o, "class", inf_class(inf), &c.oom);
+	jsonout_add_str(o, "class_guid", inf_class_guid(inf), &c.oom);
+	jsonout_add_str(o, "provider", inf_provider(inf), &c.oom);
+	jsonout_add_str(o, "driver_date", inf_driver_date(inf), &c.oom);
+	jsonout_add_str(o, "driver_version", inf_driver_version(inf), &c.oom);
+	jsonout_add_str(o, "catalog_file",
+			inf_catalog_for_arch(inf, select_target_arch(t)),
+			&c.oom);
 	if (inf_driver_date(inf) || inf_driver_version(inf))
 		snprintf(
 		    res->driver_ver, sizeof(res->driver_ver), "%s%s%s",
@@ -613,11 +618,10 @@ int inspect_driver(const struct source *s, const struct select_driver_def *def,
 	v = inf_provider(inf);
 	snprintf(res->provider, sizeof(res->provider), "%s", v ? v : "");
 	{
-		cJSON *sv = cJSON_AddArrayToObject(o, "services");
+		cJSON *sv = jsonout_add_arr(o, "services", &c.oom);
 
 		for (size_t i = 0; i < inf_service_count(inf); i++)
-			cJSON_AddItemToArray(
-			    sv, cJSON_CreateString(inf_service(inf, i)));
+			jsonout_add_str(sv, NULL, inf_service(inf, i), &c.oom);
 	}
 	inspect_check(&c, "inf_parse", true, "%s (%s)", source_node_name(infn),
 		      inf_encoding_name(inf_encoding(inf)));
@@ -625,12 +629,13 @@ int inspect_driver(const struct source *s, const struct select_driver_def *def,
 	inspect_check_decoration(&c, inf, o);
 	inspect_check_binding(&c, inf, o);
 	inspect_catalog(&c, s, inf, buf, len, arch_dir, &res->catalog, &perr);
-	if (!res->catalog)
-		res->catalog = cJSON_CreateNull();
-	cJSON_AddItemToObject(o, "other_inf_files", others);
-	cJSON_AddItemToObject(o, "checks", c.checks);
 	inf_free(inf);
+done:
 	free(buf);
+	if (!res->catalog && !(res->catalog = cJSON_CreateNull()))
+		c.oom = true;
+	jsonout_add(o, "other_inf_files", others, &c.oom);
+	jsonout_add(o, "checks", c.checks, &c.oom);
 	if (perr.code == -EIO) {
 		*err = perr;
 		return perr.code;

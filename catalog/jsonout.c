@@ -1,5 +1,6 @@
 /*
- * jsonout.c: see jsonout.h.
+ * jsonout.c: see jsonout.h.  Printing and checked building only; parsing
+ * is cJSON's.
  */
 #include "catalog/jsonout.h"
 
@@ -133,4 +134,50 @@ char *jsonout_print(const cJSON *item, size_t *len)
 	jsonout_item(&sb, item, 0);
 	sbuf_putc(&sb, '\n');
 	return sbuf_finish(&sb, len);
+}
+
+cJSON *jsonout_add(cJSON *parent, const char *key, cJSON *item, bool *oom)
+{
+	bool ok;
+
+	if (!item || !parent) {
+		cJSON_Delete(item);
+		*oom = true;
+		return NULL;
+	}
+	/* both fail only on NULL arguments or a key that cannot be copied */
+	ok = key ? cJSON_AddItemToObject(parent, key, item)
+		 : cJSON_AddItemToArray(parent, item);
+	if (!ok) {
+		cJSON_Delete(item);
+		*oom = true;
+		return NULL;
+	}
+	return item;
+}
+
+cJSON *jsonout_add_str(cJSON *parent, const char *key, const char *s, bool *oom)
+{
+	return jsonout_add(parent, key,
+			   s ? cJSON_CreateString(s) : cJSON_CreateNull(), oom);
+}
+
+cJSON *jsonout_add_num(cJSON *parent, const char *key, double v, bool *oom)
+{
+	return jsonout_add(parent, key, cJSON_CreateNumber(v), oom);
+}
+
+cJSON *jsonout_add_bool(cJSON *parent, const char *key, bool v, bool *oom)
+{
+	return jsonout_add(parent, key, cJSON_CreateBool(v), oom);
+}
+
+cJSON *jsonout_add_obj(cJSON *parent, const char *key, bool *oom)
+{
+	return jsonout_add(parent, key, cJSON_CreateObject(), oom);
+}
+
+cJSON *jsonout_add_arr(cJSON *parent, const char *key, bool *oom)
+{
+	return jsonout_add(parent, key, cJSON_CreateArray(), oom);
 }

@@ -12,6 +12,7 @@
 #ifndef AEROFS_CATALOG_JSONOUT_H
 #define AEROFS_CATALOG_JSONOUT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <cjson/cJSON.h>
@@ -19,5 +20,24 @@
 /* Returns the text (caller frees) and its length, or NULL when out of memory.
  */
 char *jsonout_print(const cJSON *item, size_t *len);
+
+/*
+ * Checked tree building.  cJSON's own adders fail silently (a NULL from a
+ * create is ignored, an item whose key could not be copied is left
+ * unattached), which would leave a manifest short of a key with nothing to
+ * tell.  Each of these attaches ITEM, or a new value, to PARENT: under KEY
+ * if PARENT is an object, at the end if KEY is NULL (PARENT an array).  It
+ * returns the attached item; on any failure (ITEM or PARENT NULL, no memory
+ * for the value or the key) it frees ITEM, sets *OOM and returns NULL, so
+ * a builder makes all its additions and tests *OOM once at the end.
+ */
+cJSON *jsonout_add(cJSON *parent, const char *key, cJSON *item, bool *oom);
+/* S as a string, or JSON null when S is NULL. */
+cJSON *jsonout_add_str(cJSON *parent, const char *key, const char *s,
+		       bool *oom);
+cJSON *jsonout_add_num(cJSON *parent, const char *key, double v, bool *oom);
+cJSON *jsonout_add_bool(cJSON *parent, const char *key, bool v, bool *oom);
+cJSON *jsonout_add_obj(cJSON *parent, const char *key, bool *oom);
+cJSON *jsonout_add_arr(cJSON *parent, const char *key, bool *oom);
 
 #endif

@@ -140,11 +140,15 @@ static const char *jstr_or(const cJSON *o, const char *key, const char *d)
 	return s ? s : d;
 }
 
-static double jnum(const cJSON *o, const char *key)
+/* A count from the manifest, 0 if it is not one (1e300 -> size_t is UB). */
+static size_t jcount(const cJSON *o, const char *key)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
 
-	return cJSON_IsNumber(v) ? v->valuedouble : 0;
+	return cJSON_IsNumber(v) && v->valuedouble > 0 &&
+		       v->valuedouble < 9007199254740992.0
+		   ? (size_t)v->valuedouble
+		   : 0;
 }
 
 static void print_list(const cJSON *a)
@@ -162,7 +166,8 @@ static void print_list(const cJSON *a)
 		printf("none");
 }
 
-static void print_summary(const cJSON *m, const struct pack *p)
+static void print_summary(const cJSON *m, const struct pack *p,
+			  const struct catalog_report *rep)
 {
 	const cJSON *src = cJSON_GetObjectItemCaseSensitive(m, "source");
 	const cJSON *img = cJSON_GetObjectItemCaseSensitive(m, "image");
@@ -240,7 +245,6 @@ static void print_summary(const cJSON *m, const struct pack *p)
 				    cJSON_GetObjectItemCaseSensitive(c, "ok"));
 
 				ntotal++;
-				nfailed += !ok;
 				printf("    %s %s: %s\n", ok ? "PASS" : "FAIL",
 				       jstr_or(c, "name", "?"),
 				       jstr_or(c, "detail", ""));
@@ -256,14 +260,17 @@ static void print_summary(const cJSON *m, const struct pack *p)
 		{
 			if (cJSON_IsString(e))
 				printf("  - %s\n", e->valuestring);
-			nwarn++;
 		}
 	}
 	chk = cJSON_GetObjectItemCaseSensitive(m, "checks");
-	if (cJSON_IsObject(chk)) {
-		ntotal = (size_t)jnum(chk, "total");
-		nfailed = (size_t)jnum(chk, "failed");
-	}
+	if (cJSON_IsObject(chk))
+		ntotal = jcount(chk, "total");
+	/*
+	 * The report's counts, not the manifest's: for an imported pack they
+	 * add the files that no longer match it, as --check does.
+	 */
+	nfailed = catalog_report_failed_checks(rep);
+	nwarn = catalog_report_warnings(rep);
 	printf("pack:     %zu nodes, %" PRIu64 " bytes; %zu checks, %zu "
 	       "failed; %zu warnings\n",
 	       pack_node_count(p), pack_content_bytes(p), ntotal, nfailed,
@@ -383,8 +390,12 @@ int main(int argc, char **argv)
 	if (json) {
 		char *text = catalog_report_json(rep);
 
-		if (text)
+		if (text) {
 			fputs(text, stdout);
+		} else {
+			fprintf(stderr, PROG ": error: out of memory\n");
+			rc = EXIT_SOURCE;
+		}
 		free(text);
 	} else if (tree) {
 		print_tree(pack, pack_root(pack));
@@ -392,15 +403,17 @@ int main(int argc, char **argv)
 		char *text = catalog_report_json(rep);
 		cJSON *m = text ? cJSON_Parse(text) : NULL;
 
-		if (m)
-			print_summary(m, pack);
-		else
+		if (m) {
+			print_summary(m, pack, rep);
+		} else {
 			fprintf(stderr, PROG ": error: cannot read the "
 					     "manifest back\n");
+			rc = EXIT_SOURCE;
+		}
 		cJSON_Delete(m);
 		free(text);
 	}
-	if (check && catalog_report_failed_checks(rep) > 0) {
+	if (check && !rc && catalog_report_failed_checks(rep) > 0) {
 		fprintf(stderr, PROG ": %zu check(s) failed\n",
 			catalog_report_failed_checks(rep));
 		rc = EXIT_CHECKS;

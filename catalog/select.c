@@ -360,12 +360,24 @@ int select_run(const struct source_node *root,
 			}
 			d->dropped_partial = true;
 		} else if (!strict_optional) {
-			r = strlist_addf(&sel->warnings,
-					 "optional driver '%s' (%s) is missing "
-					 "for win7-x86, win7-amd64 and is left "
-					 "out; %s",
-					 d->def->id, d->def->upstream,
-					 d->t[0].error);
+			struct sbuf det = SBUF_INIT, tg = SBUF_INIT;
+
+			/* one reason, or each target's when they differ */
+			if (strcmp(d->t[SELECT_X86].error,
+				   d->t[SELECT_AMD64].error))
+				select_details(d, &det, &tg);
+			r = det.oom || tg.oom
+				? -ENOMEM
+				: strlist_addf(
+				      &sel->warnings,
+				      "optional driver '%s' (%s) is "
+				      "missing for win7-x86, win7-amd64 "
+				      "and is left out; %s",
+				      d->def->id, d->def->upstream,
+				      det.len ? det.buf
+					      : d->t[SELECT_X86].error);
+			sbuf_release(&det);
+			sbuf_release(&tg);
 		}
 		if (r < 0)
 			goto oom;

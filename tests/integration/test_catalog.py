@@ -657,6 +657,45 @@ def test_export_roundtrip():
     assert a == b
 
 
+def test_import_summary_counts():
+    """The summary of an imported pack counts the files that stray from its
+    manifest, as --check does: changed, missing or not listed."""
+    export = os.path.join(BUILD, "export", "aerofs-export")
+    if not os.access(export, os.X_OK):
+        raise Skip("aerofs-export not built")
+    fx = full_fixture()
+    tree = os.path.join(_tmp, "summary-pack")
+    r = subprocess.run([export, iso(fx), tree], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE)
+    assert r.returncode == 0, r.stderr.decode()
+    m, _ = manifest(tree)
+    failed, total = m["checks"]["failed"], m["checks"]["total"]
+    nwarn = len(m["warnings"])
+
+    def pack_line():
+        rc, out, err = run(tree)
+        assert rc == 0, err
+        lines = [l for l in out.splitlines() if l.startswith("pack:")]
+        assert len(lines) == 1, out
+        return lines[0]
+
+    assert pack_line().endswith("; %d checks, %d failed; %d warnings"
+                                % (total, failed, nwarn)), pack_line()
+    with open(os.path.join(tree, "win7/x86/viostor/viostor.sys"), "ab") as f:
+        f.write(b"tampered")
+    with open(os.path.join(tree, "win7/amd64/netkvm/added.dll"), "wb") as f:
+        f.write(b"not from upstream")
+    with open(os.path.join(tree, "win7/amd64/netkvm/Thumbs.db"), "wb") as f:
+        f.write(b"junk")
+    rc, out, err = run("--check", tree)
+    assert rc == 1 and "%d check(s) failed" % (failed + 2) in err, (rc, err)
+    assert "win7/amd64/netkvm/added.dll: not listed in the pack's " \
+        "manifest.json" in err, err
+    assert "Thumbs.db" not in err, err
+    assert pack_line().endswith("; %d checks, %d failed; %d warnings"
+                                % (total, failed + 2, nwarn + 2)), pack_line()
+
+
 # ---- bad input and usage -------------------------------------------------------
 
 

@@ -439,6 +439,23 @@ static void test_select_not_present(void)
 				"for: win7-amd64");
 	CHECK_CONTAINS(err.msg, "'viostor/w7/amd64' has no .inf file");
 	select_free(&sel);
+
+	/* an optional driver missing for two reasons: the warning has both */
+	root = newdir("notpresent");
+	put_required(root, "w7");
+	put(root, "viosnd/w7/x86/viosnd.sys", "x");
+	CHECK_EQ_INT(0, run_select(root, "viostor,netkvm,viosnd", false, &sel,
+				   &err));
+	CHECK_EQ_UINT(1, sel.warnings.n);
+	if (sel.warnings.n) {
+		CHECK_CONTAINS(sel.warnings.v[0],
+			       "optional driver 'viosnd' (viosnd) is missing");
+		CHECK_CONTAINS(sel.warnings.v[0],
+			       "win7-amd64: could not find arch directory "
+			       "under 'viosnd/w7'; tried: amd64, x64 | "
+			       "win7-x86: 'viosnd/w7/x86' has no .inf file");
+	}
+	select_free(&sel);
 }
 
 static void test_select_required_missing(void)
@@ -602,6 +619,54 @@ static void check_crlf_ascii(const char *name, const char *t, size_t len)
 	CHECK(len >= 2 && t[len - 2] == '\r' && t[len - 1] == '\n');
 }
 
+/*
+ * What cmd.exe needs of a parenthesized block, which it reads whole before
+ * running any of it: an unescaped ')' in an echo ends the block early, an
+ * unescaped '(' is at best printed oddly, and a rem or :: comment inside a
+ * block can swallow the rest of it.  Blocks open with a line ending in '('
+ * and close with a line starting with ')'; they must balance.
+ */
+static void check_cmd_blocks(const char *name, const char *t)
+{
+	int depth = 0;
+	size_t lineno = 0;
+
+	while (*t) {
+		const char *end = strstr(t, "\r\n");
+		size_t len = end ? (size_t)(end - t) : strlen(t);
+		char line[512];
+		char *p = line;
+
+		lineno++;
+		snprintf(line, sizeof(line), "%.*s", (int)len, t);
+		t += len + (end ? 2 : 0);
+		while (*p == ' ')
+			p++;
+		if (*p == ')') {
+			depth--;
+			if (depth < 0) {
+				FAIL_AT("%s:%zu: ')' closes no block", name,
+					lineno);
+				return;
+			}
+		} else if (depth > 0) {
+			if (!strncasecmp(p, "rem", 3) || !strncmp(p, "::", 2))
+				FAIL_AT("%s:%zu: comment inside a block", name,
+					lineno);
+			if (!strncasecmp(p, "echo", 4))
+				for (const char *q = p; *q; q++)
+					if ((*q == '(' || *q == ')') &&
+					    q[-1] != '^')
+						FAIL_AT("%s:%zu: unescaped "
+							"'%c' in a block",
+							name, lineno, *q);
+		}
+		if (len && line[len - 1] == '(')
+			depth++;
+	}
+	CHECK_EQ_INT(0, depth);
+}
+
 static void test_scripts(void)
 {
 	size_t len;
@@ -612,7 +677,19 @@ static void test_scripts(void)
 	CHECK_CONTAINS(t, "net session >nul 2>&1\r\nif errorlevel 1 (");
 	CHECK_CONTAINS(t, "PROCESSOR_ARCHITEW6432");
 	CHECK_CONTAINS(t, "Sysnative\\pnputil.exe");
-	CHECK_CONTAINS(t, "\"!PNPUTIL!\" -i -a \"%%I\"\r\n  if errorlevel 1 (");
+	check_cmd_blocks("install.cmd", t);
+	/*
+	 * pnputil's code compared as text: "if errorlevel 1" takes a crash's
+	 * negative code for success; 259 (added, no device present) and 3010
+	 * (restart needed) are not failures.
+	 */
+	CHECK_CONTAINS(t, "\"!PNPUTIL!\" -i -a \"%%I\"\r\n"
+			  "  set \"PRC=!errorlevel!\"\r\n"
+			  "  if \"!PRC!\"==\"0\" (\r\n    set /a OK+=1\r\n");
+	CHECK_CONTAINS(t, ") else if \"!PRC!\"==\"259\" (\r\n");
+	CHECK_CONTAINS(t, ") else if \"!PRC!\"==\"3010\" (\r\n");
+	CHECK_CONTAINS(t, "with exit code !PRC!\r\n    set /a FAILED+=1");
+	CHECK(!contains(strstr(t, "for /r"), "if errorlevel"));
 	CHECK_CONTAINS(t, "win7\\%ARCH%");
 	CHECK_CONTAINS(t, "for /r \"%DRVDIR%\" %%I in (*.inf) do (");
 	CHECK_CONTAINS(t, "echo Summary:");
@@ -624,6 +701,10 @@ static void test_scripts(void)
 
 	t = synth_testsigning_cmd(&len);
 	check_crlf_ascii("enable-testsigning.cmd", t, len);
+	check_cmd_blocks("enable-testsigning.cmd", t);
+	/* only Y restarts: Ctrl+C makes choice return 0 */
+	CHECK_CONTAINS(t, "if errorlevel 2 goto later\r\n"
+			  "if not errorlevel 1 goto later\r\n:reboot\r\n");
 	CHECK_CONTAINS(t, "net session");
 	CHECK_CONTAINS(t, "/set testsigning on\r\nif errorlevel 1 (");
 	CHECK_CONTAINS(t, "/noreboot");
@@ -969,6 +1050,22 @@ static void test_build_checks(void)
 	/* a Windows 10 INF (NTamd64.10.0...) in the w7 folder */
 	put_inf(root, "viostor/w7/amd64/viostor.inf", "viostor", "amd64.10.0",
 		"1042");
+	/*
+	 * 32-bit Windows needs no decoration (INF Manufacturer section): an
+	 * architecture-neutral NT.6.1 and an undecorated entry both serve it.
+	 */
+	put_inf(root, "viostor/w7/x86/viostor.inf", "viostor", "", "1042");
+	put_driver(root, "vioinput/w7/x86", "vioinput", "x86", "1052");
+	put_driver(root, "vioinput/w7/amd64", "vioinput", "amd64", "1052");
+	put(root, "NetKVM/w7/x86/netkvm.inf",
+	    "[Version]\nSignature=\"$Windows NT$\"\nClass=Net\n"
+	    "CatalogFile = netkvm.cat\n"
+	    "[SourceDisksFiles]\nnetkvm.sys = 1\n"
+	    "[Manufacturer]\n%V% = NetKVM\n"
+	    "[NetKVM]\n%D% = inst, "
+	    "PCI\\VEN_1AF4&DEV_1041&SUBSYS_11001AF4&REV_01\n"
+	    "[inst]\nCopyFiles = f\n[f]\nnetkvm.sys\n"
+	    "[Strings]\nV = \"v\"\nD = \"d\"\n");
 	if (build(root, optv, &p, &rep, &err) < 0) {
 		FAIL_AT("catalog_build: %s", err.msg);
 		return;
@@ -977,6 +1074,16 @@ static void test_build_checks(void)
 	CHECK_CONTAINS(man, "viostor win7-amd64: arch_decoration: "
 			    "[Manufacturer] is decorated NTamd64 only for a "
 			    "Windows version above 6.1");
+	CHECK_CONTAINS(man, "\"name\": \"arch_decoration\",\n"
+			    "                \"ok\": true,\n"
+			    "                \"detail\": \"[Manufacturer] is "
+			    "decorated NT.6.1\"");
+	CHECK_CONTAINS(man, "\"name\": \"arch_decoration\",\n"
+			    "                \"ok\": true,\n"
+			    "                \"detail\": \"[Manufacturer] has "
+			    "an undecorated entry, which 32-bit Windows 7 "
+			    "uses");
+	CHECK(!contains(man, "win7-x86: arch_decoration"));
 	CHECK_CONTAINS(man, "\"detail\": \"[Manufacturer] is decorated "
 			    "NTx86.6.1\"");
 	CHECK_CONTAINS(
@@ -1026,6 +1133,208 @@ static void test_build_errors(void)
 	CHECK_EQ_INT(-ENOENT, catalog_build(root, &o, &p, &rep, &err));
 	CHECK_CONTAINS(err.msg, "required driver 'viostor'");
 	CHECK(p == NULL && rep == NULL);
+}
+
+/* More root notices than are copied: a warning, not a silent cut. */
+static void test_build_many_notices(void)
+{
+	const char *root = newdir("notices");
+	const char *optv[] = {"epoch=0", NULL};
+	struct aero_error err = {0, ""};
+	struct catalog_report *rep = NULL;
+	struct pack *p = NULL;
+	char *man;
+	cJSON *m, *copied;
+
+	put_required(root, "w7");
+	for (int i = 0; i < 70; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "LICENSE.%02d", i);
+		put(root, name, "text\n");
+	}
+	if (build(root, optv, &p, &rep, &err) < 0) {
+		FAIL_AT("catalog_build: %s", err.msg);
+		return;
+	}
+	man = catalog_report_json(rep);
+	m = cJSON_Parse(man);
+	copied = cJSON_GetObjectItem(cJSON_GetObjectItem(m, "source"),
+				     "license_notice_files_copied");
+	CHECK_EQ_INT(64, cJSON_GetArraySize(copied));
+	CHECK_CONTAINS(man, "6 more license or notice files at the root of "
+			    "the source were left out (at most 64 are copied)");
+	cJSON_Delete(m);
+	free(man);
+	pack_unref(p);
+	catalog_report_free(rep);
+}
+
+/*
+ * A pack taken over as the source: its epoch and label unless the options
+ * say otherwise, and every way its files can stray from its manifest
+ * counted as a failed check.
+ */
+static void test_import_verify(void)
+{
+	const char *root = newdir("import-src");
+	const char *optv[] = {"epoch=1560000000", "label=FIRST", NULL};
+	const char *relabel[] = {"epoch=86400", "label=SECOND", NULL};
+	struct aero_error err = {0, ""};
+	struct catalog_report *rep = NULL, *rep2 = NULL;
+	struct pack *p = NULL, *p2 = NULL;
+	char out[PATH_MAX], path[PATH_MAX + 64];
+	size_t base;
+
+	put_required(root, "w7");
+	if (build(root, optv, &p, &rep, &err) < 0) {
+		FAIL_AT("catalog_build: %s", err.msg);
+		return;
+	}
+	base = catalog_report_failed_checks(rep);
+	snprintf(out, sizeof(out), "%s", newdir("import-pack"));
+	write_pack(p, pack_root(p), out);
+
+	CHECK_EQ_INT(0, build(out, NULL, &p2, &rep2, &err));
+	CHECK_EQ_INT(1560000000, p2 ? pack_epoch(p2) : -1);
+	CHECK_EQ_STR("FIRST", rep2 ? catalog_report_label(rep2) : "");
+	CHECK_EQ_UINT(base, rep2 ? catalog_report_failed_checks(rep2) : 0);
+	pack_unref(p2);
+	catalog_report_free(rep2);
+	CHECK_EQ_INT(0, build(out, relabel, &p2, &rep2, &err));
+	CHECK_EQ_INT(86400, p2 ? pack_epoch(p2) : -1);
+	CHECK_EQ_STR("SECOND", rep2 ? catalog_report_label(rep2) : "");
+	pack_unref(p2);
+	catalog_report_free(rep2);
+
+	/* Explorer's junk is neither taken over nor a mismatch */
+	put(out, "win7/x86/viostor/Thumbs.db", "junk");
+	CHECK_EQ_INT(0, build(out, NULL, &p2, &rep2, &err));
+	CHECK(p2 && !pack_lookup_path(p2, "win7/x86/viostor/Thumbs.db"));
+	CHECK_EQ_UINT(base, rep2 ? catalog_report_failed_checks(rep2) : 0);
+	pack_unref(p2);
+	catalog_report_free(rep2);
+
+	/* a file the manifest does not list */
+	put(out, "win7/x86/viostor/added.sys", "not from upstream");
+	CHECK_EQ_INT(0, build(out, NULL, &p2, &rep2, &err));
+	CHECK_EQ_UINT(base + 1, rep2 ? catalog_report_failed_checks(rep2) : 0);
+	pack_unref(p2);
+	catalog_report_free(rep2);
+
+	/* plus one changed and one missing */
+	put(out, "win7/amd64/netkvm/netkvm.sys", "changed");
+	snprintf(path, sizeof(path), "%s/win7/x86/netkvm/netkvm.sys", out);
+	CHECK_EQ_INT(0, unlink(path));
+	CHECK_EQ_INT(0, build(out, NULL, &p2, &rep2, &err));
+	CHECK_EQ_UINT(base + 3, rep2 ? catalog_report_failed_checks(rep2) : 0);
+	pack_unref(p2);
+	catalog_report_free(rep2);
+
+	/* a manifest's count that is no count is 0, not undefined behaviour */
+	{
+		char *text = read_pack_file(p, "manifest.json");
+		cJSON *m = cJSON_Parse(text), *chk;
+		char *edited;
+
+		chk = cJSON_GetObjectItem(m, "checks");
+		cJSON_ReplaceItemInObject(chk, "failed",
+					  cJSON_CreateNumber(1e300));
+		edited = cJSON_PrintUnformatted(m);
+		put(out, "manifest.json", edited);
+		CHECK_EQ_INT(0, build(out, NULL, &p2, &rep2, &err));
+		CHECK_EQ_UINT(3, rep2 ? catalog_report_failed_checks(rep2) : 0);
+		pack_unref(p2);
+		catalog_report_free(rep2);
+		free(edited);
+		cJSON_Delete(m);
+		free(text);
+	}
+	pack_unref(p);
+	catalog_report_free(rep);
+}
+
+/*
+ * cJSON allocations that fail from the Nth on (cJSON_InitHooks), to make
+ * every allocation of the manifest's tree fail in turn.
+ */
+static long cjson_fail_at = -1;
+static long cjson_calls;
+
+static void *cjson_limited_malloc(size_t n)
+{
+	if (cjson_fail_at >= 0 && cjson_calls++ >= cjson_fail_at)
+		return NULL;
+	return malloc(n);
+}
+
+/*
+ * Out of memory while the manifest (and the INF and catalog objects in it)
+ * is built is an error: never a pack whose manifest silently lacks a key.
+ */
+static void test_build_oom(void)
+{
+	const char *root = newdir("oom");
+	const char *optv[] = {"epoch=1560000000", NULL};
+	cJSON_Hooks hooks = {cjson_limited_malloc, free};
+	struct aero_error err = {0, ""};
+	struct catalog_report *rep = NULL;
+	struct pack *p = NULL;
+	char *want = NULL;
+	long n, failures = 0;
+
+	put_required(root, "w7");
+	put_driver(root, "vioinput/w7/x86", "vioinput", "x86", "1052");
+	put(root, "LICENSE", "BSD-3-Clause\n");
+	if (build(root, optv, &p, &rep, &err) < 0) {
+		FAIL_AT("catalog_build: %s", err.msg);
+		return;
+	}
+	want = catalog_report_json(rep);
+	pack_unref(p);
+	catalog_report_free(rep);
+	cJSON_InitHooks(&hooks);
+	for (n = 0; n < 100000; n++) {
+		char *got;
+		int r;
+
+		p = NULL;
+		rep = NULL;
+		cjson_calls = 0;
+		cjson_fail_at = n;
+		r = build(root, optv, &p, &rep, &err);
+		if (r < 0) {
+			failures++;
+			if (r != -ENOMEM) {
+				FAIL_AT("allocation %ld failed: %d %s", n, r,
+					err.msg);
+				break;
+			}
+			CHECK(p == NULL && rep == NULL);
+			continue;
+		}
+		got = read_pack_file(p, "manifest.json");
+		if (!got || strcmp(got, want)) {
+			FAIL_AT("allocation %ld failed but the build "
+				"succeeded with another manifest",
+				n);
+			free(got);
+			pack_unref(p);
+			catalog_report_free(rep);
+			break;
+		}
+		free(got);
+		pack_unref(p);
+		catalog_report_free(rep);
+		if (cjson_calls <= n)
+			break; /* no allocation failed: all were tried */
+	}
+	cjson_fail_at = -1;
+	cJSON_InitHooks(NULL);
+	/* the sweep reached the end, failing many allocations on its way */
+	CHECK(n < 100000);
+	CHECK(failures > 100);
+	free(want);
 }
 
 /* Names a Windows guest could not unpack are refused, others pass. */
@@ -1078,6 +1387,9 @@ int main(void)
 	RUN(test_build_options);
 	RUN(test_build_checks);
 	RUN(test_build_errors);
+	RUN(test_build_many_notices);
+	RUN(test_import_verify);
+	RUN(test_build_oom);
 	RUN(test_windows_names);
 	rmtree(tmproot);
 	return harness_exit();
