@@ -33,6 +33,9 @@
  *   - zisofs (ZF), interleaved files, and logical blocks other than 2048
  *     bytes fail the open with -ENOTSUP;
  *   - a continuation-area (CE) chain longer than ISOFS_MAX_CE is -ELOOP;
+ *   - continuation areas that add up to more than the image (records
+ *     sharing one CE chain, which would make every record re-read and
+ *     re-parse up to ISOFS_MAX_CE blocks) are -EIO;
  *   - directories whose extents add up to more than the image (overlapping
  *     extents, which would make the walk read the same bytes over and
  *     over) are -EIO;
@@ -114,6 +117,7 @@ struct isofs_ctx {
 	uint8_t *buf;		/* ISOFS_CHUNK of directory data */
 	uint8_t ce[ISOFS_SECTOR];
 	uint64_t dir_bytes;	/* directory data read so far */
+	uint64_t ce_bytes;	/* continuation areas read so far */
 	uint64_t *seen;		/* directory extents visited: open hash */
 	size_t nseen, seen_cap;
 };
@@ -484,6 +488,17 @@ static int susp_parse(struct isofs_ctx *c, const uint8_t *su, size_t len,
 					      "byte %llu, %u bytes, is outside "
 					      "its block or the image",
 					      (unsigned long long)off, clen);
+		/*
+		 * Each record of a sound image has continuation areas of
+		 * its own, so together they fit in the image; more means
+		 * records share a chain to multiply the work.
+		 */
+		if (ADD_OVERFLOW(c->ce_bytes, (uint64_t)clen, &c->ce_bytes) ||
+		    c->ce_bytes > c->s->size)
+			return aero_error_set(c->err, -EIO,
+					      "system use continuation areas "
+					      "overlap: more of them than the "
+					      "image holds");
 		rc = read_at(c, c->ce, clen, off);
 		if (rc < 0)
 			return rc;
@@ -492,6 +507,16 @@ static int susp_parse(struct isofs_ctx *c, const uint8_t *su, size_t len,
 		rc = susp_area(c, c->ce, clen, rr, &ce_off, &ce_len, &stop);
 	}
 	return rc;
+}
+
+/*
+ * Fibonacci hashing keeps the high bits of the product: the low ones
+ * depend only on the low bits of the key, and directory offsets are all
+ * multiples of 2048, so they would fall into a few slots 2048 apart.
+ */
+static size_t seen_hash(uint64_t key)
+{
+	return (size_t)((key * 0x9e3779b97f4a7c15ull) >> 32);
 }
 
 static bool seen_insert(struct isofs_ctx *c, uint64_t off, int *rc)
@@ -513,8 +538,8 @@ static bool seen_insert(struct isofs_ctx *c, uint64_t off, int *rc)
 
 			if (!c->seen[i])
 				continue;
-			for (j = (c->seen[i] * 0x9e3779b97f4a7c15ull) &
-				 (cap - 1); t[j]; j = (j + 1) & (cap - 1))
+			for (j = seen_hash(c->seen[i]) & (cap - 1); t[j];
+			     j = (j + 1) & (cap - 1))
 				;
 			t[j] = c->seen[i];
 		}
@@ -523,7 +548,7 @@ static bool seen_insert(struct isofs_ctx *c, uint64_t off, int *rc)
 		c->seen_cap = cap;
 	}
 	mask = c->seen_cap - 1;
-	for (i = (key * 0x9e3779b97f4a7c15ull) & mask; c->seen[i];
+	for (i = seen_hash(key) & mask; c->seen[i];
 	     i = (i + 1) & mask)
 		if (c->seen[i] == key)
 			return true;
@@ -684,9 +709,13 @@ static int add_record(struct isofs_ctx *c, struct source_node *dir,
 	if (c->rr) {
 		rc = susp_parse(c, r->su, r->su_len, c->skip, &rr);
 		if (rc < 0) {
+			/* Not yet checked: no control bytes in the message. */
 			nl = plain_name(c, r, name, sizeof(name));
-			return entry_error(c, dir, nl < 0 ? "?" : name, rc,
-					   "%s", c->err ? c->err->msg : "");
+			return entry_error(c, dir, nl < 0 ||
+					   source_name_invalid(name,
+							       (size_t)nl) ?
+					   "?" : name, rc, "%s",
+					   c->err ? c->err->msg : "");
 		}
 	}
 	if (rr.re) {
@@ -1077,6 +1106,8 @@ int isofs_load(struct source *s, struct aero_error *err)
 	}
 	c.rr = rr;
 	c.skip = skip;
+	/* The roots' "." records were parsed above and are skipped below. */
+	c.ce_bytes = 0;
 	rc = parse_rec(&c, tree->root, ISOFS_DR_MIN, 16 * ISOFS_SECTOR + 156,
 		       &root);
 	if (rc == 0)

@@ -406,6 +406,19 @@ def ce_outside():
 
 
 @case
+def ce_shared():
+    # Expect -EIO: 45 records whose CE all name one full-block continuation
+    # area; each area is only 2 KiB, but together they are more than the
+    # 80 KiB image holds (a shared chain multiplies the parsing work).
+    # The plain names hold an ESC, which the error message must not show.
+    area = susp(b'XX', b'') * (SECTOR // 4)
+    recs = [rrfile(b'F%02d\x1b.TXT;1' % i, b'f%02d.txt' % i, 31, 1,
+                   more=ce(30, 0, SECTOR)) for i in range(45)]
+    return simple(recs, rr=True, root_size=4 * SECTOR,
+                  files=[(30, area), (31, b'x')])
+
+
+@case
 def nm_continued():
     # Expect success: one file named "part-one-part-two-part-three.txt",
     # its NM split in three entries, the last in a continuation area.

@@ -919,6 +919,9 @@ static void test_hostile(void)
 		{ "zisofs.iso", -ENOTSUP, "zisofs" },
 		{ "ce-loop.iso", -ELOOP, "CE loop" },
 		{ "ce-outside.iso", -EIO, "continuation area" },
+		/* Plain names with an ESC: shown as "?", not sent raw. */
+		{ "ce-shared.iso", -EIO, "\"?\": system use continuation "
+					 "areas overlap" },
 		{ "multi-extent-broken.iso", -EIO, "before its last extent" },
 		{ "multi-extent-unterminated.iso", -EIO, "lacks its last" },
 		{ "interleaved.iso", -ENOTSUP, "interleaved" },
