@@ -171,35 +171,42 @@ static bool catalog_is_pdb(const char *name)
 }
 
 /*
- * Adds everything under DIR to PREFIX, keeping upstream names.  Non-regular
- * entries are skipped (source.h never follows them); so is OS junk.
+ * Adds everything under DIR to PREFIX ("" for the pack root), keeping
+ * upstream names.  Non-regular entries are skipped (source.h never follows
+ * them), and so is OS junk (Thumbs.db...); at the pack root, so is a
+ * mounted aerofs tree's .aerofs/.  A name Windows cannot store fails.
  */
 static int catalog_add_tree(struct catalog_build *cb,
 			    const struct source_node *dir, const char *prefix,
 			    bool drop_pdb, unsigned depth)
 {
-	int r = pack_builder_add_dir(cb->b, prefix, cb->err);
+	int r;
 
-	if (r < 0)
-		return r;
+	if (*prefix) {
+		r = pack_builder_add_dir(cb->b, prefix, cb->err);
+		if (r < 0)
+			return r;
+	}
 	if (depth > PACK_DEPTH_MAX)
 		return aero_error_set(cb->err, -ELOOP, "%s: too deep", prefix);
 	for (size_t i = 0; i < source_node_nchildren(dir); i++) {
 		const struct source_node *c = source_node_child(dir, i);
 		const char *name = source_node_name(c);
+		const char *bad;
 		char path[PATH_MAX];
 
-		const char *bad;
-
-		if (select_is_junk_name(name))
+		if (select_is_junk_name(name) ||
+		    (!*prefix && !strcmp(name, ".aerofs")))
 			continue;
 		bad = select_windows_name_problem(name);
 		if (bad)
 			return aero_error_set(cb->err, -EINVAL,
-					      "%s/%s: Windows cannot store this "
+					      "%s%s%s: Windows cannot store this "
 					      "name: %s",
-					      prefix, name, bad);
-		if ((size_t)snprintf(path, sizeof(path), "%s/%s", prefix,
+					      prefix, *prefix ? "/" : "", name,
+					      bad);
+		if ((size_t)snprintf(path, sizeof(path), "%s%s%s", prefix,
+				     *prefix ? "/" : "",
 				     name) >= sizeof(path))
 			return aero_error_set(cb->err, -ENAMETOOLONG,
 					      "%s/%s: path too long", prefix,
@@ -348,46 +355,6 @@ static void catalog_set_report(struct catalog_report *r, const char *label)
 
 /* ---- pack import ------------------------------------------------------ */
 
-static int catalog_import_tree(struct catalog_build *cb,
-			       const struct source_node *dir,
-			       const char *prefix, unsigned depth)
-{
-	int r;
-
-	if (*prefix) {
-		r = pack_builder_add_dir(cb->b, prefix, cb->err);
-		if (r < 0)
-			return r;
-	}
-	if (depth > PACK_DEPTH_MAX)
-		return aero_error_set(cb->err, -ELOOP, "%s: too deep", prefix);
-	for (size_t i = 0; i < source_node_nchildren(dir); i++) {
-		const struct source_node *c = source_node_child(dir, i);
-		char path[PATH_MAX];
-
-		if ((size_t)snprintf(path, sizeof(path), "%s%s%s", prefix,
-				     *prefix ? "/" : "",
-				     source_node_name(c)) >= sizeof(path))
-			return aero_error_set(cb->err, -ENAMETOOLONG,
-					      "path too long under %s", prefix);
-		/* a mounted aerofs tree shows its images in .aerofs/ */
-		if (!depth && !strcmp(source_node_name(c), ".aerofs"))
-			continue;
-		/* Explorer's Thumbs.db in a copied pack, as for upstream */
-		if (select_is_junk_name(source_node_name(c)))
-			continue;
-		if (source_node_type(c) == SOURCE_NODE_DIR)
-			r = catalog_import_tree(cb, c, path, depth + 1);
-		else if (source_node_type(c) == SOURCE_NODE_FILE)
-			r = catalog_add_source_file(cb, c, path);
-		else
-			continue;
-		if (r < 0)
-			return r;
-	}
-	return 0;
-}
-
 static int catalog_import(struct catalog_build *cb, cJSON *man,
 			  unsigned char *text, size_t len,
 			  struct catalog_report *rep)
@@ -440,7 +407,7 @@ static int catalog_import(struct catalog_build *cb, cJSON *man,
 					      strerror(-r));
 		cb->image_src = r;
 	}
-	r = catalog_import_tree(cb, source_root(cb->src), "", 0);
+	r = catalog_add_tree(cb, source_root(cb->src), "", false, 0);
 	if (r < 0)
 		return r;
 	/*
