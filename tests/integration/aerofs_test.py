@@ -306,13 +306,14 @@ def check_eq(got, want, what):
         raise AssertionError("%s: expected %r got %r" % (what, want, got))
 
 
-def run_tests(namespace):
-    """Runs test_* functions of NAMESPACE in source order; TAP output."""
+def run_tests(namespace, require=require_fuse):
+    """Runs test_* functions of NAMESPACE in source order; TAP output.
+    REQUIRE raises Skip when the whole script cannot run here."""
     tests = [(n, f) for n, f in namespace.items()
              if n.startswith("test_") and callable(f)]
     tests.sort(key=lambda t: t[1].__code__.co_firstlineno)
     try:
-        require_fuse()
+        require()
     except Skip as e:
         # TAP: a skip plan with status 0 is a skip (77 would be an error).
         print("1..0 # SKIP %s" % e)

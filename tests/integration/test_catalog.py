@@ -21,7 +21,8 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
+
+from aerofs_test import Skip, run_tests
 
 BUILD = os.environ.get("AEROFS_BUILD_ROOT", "")
 SOURCE_ROOT = os.environ.get(
@@ -39,10 +40,6 @@ UPSTREAM = {"viostor": "viostor", "netkvm": "NetKVM", "vioinput": "vioinput",
 
 _tmp = tempfile.mkdtemp(prefix="aerofs-catalog-test-")
 _fixtures = {}
-
-
-class Skip(Exception):
-    pass
 
 
 def fixture(*args, variants="rr"):
@@ -731,32 +728,13 @@ def test_usage():
     assert rc == 2, err
 
 
-def main():
+def require_catalog():
     if not os.access(TOOL, os.X_OK):
-        # TAP: a skip plan with status 0 is a skip.
-        print("1..0 # SKIP aerofs-catalog not built (%s)" % TOOL)
-        return 0
-    tests = [(n, f) for n, f in globals().items()
-             if n.startswith("test_") and callable(f)]
-    tests.sort(key=lambda t: t[1].__code__.co_firstlineno)
-    print("1..%d" % len(tests))
-    failed = 0
-    for i, (name, fn) in enumerate(tests, 1):
-        try:
-            fn()
-        except Skip as e:
-            print("ok %d - %s # SKIP %s" % (i, name, e))
-        except Exception:
-            failed += 1
-            print("not ok %d - %s" % (i, name))
-            for line in traceback.format_exc().splitlines():
-                print("# " + line)
-        else:
-            print("ok %d - %s" % (i, name))
-        sys.stdout.flush()
-    shutil.rmtree(_tmp, ignore_errors=True)
-    return 1 if failed else 0
+        raise Skip("aerofs-catalog not built (%s)" % TOOL)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        run_tests(globals(), require=require_catalog)
+    finally:
+        shutil.rmtree(_tmp, ignore_errors=True)
