@@ -9,7 +9,7 @@
  *
  *   win7/x86/<drv>/...  win7/amd64/<drv>/...   upstream files, by extent
  *   licenses/virtio-win/<notice files>         upstream notices, by extent
- *   manifest.json  THIRD_PARTY_NOTICES.md  README.md
+ *   manifest.json  THIRD_PARTY_NOTICES.md  README.txt
  *   install.cmd  enable-testsigning.cmd        synthesized blobs
  *
  * A source that is itself a pack (a mounted aerofs tree or an exported
