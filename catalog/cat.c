@@ -680,7 +680,9 @@ static int format_name(const struct tlv *name, char **out)
 	if (bio && X509_NAME_print_ex(bio, xn, 0, flags) >= 0) {
 		n = BIO_get_mem_data(bio, &data);
 		if (n >= 0 && (*out = malloc((size_t)n + 1))) {
-			memcpy(*out, data, (size_t)n);
+			/* An empty name prints nothing: DATA may be NULL. */
+			if (n > 0)
+				memcpy(*out, data, (size_t)n);
 			(*out)[n] = '\0';
 			rc = 0;
 		}

@@ -16,7 +16,13 @@ seeds=""
 for dir in "$@"; do
 	[ -d "$dir" ] && seeds="$seeds $dir"
 done
+# libFuzzer's default exit status for a finding is 77, which meson would
+# count as a skip: make every finding (crash, leak, timeout, OOM) a failure.
+status=0
 # shellcheck disable=SC2086
-exec "$fuzzer" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+"$fuzzer" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+	-error_exitcode=1 -timeout_exitcode=1 \
 	-print_final_stats=1 -artifact_prefix="$artifacts/" \
-	"$scratch" $seeds
+	"$scratch" $seeds || status=$?
+[ "$status" -eq 77 ] && status=1
+exit "$status"
