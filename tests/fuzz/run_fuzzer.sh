@@ -1,14 +1,19 @@
 #!/bin/sh
-# run_fuzzer.sh FUZZER SECONDS ARTIFACTS CORPUS...: runs one libFuzzer target
-# for a bounded time (CI's fuzzing step, -Dfuzzing=true builds only).
+# run_fuzzer.sh FUZZER SECONDS SEED ARTIFACTS CORPUS...: runs one libFuzzer
+# target for a bounded time (CI's fuzzing step, -Dfuzzing=true builds only).
+#
+# The seed is fixed (meson option fuzz_seed) so that a run is reproducible:
+# the inputs tried in SECONDS are a prefix of the same sequence every time,
+# and a CI result does not depend on luck.  Explore further with another
+# seed or a longer time.
 #
 # New inputs go to a scratch corpus that is removed afterwards; the seed
 # corpora and hostile inputs are only read.  A crash, leak, timeout or
 # sanitizer report fails the test, and the input that caused it is kept as
 # ARTIFACTS/crash-* (commit it to tests/hostile/<target>/ with the fix).
 set -eu
-fuzzer=$1 seconds=$2 artifacts=$3
-shift 3
+fuzzer=$1 seconds=$2 seed=$3 artifacts=$4
+shift 4
 mkdir -p "$artifacts"
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/aerofs-fuzz.XXXXXX")
 trap 'rm -rf "$scratch"' EXIT
@@ -20,7 +25,7 @@ done
 # count as a skip: make every finding (crash, leak, timeout, OOM) a failure.
 status=0
 # shellcheck disable=SC2086
-"$fuzzer" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+"$fuzzer" -max_total_time="$seconds" -seed="$seed" -timeout=10 -rss_limit_mb=2048 \
 	-error_exitcode=1 -timeout_exitcode=1 \
 	-print_final_stats=1 -artifact_prefix="$artifacts/" \
 	"$scratch" $seeds || status=$?
