@@ -108,6 +108,18 @@ static inline void harness_fill(unsigned char *buf, size_t len, uint32_t seed)
 	}
 }
 
+/* Value of hex digit C, or -1 (for config-space dumps and the like). */
+static inline int harness_hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 /* Runs a shell command (printf-style); its exit status, or -1. */
 static inline int harness_sh(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));

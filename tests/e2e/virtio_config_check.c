@@ -124,17 +124,6 @@ struct expect {
 	bool pcie;
 };
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int parse_cfg(const char *hex, struct dev *d)
 {
 	size_t n = strcspn(hex, " \t\r\n");
@@ -142,7 +131,7 @@ static int parse_cfg(const char *hex, struct dev *d)
 	if (n % 2 || n / 2 > CFG_MAX)
 		return -EINVAL;
 	for (size_t i = 0; i < n / 2; i++) {
-		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+		int hi = harness_hexval(hex[2 * i]), lo = harness_hexval(hex[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return -EINVAL;

@@ -51,17 +51,6 @@ struct fixture {
 static struct fixture fixtures[MAX_FIXTURES];
 static size_t nfixtures;
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static bool load_fixture(const char *path, struct fixture *f)
 {
 	FILE *fp = fopen(path, "r");
@@ -94,12 +83,14 @@ static bool load_fixture(const char *path, struct fixture *f)
 			nres++;
 		} else if (!strncmp(line, "CFG ", 4)) {
 			for (p = line + 4;
-			     hexval(p[0]) >= 0 && hexval(p[1]) >= 0; p += 2) {
+			     harness_hexval(p[0]) >= 0 &&
+			     harness_hexval(p[1]) >= 0;
+			     p += 2) {
 				if (f->cfg_len == sizeof(f->cfg))
 					goto bad;
 				f->cfg[f->cfg_len++] =
-					(uint8_t)(hexval(p[0]) << 4 |
-						  hexval(p[1]));
+					(uint8_t)(harness_hexval(p[0]) << 4 |
+						  harness_hexval(p[1]));
 			}
 		}
 	}
