@@ -17,9 +17,9 @@
 
 #include <cjson/cJSON.h>
 
-#include "catalog/catalog.h"
-#include "catalog/log.h"
-#include "catalog/sbuf.h"
+#include "catalog/stage/catalog.h"
+#include "catalog/util/log.h"
+#include "catalog/util/sbuf.h"
 
 #define PROG "aerofs-catalog"
 

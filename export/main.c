@@ -36,11 +36,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "catalog/catalog.h"
-#include "catalog/log.h"
-#include "export/iso_image.h"
-#include "export/tree.h"
-#include "export/zip.h"
+#include "catalog/stage/catalog.h"
+#include "catalog/util/log.h"
+#include "export/image/iso_image.h"
+#include "export/archive/tree.h"
+#include "export/archive/zip.h"
 
 #define PROG "aerofs-export"
 #define ISO_CHUNK (1 << 20)

@@ -36,10 +36,10 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
-#include "catalog/catalog.h"
-#include "catalog/error.h"
-#include "catalog/pack.h"
-#include "export/iso_image.h"
+#include "catalog/stage/catalog.h"
+#include "catalog/util/error.h"
+#include "catalog/pack/pack.h"
+#include "export/image/iso_image.h"
 
 /* Hidden control directory at the root and what it holds. */
 #define AEROFS_CTL_NAME ".aerofs"

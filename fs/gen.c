@@ -18,7 +18,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "catalog/log.h"
+#include "catalog/util/log.h"
 
 int aerofs_gen_build(const struct aerofs *a, struct aerofs_gen **out,
 		     struct aero_error *err)

@@ -33,7 +33,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "catalog/log.h"
+#include "catalog/util/log.h"
 
 enum {
 	KEY_HELP,

@@ -31,8 +31,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "catalog/checked.h"
-#include "catalog/log.h"
+#include "catalog/util/checked.h"
+#include "catalog/util/log.h"
 
 /* What a node id designates, with a hold on its generation if any. */
 enum obj_kind {

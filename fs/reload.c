@@ -28,7 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "catalog/log.h"
+#include "catalog/util/log.h"
 
 struct aerofs_reload {
 	pthread_t thread;

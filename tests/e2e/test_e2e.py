@@ -48,7 +48,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 BEGIN = "@@AEROFS-E2E BEGIN@@"
 END = "@@AEROFS-E2E END@@"
 VIRTUAL_ISO = os.path.join(".aerofs", "aero-win7-drivers.iso")
-# catalog/catalog.h CATALOG_DEFAULT_LABEL: what an image carries when no
+# catalog/stage/catalog.h CATALOG_DEFAULT_LABEL: what an image carries when no
 # label option is given.
 DEFAULT_LABEL = "AERO_W7_DRIVERS"
 

@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "catalog/inf.h"
+#include "catalog/formats/inf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -17,8 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "catalog/pack.h"
-#include "export/iso_image.h"
+#include "catalog/pack/pack.h"
+#include "export/image/iso_image.h"
 
 #define MAX_ENTRIES 64
 #define MAX_IMAGE (8u << 20)

@@ -15,9 +15,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "catalog/checked.h"
-#include "catalog/log.h"
-#include "catalog/source.h"
+#include "catalog/util/checked.h"
+#include "catalog/util/log.h"
+#include "catalog/source/source.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

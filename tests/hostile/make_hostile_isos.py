@@ -3,7 +3,7 @@
 
 Each image breaks one rule (or exercises one rarely authored feature) of
 ECMA-119, Joliet or Rock Ridge/SUSP, so that tests/unit/test_source.c can
-assert what catalog/isofs.c does with it, and the fuzz replay
+assert what catalog/source/isofs.c does with it, and the fuzz replay
 (tests/fuzz/meson.build) runs every one under the sanitizers.  The expected
 outcome of each image is written next to its builder below and asserted in
 test_source.c (test_hostile).

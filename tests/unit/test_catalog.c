@@ -20,13 +20,13 @@
 
 #include <cjson/cJSON.h>
 
-#include "catalog/catalog.h"
-#include "catalog/inspect.h"
-#include "catalog/jsonout.h"
-#include "catalog/log.h"
-#include "catalog/select.h"
-#include "catalog/source.h"
-#include "catalog/synth.h"
+#include "catalog/stage/catalog.h"
+#include "catalog/stage/inspect.h"
+#include "catalog/util/jsonout.h"
+#include "catalog/util/log.h"
+#include "catalog/stage/select.h"
+#include "catalog/source/source.h"
+#include "catalog/stage/synth.h"
 
 static char tmproot[PATH_MAX];
 

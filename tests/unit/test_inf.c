@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "catalog/inf.h"
+#include "catalog/formats/inf.h"
 
 /* --- the INFs ----------------------------------------------------------- */
 

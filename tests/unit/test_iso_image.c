@@ -25,8 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "catalog/pack.h"
-#include "export/iso_image.h"
+#include "catalog/pack/pack.h"
+#include "export/image/iso_image.h"
 
 #define EPOCH 1700000000	/* 2023-11-14 22:13:20 UTC */
 #define BIG (10u << 20)
@@ -64,6 +64,10 @@ static struct pack *make_pack(int64_t epoch)
 	unsigned char buf[300];
 	char name[64];
 	int fd, src;
+
+	/* The label comes from the pack when the options give none. */
+	CHECK_EQ_INT(-EINVAL, pack_builder_set_label(b, ""));
+	CHECK_EQ_INT(0, pack_builder_set_label(b, "AERO_W7_DRIVERS"));
 	struct stat st;
 
 	assert(b);

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "catalog/pack.h"
+#include "catalog/pack/pack.h"
 
 /* FIPS 180-2 B.1: SHA-256("abc"). */
 static const unsigned char sha256_abc[32] = {

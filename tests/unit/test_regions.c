@@ -11,7 +11,7 @@
 
 #include <errno.h>
 
-#include "export/regions.h"
+#include "export/image/regions.h"
 
 static uint32_t rnd_state = 2463534242u;
 

@@ -26,9 +26,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "catalog/isofs.h"
-#include "catalog/log.h"
-#include "catalog/source.h"
+#include "catalog/source/isofs.h"
+#include "catalog/util/log.h"
+#include "catalog/source/source.h"
 #include "tests/harness.h"
 
 enum kind { K_DIR, K_FILE, K_LINK, K_HARD };

@@ -22,8 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "catalog/pack.h"
-#include "export/zip.h"
+#include "catalog/pack/pack.h"
+#include "export/archive/zip.h"
 
 #define EPOCH 1700000001	/* odd: ZIP times go in 2-second steps */
 #define BIG (3u << 20)

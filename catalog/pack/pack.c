@@ -1,0 +1,898 @@
+/*
+ * pack.c: the immutable pack tree (see pack.h).
+ *
+ * The builder keeps every node in a path-keyed hash table so that adding a
+ * file under a deep or wide directory costs O(path length), and leaves
+ * children unsorted until pack_builder_finish() sorts each directory once
+ * and numbers the inodes.  After that nothing is written again; reads only
+ * pread() from the source descriptors, so they need no lock.
+ */
+#include "catalog/pack/pack.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "catalog/util/checked.h"
+#include "catalog/util/utf.h"
+
+struct pack_source {
+	int fd;
+	uint64_t size;
+};
+
+struct pack_node {
+	char *name;			/* points into path */
+	char *path;			/* owned */
+	enum pack_node_type type;
+	uint64_t ino;
+	uint64_t size;
+	unsigned nlink;
+	struct pack_node *parent;
+	struct pack_node **children;	/* owned array of owned nodes */
+	size_t nchildren;
+	size_t children_cap;
+	struct pack_extent *ext;	/* owned; files only */
+	uint64_t *ext_start;		/* file offset where ext[i] begins */
+	size_t next;
+	unsigned char *blob;		/* owned; blob files only */
+	unsigned char sha256[32];
+};
+
+struct pack {
+	atomic_uint refs;
+	int64_t epoch;
+	char label[PACK_LABEL_MAX + 1];
+	struct pack_source *sources;
+	size_t nsources;
+	struct pack_node *root;
+	struct pack_node **by_ino;	/* by_ino[ino - 1] */
+	size_t count;
+	uint64_t content_bytes;
+};
+
+struct pack_builder {
+	struct pack *pack;
+	struct pack_node **table;	/* open addressing by path */
+	size_t table_cap;
+	size_t count;			/* nodes, root included */
+};
+
+/* ---- nodes ------------------------------------------------------------- */
+
+static void node_free(struct pack_node *n)
+{
+	if (!n)
+		return;
+	for (size_t i = 0; i < n->nchildren; i++)
+		node_free(n->children[i]);
+	free(n->children);
+	free(n->ext);
+	free(n->ext_start);
+	free(n->blob);
+	free(n->path);
+	free(n);
+}
+
+static struct pack_node *node_new(const char *path, size_t len,
+				  enum pack_node_type type)
+{
+	struct pack_node *n = calloc(1, sizeof(*n));
+	const char *slash;
+
+	if (!n)
+		return NULL;
+	n->path = strndup(path, len);
+	if (!n->path) {
+		free(n);
+		return NULL;
+	}
+	slash = strrchr(n->path, '/');
+	n->name = slash ? (char *)slash + 1 : n->path;
+	n->type = type;
+	return n;
+}
+
+static int node_add_child(struct pack_node *dir, struct pack_node *child)
+{
+	if (dir->nchildren == dir->children_cap) {
+		size_t cap = dir->children_cap ? dir->children_cap * 2 : 8;
+		struct pack_node **c;
+
+		c = realloc(dir->children, cap * sizeof(*c));
+		if (!c)
+			return -ENOMEM;
+		dir->children = c;
+		dir->children_cap = cap;
+	}
+	dir->children[dir->nchildren++] = child;
+	child->parent = dir;
+	return 0;
+}
+
+/* ---- the builder's path table ------------------------------------------ */
+
+/*
+ * The table is keyed by path ignoring ASCII case: a pack is unpacked on
+ * Windows, where "viostor.sys" and "VIOSTOR.SYS" in one folder clash, and
+ * Joliet readers would show one of them.  So a second name that differs
+ * only in case is found here and refused.
+ */
+static unsigned char fold(unsigned char c)
+{
+	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+}
+
+/* FNV-1a: the table only needs spread, not resistance (paths are bounded). */
+static uint64_t path_hash(const char *s, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= fold((unsigned char)s[i]);
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+static bool path_equal(const char *a, const char *b, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (fold((unsigned char)a[i]) != fold((unsigned char)b[i]))
+			return false;
+	return true;
+}
+
+static struct pack_node **table_slot(const struct pack_builder *b,
+				     const char *path, size_t len)
+{
+	size_t mask = b->table_cap - 1;
+	size_t i = path_hash(path, len) & mask;
+
+	for (;;) {
+		struct pack_node *n = b->table[i];
+
+		if (!n || (strlen(n->path) == len &&
+			   path_equal(n->path, path, len)))
+			return &b->table[i];
+		i = (i + 1) & mask;
+	}
+}
+
+static int table_insert(struct pack_builder *b, struct pack_node *n)
+{
+	if ((b->count + 1) * 2 > b->table_cap) {
+		struct pack_node **old = b->table;
+		size_t old_cap = b->table_cap;
+
+		b->table_cap = old_cap ? old_cap * 2 : 64;
+		b->table = calloc(b->table_cap, sizeof(*b->table));
+		if (!b->table) {
+			b->table = old;
+			b->table_cap = old_cap;
+			return -ENOMEM;
+		}
+		for (size_t i = 0; i < old_cap; i++)
+			if (old[i])
+				*table_slot(b, old[i]->path,
+					    strlen(old[i]->path)) = old[i];
+		free(old);
+	}
+	*table_slot(b, n->path, strlen(n->path)) = n;
+	b->count++;
+	return 0;
+}
+
+static struct pack_node *table_find(const struct pack_builder *b,
+				    const char *path, size_t len)
+{
+	if (len == 0)
+		return b->pack->root;
+	return *table_slot(b, path, len);
+}
+
+/*
+ * Takes N out of the table.  Open addressing: the entries probing past the
+ * freed slot are reinserted so that lookups still reach them.
+ */
+static void table_remove(struct pack_builder *b, struct pack_node *n)
+{
+	size_t mask = b->table_cap - 1;
+	struct pack_node **slot = table_slot(b, n->path, strlen(n->path));
+	size_t i = (size_t)(slot - b->table);
+
+	if (*slot != n)
+		return;
+	*slot = NULL;
+	b->count--;
+	for (i = (i + 1) & mask; b->table[i]; i = (i + 1) & mask) {
+		struct pack_node *m = b->table[i];
+
+		b->table[i] = NULL;
+		*table_slot(b, m->path, strlen(m->path)) = m;
+	}
+}
+
+/* ---- name rules -------------------------------------------------------- */
+
+static int check_name(const char *name, size_t len, struct aero_error *err)
+{
+	if (len == 0)
+		return aero_error_set(err, -EINVAL, "empty path component");
+	if (len > PACK_NAME_MAX)
+		return aero_error_set(err, -ENAMETOOLONG,
+				      "name longer than %d bytes: %.40s...",
+				      PACK_NAME_MAX, name);
+	if ((len == 1 && name[0] == '.') ||
+	    (len == 2 && name[0] == '.' && name[1] == '.'))
+		return aero_error_set(err, -EINVAL,
+				      "'.' or '..' as a name is not allowed");
+	for (size_t i = 0; i < len;) {
+		unsigned char c = (unsigned char)name[i];
+		uint32_t cp;
+		size_t n;
+
+		/* Control characters cannot survive Joliet or a ZIP. */
+		if (c < 0x20 || c == 0x7f)
+			return aero_error_set(err, -EINVAL,
+					      "control character 0x%02x in name "
+					      "'%.*s'",
+					      c, (int)len, name);
+		n = utf8_get((const unsigned char *)name + i, len - i, &cp);
+		if (n == 0)
+			return aero_error_set(err, -EINVAL,
+					      "name '%.*s' is not valid UTF-8",
+					      (int)len, name);
+		i += n;
+	}
+	return 0;
+}
+
+/*
+ * Finds or creates directory PATH[0..LEN) and its parents.  Returns the
+ * node through *OUT, or -errno.
+ */
+static int ensure_dir(struct pack_builder *b, const char *path, size_t len,
+		      unsigned depth, struct pack_node **out,
+		      struct aero_error *err)
+{
+	struct pack_node *n, *parent;
+	size_t cut = len;
+	int rc;
+
+	n = table_find(b, path, len);
+	if (n) {
+		if (memcmp(n->path, path, len) != 0)
+			return aero_error_set(err, -EEXIST,
+					      "'%.*s' collides with '%s' ignoring "
+					      "case",
+					      (int)len, path, n->path);
+		if (n->type != PACK_NODE_DIR)
+			return aero_error_set(err, -EEXIST,
+					      "'%.*s' is a file, not a directory",
+					      (int)len, path);
+		*out = n;
+		return 0;
+	}
+	if (depth > PACK_DEPTH_MAX)
+		return aero_error_set(err, -ELOOP,
+				      "path deeper than %d components",
+				      PACK_DEPTH_MAX);
+	while (cut > 0 && path[cut - 1] != '/')
+		cut--;
+	rc = check_name(path + cut, len - cut, err);
+	if (rc < 0)
+		return rc;
+	rc = ensure_dir(b, path, cut ? cut - 1 : 0, depth + 1, &parent, err);
+	if (rc < 0)
+		return rc;
+	if (b->count >= PACK_NODES_MAX)
+		return aero_error_set(err, -EFBIG, "more than %d pack entries",
+				      PACK_NODES_MAX);
+	n = node_new(path, len, PACK_NODE_DIR);
+	if (!n)
+		return aero_error_set(err, -ENOMEM, "out of memory");
+	rc = table_insert(b, n);
+	if (rc == 0)
+		rc = node_add_child(parent, n);
+	if (rc < 0) {
+		/* Not yet reachable from the root, but maybe from the table. */
+		table_remove(b, n);
+		node_free(n);
+		return aero_error_set(err, rc, "out of memory");
+	}
+	*out = n;
+	return 0;
+}
+
+static int check_path(const char *path, struct aero_error *err)
+{
+	size_t len = strlen(path);
+
+	if (len == 0 || path[0] == '/' || path[len - 1] == '/')
+		return aero_error_set(err, -EINVAL, "invalid pack path '%s'",
+				      path);
+	return 0;
+}
+
+/* ---- building ---------------------------------------------------------- */
+
+struct pack_builder *pack_builder_new(int64_t epoch)
+{
+	struct pack_builder *b = calloc(1, sizeof(*b));
+
+	if (!b)
+		return NULL;
+	b->pack = calloc(1, sizeof(*b->pack));
+	if (b->pack)
+		b->pack->root = node_new("", 0, PACK_NODE_DIR);
+	if (!b->pack || !b->pack->root) {
+		if (b->pack)
+			free(b->pack->root);
+		free(b->pack);
+		free(b);
+		return NULL;
+	}
+	b->table_cap = 64;
+	b->table = calloc(b->table_cap, sizeof(*b->table));
+	if (!b->table) {
+		pack_builder_free(b);
+		return NULL;
+	}
+	atomic_init(&b->pack->refs, 1);
+	b->pack->epoch = epoch;
+	strcpy(b->pack->label, PACK_DEFAULT_LABEL);
+	b->count = 1;
+	return b;
+}
+
+int pack_builder_set_label(struct pack_builder *b, const char *label)
+{
+	size_t len = strlen(label);
+
+	if (len == 0 || len > PACK_LABEL_MAX)
+		return -EINVAL;
+	memcpy(b->pack->label, label, len + 1);
+	return 0;
+}
+
+int pack_builder_add_source(struct pack_builder *b, int fd, uint64_t size)
+{
+	struct pack *p = b->pack;
+	struct pack_source *s;
+	int copy;
+
+	if (p->nsources >= 1u << 20)
+		return -EMFILE;
+	s = realloc(p->sources, (p->nsources + 1) * sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	p->sources = s;
+	copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (copy < 0)
+		return -errno;
+	s[p->nsources].fd = copy;
+	s[p->nsources].size = size;
+	return (int)p->nsources++;
+}
+
+int pack_builder_add_dir(struct pack_builder *b, const char *path,
+			 struct aero_error *err)
+{
+	struct pack_node *n;
+	int rc = check_path(path, err);
+
+	if (rc < 0)
+		return rc;
+	return ensure_dir(b, path, strlen(path), 1, &n, err);
+}
+
+bool pack_builder_has(const struct pack_builder *b, const char *path)
+{
+	return table_find(b, path, strlen(path)) != NULL;
+}
+
+/*
+ * Creates file node PATH (parents too) with no content yet.
+ */
+static int add_file_node(struct pack_builder *b, const char *path,
+			 struct pack_node **out, struct aero_error *err)
+{
+	size_t len, cut;
+	struct pack_node *existing, *parent, *n;
+	unsigned depth = 1;
+	int rc = check_path(path, err);
+
+	if (rc < 0)
+		return rc;
+	len = strlen(path);
+	existing = table_find(b, path, len);
+	if (existing && strcmp(existing->path, path) != 0)
+		return aero_error_set(err, -EEXIST,
+				      "'%s' collides with '%s' ignoring case",
+				      path, existing->path);
+	if (existing)
+		return aero_error_set(err, -EEXIST, "'%s' added twice", path);
+	cut = len;
+	while (cut > 0 && path[cut - 1] != '/')
+		cut--;
+	for (size_t i = 0; i < cut; i++)
+		depth += path[i] == '/';
+	if (depth > PACK_DEPTH_MAX)
+		return aero_error_set(err, -ELOOP,
+				      "'%s' is deeper than %d components", path,
+				      PACK_DEPTH_MAX);
+	rc = check_name(path + cut, len - cut, err);
+	if (rc < 0)
+		return rc;
+	rc = ensure_dir(b, path, cut ? cut - 1 : 0, 2, &parent, err);
+	if (rc < 0)
+		return rc;
+	if (b->count >= PACK_NODES_MAX)
+		return aero_error_set(err, -EFBIG, "more than %d pack entries",
+				      PACK_NODES_MAX);
+	n = node_new(path, len, PACK_NODE_FILE);
+	if (!n)
+		return aero_error_set(err, -ENOMEM, "out of memory");
+	rc = table_insert(b, n);
+	if (rc < 0) {
+		node_free(n);
+		return aero_error_set(err, rc, "out of memory");
+	}
+	rc = node_add_child(parent, n);
+	if (rc < 0) {
+		table_remove(b, n);
+		node_free(n);
+		return aero_error_set(err, rc, "out of memory");
+	}
+	*out = n;
+	return 0;
+}
+
+/*
+ * Removes the last node added (a file whose content turned out unusable),
+ * so that a failed add leaves the builder as it was, apart from parents.
+ */
+static void drop_file_node(struct pack_builder *b, struct pack_node *n)
+{
+	n->parent->nchildren--;
+	table_remove(b, n);
+	node_free(n);
+}
+
+static int read_extents(const struct pack *p, const struct pack_node *n,
+			void *buf, size_t len, uint64_t off);
+
+int pack_builder_add_file(struct pack_builder *b, const char *path,
+			  const struct pack_extent *ext, size_t n,
+			  unsigned char sha256[32], struct aero_error *err)
+{
+	struct pack *p = b->pack;
+	struct pack_node *node;
+	EVP_MD_CTX *md = NULL;
+	unsigned char *buf = NULL;
+	uint64_t size = 0;
+	int rc;
+
+	for (size_t i = 0; i < n; i++) {
+		if (ext[i].src >= p->nsources)
+			return aero_error_set(err, -EINVAL,
+					      "%s: extent names unknown source %u",
+					      path, ext[i].src);
+		if (range_outside(ext[i].offset, ext[i].length,
+				  p->sources[ext[i].src].size))
+			return aero_error_set(err, -EIO,
+					      "%s: extent %zu (%llu bytes at "
+					      "%llu) lies past the end of the "
+					      "source",
+					      path, i,
+					      (unsigned long long)ext[i].length,
+					      (unsigned long long)ext[i].offset);
+		if (ADD_OVERFLOW(size, ext[i].length, &size))
+			return aero_error_set(err, -EFBIG, "%s: size overflows",
+					      path);
+	}
+	rc = add_file_node(b, path, &node, err);
+	if (rc < 0)
+		return rc;
+	node->size = size;
+	if (n) {
+		node->ext = malloc(n * sizeof(*ext));
+		node->ext_start = malloc(n * sizeof(uint64_t));
+		if (!node->ext || !node->ext_start) {
+			rc = aero_error_set(err, -ENOMEM, "out of memory");
+			goto fail;
+		}
+		memcpy(node->ext, ext, n * sizeof(*ext));
+		node->next = n;
+		for (size_t i = 0, start = 0; i < n; i++) {
+			node->ext_start[i] = start;
+			start += ext[i].length;
+		}
+	}
+
+	/* Hash now: a source that cannot deliver fails the build, not a read. */
+	md = EVP_MD_CTX_new();
+	buf = malloc(1 << 18);
+	if (!md || !buf || !EVP_DigestInit_ex(md, EVP_sha256(), NULL)) {
+		rc = aero_error_set(err, -ENOMEM, "out of memory");
+		goto fail;
+	}
+	for (uint64_t off = 0; off < size;) {
+		size_t chunk = size - off < (1 << 18) ? size - off : (1 << 18);
+
+		rc = read_extents(p, node, buf, chunk, off);
+		if (rc < 0) {
+			aero_error_set(err, rc, "%s: cannot read %zu bytes at "
+					       "%llu of its content",
+				       path, chunk, (unsigned long long)off);
+			goto fail;
+		}
+		EVP_DigestUpdate(md, buf, chunk);
+		off += chunk;
+	}
+	EVP_DigestFinal_ex(md, node->sha256, NULL);
+	EVP_MD_CTX_free(md);
+	free(buf);
+	if (sha256)
+		memcpy(sha256, node->sha256, 32);
+	return 0;
+fail:
+	EVP_MD_CTX_free(md);
+	free(buf);
+	drop_file_node(b, node);
+	return rc;
+}
+
+int pack_builder_add_blob(struct pack_builder *b, const char *path,
+			  const void *data, size_t len,
+			  unsigned char sha256[32], struct aero_error *err)
+{
+	struct pack_node *node;
+	int rc = add_file_node(b, path, &node, err);
+
+	if (rc < 0)
+		return rc;
+	node->blob = malloc(len ? len : 1);
+	if (!node->blob) {
+		drop_file_node(b, node);
+		return aero_error_set(err, -ENOMEM, "out of memory");
+	}
+	memcpy(node->blob, data, len);
+	node->size = len;
+	if (!EVP_Digest(data, len, node->sha256, NULL, EVP_sha256(), NULL)) {
+		drop_file_node(b, node);
+		return aero_error_set(err, -ENOMEM, "sha256 failed");
+	}
+	if (sha256)
+		memcpy(sha256, node->sha256, 32);
+	return 0;
+}
+
+static int node_cmp(const void *a, const void *b)
+{
+	const struct pack_node *x = *(struct pack_node *const *)a;
+	const struct pack_node *y = *(struct pack_node *const *)b;
+
+	return strcmp(x->name, y->name);
+}
+
+/*
+ * Sorts each directory, numbers nodes breadth-first and counts links.
+ * by_ino doubles as the work queue, so no recursion and no extra memory.
+ */
+static void number_nodes(struct pack *p, struct pack_node *root)
+{
+	size_t next = 0;
+
+	root->ino = ++next;
+	p->by_ino[0] = root;
+	for (size_t i = 0; i < next; i++) {
+		struct pack_node *n = p->by_ino[i];
+
+		if (n->type == PACK_NODE_FILE) {
+			n->nlink = 1;
+			p->content_bytes += n->size;
+			continue;
+		}
+		if (n->nchildren)
+			qsort(n->children, n->nchildren,
+			      sizeof(*n->children), node_cmp);
+		n->nlink = 2;
+		for (size_t c = 0; c < n->nchildren; c++) {
+			struct pack_node *child = n->children[c];
+
+			n->nlink += child->type == PACK_NODE_DIR;
+			child->ino = ++next;
+			p->by_ino[next - 1] = child;
+		}
+	}
+	root->parent = root;
+}
+
+int pack_builder_finish(struct pack_builder *b, struct pack **out)
+{
+	struct pack *p = b->pack;
+
+	p->count = b->count;
+	p->by_ino = calloc(p->count, sizeof(*p->by_ino));
+	if (!p->by_ino) {
+		pack_builder_free(b);
+		return -ENOMEM;
+	}
+	/*
+	 * Inode numbers follow a breadth-first walk of the sorted tree: a
+	 * pure function of the set of paths, so two builds of the same
+	 * content number alike whatever order files were added in.
+	 */
+	number_nodes(p, p->root);
+	free(b->table);
+	free(b);
+	*out = p;
+	return 0;
+}
+
+static void pack_free(struct pack *p)
+{
+	for (size_t i = 0; i < p->nsources; i++)
+		close(p->sources[i].fd);
+	free(p->sources);
+	node_free(p->root);
+	free(p->by_ino);
+	free(p);
+}
+
+void pack_builder_free(struct pack_builder *b)
+{
+	if (!b)
+		return;
+	pack_free(b->pack);
+	free(b->table);
+	free(b);
+}
+
+/* ---- the immutable pack ------------------------------------------------ */
+
+struct pack *pack_ref(struct pack *p)
+{
+	atomic_fetch_add_explicit(&p->refs, 1, memory_order_relaxed);
+	return p;
+}
+
+void pack_unref(struct pack *p)
+{
+	if (p && atomic_fetch_sub_explicit(&p->refs, 1,
+					   memory_order_acq_rel) == 1)
+		pack_free(p);
+}
+
+int64_t pack_epoch(const struct pack *p)
+{
+	return p->epoch;
+}
+
+const char *pack_label(const struct pack *p)
+{
+	return p->label;
+}
+
+size_t pack_node_count(const struct pack *p)
+{
+	return p->count;
+}
+
+uint64_t pack_content_bytes(const struct pack *p)
+{
+	return p->content_bytes;
+}
+
+const struct pack_node *pack_root(const struct pack *p)
+{
+	return p->root;
+}
+
+const struct pack_node *pack_node_by_ino(const struct pack *p, uint64_t ino)
+{
+	if (ino == 0 || ino > p->count)
+		return NULL;
+	return p->by_ino[ino - 1];
+}
+
+const struct pack_node *pack_lookup(const struct pack_node *dir,
+				    const char *name)
+{
+	size_t lo = 0, hi;
+
+	if (dir->type != PACK_NODE_DIR)
+		return NULL;
+	hi = dir->nchildren;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(name, dir->children[mid]->name);
+
+		if (c == 0)
+			return dir->children[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+const struct pack_node *pack_lookup_path(const struct pack *p,
+					 const char *path)
+{
+	const struct pack_node *n = p->root;
+	char name[PACK_NAME_MAX + 1];
+
+	while (*path && n) {
+		size_t len = strcspn(path, "/");
+
+		if (len == 0 || len > PACK_NAME_MAX)
+			return NULL;
+		memcpy(name, path, len);
+		name[len] = '\0';
+		n = pack_lookup(n, name);
+		path += len;
+		if (*path == '/')
+			path++;
+	}
+	return n;
+}
+
+enum pack_node_type pack_node_type(const struct pack_node *n)
+{
+	return n->type;
+}
+
+bool pack_node_is_dir(const struct pack_node *n)
+{
+	return n->type == PACK_NODE_DIR;
+}
+
+const char *pack_node_name(const struct pack_node *n)
+{
+	return n->name;
+}
+
+const char *pack_node_path(const struct pack_node *n)
+{
+	return n->path;
+}
+
+uint64_t pack_node_ino(const struct pack_node *n)
+{
+	return n->ino;
+}
+
+uint64_t pack_node_size(const struct pack_node *n)
+{
+	return n->size;
+}
+
+unsigned pack_node_nlink(const struct pack_node *n)
+{
+	return n->nlink;
+}
+
+unsigned pack_node_mode(const struct pack_node *n)
+{
+	return n->type == PACK_NODE_DIR ? PACK_DIR_MODE : PACK_FILE_MODE;
+}
+
+const struct pack_node *pack_node_parent(const struct pack_node *n)
+{
+	return n->parent;
+}
+
+size_t pack_node_nchildren(const struct pack_node *n)
+{
+	return n->nchildren;
+}
+
+const struct pack_node *pack_node_child(const struct pack_node *n, size_t i)
+{
+	return i < n->nchildren ? n->children[i] : NULL;
+}
+
+const unsigned char *pack_node_sha256(const struct pack_node *n)
+{
+	return n->sha256;
+}
+
+/* Index of the extent holding byte OFF (< size) of file N. */
+static size_t extent_at(const struct pack_node *n, uint64_t off)
+{
+	size_t lo = 0, hi = n->next;
+
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (n->ext_start[mid] <= off)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Reads exactly LEN bytes at OFF (within the file) or fails with -EIO. */
+static int read_extents(const struct pack *p, const struct pack_node *n,
+			void *buf, size_t len, uint64_t off)
+{
+	unsigned char *out = buf;
+
+	if (n->blob) {
+		memcpy(out, n->blob + off, len);
+		return 0;
+	}
+	for (size_t i = extent_at(n, off); len > 0 && i < n->next; i++) {
+		const struct pack_extent *e = &n->ext[i];
+		uint64_t in = off - n->ext_start[i];
+		size_t chunk = e->length - in < len ? e->length - in : len;
+		int fd = p->sources[e->src].fd;
+
+		while (chunk > 0) {
+			ssize_t r = pread(fd, out, chunk, (off_t)(e->offset + in));
+
+			if (r < 0 && errno == EINTR)
+				continue;
+			/* Short: the source shrank under us. */
+			if (r <= 0)
+				return -EIO;
+			out += r;
+			in += (uint64_t)r;
+			off += (uint64_t)r;
+			len -= (size_t)r;
+			chunk -= (size_t)r;
+		}
+	}
+	return len ? -EIO : 0;
+}
+
+ssize_t pack_node_read(const struct pack *p, const struct pack_node *n,
+		       void *buf, size_t len, uint64_t off)
+{
+	int rc;
+
+	if (n->type != PACK_NODE_FILE)
+		return -EISDIR;
+	if (off >= n->size)
+		return 0;
+	if (len > n->size - off)
+		len = n->size - off;
+	if (len > SSIZE_MAX)
+		len = SSIZE_MAX;
+	rc = read_extents(p, n, buf, len, off);
+	return rc < 0 ? rc : (ssize_t)len;
+}
+
+int pack_node_span(const struct pack *p, const struct pack_node *n,
+		   uint64_t off, struct pack_span *span)
+{
+	size_t i;
+
+	if (n->type != PACK_NODE_FILE)
+		return -EISDIR;
+	if (off >= n->size)
+		return -EINVAL;
+	if (n->blob) {
+		span->fd = -1;
+		span->fd_offset = 0;
+		span->mem = n->blob + off;
+		span->len = n->size - off;
+		return 0;
+	}
+	i = extent_at(n, off);
+	span->fd = p->sources[n->ext[i].src].fd;
+	span->fd_offset = n->ext[i].offset + (off - n->ext_start[i]);
+	span->mem = NULL;
+	span->len = n->ext[i].length - (off - n->ext_start[i]);
+	return 0;
+}

@@ -1,0 +1,216 @@
+/*
+ * pack.h: the pack tree, the one product of catalog/ and the one input of
+ * fs/ and export/.
+ *
+ * A pack is an immutable tree of directories and regular files with
+ * normalized metadata (fixed modes, one epoch for every time, sorted
+ * children, stable inode numbers) and, for each file, a content reference:
+ * a list of extents in source files (the virtio-win ISO, or files of an
+ * extracted tree) or an in-memory blob (manifest.json, install.cmd...).
+ * File data is never copied into memory; it is read on demand with pread()
+ * from file descriptors the pack owns.
+ *
+ * A pack is built once with a pack_builder and never changes afterwards,
+ * so every read-only function here is safe to call from any number of
+ * threads at once.  A pack is reference counted so that the FUSE daemon can
+ * keep serving an old generation to files that are still open.
+ *
+ * Not here: where the content comes from (catalog/source.h), what goes in
+ * (catalog/catalog.h), how it is served (fs/, export/).
+ */
+#ifndef AEROFS_CATALOG_PACK_PACK_H
+#define AEROFS_CATALOG_PACK_PACK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "catalog/util/error.h"
+
+struct pack;
+struct pack_node;
+struct pack_builder;
+
+enum pack_node_type {
+	PACK_NODE_DIR,
+	PACK_NODE_FILE,
+};
+
+/* Modes every node is served with. */
+#define PACK_DIR_MODE 0555
+#define PACK_FILE_MODE 0444
+
+/*
+ * Limits enforced by the builder (and therefore by everything that serves
+ * a pack): a name is 1..PACK_NAME_MAX bytes of UTF-8 with no '/' or NUL and
+ * is neither "." nor ".."; a path has at most PACK_DEPTH_MAX components.
+ */
+#define PACK_NAME_MAX 255
+#define PACK_DEPTH_MAX 32
+#define PACK_NODES_MAX 1000000
+
+/*
+ * The volume label that images of the pack carry unless told otherwise:
+ * chosen by whoever builds the pack (the profile), PACK_DEFAULT_LABEL when
+ * nobody does.  At most PACK_LABEL_MAX bytes; each image format checks it
+ * against its own character rules.
+ */
+#define PACK_LABEL_MAX 32
+#define PACK_DEFAULT_LABEL "AEROFS"
+
+/* One piece of a file's content: LENGTH bytes at OFFSET of source SRC. */
+struct pack_extent {
+	unsigned src;		/* index returned by pack_builder_add_source() */
+	uint64_t offset;
+	uint64_t length;
+};
+
+/* ---- building ---------------------------------------------------------- */
+
+/*
+ * Starts an empty pack whose every timestamp is EPOCH (seconds since 1970,
+ * UTC; may be negative).  Returns NULL when out of memory.
+ */
+struct pack_builder *pack_builder_new(int64_t epoch);
+
+/*
+ * Sets the volume label (1..PACK_LABEL_MAX bytes, copied).  Returns 0 or
+ * -EINVAL.
+ */
+int pack_builder_set_label(struct pack_builder *b, const char *label);
+
+/*
+ * Registers a source file descriptor for extents to refer to.  The builder
+ * dup()s FD (O_CLOEXEC); the caller keeps its own.  SIZE is the source size
+ * at registration time, used to reject extents past its end.  Returns the
+ * source index (>= 0) or -errno.
+ */
+int pack_builder_add_source(struct pack_builder *b, int fd, uint64_t size);
+
+/*
+ * Adds directory PATH ("win7/x86", no leading or trailing '/') and any
+ * missing parents.  Adding an existing directory is not an error.
+ * Returns 0 or -errno: -EINVAL for an invalid name, -EEXIST when a file
+ * is in the way or a path differs from an existing one only in ASCII case
+ * (the pack is meant for Windows), -ENAMETOOLONG, -ELOOP (too deep),
+ * -EFBIG (too many nodes).
+ */
+int pack_builder_add_dir(struct pack_builder *b, const char *path,
+			 struct aero_error *err);
+
+/*
+ * Adds file PATH (parents are created) whose content is the concatenation
+ * of N extents.  The content is read once here to compute its SHA-256, so
+ * a truncated or unreadable source fails now (-EIO) rather than while
+ * serving.  If SHA256 is not NULL the digest is copied there.
+ * Returns 0 or -errno (see pack_builder_add_dir(); -EEXIST for a duplicate).
+ */
+int pack_builder_add_file(struct pack_builder *b, const char *path,
+			  const struct pack_extent *ext, size_t n,
+			  unsigned char sha256[32], struct aero_error *err);
+
+/*
+ * Adds file PATH whose content is a copy of the LEN bytes at DATA.
+ * Same return values and SHA256 behaviour as pack_builder_add_file().
+ */
+int pack_builder_add_blob(struct pack_builder *b, const char *path,
+			  const void *data, size_t len,
+			  unsigned char sha256[32], struct aero_error *err);
+
+/* True if PATH, ignoring ASCII case, is already in the builder. */
+bool pack_builder_has(const struct pack_builder *b, const char *path);
+
+/*
+ * Freezes the tree: sorts children by name (bytewise), numbers inodes
+ * breadth-first in that order (root is 1; a directory's children get
+ * consecutive numbers), counts links.  The numbering depends only on the
+ * set of paths, not on the order they were added in.  Consumes B in every
+ * case.  Returns 0 and a pack with one reference in *OUT, or -errno.
+ */
+int pack_builder_finish(struct pack_builder *b, struct pack **out);
+
+/* Frees a builder that will not be finished (NULL allowed). */
+void pack_builder_free(struct pack_builder *b);
+
+/* ---- the immutable pack ------------------------------------------------ */
+
+/* Takes another reference; returns P.  Thread-safe. */
+struct pack *pack_ref(struct pack *p);
+
+/* Drops a reference; the last one closes the sources and frees all nodes
+ * (and every pointer borrowed from them).  NULL allowed.  Thread-safe. */
+void pack_unref(struct pack *p);
+
+/* The epoch every time in the pack is set to. */
+int64_t pack_epoch(const struct pack *p);
+
+/* The volume label (see PACK_LABEL_MAX).  Borrowed, lives as the pack. */
+const char *pack_label(const struct pack *p);
+
+/* Number of nodes, root included; inode numbers are 1..pack_node_count(). */
+size_t pack_node_count(const struct pack *p);
+
+/* Total bytes of file content (sum of file sizes, hard to compute later). */
+uint64_t pack_content_bytes(const struct pack *p);
+
+/* The root directory (inode 1).  Borrowed, valid until the pack is freed. */
+const struct pack_node *pack_root(const struct pack *p);
+
+/* Node with inode INO, or NULL if out of range.  Borrowed. */
+const struct pack_node *pack_node_by_ino(const struct pack *p, uint64_t ino);
+
+/* Child of directory DIR named NAME (exact bytes), or NULL.  O(log n). */
+const struct pack_node *pack_lookup(const struct pack_node *dir,
+				    const char *name);
+
+/* Node at PATH relative to the root ("" is the root), or NULL. */
+const struct pack_node *pack_lookup_path(const struct pack *p,
+					 const char *path);
+
+enum pack_node_type pack_node_type(const struct pack_node *n);
+bool pack_node_is_dir(const struct pack_node *n);
+/* Last path component; "" for the root.  Borrowed. */
+const char *pack_node_name(const struct pack_node *n);
+/* Full path relative to the root, no leading '/'; "" for the root. */
+const char *pack_node_path(const struct pack_node *n);
+uint64_t pack_node_ino(const struct pack_node *n);
+/* File: content length.  Directory: 0. */
+uint64_t pack_node_size(const struct pack_node *n);
+/* Directory: 2 + number of subdirectories.  File: 1. */
+unsigned pack_node_nlink(const struct pack_node *n);
+/* PACK_DIR_MODE or PACK_FILE_MODE (permission bits only). */
+unsigned pack_node_mode(const struct pack_node *n);
+/* Parent directory; the root is its own parent. */
+const struct pack_node *pack_node_parent(const struct pack_node *n);
+size_t pack_node_nchildren(const struct pack_node *n);
+/* I-th child in name order, or NULL past the end. */
+const struct pack_node *pack_node_child(const struct pack_node *n, size_t i);
+/* SHA-256 of a file's content (all zero for directories).  Borrowed. */
+const unsigned char *pack_node_sha256(const struct pack_node *n);
+
+/*
+ * Reads up to LEN bytes of file N at OFF into BUF.  Returns the number of
+ * bytes read (fewer than LEN only at end of file, 0 at or past it), or
+ * -EISDIR, or -EIO when a source can no longer supply the range (it was
+ * truncated or replaced underneath us).  Thread-safe (pread only).
+ */
+ssize_t pack_node_read(const struct pack *p, const struct pack_node *n,
+		       void *buf, size_t len, uint64_t off);
+
+/*
+ * Where the byte at OFF of file N lives, for zero-copy serving: either
+ * LEN bytes at FD_OFFSET of source descriptor FD (MEM is NULL), or LEN
+ * bytes at MEM (FD is -1).  LEN is the run up to the end of the extent.
+ * The descriptor and memory are borrowed from the pack.
+ */
+struct pack_span {
+	int fd;
+	uint64_t fd_offset;
+	const void *mem;
+	uint64_t len;
+};
+int pack_node_span(const struct pack *p, const struct pack_node *n,
+		   uint64_t off, struct pack_span *span);
+
+#endif

@@ -1,0 +1,1123 @@
+/*
+ * catalog.c: catalog_build(), from a source to a pack (catalog.h).
+ *
+ * The steps: open the source; if it is already a pack, take it over
+ * verbatim; else select the drivers (select.c), inspect their INFs and
+ * catalogs (inspect.c), fix the epoch, add the upstream files by extent,
+ * the license notices and the synthesized files (synth.c), and last the
+ * manifest, which lists every other file with its SHA-256.  Nothing here
+ * reads the clock, the locale or a host path into the output.
+ */
+#include "catalog/stage/catalog.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <openssl/evp.h>
+
+#include "catalog/stage/inspect.h"
+#include "catalog/util/jsonout.h"
+#include "catalog/util/log.h"
+#include "catalog/util/sbuf.h"
+#include "catalog/stage/select.h"
+#include "catalog/source/source.h"
+#include "catalog/stage/synth.h"
+
+#define CATALOG_PACK_NAME "aero-win7-driver-pack"
+#define CATALOG_SCHEMA_VERSION 1
+#define CATALOG_MANIFEST_MAX (64u << 20)
+
+struct catalog_report {
+	char *json;
+	size_t json_len;
+	size_t warnings;
+	size_t failed;
+	char label[17];
+};
+
+/* One file of the pack, for the manifest's "files". */
+struct catalog_file {
+	char *path;
+	uint64_t size;
+	unsigned char sha256[32];
+};
+
+struct catalog_build {
+	const struct catalog_options *opts;
+	struct source *src;
+	struct pack_builder *b;
+	int image_src; /* pack source index of the image, or -1 */
+	struct catalog_file *files;
+	size_t nfiles, capfiles;
+	struct aero_error *err;
+};
+
+static int catalog_oom(struct aero_error *err)
+{
+	return aero_error_set(err, -ENOMEM, "out of memory");
+}
+
+static int catalog_note_file(struct catalog_build *cb, const char *path,
+			     uint64_t size, const unsigned char sha[32])
+{
+	struct catalog_file *f;
+
+	if (cb->nfiles == cb->capfiles) {
+		size_t cap = cb->capfiles ? cb->capfiles * 2 : 64;
+
+		f = realloc(cb->files, cap * sizeof(*f));
+		if (!f)
+			return catalog_oom(cb->err);
+		cb->files = f;
+		cb->capfiles = cap;
+	}
+	f = &cb->files[cb->nfiles];
+	f->path = strdup(path);
+	if (!f->path)
+		return catalog_oom(cb->err);
+	f->size = size;
+	memcpy(f->sha256, sha, 32);
+	cb->nfiles++;
+	return 0;
+}
+
+static int catalog_file_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct catalog_file *)a)->path,
+		      ((const struct catalog_file *)b)->path);
+}
+
+/* Adds source file N at pack path PATH, by extent: never copied. */
+static int catalog_add_source_file(struct catalog_build *cb,
+				   const struct source_node *n,
+				   const char *path)
+{
+	unsigned char sha[32];
+	uint64_t size = source_node_size(n);
+	int r;
+
+	if (source_kind(cb->src) == SOURCE_KIND_IMAGE) {
+		const struct source_extent *ext;
+		struct pack_extent *pe;
+		size_t count;
+
+		r = source_node_extents(n, &ext, &count);
+		if (r < 0)
+			return aero_error_set(cb->err, r, "%s: no extents",
+					      path);
+		pe = calloc(count ? count : 1, sizeof(*pe));
+		if (!pe)
+			return catalog_oom(cb->err);
+		for (size_t i = 0; i < count; i++) {
+			pe[i].src = (unsigned)cb->image_src;
+			pe[i].offset = ext[i].offset;
+			pe[i].length = ext[i].length;
+		}
+		r = pack_builder_add_file(cb->b, path, pe, count, sha, cb->err);
+		free(pe);
+	} else {
+		struct pack_extent pe = {0, 0, size};
+		int fd = source_node_open(cb->src, n);
+
+		if (fd < 0)
+			return aero_error_set(cb->err, fd,
+					      "%s: cannot open: "
+					      "%s",
+					      source_node_name(n),
+					      strerror(-fd));
+		r = pack_builder_add_source(cb->b, fd, size);
+		close(fd);
+		if (r < 0)
+			return aero_error_set(cb->err, r, "%s: %s", path,
+					      strerror(-r));
+		pe.src = (unsigned)r;
+		r = pack_builder_add_file(cb->b, path, &pe, 1, sha, cb->err);
+	}
+	if (r < 0) {
+		if (!cb->err || !cb->err->msg[0])
+			aero_error_set(cb->err, r, "%s", strerror(-r));
+		aero_error_prefix(cb->err, "%s", path);
+		return r;
+	}
+	return catalog_note_file(cb, path, size, sha);
+}
+
+static int catalog_add_blob(struct catalog_build *cb, const char *path,
+			    char *data, size_t len)
+{
+	unsigned char sha[32];
+	int r;
+
+	if (!data)
+		return catalog_oom(cb->err);
+	r = pack_builder_add_blob(cb->b, path, data, len, sha, cb->err);
+	free(data);
+	if (r < 0)
+		return r;
+	return catalog_note_file(cb, path, len, sha);
+}
+
+static bool catalog_is_pdb(const char *name)
+{
+	size_t len = strlen(name);
+
+	return len >= 4 && !strcasecmp(name + len - 4, ".pdb");
+}
+
+/*
+ * Adds everything under DIR to PREFIX ("" for the pack root), keeping
+ * upstream names.  Non-regular entries are skipped (source.h never follows
+ * them), and so is OS junk (Thumbs.db...); at the pack root, so is a
+ * mounted aerofs tree's .aerofs/.  A name Windows cannot store fails.
+ */
+static int catalog_add_tree(struct catalog_build *cb,
+			    const struct source_node *dir, const char *prefix,
+			    bool drop_pdb, unsigned depth)
+{
+	int r;
+
+	if (*prefix) {
+		r = pack_builder_add_dir(cb->b, prefix, cb->err);
+		if (r < 0)
+			return r;
+	}
+	if (depth > PACK_DEPTH_MAX)
+		return aero_error_set(cb->err, -ELOOP, "%s: too deep", prefix);
+	for (size_t i = 0; i < source_node_nchildren(dir); i++) {
+		const struct source_node *c = source_node_child(dir, i);
+		const char *name = source_node_name(c);
+		const char *bad;
+		char path[PATH_MAX];
+
+		if (select_is_junk_name(name) ||
+		    (!*prefix && !strcmp(name, ".aerofs")))
+			continue;
+		bad = select_windows_name_problem(name);
+		if (bad)
+			return aero_error_set(cb->err, -EINVAL,
+					      "%s%s%s: Windows cannot store this "
+					      "name: %s",
+					      prefix, *prefix ? "/" : "", name,
+					      bad);
+		if ((size_t)snprintf(path, sizeof(path), "%s%s%s", prefix,
+				     *prefix ? "/" : "",
+				     name) >= sizeof(path))
+			return aero_error_set(cb->err, -ENAMETOOLONG,
+					      "%s/%s: path too long", prefix,
+					      name);
+		switch (source_node_type(c)) {
+		case SOURCE_NODE_DIR:
+			r = catalog_add_tree(cb, c, path, drop_pdb, depth + 1);
+			break;
+		case SOURCE_NODE_FILE:
+			if (drop_pdb && catalog_is_pdb(name))
+				continue;
+			r = catalog_add_source_file(cb, c, path);
+			break;
+		default:
+			log_msg(LOG_LEVEL_INFO,
+				"%s: not a regular file, "
+				"skipped",
+				path);
+			continue;
+		}
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* "name" of the source: the basename, never the host path. */
+static char *catalog_source_name(const char *path)
+{
+	char *real = realpath(path, NULL);
+	const char *base, *use = real ? real : path;
+	char *copy, *out;
+	size_t len;
+
+	copy = strdup(use);
+	free(real);
+	if (!copy)
+		return NULL;
+	len = strlen(copy);
+	while (len > 1 && copy[len - 1] == '/')
+		copy[--len] = '\0';
+	base = strrchr(copy, '/');
+	base = base && base[1] ? base + 1 : copy;
+	out = strdup(base);
+	free(copy);
+	return out;
+}
+
+/* SHA-256 of the whole image: only with source-hash, it reads 700 MB. */
+static int catalog_hash_source(const struct source *s, char hex[65],
+			       struct aero_error *err)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned char *buf = malloc(1 << 20), md[32];
+	uint64_t off = 0, size = source_size(s);
+	unsigned int mdlen = 0;
+	int r = 0;
+
+	if (!ctx || !buf || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
+		r = catalog_oom(err);
+		goto out;
+	}
+	while (off < size) {
+		size_t want =
+		    size - off > (1 << 20) ? (1 << 20) : (size_t)(size - off);
+		ssize_t k = pread(source_fd(s), buf, want, (off_t)off);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			r = aero_error_set(err, -EIO,
+					   "cannot read the source "
+					   "at offset %llu to hash it",
+					   (unsigned long long)off);
+			goto out;
+		}
+		if (!EVP_DigestUpdate(ctx, buf, (size_t)k)) {
+			r = catalog_oom(err);
+			goto out;
+		}
+		off += (uint64_t)k;
+	}
+	if (!EVP_DigestFinal_ex(ctx, md, &mdlen)) {
+		r = catalog_oom(err);
+		goto out;
+	}
+	for (unsigned i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+out:
+	EVP_MD_CTX_free(ctx);
+	free(buf);
+	return r;
+}
+
+/* First non-empty line of VERSION-like root files, trimmed. */
+static bool catalog_version_file(const struct source *s, char *out, size_t size)
+{
+	static const char *const names[] = {
+	    "VERSION",
+	    "VERSION.txt",
+	    "version.txt",
+	    "virtio-win-version.txt",
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		const struct source_node *n;
+		unsigned char *buf;
+		size_t len, a, e;
+
+		n = source_node_find(source_root(s), names[i]);
+		if (!n || source_node_type(n) != SOURCE_NODE_FILE)
+			continue;
+		if (inspect_read(s, n, 4096, &buf, &len, NULL) < 0)
+			continue;
+		/* UTF-8 BOM, then blanks and empty lines */
+		a = len >= 3 && !memcmp(buf, "\xef\xbb\xbf", 3) ? 3 : 0;
+		while (a < len && (buf[a] == ' ' || buf[a] == '\t' ||
+				   buf[a] == '\r' || buf[a] == '\n'))
+			a++;
+		e = a;
+		while (e < len && buf[e] != '\r' && buf[e] != '\n')
+			e++;
+		while (e > a && (buf[e - 1] == ' ' || buf[e - 1] == '\t'))
+			e--;
+		if (e > a && e - a < size) {
+			bool printable = true;
+
+			for (size_t k = a; k < e; k++)
+				printable &= buf[k] >= 0x20 && buf[k] < 0x7f;
+			if (printable) {
+				memcpy(out, buf + a, e - a);
+				out[e - a] = '\0';
+				free(buf);
+				return true;
+			}
+		}
+		free(buf);
+	}
+	return false;
+}
+
+static void catalog_set_report(struct catalog_report *r, const char *label)
+{
+	snprintf(r->label, sizeof(r->label), "%s", label);
+}
+
+/* ---- pack import ------------------------------------------------------ */
+
+static int catalog_import(struct catalog_build *cb, cJSON *man,
+			  unsigned char *text, size_t len,
+			  struct catalog_report *rep)
+{
+	const struct catalog_options *o = cb->opts;
+	cJSON *ep = cJSON_GetObjectItemCaseSensitive(man, "epoch");
+	cJSON *img = cJSON_GetObjectItemCaseSensitive(man, "image");
+	cJSON *lab = cJSON_GetObjectItemCaseSensitive(img, "label");
+	cJSON *warn = cJSON_GetObjectItemCaseSensitive(man, "warnings");
+	cJSON *chk = cJSON_GetObjectItemCaseSensitive(man, "checks");
+	cJSON *files = cJSON_GetObjectItemCaseSensitive(man, "files");
+	cJSON *f;
+	int64_t epoch = 0;
+	bool *listed;
+	int r;
+
+	if (o->epoch_set)
+		epoch = o->epoch;
+	else if (cJSON_IsNumber(ep) && ep->valuedouble >= -62135596800.0 &&
+		 ep->valuedouble <= 253402300799.0)
+		epoch = (int64_t)ep->valuedouble;
+	if (o->drivers || o->strict_optional || o->drop_pdb)
+		log_msg(LOG_LEVEL_WARNING,
+			"the source is already a driver "
+			"pack: drivers=, strict-optional and drop-pdb are "
+			"ignored");
+	if (o->label)
+		catalog_set_report(rep, o->label);
+	else if (cJSON_IsString(lab) && catalog_label_valid(lab->valuestring))
+		catalog_set_report(rep, lab->valuestring);
+	else
+		catalog_set_report(rep, CATALOG_DEFAULT_LABEL);
+	rep->warnings = (size_t)cJSON_GetArraySize(warn);
+	f = cJSON_GetObjectItemCaseSensitive(chk, "failed");
+	/* a count, or 0: 1e300 to size_t is undefined (C11 6.3.1.4) */
+	rep->failed = cJSON_IsNumber(f) && f->valuedouble > 0 &&
+			      f->valuedouble < 9007199254740992.0
+			  ? (size_t)f->valuedouble
+			  : 0;
+	cb->b = pack_builder_new(epoch);
+	if (!cb->b)
+		return catalog_oom(cb->err);
+	if (source_kind(cb->src) == SOURCE_KIND_IMAGE) {
+		r = pack_builder_add_source(cb->b, source_fd(cb->src),
+					    source_size(cb->src));
+		if (r < 0)
+			return aero_error_set(cb->err, r,
+					      "cannot use the "
+					      "image: %s",
+					      strerror(-r));
+		cb->image_src = r;
+	}
+	r = catalog_add_tree(cb, source_root(cb->src), "", false, 0);
+	if (r < 0)
+		return r;
+	/*
+	 * A changed, missing or added file makes the manifest a lie: say so
+	 * and count it as a failed check (aerofs-catalog --check), but keep
+	 * going.
+	 */
+	listed = calloc(cb->nfiles ? cb->nfiles : 1, sizeof(*listed));
+	if (!listed)
+		return catalog_oom(cb->err);
+	cJSON_ArrayForEach(f, files)
+	{
+		cJSON *p = cJSON_GetObjectItemCaseSensitive(f, "path");
+		cJSON *h = cJSON_GetObjectItemCaseSensitive(f, "sha256");
+		bool found = false;
+
+		if (!cJSON_IsString(p) || !cJSON_IsString(h))
+			continue;
+		for (size_t i = 0; i < cb->nfiles; i++) {
+			char hex[65];
+
+			if (strcmp(cb->files[i].path, p->valuestring))
+				continue;
+			found = true;
+			listed[i] = true;
+			for (unsigned k = 0; k < 32; k++)
+				snprintf(hex + 2 * k, 3, "%02x",
+					 cb->files[i].sha256[k]);
+			if (strcmp(hex, h->valuestring)) {
+				log_msg(LOG_LEVEL_ERR,
+					"%s: content differs "
+					"from the pack's manifest.json",
+					p->valuestring);
+				rep->warnings++;
+				rep->failed++;
+			}
+		}
+		if (!found) {
+			log_msg(LOG_LEVEL_ERR,
+				"%s: listed in the pack's "
+				"manifest.json but missing",
+				p->valuestring);
+			rep->warnings++;
+			rep->failed++;
+		}
+	}
+	for (size_t i = 0; i < cb->nfiles; i++) {
+		if (listed[i] || !strcmp(cb->files[i].path, "manifest.json"))
+			continue;
+		log_msg(LOG_LEVEL_ERR,
+			"%s: not listed in the pack's manifest.json",
+			cb->files[i].path);
+		rep->warnings++;
+		rep->failed++;
+	}
+	free(listed);
+	rep->json = malloc(len + 1);
+	if (!rep->json)
+		return catalog_oom(cb->err);
+	memcpy(rep->json, text, len);
+	rep->json[len] = '\0';
+	rep->json_len = len;
+	return 0;
+}
+
+/* The manifest of the source if the source is a pack, else NULL. */
+static cJSON *catalog_pack_manifest(const struct source *s,
+				    unsigned char **text, size_t *len)
+{
+	const struct source_node *n;
+	cJSON *man, *pack;
+
+	*text = NULL;
+	n = source_node_find(source_root(s), "manifest.json");
+	if (!n || source_node_type(n) != SOURCE_NODE_FILE)
+		return NULL;
+	if (inspect_read(s, n, CATALOG_MANIFEST_MAX, text, len, NULL) < 0)
+		return NULL;
+	man = cJSON_ParseWithLength((const char *)*text, *len);
+	pack = cJSON_GetObjectItemCaseSensitive(man, "pack");
+	if (cJSON_IsString(pack) &&
+	    !strcmp(pack->valuestring, CATALOG_PACK_NAME))
+		return man;
+	cJSON_Delete(man);
+	free(*text);
+	*text = NULL;
+	return NULL;
+}
+
+/* ---- a fresh pack ----------------------------------------------------- */
+
+struct catalog_fresh {
+	struct selection sel;
+	struct inspect_result res[SELECT_NDRIVERS][SELECT_NTARGETS];
+	const struct source_node *notices[64];
+	size_t nnotices;
+	struct strlist notice_names; /* sorted, for the manifest */
+	char version[128];
+	bool has_version;
+	int64_t epoch;
+	const char *epoch_source;
+	char *source_name;
+	char hash[65];
+	const char *label;
+};
+
+static void catalog_fresh_free(struct catalog_fresh *f)
+{
+	for (size_t i = 0; i < SELECT_NDRIVERS; i++)
+		for (size_t t = 0; t < SELECT_NTARGETS; t++)
+			inspect_result_free(&f->res[i][t]);
+	select_free(&f->sel);
+	strlist_free(&f->notice_names);
+	free(f->source_name);
+}
+
+static int catalog_find_notices(const struct source *s, struct catalog_fresh *f)
+{
+	const struct source_node *root = source_root(s);
+	struct strlist seen = STRLIST_INIT;
+	size_t left_out = 0;
+	int r = 0;
+
+	for (size_t i = 0; i < source_node_nchildren(root); i++) {
+		const struct source_node *c = source_node_child(root, i);
+		const char *name = source_node_name(c);
+
+		if (source_node_type(c) != SOURCE_NODE_FILE ||
+		    !select_is_notice_name(name) ||
+		    strlist_has(&seen, name, true))
+			continue;
+		if (f->nnotices == sizeof(f->notices) / sizeof(f->notices[0])) {
+			left_out++;
+			continue;
+		}
+		if (strlist_add(&seen, name) < 0 ||
+		    strlist_add(&f->notice_names, name) < 0) {
+			r = -ENOMEM;
+			break;
+		}
+		f->notices[f->nnotices++] = c;
+	}
+	strlist_free(&seen);
+	strlist_sort(&f->notice_names);
+	/* a hostile source, not virtio-win: say so rather than cut silently */
+	if (!r && left_out &&
+	    strlist_addf(&f->sel.warnings,
+			 "%zu more license or notice files at the root of the "
+			 "source were left out (at most %zu are copied)",
+			 left_out,
+			 sizeof(f->notices) / sizeof(f->notices[0])) < 0)
+		r = -ENOMEM;
+	if (!r && !f->nnotices &&
+	    strlist_add(&f->sel.warnings,
+			"no upstream license or notice "
+			"files were found at the root of the virtio-win "
+			"source") < 0)
+		r = -ENOMEM;
+	return r;
+}
+
+static int catalog_resolve_epoch(const struct catalog_build *cb,
+				 struct catalog_fresh *f)
+{
+	bool have_cat = false;
+	int64_t t, newest = 0;
+	int r;
+
+	if (cb->opts->epoch_set) {
+		f->epoch = cb->opts->epoch;
+		f->epoch_source = "option";
+		return 0;
+	}
+	r = catalog_epoch_from_env(&t, cb->err);
+	if (r < 0)
+		return r;
+	if (r > 0) {
+		f->epoch = t;
+		f->epoch_source = "SOURCE_DATE_EPOCH";
+		return 0;
+	}
+	if (source_volume_time(cb->src, &t)) {
+		f->epoch = t;
+		f->epoch_source = "volume";
+		return 0;
+	}
+	for (size_t i = 0; i < f->sel.ndrv; i++)
+		for (size_t k = 0; k < SELECT_NTARGETS; k++) {
+			const struct inspect_result *res = &f->res[i][k];
+
+			if (!res->has_time || (have_cat && res->time <= newest))
+				continue;
+			newest = res->time;
+			have_cat = true;
+		}
+	f->epoch = have_cat ? newest : 0;
+	f->epoch_source = have_cat ? "catalog" : "default";
+	return 0;
+}
+
+static const char *catalog_json_str(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static int catalog_synthesize(struct catalog_build *cb, struct catalog_fresh *f)
+{
+	struct synth_driver drv[SELECT_NDRIVERS];
+	const char *missing[SELECT_NDRIVERS];
+	char generator[64];
+	struct synth_info info;
+	size_t n = 0, nmissing = 0, len;
+	char *text;
+	int r;
+
+	memset(drv, 0, sizeof(drv));
+	for (size_t i = 0; i < f->sel.ndrv; i++) {
+		const struct select_driver *d = &f->sel.drv[i];
+
+		if (!select_included(d)) {
+			missing[nmissing++] = d->def->id;
+			continue;
+		}
+		drv[n].id = d->def->id;
+		drv[n].upstream = d->def->upstream;
+		for (size_t t = 0; t < SELECT_NTARGETS; t++) {
+			const struct inspect_result *res = &f->res[i][t];
+
+			drv[n].source_path[t] = d->t[t].source_path;
+			drv[n].inf[t] = res->inf_file;
+			drv[n].driver_ver[t] = res->driver_ver;
+			drv[n].provider[t] = res->provider;
+			drv[n].signer[t] =
+			    catalog_json_str(res->catalog, "signer");
+			drv[n].digest[t] =
+			    catalog_json_str(res->catalog, "digest");
+		}
+		n++;
+	}
+	snprintf(generator, sizeof(generator), "aerofs %s", AEROFS_VERSION);
+	info = (struct synth_info){
+	    .drivers = drv,
+	    .ndrivers = n,
+	    .missing = missing,
+	    .nmissing = nmissing,
+	    .notices = (const char *const *)f->notice_names.v,
+	    .nnotices = f->notice_names.n,
+	    .version = f->has_version ? f->version : NULL,
+	    .generator = generator,
+	};
+	text = synth_readme(&info, &len);
+	r = catalog_add_blob(cb, "README.txt", text, len);
+	if (r < 0)
+		return r;
+	text = synth_notices(&info, &len);
+	r = catalog_add_blob(cb, "THIRD_PARTY_NOTICES.md", text, len);
+	if (r < 0)
+		return r;
+	text = synth_install_cmd(&len);
+	r = catalog_add_blob(cb, "install.cmd", text, len);
+	if (r < 0)
+		return r;
+	text = synth_testsigning_cmd(&len);
+	return catalog_add_blob(cb, "enable-testsigning.cmd", text, len);
+}
+
+static cJSON *catalog_targets_array(cJSON *parent, const char *key,
+				    const struct select_driver *d, bool present,
+				    bool *oom)
+{
+	cJSON *a = jsonout_add_arr(parent, key, oom);
+
+	for (size_t t = 0; t < SELECT_NTARGETS; t++)
+		if (d->t[t].present == present)
+			jsonout_add_str(
+			    a, NULL, select_target_name((enum select_target)t),
+			    oom);
+	return a;
+}
+
+/* {target: message} for the targets a driver is missing on, sorted. */
+static cJSON *catalog_errors_object(cJSON *parent,
+				    const struct select_driver *d, bool *oom)
+{
+	static const enum select_target order[] = {SELECT_AMD64, SELECT_X86};
+	cJSON *o = jsonout_add_obj(parent, "errors", oom);
+
+	for (size_t i = 0; i < 2; i++) {
+		const struct select_found *fd = &d->t[order[i]];
+
+		if (!fd->present && fd->error[0])
+			jsonout_add_str(o, select_target_name(order[i]),
+					fd->error, oom);
+	}
+	return o;
+}
+
+/*
+ * Every addition is checked (jsonout_add*): a manifest that lacks a key
+ * because an allocation failed would be a wrong manifest, not a short one.
+ * Returns NULL when out of memory.
+ */
+static cJSON *catalog_manifest(struct catalog_build *cb,
+			       struct catalog_fresh *f, size_t *failed)
+{
+	const struct catalog_options *o = cb->opts;
+	const struct source *s = cb->src;
+	cJSON *m = cJSON_CreateObject(), *x, *a;
+	char when[40], generator[64];
+	bool any_missing = false, oom = false;
+	struct strlist incl = STRLIST_INIT;
+
+	*failed = 0;
+	if (!m)
+		return NULL;
+	inspect_utc(f->epoch, when, sizeof(when));
+	snprintf(generator, sizeof(generator), "aerofs %s", AEROFS_VERSION);
+	jsonout_add_num(m, "schema_version", CATALOG_SCHEMA_VERSION, &oom);
+	jsonout_add_str(m, "pack", CATALOG_PACK_NAME, &oom);
+	jsonout_add_str(m, "generator", generator, &oom);
+	jsonout_add_str(m, "created_utc", when, &oom);
+	jsonout_add_num(m, "epoch", (double)f->epoch, &oom);
+	jsonout_add_str(m, "epoch_source", f->epoch_source, &oom);
+	x = jsonout_add_obj(m, "image", &oom);
+	jsonout_add_str(x, "label", f->label, &oom);
+
+	x = jsonout_add_obj(m, "source", &oom);
+	jsonout_add_str(
+	    x, "kind",
+	    source_kind(s) == SOURCE_KIND_IMAGE ? "iso" : "directory", &oom);
+	jsonout_add_str(x, "name", f->source_name, &oom);
+	jsonout_add_str(x, "names", source_names(s), &oom);
+	jsonout_add_str(x, "volume_label", source_volume_label(s), &oom);
+	jsonout_add_str(x, "derived_version",
+			f->has_version ? f->version : NULL, &oom);
+	if (source_kind(s) == SOURCE_KIND_IMAGE)
+		jsonout_add_num(x, "size", (double)source_size(s), &oom);
+	else
+		jsonout_add_str(x, "size", NULL, &oom);
+	if (f->hash[0]) {
+		cJSON *h = jsonout_add_obj(x, "hash", &oom);
+
+		jsonout_add_str(h, "algorithm", "sha256", &oom);
+		jsonout_add_str(h, "value", f->hash, &oom);
+	} else {
+		jsonout_add_str(x, "hash", NULL, &oom);
+	}
+	a = jsonout_add_arr(x, "license_notice_files_copied", &oom);
+	for (size_t i = 0; i < f->notice_names.n; i++)
+		jsonout_add_str(a, NULL, f->notice_names.v[i], &oom);
+
+	x = jsonout_add_obj(m, "options", &oom);
+	jsonout_add_bool(x, "strict_optional", o->strict_optional, &oom);
+	jsonout_add_bool(x, "drop_pdb", o->drop_pdb, &oom);
+
+	a = jsonout_add_arr(m, "drivers_requested", &oom);
+	for (size_t i = 0; i < f->sel.ndrv; i++) {
+		jsonout_add_str(a, NULL, f->sel.drv[i].def->id, &oom);
+		if (select_included(&f->sel.drv[i]) &&
+		    strlist_add(&incl, f->sel.drv[i].def->id) < 0)
+			oom = true;
+	}
+	strlist_sort(&incl);
+	a = jsonout_add_arr(m, "drivers", &oom);
+	for (size_t i = 0; i < incl.n; i++)
+		jsonout_add_str(a, NULL, incl.v[i], &oom);
+	a = jsonout_add_arr(m, "optional_drivers_missing", &oom);
+	for (size_t i = 0; i < f->sel.ndrv; i++) {
+		const struct select_driver *d = &f->sel.drv[i];
+		cJSON *e;
+
+		if (select_included(d))
+			continue;
+		any_missing = true;
+		e = jsonout_add_obj(a, NULL, &oom);
+		jsonout_add_str(e, "name", d->def->id, &oom);
+		catalog_targets_array(e, "missing_targets", d, false, &oom);
+		catalog_errors_object(e, d, &oom);
+	}
+	jsonout_add_bool(m, "optional_drivers_missing_any", any_missing, &oom);
+	a = jsonout_add_arr(m, "warnings", &oom);
+	for (size_t i = 0; i < f->sel.warnings.n; i++)
+		jsonout_add_str(a, NULL, f->sel.warnings.v[i], &oom);
+	{
+		size_t total = 0;
+
+		for (size_t i = 0; i < f->sel.ndrv; i++)
+			for (size_t t = 0; t < SELECT_NTARGETS; t++) {
+				total += f->res[i][t].nchecks;
+				*failed += f->res[i][t].nfailed;
+			}
+		x = jsonout_add_obj(m, "checks", &oom);
+		jsonout_add_num(x, "total", (double)total, &oom);
+		jsonout_add_num(x, "failed", (double)*failed, &oom);
+	}
+	a = jsonout_add_arr(m, "driver_results", &oom);
+	for (size_t i = 0; i < f->sel.ndrv; i++) {
+		const struct select_driver *d = &f->sel.drv[i];
+		cJSON *e = jsonout_add_obj(a, NULL, &oom), *det;
+
+		jsonout_add_str(e, "name", d->def->id, &oom);
+		jsonout_add_str(e, "upstream", d->def->upstream, &oom);
+		jsonout_add_bool(e, "required", d->def->required, &oom);
+		jsonout_add_str(e, "status", select_status_name(d->status),
+				&oom);
+		catalog_targets_array(e, "included_targets", d, true, &oom);
+		catalog_targets_array(e, "missing_targets", d, false, &oom);
+		catalog_errors_object(e, d, &oom);
+		det = jsonout_add_obj(e, "details", &oom);
+		for (size_t t = 0; t < SELECT_NTARGETS; t++) {
+			const struct select_found *fd = &d->t[t];
+			struct inspect_result *res = &f->res[i][t];
+			char pack_path[128];
+			cJSON *td;
+
+			if (!fd->present)
+				continue;
+			td = jsonout_add_obj(
+			    det, select_target_name((enum select_target)t),
+			    &oom);
+			snprintf(pack_path, sizeof(pack_path), "win7/%s/%s",
+				 select_target_arch((enum select_target)t),
+				 d->def->id);
+			jsonout_add_str(td, "pack_path", pack_path, &oom);
+			jsonout_add_str(td, "source_path", fd->source_path,
+					&oom);
+			jsonout_add_str(td, "os_dir",
+					source_node_name(fd->os_node), &oom);
+			jsonout_add_str(td, "arch_dir",
+					source_node_name(fd->arch_node), &oom);
+			/*
+			 * Moved into the manifest tree, or freed if that
+			 * fails: either way no longer the result's.
+			 */
+			jsonout_add(td, "inf", res->inf, &oom);
+			jsonout_add(td, "catalog", res->catalog, &oom);
+			res->inf = res->catalog = NULL;
+		}
+	}
+	a = jsonout_add_arr(m, "targets", &oom);
+	for (size_t t = 0; t < SELECT_NTARGETS; t++)
+		jsonout_add_str(a, NULL,
+				select_target_name((enum select_target)t),
+				&oom);
+	qsort(cb->files, cb->nfiles, sizeof(*cb->files), catalog_file_cmp);
+	a = jsonout_add_arr(m, "files", &oom);
+	for (size_t i = 0; i < cb->nfiles; i++) {
+		cJSON *e = jsonout_add_obj(a, NULL, &oom);
+		char hex[65];
+
+		for (unsigned k = 0; k < 32; k++)
+			snprintf(hex + 2 * k, 3, "%02x",
+				 cb->files[i].sha256[k]);
+		jsonout_add_str(e, "path", cb->files[i].path, &oom);
+		jsonout_add_num(e, "size", (double)cb->files[i].size, &oom);
+		jsonout_add_str(e, "sha256", hex, &oom);
+	}
+	strlist_free(&incl);
+	if (oom) {
+		cJSON_Delete(m);
+		return NULL;
+	}
+	return m;
+}
+
+static int catalog_fresh(struct catalog_build *cb, const char *source_path,
+			 const struct select_driver_def *const *defs,
+			 size_t ndefs, struct catalog_report *rep)
+{
+	const struct catalog_options *o = cb->opts;
+	struct catalog_fresh *f = calloc(1, sizeof(*f));
+	const struct source_node *root = source_root(cb->src);
+	cJSON *man = NULL;
+	size_t failed = 0;
+	char *text;
+	size_t len;
+	int r;
+
+	if (!f)
+		return catalog_oom(cb->err);
+	r = select_run(root, defs, ndefs, o->strict_optional, &f->sel, cb->err);
+	if (r < 0)
+		goto out;
+	r = catalog_find_notices(cb->src, f);
+	if (r < 0) {
+		catalog_oom(cb->err);
+		goto out;
+	}
+	/* ECMA-119 7.5: level 1 names are 8.3 uppercase, so INFs miss files */
+	if (!strcmp(source_names(cb->src), "iso9660") &&
+	    strlist_add(&f->sel.warnings,
+			"the image has only ISO9660 8.3 "
+			"names (no Rock Ridge, Joliet or ISO9660:1999 "
+			"names): long file names are cut and INFs may not "
+			"find their files; use an image with Rock Ridge or "
+			"Joliet") < 0) {
+		r = catalog_oom(cb->err);
+		goto out;
+	}
+	if (source_skipped(cb->src) &&
+	    strlist_addf(&f->sel.warnings,
+			 "%zu entries of the source were "
+			 "left out: unusable or duplicate names (each is "
+			 "logged)",
+			 source_skipped(cb->src)) < 0) {
+		r = catalog_oom(cb->err);
+		goto out;
+	}
+	f->source_name = catalog_source_name(source_path);
+	if (!f->source_name) {
+		r = catalog_oom(cb->err);
+		goto out;
+	}
+	if (catalog_version_file(cb->src, f->version, sizeof(f->version)) ||
+	    (source_volume_label(cb->src) &&
+	     select_version_from_name(source_volume_label(cb->src), f->version,
+				      sizeof(f->version))) ||
+	    select_version_from_name(f->source_name, f->version,
+				     sizeof(f->version)))
+		f->has_version = true;
+	for (size_t i = 0; i < f->sel.ndrv; i++) {
+		const struct select_driver *d = &f->sel.drv[i];
+
+		if (!select_included(d))
+			continue;
+		for (size_t t = 0; t < SELECT_NTARGETS; t++) {
+			r = inspect_driver(cb->src, d->def,
+					   (enum select_target)t,
+					   d->t[t].arch_node, &f->sel.warnings,
+					   &f->res[i][t], cb->err);
+			if (r < 0)
+				goto out;
+		}
+	}
+	r = catalog_resolve_epoch(cb, f);
+	if (r < 0)
+		goto out;
+	if (o->source_hash && source_kind(cb->src) == SOURCE_KIND_IMAGE) {
+		r = catalog_hash_source(cb->src, f->hash, cb->err);
+		if (r < 0)
+			goto out;
+	}
+	f->label = o->label ? o->label : CATALOG_DEFAULT_LABEL;
+	catalog_set_report(rep, f->label);
+
+	cb->b = pack_builder_new(f->epoch);
+	if (!cb->b) {
+		r = catalog_oom(cb->err);
+		goto out;
+	}
+	if (source_kind(cb->src) == SOURCE_KIND_IMAGE) {
+		r = pack_builder_add_source(cb->b, source_fd(cb->src),
+					    source_size(cb->src));
+		if (r < 0) {
+			aero_error_set(cb->err, r, "cannot use the image: %s",
+				       strerror(-r));
+			goto out;
+		}
+		cb->image_src = r;
+	}
+	for (size_t t = 0; t < SELECT_NTARGETS; t++)
+		for (size_t i = 0; i < f->sel.ndrv; i++) {
+			const struct select_driver *d = &f->sel.drv[i];
+			char prefix[64];
+
+			if (!select_included(d))
+				continue;
+			snprintf(prefix, sizeof(prefix), "win7/%s/%s",
+				 select_target_arch((enum select_target)t),
+				 d->def->id);
+			r = catalog_add_tree(cb, d->t[t].arch_node, prefix,
+					     o->drop_pdb, 3);
+			if (r < 0)
+				goto out;
+		}
+	for (size_t i = 0; i < f->nnotices; i++) {
+		char path[PATH_MAX];
+
+		snprintf(path, sizeof(path), "licenses/virtio-win/%s",
+			 source_node_name(f->notices[i]));
+		r = catalog_add_source_file(cb, f->notices[i], path);
+		if (r < 0)
+			goto out;
+	}
+	r = catalog_synthesize(cb, f);
+	if (r < 0)
+		goto out;
+	for (size_t i = 0; i < f->sel.warnings.n; i++)
+		log_msg(LOG_LEVEL_WARNING, "%s", f->sel.warnings.v[i]);
+	man = catalog_manifest(cb, f, &failed);
+	text = man ? jsonout_print(man, &len) : NULL;
+	if (!text) {
+		r = catalog_oom(cb->err);
+		goto out;
+	}
+	rep->json = strdup(text);
+	rep->json_len = len;
+	rep->warnings = f->sel.warnings.n;
+	rep->failed = failed;
+	r = pack_builder_add_blob(cb->b, "manifest.json", text, len, NULL,
+				  cb->err);
+	free(text);
+	if (!rep->json && r == 0)
+		r = catalog_oom(cb->err);
+out:
+	cJSON_Delete(man);
+	catalog_fresh_free(f);
+	free(f);
+	return r;
+}
+
+int catalog_build(const char *source_path, const struct catalog_options *opts,
+		  struct pack **out, struct catalog_report **report,
+		  struct aero_error *err)
+{
+	static const struct catalog_options defaults;
+	const struct select_driver_def *defs[SELECT_NDRIVERS];
+	struct catalog_build cb = {0};
+	struct catalog_report *rep;
+	unsigned char *text = NULL;
+	size_t ndefs, len = 0;
+	cJSON *man;
+	int64_t ignored;
+	int r;
+
+	*out = NULL;
+	if (report)
+		*report = NULL;
+	if (!opts)
+		opts = &defaults;
+	r = select_parse_drivers(opts->drivers, defs, &ndefs, err);
+	if (r < 0)
+		return r;
+	if (opts->label && !catalog_label_valid(opts->label))
+		return aero_error_set(err, -EINVAL,
+				      "invalid volume label "
+				      "'%s': use 1 to 16 characters of A-Z "
+				      "a-z 0-9 _ . -",
+				      opts->label);
+	/* A malformed SOURCE_DATE_EPOCH is an error even when unused. */
+	if (!opts->epoch_set && catalog_epoch_from_env(&ignored, err) < 0)
+		return -EINVAL;
+	rep = calloc(1, sizeof(*rep));
+	if (!rep)
+		return catalog_oom(err);
+	cb.opts = opts;
+	cb.err = err;
+	cb.image_src = -1;
+	r = source_open(source_path, NULL, &cb.src, err);
+	if (r < 0)
+		goto out;
+	man = catalog_pack_manifest(cb.src, &text, &len);
+	if (man)
+		r = catalog_import(&cb, man, text, len, rep);
+	else
+		r = catalog_fresh(&cb, source_path, defs, ndefs, rep);
+	cJSON_Delete(man);
+	free(text);
+	if (r < 0)
+		goto out;
+	if ((r = pack_builder_set_label(cb.b, catalog_report_label(rep))) < 0) {
+		aero_error_set(err, r, "invalid volume label");
+		goto out;
+	}
+	r = pack_builder_finish(cb.b, out);
+	cb.b = NULL;
+	if (r < 0) {
+		aero_error_set(err, r, "cannot finish the pack: %s",
+			       strerror(-r));
+		goto out;
+	}
+out:
+	pack_builder_free(cb.b);
+	source_close(cb.src);
+	for (size_t i = 0; i < cb.nfiles; i++)
+		free(cb.files[i].path);
+	free(cb.files);
+	if (r < 0 || !report)
+		catalog_report_free(rep);
+	else
+		*report = rep;
+	return r;
+}
+
+char *catalog_report_json(const struct catalog_report *r)
+{
+	return r && r->json ? strdup(r->json) : NULL;
+}
+
+size_t catalog_report_warnings(const struct catalog_report *r)
+{
+	return r->warnings;
+}
+
+size_t catalog_report_failed_checks(const struct catalog_report *r)
+{
+	return r->failed;
+}
+
+const char *catalog_report_label(const struct catalog_report *r)
+{
+	return r->label;
+}
+
+void catalog_report_free(struct catalog_report *r)
+{
+	if (!r)
+		return;
+	free(r->json);
+	free(r);
+}

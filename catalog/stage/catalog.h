@@ -1,0 +1,132 @@
+/*
+ * catalog.h: from a virtio-win source to a pack tree.
+ *
+ * catalog_build() opens the source (source.h), selects the Win7 drivers by
+ * the rules of the Aero driver pack (required viostor and netkvm, optional
+ * vioinput and viosnd; OS folders w7.1, w7_1, w7, win7; arch folders
+ * x86/i386 and amd64/x64), inspects every INF and catalog (inf.h, cat.h),
+ * and assembles the pack (pack.h):
+ *
+ *   win7/x86/<drv>/...  win7/amd64/<drv>/...   upstream files, by extent
+ *   licenses/virtio-win/<notice files>         upstream notices, by extent
+ *   manifest.json  THIRD_PARTY_NOTICES.md  README.txt
+ *   install.cmd  enable-testsigning.cmd        synthesized blobs
+ *
+ * A source that is itself a pack (a mounted aerofs tree or an exported
+ * directory: manifest.json with "pack": "aero-win7-driver-pack" at its
+ * root) is taken over verbatim with the manifest's epoch, so that exporting
+ * a mount gives the same bytes as exporting its source.
+ *
+ * Everything synthesized is a pure function of the source contents and the
+ * options: no wall clock, no host paths, no locale.
+ *
+ * manifest.json (schema_version 1; 2-space indent, LF, keys in this order):
+ * schema_version, pack, generator, created_utc (from the epoch), epoch,
+ * epoch_source ("option", "SOURCE_DATE_EPOCH", "volume", "catalog",
+ * "default"), image {label}, source {kind "iso"|"directory", name (the
+ * basename), names, volume_label, derived_version, size, hash (null, or
+ * {algorithm, value} with source-hash), license_notice_files_copied},
+ * options {strict_optional, drop_pdb}, drivers_requested, drivers (included,
+ * sorted), optional_drivers_missing [{name, missing_targets, errors}],
+ * optional_drivers_missing_any, warnings, checks {total, failed},
+ * driver_results [{name, upstream, required, status, included_targets,
+ * missing_targets, errors {target: why, sorted}, details {target:
+ * {pack_path, source_path, os_dir, arch_dir, inf {..., checks [{name, ok,
+ * detail}]}, catalog {...} | null}}}], targets, files [{path, size, sha256}]
+ * (every file but manifest.json, sorted by path bytes).  See inspect.h for
+ * the checks.
+ */
+#ifndef AEROFS_CATALOG_STAGE_CATALOG_H
+#define AEROFS_CATALOG_STAGE_CATALOG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "catalog/util/error.h"
+#include "catalog/pack/pack.h"
+
+struct catalog_report;
+
+/* Default volume label of images made from a pack. */
+#define CATALOG_DEFAULT_LABEL "AERO_W7_DRIVERS"	/* <= 16: Joliet keeps 16 */
+
+struct catalog_options {
+	/*
+	 * Comma-separated driver ids (viostor,netkvm,vioinput,viosnd); NULL
+	 * means all four.  Unknown ids and a list without the required ones
+	 * are errors.
+	 */
+	const char *drivers;
+	bool strict_optional;	/* a missing optional driver is an error */
+	bool drop_pdb;		/* leave .pdb debug symbols out */
+	bool epoch_set;		/* use EPOCH instead of the default */
+	int64_t epoch;		/* seconds since 1970 UTC */
+	bool source_hash;	/* put the SHA-256 of the source in the manifest */
+	const char *label;	/* image volume label; NULL: default */
+};
+
+/*
+ * Parses one "key=value" or "flag" option shared by aerofs and aerofs-export
+ * (drivers=, strict-optional, drop-pdb, epoch=, source-hash, label=) into
+ * OPTS.  VALUE strings are borrowed from OPT.  Returns 1 if the option was
+ * ours, 0 if it was not, -EINVAL (with ERR) if it was ours but malformed.
+ */
+int catalog_option_parse(struct catalog_options *opts, const char *opt,
+			 struct aero_error *err);
+
+/*
+ * Parses S as seconds since 1970 UTC (decimal, optional sign), years 1 to
+ * 9999.  Returns 0, or -EINVAL / -ERANGE with ERR.
+ */
+int catalog_parse_epoch(const char *s, int64_t *out, struct aero_error *err);
+
+/* True for a volume label of 1..16 characters of [A-Za-z0-9_.-]. */
+bool catalog_label_valid(const char *label);
+
+/*
+ * SOURCE_DATE_EPOCH from the environment: returns 1 with *OUT, 0 when it
+ * is unset or blank, -EINVAL (with ERR) when it is malformed.
+ *
+ * The epoch of a pack is, in this order: the epoch= option, this variable,
+ * the source's volume time (images), the newest signing time among the
+ * included catalogs (so that an extracted tree gets a date derived from
+ * its contents), else 0.  A pack imported from a pack keeps its
+ * manifest's epoch unless epoch= is given.  "epoch_source" in the
+ * manifest says which applied.
+ */
+int catalog_epoch_from_env(int64_t *out, struct aero_error *err);
+
+/*
+ * Builds the pack for the source at SOURCE_PATH.  Returns 0 with a pack
+ * (one reference) in *OUT and, if REPORT is not NULL, a report in *REPORT;
+ * or -errno with the reason in ERR (a required driver missing, an invalid
+ * option, an unreadable or malformed source...).  Warnings (an optional
+ * driver omitted, an INF check that failed) are in the report and in the
+ * manifest, and are logged at LOG_LEVEL_WARNING.
+ */
+int catalog_build(const char *source_path, const struct catalog_options *opts,
+		  struct pack **out, struct catalog_report **report,
+		  struct aero_error *err);
+
+/* The report as pretty JSON (the same text as manifest.json); caller frees. */
+char *catalog_report_json(const struct catalog_report *r);
+
+/*
+ * Number of warnings (every failed check is also a warning) and of failed
+ * INF/catalog checks.  For an imported pack: its manifest's counts plus
+ * one per file whose content no longer matches the manifest's SHA-256, per
+ * file the manifest lists that is missing, and per file it does not list
+ * (OS junk such as Thumbs.db is left out of an imported pack).
+ */
+size_t catalog_report_warnings(const struct catalog_report *r);
+size_t catalog_report_failed_checks(const struct catalog_report *r);
+
+/*
+ * Volume label to use for images: the option, else (imported pack) the
+ * manifest's image.label, else CATALOG_DEFAULT_LABEL.
+ */
+const char *catalog_report_label(const struct catalog_report *r);
+
+void catalog_report_free(struct catalog_report *r);
+
+#endif
