@@ -883,6 +883,7 @@ int pack_node_span(const struct pack *p, const struct pack_node *n,
 	if (off >= n->size)
 		return -EINVAL;
 	if (n->blob) {
+		span->kind = PACK_SPAN_MEM;
 		span->fd = -1;
 		span->fd_offset = 0;
 		span->mem = n->blob + off;
@@ -890,6 +891,7 @@ int pack_node_span(const struct pack *p, const struct pack_node *n,
 		return 0;
 	}
 	i = extent_at(n, off);
+	span->kind = PACK_SPAN_FD;
 	span->fd = p->sources[n->ext[i].src].fd;
 	span->fd_offset = n->ext[i].offset + (off - n->ext_start[i]);
 	span->mem = NULL;

@@ -199,17 +199,45 @@ ssize_t pack_node_read(const struct pack *p, const struct pack_node *n,
 		       void *buf, size_t len, uint64_t off);
 
 /*
- * Where the byte at OFF of file N lives, for zero-copy serving: either
- * LEN bytes at FD_OFFSET of source descriptor FD (MEM is NULL), or LEN
- * bytes at MEM (FD is -1).  LEN is the run up to the end of the extent.
- * The descriptor and memory are borrowed from the pack.
+ * Where bytes live, for zero-copy serving.  One span is a run of LEN > 0
+ * bytes that all come from the same place:
+ *
+ *   PACK_SPAN_FD    LEN bytes at FD_OFFSET of source descriptor FD
+ *   PACK_SPAN_MEM   LEN bytes at MEM (a blob file, or image metadata)
+ *   PACK_SPAN_ZERO  LEN zero bytes (image padding; never for a file)
+ *
+ * Unused fields are -1 (FD) and NULL (MEM).  FD and MEM are borrowed from
+ * the pack: valid while it lives, never to be closed or freed.  The
+ * descriptor is shared: use pread() or splice() with an explicit offset,
+ * never its file position.  An FD span says where the bytes should be, not
+ * that they still are: the source may have been truncated since the pack
+ * was built, so a caller that hands the descriptor to someone who would
+ * turn a short read into zeros (FUSE zero-fills a short reply) must check
+ * the source size first, as pack_node_read() does by treating a short read
+ * as -EIO.
+ *
+ * The same type describes every image of a pack (export/image/image.h), so
+ * that a server has one reply path for files and images alike.
  */
+enum pack_span_kind {
+	PACK_SPAN_FD,
+	PACK_SPAN_MEM,
+	PACK_SPAN_ZERO,
+};
+
 struct pack_span {
+	enum pack_span_kind kind;
 	int fd;
 	uint64_t fd_offset;
 	const void *mem;
 	uint64_t len;
 };
+
+/*
+ * The span of file N that starts at byte OFF; LEN runs to the end of the
+ * extent (or blob).  Returns 0, -EISDIR, or -EINVAL when OFF is at or past
+ * the end of the file.  Thread-safe.
+ */
 int pack_node_span(const struct pack *p, const struct pack_node *n,
 		   uint64_t off, struct pack_span *span);
 

@@ -1,6 +1,6 @@
 /*
  * iso_image.c: lays a pack out as an ISO9660 + Joliet + Rock Ridge image
- * and serves reads from the layout (see iso_image.h).
+ * as a region table (see iso_image.h and image.h).
  *
  * Layout, in sectors of 2048 bytes:
  *
@@ -17,9 +17,9 @@
  *          size), in inode order, each padded to a sector; empty files
  *          have extent 0 and size 0, as with mkisofs
  *
- * Everything but file data is built into one buffer at iso_image_build()
- * time (O(entries)); file data is read through pack_node_read() on demand,
- * or located with pack_node_span() for iso_image_span().
+ * Everything but file data is built into one buffer at layout time
+ * (O(entries)); file data regions refer to pack files (image.c reads
+ * them).
  *
  * Names.  Primary: ISO 9660 level 2 style, d-characters (A-Z 0-9 _), at
  * most 30 characters of name plus extension (7.5.1; a longer name keeps
@@ -82,12 +82,6 @@ static const char rrip_src[] =
 	"INFORMATION.";
 #define RRIP_ER_LEN (8 + sizeof(rrip_id) - 1 + sizeof(rrip_des) - 1 + \
 		     sizeof(rrip_src) - 1)
-
-struct iso_image {
-	struct pack *pack;
-	struct regions *rs;
-	uint64_t size;
-};
 
 /* Per pack node, only while building. */
 struct inode {
@@ -1215,31 +1209,26 @@ static int make_regions(struct layout *L, struct regions *rs)
 								      -EINVAL;
 }
 
-int iso_image_build(struct pack *pack, const struct iso_image_options *opts,
-		    struct iso_image **out, struct aero_error *err)
+int iso_image_layout(struct pack *pack, const struct image_options *opts,
+		     struct regions *rs, struct aero_error *err)
 {
-	static const struct iso_image_options defaults;
 	struct layout L = { .pack = pack, .err = err };
-	struct iso_image *img = NULL;
 	int rc;
 
-	*out = NULL;
-	if (!opts)
-		opts = &defaults;
 	L.rr = !opts->no_rock_ridge;
 	L.joliet = !opts->no_joliet;
 	set_dates(&L, pack_epoch(pack));
 	if ((rc = set_label(&L, opts->label ? opts->label :
 				pack_label(pack))) < 0 ||
 	    (rc = load_tree(&L)) < 0)
-		goto fail;
+		goto out;
 	for (size_t i = 0; i < L.n; i++) {
 		struct inode *d = &L.in[i];
 
 		if (!d->nkids)
 			continue;
 		if ((rc = name_children(&L, d)) < 0)
-			goto fail;
+			goto out;
 		qsort(d->kids, d->nkids, sizeof(*d->kids), cmp_primary);
 		if (L.joliet)
 			qsort(d->jkids, d->nkids, sizeof(*d->jkids),
@@ -1249,145 +1238,9 @@ int iso_image_build(struct pack *pack, const struct iso_image_options *opts,
 	if (L.joliet)
 		order_dirs(&L, true);
 	if ((rc = assign(&L)) < 0 || (rc = write_meta(&L)) < 0)
-		goto fail;
-	img = calloc(1, sizeof(*img));
-	if (!img || !(img->rs = regions_new())) {
-		rc = -ENOMEM;
-		goto fail;
-	}
-	if ((rc = make_regions(&L, img->rs)) < 0)
-		goto fail;
-	img->pack = pack_ref(pack);
-	img->size = regions_size(img->rs);
+		goto out;
+	rc = make_regions(&L, rs);
+out:
 	layout_free(&L);
-	*out = img;
-	return 0;
-fail:
-	if (img)
-		regions_free(img->rs);
-	free(img);
-	layout_free(&L);
-	if (rc == -ENOMEM)
-		aero_error_set(err, rc, "out of memory laying out the image");
-	else if (err && !err->code)
-		aero_error_set(err, rc, "cannot lay out the image: %s",
-			       strerror(-rc));
 	return rc;
-}
-
-void iso_image_free(struct iso_image *img)
-{
-	if (!img)
-		return;
-	regions_free(img->rs);
-	pack_unref(img->pack);
-	free(img);
-}
-
-uint64_t iso_image_size(const struct iso_image *img)
-{
-	return img->size;
-}
-
-/* Reads exactly LEN bytes of a file region; a short file is -EIO. */
-static int read_file(const struct iso_image *img, const struct region *r,
-		     uint8_t *buf, size_t len, uint64_t off)
-{
-	while (len) {
-		ssize_t got = pack_node_read(img->pack, r->u.node, buf, len,
-					     off);
-
-		if (got < 0)
-			return (int)got;
-		if (got == 0)
-			return -EIO;	/* the source shrank under us */
-		buf += got;
-		off += (uint64_t)got;
-		len -= (size_t)got;
-	}
-	return 0;
-}
-
-ssize_t iso_image_read(const struct iso_image *img, void *buf, size_t len,
-		       uint64_t off)
-{
-	uint8_t *p = buf;
-	size_t done = 0, i;
-
-	if (off >= img->size)
-		return 0;
-	if (len > img->size - off)
-		len = (size_t)(img->size - off);
-	if (len > SSIZE_MAX)
-		len = SSIZE_MAX;
-	i = regions_find(img->rs, off);
-	while (done < len) {
-		const struct region *r = regions_get(img->rs, i++);
-		uint64_t in = off - r->start;
-		size_t n = len - done;
-		int rc;
-
-		if (n > r->len - in)
-			n = (size_t)(r->len - in);
-		switch (r->type) {
-		case REGION_DATA:
-			memcpy(p + done, (const uint8_t *)r->u.data + in, n);
-			break;
-		case REGION_ZERO:
-			memset(p + done, 0, n);
-			break;
-		case REGION_FILE:
-			if ((rc = read_file(img, r, p + done, n, in)) < 0)
-				return rc == -EISDIR ? -EIO : rc;
-			break;
-		}
-		done += n;
-		off += n;
-	}
-	return (ssize_t)done;
-}
-
-int iso_image_span(const struct iso_image *img, uint64_t off,
-		   struct iso_image_span *span)
-{
-	const struct region *r;
-	struct pack_span ps;
-	uint64_t in;
-	int rc;
-
-	if (off >= img->size)
-		return -EINVAL;
-	r = regions_get(img->rs, regions_find(img->rs, off));
-	in = off - r->start;
-	span->fd = -1;
-	span->fd_offset = 0;
-	span->mem = NULL;
-	span->len = r->len - in;
-	switch (r->type) {
-	case REGION_DATA:
-		span->kind = ISO_IMAGE_SPAN_MEM;
-		span->mem = (const uint8_t *)r->u.data + in;
-		return 0;
-	case REGION_ZERO:
-		span->kind = ISO_IMAGE_SPAN_ZERO;
-		return 0;
-	case REGION_FILE:
-		break;
-	}
-	/* A file region is exactly the file's first r->len bytes, so IN is
-	 * inside the file (regions_append_file() with the pack size). */
-	rc = pack_node_span(img->pack, r->u.node, in, &ps);
-	if (rc < 0 || ps.len == 0)
-		return -EIO;
-	if (ps.mem) {
-		span->kind = ISO_IMAGE_SPAN_MEM;
-		span->mem = ps.mem;
-	} else {
-		span->kind = ISO_IMAGE_SPAN_FD;
-		span->fd = ps.fd;
-		span->fd_offset = ps.fd_offset;
-	}
-	if (ps.len < span->len)
-		span->len = ps.len;
-	return 0;
 }
