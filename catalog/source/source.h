@@ -69,7 +69,14 @@ struct source_limits {
  *   -ENOTSUP             a feature aerofs does not read: zisofs-compressed
  *                        (Rock Ridge ZF) or interleaved files, High Sierra
  *                        images, logical blocks other than 2048 bytes,
- *   -E2BIG/-ELOOP        a limit was exceeded (-ELOOP: a directory loop).
+ *   -EIO                 also: file data overlapping other file data, or a
+ *                        multi-extent file larger than the image (isofs.c
+ *                        check_extents() says what may be shared),
+ *   -E2BIG/-ELOOP        a limit was exceeded (-ELOOP: a directory inside
+ *                        itself; one listed under two folders is shown
+ *                        under both).
+ * The message in ERR starts with "PATH: " exactly once, so callers print
+ * it without adding the path again.
  * Every file extent is checked against the image size here, so a truncated
  * image fails at open, not at read.  Entries whose name cannot be served
  * (see source_skipped()) are left out with a warning, not an error.

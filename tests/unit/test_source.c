@@ -738,6 +738,24 @@ static void test_directory(void)
 	source_close(s);
 }
 
+/*
+ * ERR's message starts with "PATH: " and names PATH nowhere else, and
+ * says SAYS.
+ */
+static void check_path_once(const struct aero_error *err, const char *path,
+			    const char *says)
+{
+	size_t n = strlen(path);
+
+	if (strncmp(err->msg, path, n) != 0 || strncmp(err->msg + n, ": ", 2))
+		FAIL_AT("\"%s\" does not start with \"%s: \"", err->msg,
+			path);
+	else if (strstr(err->msg + n, path))
+		FAIL_AT("\"%s\" names the path twice", err->msg);
+	if (!strstr(err->msg, says))
+		FAIL_AT("\"%s\" lacks \"%s\"", err->msg, says);
+}
+
 static void test_directory_hostile(void)
 {
 	struct source_limits lim = { 0 };
@@ -796,10 +814,13 @@ static void test_directory_hostile(void)
 	snprintf(p, sizeof(p), "%s/missing", tmpdir);
 	CHECK_EQ_INT(-ENOENT, source_open(p, NULL, &s, &err));
 	CHECK(s == NULL);
+	check_path_once(&err, p, "cannot open");
 	snprintf(p, sizeof(p), "%s/fifo", tmpdir);
 	CHECK(mkfifo(p, 0644) == 0);
 	CHECK_EQ_INT(-EINVAL, source_open(p, NULL, &s, &err));
 	CHECK(strstr(err.msg, "not a directory, regular file") != NULL);
+	/* Issue 15: not "fifo: fifo is not...": the path once, in front. */
+	check_path_once(&err, p, "a FIFO");
 	/* NULL error pointer allowed. */
 	CHECK_EQ_INT(-EINVAL, source_open(p, NULL, &s, NULL));
 }
@@ -835,9 +856,7 @@ static void test_not_iso(void)
 			fputc(0, f);
 		fclose(f);
 		CHECK_EQ_INT(-EINVAL, source_open(p, NULL, &s, &err));
-		if (!strstr(err.msg, cases[i].says))
-			FAIL_AT("case %zu: \"%s\" lacks \"%s\"", i, err.msg,
-				cases[i].says);
+		check_path_once(&err, p, cases[i].says);
 	}
 }
 
