@@ -51,6 +51,13 @@ enum pack_node_type {
 #define PACK_NODES_MAX 1000000
 
 /*
+ * The largest file a pack holds: 4 GiB - 1, what ISO9660 records in one
+ * extent (ECMA-119 9.1.4, a 32-bit data length) and FAT32 stores (a 32-bit
+ * file size).  Checked from the extent lengths before anything is read.
+ */
+#define PACK_FILE_MAX 0xffffffffull
+
+/*
  * The volume label that images of the pack carry unless told otherwise:
  * chosen by whoever builds the pack (the profile), PACK_DEFAULT_LABEL when
  * nobody does.  At most PACK_LABEL_MAX bytes; each image format checks it
@@ -85,6 +92,13 @@ int pack_builder_set_label(struct pack_builder *b, const char *label);
  * dup()s FD (O_CLOEXEC); the caller keeps its own.  SIZE is the source size
  * at registration time, used to reject extents past its end.  Returns the
  * source index (>= 0) or -errno.
+ *
+ * The copy stays open as long as the pack: pack_node_span() hands it out.
+ * So a pack of N source files holds N descriptors; when the process runs
+ * out (EMFILE) the soft RLIMIT_NOFILE is raised to the hard limit once
+ * (fdlimit.h) and the dup() retried.  -EMFILE means even the hard limit is
+ * too low: the caller should say so, and the fix is a higher limit (ulimit
+ * -n, systemd LimitNOFILE=).
  */
 int pack_builder_add_source(struct pack_builder *b, int fd, uint64_t size);
 
@@ -92,9 +106,9 @@ int pack_builder_add_source(struct pack_builder *b, int fd, uint64_t size);
  * Adds directory PATH ("win7/x86", no leading or trailing '/') and any
  * missing parents.  Adding an existing directory is not an error.
  * Returns 0 or -errno: -EINVAL for an invalid name, -EEXIST when a file
- * is in the way or a path differs from an existing one only in ASCII case
- * (the pack is meant for Windows), -ENAMETOOLONG, -ELOOP (too deep),
- * -EFBIG (too many nodes).
+ * is in the way or a path differs from an existing one only in case as
+ * Windows compares names (upcase.h: "Ä" and "ä" too; the pack is meant for
+ * Windows), -ENAMETOOLONG, -ELOOP (too deep), -EFBIG (too many nodes).
  */
 int pack_builder_add_dir(struct pack_builder *b, const char *path,
 			 struct aero_error *err);
@@ -103,7 +117,10 @@ int pack_builder_add_dir(struct pack_builder *b, const char *path,
  * Adds file PATH (parents are created) whose content is the concatenation
  * of N extents.  The content is read once here to compute its SHA-256, so
  * a truncated or unreadable source fails now (-EIO) rather than while
- * serving.  If SHA256 is not NULL the digest is copied there.
+ * serving; a file whose extent list equals an earlier file's takes that
+ * file's digest without reading again (one content under two names).  A
+ * file larger than PACK_FILE_MAX is -EFBIG before anything is read.  If
+ * SHA256 is not NULL the digest is copied there.
  * Returns 0 or -errno (see pack_builder_add_dir(); -EEXIST for a duplicate).
  */
 int pack_builder_add_file(struct pack_builder *b, const char *path,
@@ -118,7 +135,7 @@ int pack_builder_add_blob(struct pack_builder *b, const char *path,
 			  const void *data, size_t len,
 			  unsigned char sha256[32], struct aero_error *err);
 
-/* True if PATH, ignoring ASCII case, is already in the builder. */
+/* True if PATH, ignoring case as Windows does, is in the builder. */
 bool pack_builder_has(const struct pack_builder *b, const char *path);
 
 /*

@@ -10,6 +10,9 @@
  * to the root descriptor with O_NOFOLLOW, so a tree changed behind our back
  * cannot lead outside the root.  A directory that is its own ancestor (a
  * bind mount loop) is an error.  File contents are not read here.
+ *
+ * source_node_open() raises the soft open-file limit to the hard one when
+ * it runs out (see openat_more()): the pack keeps every file it opened.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -21,6 +24,7 @@
 
 #include "catalog/source/source.h"
 #include "catalog/source/source_i.h"
+#include "catalog/util/fdlimit.h"
 
 /* The directories on the path being walked, for loop detection. */
 struct dir_id {
@@ -172,6 +176,21 @@ int dirsource_load(struct source *s, struct aero_error *err)
 	return walk(s, s->root, fd, &id, err);
 }
 
+/*
+ * openat() that, out of descriptors (EMFILE), raises the soft open-file
+ * limit to the hard one once and tries again: a pack built from this
+ * source keeps one descriptor per file (pack.h), and systemd's default
+ * soft limit of 1,024 is below a full virtio-win tree (fdlimit.h).
+ */
+static int openat_more(int dir, const char *name, int flags)
+{
+	int fd = openat(dir, name, flags);
+
+	if (fd < 0 && errno == EMFILE && fdlimit_raise() > 0)
+		fd = openat(dir, name, flags);
+	return fd;
+}
+
 int source_node_open(const struct source *s, const struct source_node *n)
 {
 	const struct source_node **comp;
@@ -191,8 +210,8 @@ int source_node_open(const struct source *s, const struct source_node *n)
 	/* Every component with O_NOFOLLOW: no symlink anywhere on the path. */
 	cur = s->dirfd;
 	for (i = 0; i + 1 < n->depth; i++) {
-		fd = openat(cur, comp[i]->name, O_PATH | O_DIRECTORY |
-			    O_NOFOLLOW | O_CLOEXEC);
+		fd = openat_more(cur, comp[i]->name, O_PATH | O_DIRECTORY |
+				 O_NOFOLLOW | O_CLOEXEC);
 		rc = -errno;
 		if (cur != s->dirfd)
 			close(cur);
@@ -203,8 +222,8 @@ int source_node_open(const struct source *s, const struct source_node *n)
 		cur = fd;
 	}
 	/* O_NONBLOCK: a FIFO put in the file's place must not hang us. */
-	fd = openat(cur, n->name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
-		    O_NOCTTY | O_NONBLOCK);
+	fd = openat_more(cur, n->name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
+			 O_NOCTTY | O_NONBLOCK);
 	rc = -errno;
 	if (cur != s->dirfd)
 		close(cur);

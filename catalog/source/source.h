@@ -157,6 +157,9 @@ int source_node_extents(const struct source_node *n,
 /*
  * Directory sources: opens file N read-only (O_NOFOLLOW, O_CLOEXEC) and
  * returns a descriptor the caller owns, or -errno.  -EINVAL for images.
+ * Out of descriptors, it raises the process's soft RLIMIT_NOFILE to the
+ * hard limit once (catalog/util/fdlimit.h) and retries; -EMFILE means the
+ * hard limit is too low for the tree.
  */
 int source_node_open(const struct source *s, const struct source_node *n);
 

@@ -21,6 +21,7 @@
 #include <ftw.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -825,6 +826,71 @@ static void test_directory_hostile(void)
 	CHECK_EQ_INT(-EINVAL, source_open(p, NULL, &s, NULL));
 }
 
+/*
+ * Issue 15: a directory source of ~1,200 files failed with "Too many open
+ * files" at systemd's soft limit of 1,024, since a pack keeps one
+ * descriptor per file.  Scaled down: a child with a soft limit of 64
+ * opens, and keeps open as the pack would, all 200 files of a tree.
+ */
+static int many_files_child(const char *dir, rlim_t soft, rlim_t hard)
+{
+	struct rlimit rl = { soft, hard };
+	struct source *s = NULL;
+	const struct source_node *root;
+	size_t i;
+	int rc = 0;
+
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 10;
+	if (source_open(dir, NULL, &s, NULL) < 0)
+		return 11;
+	root = source_root(s);
+	if (source_node_nchildren(root) != 200)
+		return 12;
+	for (i = 0; i < 200 && rc >= 0; i++)
+		rc = source_node_open(s, source_node_child(root, i));
+	/* The descriptors stay open until exit, as a pack keeps them. */
+	source_close(s);
+	return rc == -EMFILE ? 2 : rc < 0 ? 3 : 0;
+}
+
+static void test_directory_many_files(void)
+{
+	struct rlimit rl;
+	char d[256], p[512];
+	int st;
+	pid_t pid;
+
+	CHECK(getrlimit(RLIMIT_NOFILE, &rl) == 0);
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < 400) {
+		FAIL_AT("hard RLIMIT_NOFILE %lu is below 400: cannot test",
+			(unsigned long)rl.rlim_max);
+		return;
+	}
+	snprintf(d, sizeof(d), "%s/many", tmpdir);
+	CHECK(mkdir(d, 0755) == 0);
+	for (int i = 0; i < 200; i++) {
+		snprintf(p, sizeof(p), "%s/f%03d.sys", d, i);
+		write_file(p, 0, 1);
+	}
+	fflush(NULL);
+	pid = fork();
+	assert(pid >= 0);
+	if (pid == 0)
+		_exit(many_files_child(d, 64, rl.rlim_max));
+	CHECK(waitpid(pid, &st, 0) == pid);
+	if (!WIFEXITED(st) || WEXITSTATUS(st))
+		FAIL_AT("200 files at soft limit 64: child status %d "
+			"(2: EMFILE)", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	/* The hard limit is the end: a clear -EMFILE, nothing worse. */
+	pid = fork();
+	assert(pid >= 0);
+	if (pid == 0)
+		_exit(many_files_child(d, 64, 64));
+	CHECK(waitpid(pid, &st, 0) == pid);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 2);
+}
+
 static void test_not_iso(void)
 {
 	static const struct {
@@ -1342,6 +1408,7 @@ int main(void)
 	RUN(test_joliet_name);
 	RUN(test_directory);
 	RUN(test_directory_hostile);
+	RUN(test_directory_many_files);
 	RUN(test_not_iso);
 	RUN(test_images);
 	RUN(test_hostile);
