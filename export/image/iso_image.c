@@ -29,13 +29,16 @@
  * with the characters Joliet forbids (* / : ; ? \ and controls) and
  * characters outside the BMP mapped to '_'; a longer name is truncated,
  * keeping an extension of up to 16 units.  In both trees a name that
- * collides (after mapping, case folding or truncation) with an earlier
- * sibling in pack order gets "_1", "_2"... before its extension.  Names
- * collide as readers show them: without the ";1" version and a trailing
- * '.', which Windows, Linux and libarchive strip, and ignoring ASCII case
- * in Joliet too, as Windows does (and as the pack does, pack.h); so a
- * file "a;b" and a directory "a_b" do not both become "a_b".  Rock
- * Ridge NM carries the exact name whatever the mangling.
+ * collides (after mapping, case folding or truncation) gets "_1", "_2"...
+ * before its extension; names that need no mangling are given first, so
+ * a mangled name never takes a genuine one ("a;b.sys" becomes "a_b_1.sys"
+ * when "a_b.sys" exists, whatever the order), then the others in pack
+ * order.  Names collide as readers show them: without the ";1" version
+ * and a trailing '.', which Windows, Linux and libarchive strip, and
+ * ignoring case in Joliet too, as Windows does (catalog/util/upcase.h, as
+ * the pack does, pack.h); so a file "a;b" and a directory "a_b" do not
+ * both become "a_b".  Rock Ridge NM carries the exact name whatever the
+ * mangling.
  *
  * Dates.  Every date is pack_epoch(), clamped to 1900-01-01T00:00:00Z ..
  * 2155-12-31T23:59:59Z, the range of a directory record date (9.1.5); the
@@ -57,6 +60,7 @@
 
 #include "catalog/util/checked.h"
 #include "catalog/util/civil.h"
+#include "catalog/util/upcase.h"
 #include "catalog/util/utf.h"
 #include "export/image/iso9660.h"
 #include "export/image/regions.h"
@@ -279,12 +283,15 @@ struct idset {
 	bool ucs2;
 };
 
-/* Unit I of a key, ASCII folded to upper case (primary ids already are). */
+/*
+ * Unit I of a key, upper-cased as Windows compares names (upcase.h: a
+ * 1:1 BMP table, so UCS-2 stays UCS-2; primary ids already are upper).
+ */
 static uint16_t key_unit(const uint8_t *p, size_t i, bool ucs2)
 {
 	uint16_t c = ucs2 ? (uint16_t)(p[2 * i] << 8 | p[2 * i + 1]) : p[i];
 
-	return c >= 'a' && c <= 'z' ? (uint16_t)(c - 'a' + 'A') : c;
+	return (uint16_t)upcase_cp(c);
 }
 
 /*
@@ -373,53 +380,110 @@ static int to_bytes(const uint16_t *u, size_t n, bool ucs2, uint8_t **out,
 	return 0;
 }
 
+/*
+ * Whether identifier U (N units, attempt 0 of id_compose()) shows NAME
+ * as it is: no character mapped to '_', none dropped.  Primary ids are
+ * upper case by rule (7.4.1), so NAME is compared upper-cased there, and
+ * an extensionless primary file keeps its '.' ("README.;1").
+ */
+static bool id_exact(const char *name, bool file, bool primary,
+		     const uint16_t *u, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)name;
+	size_t len = strlen(name), i = 0, k = 0;
+
+	if (file && n >= 2 && u[n - 2] == ';' && u[n - 1] == '1')
+		n -= 2;
+	while (i < len) {
+		uint32_t c;
+
+		i += utf8_next(s + i, len - i, &c);
+		if (primary && c >= 'a' && c <= 'z')
+			c -= 'a' - 'A';
+		if (k >= n || u[k] != c)
+			return false;
+		k++;
+	}
+	if (primary && file && k + 1 == n && u[k] == '.')
+		k++;
+	return k == n;
+}
+
+/*
+ * Names DIR's children in one tree (JOLIET or the primary one) into SET,
+ * in two passes: first every name that needs no mangling (id_exact())
+ * takes its own identifier, then the others, in pack order, take theirs
+ * or the first free "_K".  One pass in pack order would let a mangled name
+ * take a genuine one: pack files "a;b.sys" and "a_b.sys" became Joliet
+ * "a_b.sys" holding the bytes of "a;b.sys", and "a_b_1.sys".  NAMED
+ * (DIR->nkids, zeroed) is scratch.
+ */
+static int name_tree(struct inode *dir, bool joliet, struct idset *set,
+		     bool *named)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < dir->nkids; i++) {
+			struct inode *c = dir->kids[i];
+			const char *name = pack_node_name(c->node);
+			uint8_t **id = joliet ? &c->jid : &c->id;
+			uint8_t *id_len = joliet ? &c->jid_len : &c->id_len;
+			struct idparts p;
+			uint16_t u[ID_UNITS + 20];
+			size_t n;
+			int rc;
+
+			if (named[i])
+				continue;
+			id_split(name, c->dir, joliet ? joliet_char :
+				 primary_char, &p);
+			for (unsigned k = 0;; k++) {
+				n = joliet ?
+				    id_compose(&p, k, JOLIET_MAX,
+					       JOLIET_EXT_MAX, true, false,
+					       !c->dir, u) :
+				    id_compose(&p, k, c->dir ?
+					       PRIMARY_DIR_MAX :
+					       PRIMARY_FILE_MAX,
+					       PRIMARY_EXT_MAX, false, true,
+					       !c->dir, u);
+				if (pass == 0 &&
+				    !id_exact(name, !c->dir, !joliet, u, n))
+					break;
+				free(*id);
+				if ((rc = to_bytes(u, n, joliet, id,
+						   id_len)) < 0)
+					return rc;
+				if (idset_add(set, *id, id_key(*id, *id_len,
+							       joliet,
+							       !c->dir))) {
+					named[i] = true;
+					break;
+				}
+				if (pass == 0)
+					break;
+			}
+		}
+	}
+	return 0;
+}
+
 /* Gives every child of DIR its identifiers in both trees. */
 static int name_children(struct layout *L, struct inode *dir)
 {
 	struct idset ps = { 0 }, js = { 0 };
-	int rc;
+	bool *named = calloc(dir->nkids ? dir->nkids : 1, sizeof(*named));
+	int rc = -ENOMEM;
 
-	if ((rc = idset_init(&ps, dir->nkids, false)) < 0 ||
+	if (!named || (rc = idset_init(&ps, dir->nkids, false)) < 0 ||
 	    (rc = idset_init(&js, dir->nkids, true)) < 0)
 		goto out;
-	for (size_t i = 0; i < dir->nkids; i++) {
-		struct inode *c = dir->kids[i];
-		const char *name = pack_node_name(c->node);
-		struct idparts p;
-		uint16_t u[ID_UNITS + 20];
-		size_t n;
-		unsigned k;
-
-		id_split(name, c->dir, primary_char, &p);
-		for (k = 0;; k++) {
-			n = id_compose(&p, k, c->dir ? PRIMARY_DIR_MAX :
-				       PRIMARY_FILE_MAX, PRIMARY_EXT_MAX, false,
-				       true, !c->dir, u);
-			free(c->id);
-			if ((rc = to_bytes(u, n, false, &c->id,
-					   &c->id_len)) < 0)
-				goto out;
-			if (idset_add(&ps, c->id, id_key(c->id, c->id_len,
-							 false, !c->dir)))
-				break;
-		}
-		if (!L->joliet)
-			continue;
-		id_split(name, c->dir, joliet_char, &p);
-		for (k = 0;; k++) {
-			n = id_compose(&p, k, JOLIET_MAX, JOLIET_EXT_MAX, true,
-				       false, !c->dir, u);
-			free(c->jid);
-			if ((rc = to_bytes(u, n, true, &c->jid,
-					   &c->jid_len)) < 0)
-				goto out;
-			if (idset_add(&js, c->jid, id_key(c->jid, c->jid_len,
-							  true, !c->dir)))
-				break;
-		}
+	rc = name_tree(dir, false, &ps, named);
+	if (rc == 0 && L->joliet) {
+		memset(named, 0, dir->nkids * sizeof(*named));
+		rc = name_tree(dir, true, &js, named);
 	}
-	rc = 0;
 out:
+	free(named);
 	idset_free(&ps);
 	idset_free(&js);
 	return rc;
