@@ -474,8 +474,8 @@ static uint64_t extents_hash(const struct pack_extent *ext, size_t n)
 	return h;
 }
 
-static bool same_extents(const struct pack_node *a, const struct pack_extent *ext,
-			 size_t n)
+static bool same_extents(const struct pack_node *a,
+			 const struct pack_extent *ext, size_t n)
 {
 	if (a->next != n)
 		return false;
@@ -564,9 +564,9 @@ int pack_builder_add_file(struct pack_builder *b, const char *path,
 		    size > PACK_FILE_MAX)
 			return aero_error_set(err, -EFBIG,
 					      "%s: more than %llu bytes, the "
-					      "most a pack file may hold",
-					      path,
-					      (unsigned long long)PACK_FILE_MAX);
+					      "most a pack file may hold", path,
+					      (unsigned long long)
+					      PACK_FILE_MAX);
 	}
 	rc = add_file_node(b, path, &node, err);
 	if (rc < 0)

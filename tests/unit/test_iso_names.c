@@ -3,8 +3,8 @@
  * Joliet trees when names must be mangled (export/image/iso_image.c,
  * name_children()), read back by independent readers: isoinfo for each
  * tree (-J for Joliet, none for the primary one) and 7z (which takes the
- * Joliet tree, and prints its names in UTF-8).  Rock Ridge is left out so that no reader can fall back
- * to the exact NM names.
+ * Joliet tree, and prints its names in UTF-8).  Rock Ridge is left out so
+ * that no reader can fall back to the exact NM names.
  */
 #include "tests/harness.h"
 
