@@ -385,7 +385,7 @@ static void test_unicode_case(void)
 		/* ß (no 1:1 upper case), dotless i (left out), Kelvin
 		 * sign (upper case already), Deseret (not in the BMP) */
 		static const char *const distinct[] = {
-			"stra\xc3\x9f" "e", "STRASSE",
+			"stra\xc3\x9f\x65", "STRASSE",
 			"\xc4\xb1", "I",
 			"\xe2\x84\xaa", "k",
 			"\xf0\x90\x90\xa8", "\xf0\x90\x90\x80",
