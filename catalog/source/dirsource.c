@@ -11,8 +11,10 @@
  * cannot lead outside the root.  A directory that is its own ancestor (a
  * bind mount loop) is an error.  File contents are not read here.
  *
- * source_node_open() raises the soft open-file limit to the hard one when
- * it runs out (see openat_more()): the pack keeps every file it opened.
+ * A pack keeps every file of the tree it takes open (pack.h), so loading
+ * raises the soft open-file limit to the hard one when the tree has more
+ * files than the soft limit allows (reserve_descriptors()), and
+ * source_node_open() does so too when it runs out (openat_more()).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -25,6 +27,7 @@
 #include "catalog/source/source.h"
 #include "catalog/source/source_i.h"
 #include "catalog/util/fdlimit.h"
+#include "catalog/util/log.h"
 
 /* The directories on the path being walked, for loop detection. */
 struct dir_id {
@@ -152,11 +155,36 @@ static int walk(struct source *s, struct source_node *dir, int fd,
 	return rc;
 }
 
+/*
+ * A pack of this tree keeps a descriptor per file, and a FUSE daemon
+ * builds packs while other threads serve: make room now rather than at
+ * the first EMFILE, and say early when even the hard limit is too low
+ * (only the files a pack takes need one, so that is a warning).
+ */
+static void reserve_descriptors(const struct source *s)
+{
+	const struct source_node *n;
+	unsigned long soft, hard;
+	size_t files = 0;
+
+	for (n = s->all; n; n = n->all_next)
+		files += n->type == SOURCE_NODE_FILE;
+	/* 64: what the process holds besides (stdio, FUSE, the image...) */
+	if (fdlimit_reserve(files, 64) == -EMFILE) {
+		fdlimit_get(&soft, &hard);
+		log_msg(LOG_LEVEL_WARNING,
+			"the tree has %zu files and the open-file limit is "
+			"%lu (hard limit %lu): a pack of most of them will "
+			"fail with \"Too many open files\"; raise the limit "
+			"(ulimit -n, systemd LimitNOFILE=)", files, soft, hard);
+	}
+}
+
 int dirsource_load(struct source *s, struct aero_error *err)
 {
 	struct dir_id id;
 	struct stat st;
-	int fd;
+	int fd, rc;
 
 	s->root = source_node_alloc(s, NULL, "", 0, SOURCE_NODE_DIR, err);
 	if (!s->root)
@@ -173,7 +201,10 @@ int dirsource_load(struct source *s, struct aero_error *err)
 	if (fd < 0)
 		return aero_error_set(err, -errno, "cannot dup: %s",
 				      strerror(errno));
-	return walk(s, s->root, fd, &id, err);
+	rc = walk(s, s->root, fd, &id, err);
+	if (rc == 0)
+		reserve_descriptors(s);
+	return rc;
 }
 
 /*

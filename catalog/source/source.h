@@ -77,6 +77,9 @@ struct source_limits {
  *                        under both).
  * The message in ERR starts with "PATH: " exactly once, so callers print
  * it without adding the path again.
+ * A directory with more files than the soft RLIMIT_NOFILE leaves room for
+ * raises it to the hard limit (a pack keeps one descriptor per file; see
+ * catalog/util/fdlimit.h), and warns when even that is too low.
  * Every file extent is checked against the image size here, so a truncated
  * image fails at open, not at read.  Entries whose name cannot be served
  * (see source_skipped()) are left out with a warning, not an error.
