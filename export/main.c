@@ -1,6 +1,7 @@
 /*
- * main.c: aerofs-export, which snapshots the Aero Win7 driver pack of a
- * virtio-win source to a .zip, a .iso or a directory.
+ * main.c: aerofs-export, which snapshots a profile (by default the Aero
+ * Win7 driver pack) of a virtio-win source to a .zip, a directory, or an
+ * image in any format of export/image (.iso, ...).
  *
  *   aerofs-export [options] SOURCE OUTPUT
  *
@@ -16,8 +17,8 @@
  * and never calls setlocale(), so the bytes written depend only on the
  * source and the options, not on TZ, LANG or the umask.
  *
- * Not here: what goes in the pack (catalog/), the formats (iso_image.c,
- * zip.c, tree.c).
+ * Not here: what goes in the pack (catalog/), the formats (export/image,
+ * export/archive).
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -37,25 +38,38 @@
 #include <unistd.h>
 
 #include "catalog/stage/catalog.h"
+#include "catalog/stage/profile.h"
 #include "catalog/util/log.h"
-#include "export/image/iso_image.h"
 #include "export/archive/tree.h"
 #include "export/archive/zip.h"
+#include "export/image/image.h"
 
 #define PROG "aerofs-export"
-#define ISO_CHUNK (1 << 20)
+#define IMAGE_CHUNK (1 << 20)
 
-enum format { FORMAT_AUTO, FORMAT_ZIP, FORMAT_ISO, FORMAT_DIR };
+/*
+ * An output format: a streamed archive, a directory tree, or one of the
+ * image formats (export/image/image.h, which the mount serves too).
+ */
+enum out_kind { OUT_ZIP, OUT_DIR, OUT_IMAGE };
 
-static const char *const format_names[] = { "auto", "zip", "iso", "dir" };
+struct out_format {
+	enum out_kind kind;
+	const char *name;			/* --format */
+	const struct image_format *image;	/* OUT_IMAGE */
+};
+
+static const struct out_format out_zip = { OUT_ZIP, "zip", NULL };
+static const struct out_format out_dir = { OUT_DIR, "dir", NULL };
 
 enum {
 	OPT_DRIVERS = 256, OPT_STRICT, OPT_DROP_PDB, OPT_EPOCH, OPT_LABEL,
-	OPT_SOURCE_HASH, OPT_NO_RR, OPT_NO_JOLIET, OPT_JSON,
+	OPT_SOURCE_HASH, OPT_NO_RR, OPT_NO_JOLIET, OPT_JSON, OPT_PROFILE,
 };
 
 static const struct option long_options[] = {
 	{ "format", required_argument, NULL, 'f' },
+	{ "profile", required_argument, NULL, OPT_PROFILE },
 	{ "drivers", required_argument, NULL, OPT_DRIVERS },
 	{ "strict-optional", no_argument, NULL, OPT_STRICT },
 	{ "drop-pdb", no_argument, NULL, OPT_DROP_PDB },
@@ -76,9 +90,11 @@ static const struct option long_options[] = {
 struct export {
 	const char *source;
 	const char *output;
-	enum format format;
+	const struct out_format *format;	/* NULL: from OUTPUT's name */
+	struct out_format image_format;		/* storage for OUT_IMAGE */
+	const struct profile *profile;
 	struct catalog_options copts;
-	struct iso_image_options iopts;
+	struct image_options iopts;
 	bool force, quiet, json;
 	char *strings[64];	/* option strings the catalog borrows */
 	size_t nstrings;
@@ -107,16 +123,33 @@ static void on_signal(int sig)
 
 static void usage(FILE *f)
 {
+	const struct image_format *fmts;
+	const struct profile *profs;
+	size_t nfmt, nprof;
+
+	fmts = image_formats(&nfmt);
+	profs = profiles(&nprof);
 	fprintf(f,
 "usage: " PROG " [options] SOURCE OUTPUT\n"
 "\n"
-"Writes the Aero Win7 driver pack of SOURCE (a virtio-win ISO, its\n"
-"extracted tree, or a mounted aerofs tree) to OUTPUT: a .zip, a .iso, or\n"
-"a directory.  Same source and options, same bytes.\n"
+"Writes a profile (default: the Aero Win7 driver pack) of SOURCE (a\n"
+"virtio-win ISO, its extracted tree, or a mounted aerofs tree) to OUTPUT:\n"
+"a .zip, an image, or a directory.  Same source and options, same bytes.\n"
 "\n"
 "Output:\n"
-"  -f, --format zip|iso|dir  output format (default: from OUTPUT's suffix,\n"
-"                            a directory otherwise)\n"
+"  -f, --format FORMAT       output format (default: from OUTPUT's suffix,\n"
+"                            a directory otherwise); one of:\n"
+"                              zip   ZIP archive (deflate)\n"
+"                              dir   a directory tree\n");
+	for (size_t i = 0; i < nfmt; i++)
+		fprintf(f, "                              %-5s %s\n",
+			fmts[i].name, fmts[i].what);
+	fprintf(f,
+"      --profile NAME        what to write; one of:\n");
+	for (size_t i = 0; i < nprof; i++)
+		fprintf(f, "                              %s: %s\n",
+			profs[i].name, profs[i].what);
+	fprintf(f,
 "  -F, --force               replace an existing directory OUTPUT\n"
 "      --no-rock-ridge       ISO: leave Rock Ridge out\n"
 "      --no-joliet           ISO: leave Joliet out\n"
@@ -170,14 +203,51 @@ static int catalog_opt(struct export *x, const char *key, const char *value)
 	return 0;
 }
 
+/* The output format named NAME; S is storage for an image format. */
+static const struct out_format *find_format(const char *name,
+					    struct out_format *s)
+{
+	const struct image_format *img = image_format_find(name);
+
+	if (strcmp(name, out_zip.name) == 0)
+		return &out_zip;
+	if (strcmp(name, out_dir.name) == 0)
+		return &out_dir;
+	if (!img)
+		return NULL;
+	*s = (struct out_format){ OUT_IMAGE, img->name, img };
+	return s;
+}
+
 static int parse_format(struct export *x, const char *s)
 {
-	for (int f = FORMAT_ZIP; f <= FORMAT_DIR; f++)
-		if (strcmp(s, format_names[f]) == 0) {
-			x->format = (enum format)f;
-			return 0;
-		}
-	log_msg(LOG_LEVEL_ERR, "unknown format '%s' (zip, iso or dir)", s);
+	const struct image_format *fmts;
+	size_t n;
+
+	x->format = find_format(s, &x->image_format);
+	if (x->format)
+		return 0;
+	fmts = image_formats(&n);
+	fprintf(stderr, PROG ": unknown format '%s'; one of: zip, dir", s);
+	for (size_t i = 0; i < n; i++)
+		fprintf(stderr, ", %s", fmts[i].name);
+	fputc('\n', stderr);
+	return -1;
+}
+
+static int parse_profile(struct export *x, const char *s)
+{
+	const struct profile *profs;
+	size_t n;
+
+	x->profile = profile_find(s);
+	if (x->profile)
+		return 0;
+	profs = profiles(&n);
+	fprintf(stderr, PROG ": unknown profile '%s'; one of:", s);
+	for (size_t i = 0; i < n; i++)
+		fprintf(stderr, "%s %s", i ? "," : "", profs[i].name);
+	fputc('\n', stderr);
 	return -1;
 }
 
@@ -196,6 +266,8 @@ static int o_token(struct export *x, char *tok)
 	}
 	if (strncmp(tok, "format=", 7) == 0)
 		return parse_format(x, tok + 7);
+	if (strncmp(tok, "profile=", 8) == 0)
+		return parse_profile(x, tok + 8);
 	return catalog_opt(x, tok, NULL);
 }
 
@@ -245,6 +317,9 @@ static int parse_args(struct export *x, int argc, char **argv)
 			break;
 		case 'o':
 			rc = o_list(x, optarg);
+			break;
+		case OPT_PROFILE:
+			rc = parse_profile(x, optarg);
 			break;
 		case OPT_DRIVERS:
 			rc = catalog_opt(x, "drivers", optarg);
@@ -302,15 +377,21 @@ static int parse_args(struct export *x, int argc, char **argv)
 	return 0;
 }
 
-static enum format guess_format(const char *out)
+/* From OUTPUT's suffix: .zip, an image format's extension, else a
+ * directory. */
+static const struct out_format *guess_format(struct export *x)
 {
+	const char *out = x->output;
 	size_t len = strlen(out);
+	const struct image_format *img;
 
 	if (len > 4 && strcasecmp(out + len - 4, ".zip") == 0)
-		return FORMAT_ZIP;
-	if (len > 4 && strcasecmp(out + len - 4, ".iso") == 0)
-		return FORMAT_ISO;
-	return FORMAT_DIR;
+		return &out_zip;
+	img = image_format_for_path(out);
+	if (!img)
+		return &out_dir;
+	x->image_format = (struct out_format){ OUT_IMAGE, img->name, img };
+	return &x->image_format;
 }
 
 /* ---- progress ---------------------------------------------------------- */
@@ -441,10 +522,10 @@ static int commit_begin(sigset_t *old, struct aero_error *err)
 
 /* ---- the formats ------------------------------------------------------- */
 
-static int write_iso(struct export *x, int fd, struct aero_error *err)
+static int write_image(struct export *x, int fd, struct aero_error *err)
 {
-	struct iso_image *img = NULL;
-	unsigned char *buf = malloc(ISO_CHUNK);
+	struct image *img = NULL;
+	unsigned char *buf = malloc(IMAGE_CHUNK);
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	uint64_t off = 0, size;
 	int rc;
@@ -453,14 +534,13 @@ static int write_iso(struct export *x, int fd, struct aero_error *err)
 		rc = aero_error_set(err, -ENOMEM, "out of memory");
 		goto out;
 	}
-	x->iopts.label = x->report ? catalog_report_label(x->report) :
-				     x->copts.label;
-	if ((rc = iso_image_build(x->pack, &x->iopts, &img, err)) < 0)
+	rc = image_build(x->format->image, x->pack, &x->iopts, &img, err);
+	if (rc < 0)
 		goto out;
-	size = iso_image_size(img);
+	size = image_size(img);
 	x->total = size;
 	while (off < size) {
-		ssize_t n = iso_image_read(img, buf, ISO_CHUNK, off);
+		ssize_t n = image_read(img, buf, IMAGE_CHUNK, off);
 
 		if (n <= 0) {
 			rc = aero_error_set(err, n < 0 ? (int)n : -EIO,
@@ -487,7 +567,7 @@ static int write_iso(struct export *x, int fd, struct aero_error *err)
 	x->size = size;
 	rc = 0;
 out:
-	iso_image_free(img);
+	image_free(img);
 	EVP_MD_CTX_free(md);
 	free(buf);
 	return rc;
@@ -513,7 +593,8 @@ static int export_file(struct export *x, struct aero_error *err)
 	if (stat(x->output, &st) == 0 && S_ISDIR(st.st_mode))
 		return aero_error_set(err, -EISDIR, "%s is a directory; "
 				      "give a file name ending in .%s",
-				      x->output, format_names[x->format]);
+				      x->output, x->format->image ?
+				      x->format->image->ext : "zip");
 	if (!(x->tmp = temp_template(x->output)))
 		return aero_error_set(err, -ENOMEM, "out of memory");
 	fd = mkostemp(x->tmp, O_CLOEXEC);	/* O_EXCL, mode 0600 */
@@ -526,7 +607,7 @@ static int export_file(struct export *x, struct aero_error *err)
 				      strerror(-rc));
 	}
 	x->total = pack_content_bytes(x->pack);
-	if (x->format == FORMAT_ZIP) {
+	if (x->format->kind == OUT_ZIP) {
 		struct zip_result zr;
 
 		rc = zip_write(x->pack, fd, progress_cb, x, &zr, err);
@@ -537,7 +618,7 @@ static int export_file(struct export *x, struct aero_error *err)
 			x->have_sha = true;
 		}
 	} else {
-		rc = write_iso(x, fd, err);
+		rc = write_image(x, fd, err);
 		x->files = count_files(x->pack);
 	}
 	mask = umask(0);
@@ -632,7 +713,8 @@ static void print_json(const struct export *x)
 	for (int i = 0; i < 32; i++)
 		snprintf(hex + 2 * i, 3, "%02x", x->sha256[i]);
 	cJSON_AddStringToObject(j, "output", x->output);
-	cJSON_AddStringToObject(j, "format", format_names[x->format]);
+	cJSON_AddStringToObject(j, "format", x->format->name);
+	cJSON_AddStringToObject(j, "profile", x->profile->name);
 	cJSON_AddNumberToObject(j, "size", (double)x->size);
 	if (x->have_sha)
 		cJSON_AddStringToObject(j, "sha256", hex);
@@ -640,10 +722,8 @@ static void print_json(const struct export *x)
 		cJSON_AddNullToObject(j, "sha256");
 	cJSON_AddNumberToObject(j, "files", (double)x->files);
 	cJSON_AddNumberToObject(j, "epoch", (double)pack_epoch(x->pack));
-	cJSON_AddStringToObject(j, "label",
-				x->report ? catalog_report_label(x->report) :
-				x->copts.label ? x->copts.label :
-				CATALOG_DEFAULT_LABEL);
+	cJSON_AddStringToObject(j, "label", x->iopts.label ? x->iopts.label :
+				pack_label(x->pack));
 	s = cJSON_Print(j);
 	if (s)
 		printf("%s\n", s);
@@ -656,9 +736,10 @@ static int run(struct export *x)
 	struct aero_error err = { 0 };
 	int rc;
 
-	if (x->format == FORMAT_AUTO)
-		x->format = guess_format(x->output);
-	rc = catalog_build(x->source, &x->copts, &x->pack, &x->report, &err);
+	if (!x->format)
+		x->format = guess_format(x);
+	rc = x->profile->build(x->source, &x->copts, &x->pack, &x->report,
+			       &err);
 	if (rc < 0) {
 		log_msg(LOG_LEVEL_ERR, "%s: %s", x->source,
 			err.msg[0] ? err.msg : strerror(-rc));
@@ -670,8 +751,8 @@ static int run(struct export *x)
 	}
 	x->show_progress = !x->quiet && isatty(STDERR_FILENO);
 	clock_gettime(CLOCK_MONOTONIC, &x->last);
-	rc = x->format == FORMAT_DIR ? export_dir(x, &err) :
-				       export_file(x, &err);
+	rc = x->format->kind == OUT_DIR ? export_dir(x, &err) :
+					  export_file(x, &err);
 	if (x->show_progress)
 		progress_line(x, rc == 0 ? x->total : 0, true);
 	if (rc < 0) {
@@ -687,7 +768,7 @@ static int run(struct export *x)
 
 int main(int argc, char **argv)
 {
-	struct export x = { .format = FORMAT_AUTO };
+	struct export x = { .profile = profile_default() };
 	struct sigaction sa = { .sa_handler = on_signal };
 	int rc;
 
