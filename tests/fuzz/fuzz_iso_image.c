@@ -11,6 +11,8 @@
  * the volume descriptors are where ECMA-119 puts them, and no two entries
  * of a directory read as one name in either tree.
  */
+/* The checks below are assertions: keep them in every build. */
+#undef NDEBUG
 #include <assert.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -167,6 +169,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char path[1200], label[20];
 	uint8_t *ref, *buf;
 	uint64_t isize, off = 0;
+	ssize_t got;
 	int64_t epoch = 0;
 	unsigned flags, n;
 
@@ -216,12 +219,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	assert(ref && buf);
 	/* the reference: one sequential pass in uneven chunks */
 	while (off < isize) {
-		ssize_t got = image_read(img, ref + off, 4093, off);
-
+		got = image_read(img, ref + off, 4093, off);
 		assert(got > 0);
 		off += (uint64_t)got;
 	}
-	assert(image_read(img, buf, 10, isize) == 0);
+	got = image_read(img, buf, 10, isize);
+	assert(got == 0);
 	assert(memcmp(ref + 16 * 2048, "\001CD001\001", 7) == 0);
 	for (size_t i = 0; i < 16 * 2048; i++)
 		assert(ref[i] == 0);
@@ -229,12 +232,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!opts.no_joliet)
 		check_names(ref, isize, le32(ref + 17 * 2048 + 158), true, 0);
 	while (in.n >= 6) {
-		uint64_t roff = ((uint64_t)take(&in) << 16 | take(&in) << 8 |
-				 take(&in)) * 7 % (isize + 64);
-		size_t rlen = ((size_t)take(&in) << 16 | take(&in) << 8 |
-			       take(&in)) % (isize + 100);
-		ssize_t got = image_read(img, buf, rlen, roff);
-		size_t want = roff >= isize ? 0 :
+		/* One take() per statement: the order of evaluation of the
+		 * operands of | is unspecified (C11 6.5p3). */
+		uint64_t roff = (uint64_t)take(&in) << 16;
+		size_t rlen, want;
+
+		roff |= (uint64_t)take(&in) << 8;
+		roff |= take(&in);
+		roff = roff * 7 % (isize + 64);
+		rlen = (size_t)take(&in) << 16;
+		rlen |= (size_t)take(&in) << 8;
+		rlen |= take(&in);
+		rlen %= isize + 100;
+		got = image_read(img, buf, rlen, roff);
+		want = roff >= isize ? 0 :
 			      rlen < isize - roff ? rlen :
 						    (size_t)(isize - roff);
 

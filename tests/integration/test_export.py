@@ -12,9 +12,9 @@ read-only directory, truncated source, existing directory, SIGINT, also
 SIGINT right before the rename) exit non-zero with a message and leave
 nothing behind.
 
-Exit 0 = pass, 1 = fail, 77 = skipped (no fixture or no binary).
+TAP through aerofs_test.run_tests; skipped as a whole without the
+fixture, the binary, bsdtar or isoinfo.
 """
-import hashlib
 import json
 import os
 import shutil
@@ -24,10 +24,11 @@ import tempfile
 import time
 import zipfile
 
-BUILD = os.environ.get("AEROFS_BUILD_ROOT", "")
-FIXTURES = os.environ.get("AEROFS_FIXTURES", "")
-EXPORT = os.path.join(BUILD, "export", "aerofs-export")
+from aerofs_test import EXPORT, FIXTURES, Skip, require_tool, run_tests
+from aerofs_test import sha256, sha256_file, tmpdir
 
+# check() records a failure and goes on, so that one run shows every
+# mismatch; each test fails if it recorded any (see export_test()).
 failures = []
 
 
@@ -48,14 +49,6 @@ def run(args, env=None, umask=None, **kw):
                           capture_output=True, text=True, **kw)
 
 
-def sha256_file(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def walk(root):
     """{relative path: sha256} of the regular files under ROOT."""
     out = {}
@@ -72,7 +65,7 @@ def zip_files(path):
         check(z.testzip() is None, path + ": zipfile CRC check")
         for i in z.infolist():
             if not i.filename.endswith("/"):
-                out[i.filename] = hashlib.sha256(z.read(i)).hexdigest()
+                out[i.filename] = sha256(z.read(i))
     return out
 
 
@@ -363,32 +356,29 @@ def test_interrupt_at_commit(tmp):
               % (out, os.listdir(out_dir)))
 
 
-def main():
+def require():
     if not os.path.exists(EXPORT):
-        print("# %s not built" % EXPORT)
-        return 77
+        raise Skip("%s not built" % EXPORT)
     if not os.path.exists(os.path.join(FIXTURES, "fixture.json")):
-        print("# no fixture at %r" % FIXTURES)
-        return 77
+        raise Skip("no fixture at %r" % FIXTURES)
     for tool in ("bsdtar", "isoinfo"):
-        if not shutil.which(tool):
-            print("# %s missing" % tool)
-            return 77
-    tmp = tempfile.mkdtemp(prefix="aerofs-test-export-")
-    try:
-        for t in (test_variants, test_determinism, test_source_date_epoch,
-                  test_failures, test_interrupt, test_interrupt_at_commit):
-            before = len(failures)
-            t(tmp)
-            print("%s %s" % ("ok" if len(failures) == before else "not ok",
-                             t.__name__))
-    finally:
-        if os.environ.get("AEROFS_KEEP_TMP"):
-            print("# kept " + tmp)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-    return 1 if failures else 0
+        require_tool(tool)
+
+
+def export_test(fn):
+    """A test of run_tests() from FN(tmp): fails with every check() FN
+    recorded."""
+    def test():
+        before = len(failures)
+        fn(tmpdir("aerofs-test-export-"))
+        if len(failures) > before:
+            raise AssertionError("; ".join(failures[before:]))
+    test.__code__ = test.__code__.replace(
+        co_firstlineno=fn.__code__.co_firstlineno)
+    return test
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_tests({name: export_test(fn) for name, fn in list(globals().items())
+               if name.startswith("test_") and callable(fn)},
+              require=require)
