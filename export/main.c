@@ -112,6 +112,10 @@ struct export {
 	bool show_progress;
 	uint64_t total;
 	struct timespec last;
+	/* Test hook (AEROFS_TEST_STOP_AT=BYTES): the process stops itself
+	 * (SIGSTOP) once, after BYTES of content, so that a test can change
+	 * the source at a known point of the export and then continue it. */
+	uint64_t stop_at;
 };
 
 static volatile sig_atomic_t cancelled;
@@ -419,6 +423,10 @@ static int progress_cb(void *ctx, uint64_t done)
 
 	if (x->show_progress)
 		progress_line(x, done, false);
+	if (x->stop_at && done >= x->stop_at) {
+		x->stop_at = 0;
+		raise(SIGSTOP);
+	}
 	return cancelled != 0;
 }
 
@@ -520,6 +528,84 @@ static int commit_begin(sigset_t *old, struct aero_error *err)
 	return 0;
 }
 
+/* ---- refusing to clobber ---------------------------------------------- */
+
+/* True if path A is B or lies below it (both absolute, canonical). */
+static bool path_within(const char *a, const char *b)
+{
+	size_t n = strlen(b);
+
+	return strncmp(a, b, n) == 0 &&
+	       (a[n] == '\0' || a[n] == '/' || (n == 1 && b[0] == '/'));
+}
+
+/* OUTPUT as a canonical absolute path, whether or not it exists yet. */
+static char *canonical_output(const char *output)
+{
+	char *d, *b, *dir, *out = NULL;
+
+	if ((out = realpath(output, NULL)) != NULL)
+		return out;
+	d = strdup(output);
+	b = strdup(output);
+	if (d && b && (dir = realpath(dirname(d), NULL)) != NULL) {
+		const char *base = basename(b);
+
+		if (asprintf(&out, "%s%s%s", dir,
+			     strcmp(dir, "/") ? "/" : "", base) < 0)
+			out = NULL;
+		free(dir);
+	}
+	free(d);
+	free(b);
+	return out;
+}
+
+/*
+ * Refuses an OUTPUT that would destroy the input or something that is not
+ * ours to replace: the source itself, a path inside the source tree or
+ * containing it (a directory export with --force would wipe it), and an
+ * existing OUTPUT that is neither a regular file nor (directory exports)
+ * a directory: a device node or FIFO (as root, `-f zip SRC /dev/null`
+ * would otherwise replace /dev/null), a socket.
+ */
+static int check_output(const struct export *x, struct aero_error *err)
+{
+	struct stat src, out;
+	char *rsrc, *rout;
+	int rc = 0;
+
+	if (stat(x->source, &src) < 0)
+		return 0;	/* the catalog says what is wrong with it */
+	if (stat(x->output, &out) == 0) {
+		if (out.st_dev == src.st_dev && out.st_ino == src.st_ino)
+			return aero_error_set(err, -EINVAL, "OUTPUT %s is "
+					      "the source; refusing to "
+					      "overwrite it", x->output);
+		if (!S_ISREG(out.st_mode) && !S_ISDIR(out.st_mode))
+			return aero_error_set(err, -EINVAL, "OUTPUT %s exists "
+					      "and is not a regular file or a "
+					      "directory; refusing to replace "
+					      "it", x->output);
+	}
+	rsrc = realpath(x->source, NULL);
+	rout = canonical_output(x->output);
+	if (!rsrc || !rout)
+		rc = aero_error_set(err, -errno ? -errno : -ENOMEM,
+				    "cannot resolve %s: %s",
+				    rsrc ? x->output : x->source,
+				    strerror(errno ? errno : ENOMEM));
+	else if (S_ISDIR(src.st_mode) && path_within(rout, rsrc))
+		rc = aero_error_set(err, -EINVAL, "OUTPUT %s is inside the "
+				    "source tree %s", x->output, x->source);
+	else if (path_within(rsrc, rout))
+		rc = aero_error_set(err, -EINVAL, "OUTPUT %s contains the "
+				    "source %s", x->output, x->source);
+	free(rsrc);
+	free(rout);
+	return rc;
+}
+
 /* ---- the formats ------------------------------------------------------- */
 
 static int write_image(struct export *x, int fd, struct aero_error *err)
@@ -570,6 +656,21 @@ out:
 	image_free(img);
 	EVP_MD_CTX_free(md);
 	free(buf);
+	return rc;
+}
+
+/*
+ * Before OUTPUT is published: every file read for it must still be what
+ * the pack's hashes (and so its manifest.json) say.  A source rewritten in
+ * place while we wrote would otherwise give an output that contradicts its
+ * own manifest, with success.
+ */
+static int verify_source(struct export *x, struct aero_error *err)
+{
+	int rc = pack_verify(x->pack, err);
+
+	if (rc < 0)
+		aero_error_prefix(err, "%s", x->source);
 	return rc;
 }
 
@@ -630,7 +731,8 @@ static int export_file(struct export *x, struct aero_error *err)
 	if (close(fd) < 0 && rc == 0)
 		rc = aero_error_set(err, -errno, "close %s: %s", x->tmp,
 				    strerror(errno));
-	if (rc < 0 || (rc = commit_begin(&old, err)) < 0)
+	if (rc < 0 || (rc = verify_source(x, err)) < 0 ||
+	    (rc = commit_begin(&old, err)) < 0)
 		return rc;
 	if (rename(x->tmp, x->output) < 0)
 		rc = aero_error_set(err, -errno, "rename to %s: %s",
@@ -679,7 +781,8 @@ static int export_dir(struct export *x, struct aero_error *err)
 		rc = aero_error_set(err, -errno, "sync %s: %s", x->tmp,
 				    strerror(errno));
 	close(fd);
-	if (rc < 0 || (rc = commit_begin(&old, err)) < 0)
+	if (rc < 0 || (rc = verify_source(x, err)) < 0 ||
+	    (rc = commit_begin(&old, err)) < 0)
 		return rc;
 	x->files = tr.files;
 	x->size = tr.bytes;
@@ -738,6 +841,10 @@ static int run(struct export *x)
 
 	if (!x->format)
 		x->format = guess_format(x);
+	if (check_output(x, &err) < 0) {
+		log_msg(LOG_LEVEL_ERR, "%s", err.msg);
+		return 1;
+	}
 	rc = x->profile->build(x->source, &x->copts, &x->pack, &x->report,
 			       &err);
 	if (rc < 0) {
@@ -750,11 +857,20 @@ static int run(struct export *x)
 		return 1;
 	}
 	x->show_progress = !x->quiet && isatty(STDERR_FILENO);
+	if (getenv("AEROFS_TEST_STOP_AT"))
+		x->stop_at = strtoull(getenv("AEROFS_TEST_STOP_AT"), NULL, 10);
 	clock_gettime(CLOCK_MONOTONIC, &x->last);
 	rc = x->format->kind == OUT_DIR ? export_dir(x, &err) :
 					  export_file(x, &err);
 	if (x->show_progress)
 		progress_line(x, rc == 0 ? x->total : 0, true);
+	if (rc == -EIO) {
+		/* A read failed: say so if the source changed under us. */
+		struct aero_error why = { 0 };
+
+		if (verify_source(x, &why) < 0)
+			err = why;
+	}
 	if (rc < 0) {
 		remove_temp(x);
 		log_msg(LOG_LEVEL_ERR, "%s", err.msg[0] ? err.msg :

@@ -606,24 +606,26 @@ static bool needs_pipe(const struct fuse_buf *bufs, size_t n)
 }
 
 /*
- * Whether source descriptor FD still holds LEN bytes at OFF.  libfuse sends
- * what the descriptor yields and the kernel zero-fills a short reply, so a
- * source truncated underneath us must be caught before the reply: EIO, not
- * zeros.  *LAST_FD and *LAST_SIZE remember one fstat() per request (every
- * span of an ISO source comes from the same descriptor).
+ * Whether the source behind span SP is still the file the generation was
+ * built from.  libfuse sends what the descriptor yields and the kernel
+ * zero-fills a short reply, so a source truncated underneath us must be
+ * caught before the reply: EIO, not zeros; and one rewritten in place
+ * would give bytes of two releases.  *LAST remembers the source checked
+ * last, so a request checks each source once (every span of an ISO source
+ * comes from the same one).
  */
-static bool source_holds(int fd, uint64_t off, uint64_t len, int *last_fd,
-			 uint64_t *last_size)
+static bool source_holds(const struct obj *o, const struct pack_span *sp,
+			 long *last)
 {
-	struct stat st;
+	const struct pack *p = o->kind == OBJ_MEDIA ? image_pack(obj_image(o)) :
+						      o->gen->pack;
 
-	if (fd != *last_fd) {
-		if (fstat(fd, &st) < 0 || st.st_size < 0)
-			return false;
-		*last_fd = fd;
-		*last_size = (uint64_t)st.st_size;
-	}
-	return !range_outside(off, len, *last_size);
+	if ((long)sp->src == *last)
+		return true;
+	if (pack_source_check(p, sp->src) < 0)
+		return false;
+	*last = (long)sp->src;
+	return true;
 }
 
 /* Starts reading the source data of the window after [OFF, END) (above). */
@@ -673,11 +675,12 @@ static void read_data(fuse_req_t req, struct aerofs *a, struct handle *h,
 	union bufvec_store bv;
 	const struct obj o = h->o;
 	uint64_t osize = obj_size(&o);
-	uint64_t pos = off, end, last_size = 0;
+	uint64_t pos = off, end;
 	struct pack_span sp;
 	const char *why = NULL;
 	char *tail = NULL;
-	int last_fd = -1, err = EIO;
+	long last_src = -1;
+	int err = EIO;
 	size_t i = 0;
 	ssize_t got;
 
@@ -734,9 +737,8 @@ static void read_data(fuse_req_t req, struct aerofs *a, struct handle *h,
 			b->mem = (void *)zero_table;
 			break;
 		case PACK_SPAN_FD:
-			if (!source_holds(sp.fd, sp.fd_offset, len, &last_fd,
-					  &last_size)) {
-				why = "source truncated or unreadable";
+			if (!source_holds(&o, &sp, &last_src)) {
+				why = "source changed or unreadable";
 				goto fail;
 			}
 			b->flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK |
