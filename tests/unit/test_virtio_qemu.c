@@ -101,7 +101,9 @@ static bool load_fixture(const char *path, struct fixture *f)
 		/* sysfs resource: flags 0x100 IORESOURCE_IO, 0x200 MEM */
 		f->bars[i].present = (f->res_flags[i] & 0x300) != 0 &&
 				     f->res_end[i] > f->res_start[i];
-		f->bars[i].is_io = (f->res_flags[i] & 0x100) != 0;
+		f->bars[i].space = f->res_flags[i] & 0x100 ?
+					   VIRTIO_PCI_SPACE_IO :
+					   VIRTIO_PCI_SPACE_MEMORY;
 		f->bars[i].length = f->bars[i].present ?
 			f->res_end[i] - f->res_start[i] + 1 : 0;
 	}
@@ -187,7 +189,7 @@ static bool modern_only(const struct fixture *f)
 	do {                                                                  \
 		CHECK((r).present);                                           \
 		CHECK_EQ_UINT(QEMU_MODERN_BAR, (r).bar);                      \
-		CHECK(!(r).is_io);                                            \
+		CHECK((r).space == VIRTIO_PCI_SPACE_MEMORY);                  \
 		CHECK_EQ_UINT(off, (r).offset);                               \
 		CHECK_EQ_UINT(len_, (r).length);                              \
 	} while (0)
@@ -241,7 +243,7 @@ static void test_hwids(void)
 
 		harness_case = f->name;
 		virtio_pci_identity_read(f->cfg, f->cfg_len, &id);
-		CHECK_EQ_UINT(11, virtio_hwid_list(&id, ids, 16));
+		CHECK_EQ_UINT(11, virtio_hwid_list(&id, ids, 11));
 		snprintf(want, sizeof(want),
 			 "PCI\\VEN_%04X&DEV_%04X&SUBSYS_%04X%04X&REV_%02X",
 			 f->vendor, f->device, f->subsys, f->subsys_vendor,
@@ -271,8 +273,10 @@ static void test_capabilities(void)
 		harness_case = f->name;
 		err = virtio_pci_cap_parse(f->cfg, f->cfg_len, f->bars, &caps);
 		CHECK_EQ_INT(b[QEMU_MSIX_BAR].present, caps.msix_offset != 0);
-		CHECK_EQ_INT(!modern_only(f), b[QEMU_LEGACY_BAR].present &&
-						      b[QEMU_LEGACY_BAR].is_io);
+		CHECK_EQ_INT(!modern_only(f),
+			     b[QEMU_LEGACY_BAR].present &&
+				     b[QEMU_LEGACY_BAR].space ==
+					     VIRTIO_PCI_SPACE_IO);
 		if (legacy_only(f)) {
 			CHECK_EQ_INT(VIRTIO_PCI_CAP_MISSING_COMMON_CFG, err);
 			CHECK_EQ_UINT(0, caps.nvendor);
@@ -283,7 +287,8 @@ static void test_capabilities(void)
 			continue;
 		}
 		CHECK_EQ_INT(VIRTIO_PCI_CAP_OK, err);
-		CHECK(b[QEMU_MODERN_BAR].present && !b[QEMU_MODERN_BAR].is_io);
+		CHECK(b[QEMU_MODERN_BAR].present &&
+		      b[QEMU_MODERN_BAR].space == VIRTIO_PCI_SPACE_MEMORY);
 		CHECK_REGION_Q(caps.common, 0x0000, 0x1000);
 		CHECK_REGION_Q(caps.isr, 0x1000, 0x1000);
 		CHECK_REGION_Q(caps.device, 0x2000, 0x1000);
@@ -326,7 +331,7 @@ static void test_capabilities(void)
 		CHECK_EQ_INT(modern_only(f) ?
 				     VIRTIO_AERO_LAYOUT_BAR0_MISSING :
 				     VIRTIO_AERO_LAYOUT_BAR0_NOT_MMIO,
-			     virtio_aero_layout_check(&caps, f->bars));
+			     virtio_aero_layout_check(&caps, f->bars, NULL));
 	}
 }
 
@@ -422,7 +427,7 @@ static void check_ok_result(const uint8_t *cfg, size_t len,
 		CHECK(end <= UINT32_MAX);
 		if (bars) {
 			CHECK(bars[r->bar].present);
-			CHECK_EQ_INT(bars[r->bar].is_io, r->is_io);
+			CHECK_EQ_INT(bars[r->bar].space, r->space);
 			CHECK(!bars[r->bar].length ||
 			      end <= bars[r->bar].length);
 		}
@@ -518,7 +523,10 @@ static void test_random_mutations(void)
 					bars[b].present = !bars[b].present;
 					break;
 				case 1:
-					bars[b].is_io = !bars[b].is_io;
+					bars[b].space = bars[b].space ==
+							VIRTIO_PCI_SPACE_IO ?
+						VIRTIO_PCI_SPACE_MEMORY :
+						VIRTIO_PCI_SPACE_IO;
 					break;
 				default:
 					bars[b].length = rnd() >> rnd_below(64);
@@ -536,7 +544,7 @@ static void test_random_mutations(void)
 		if (err == VIRTIO_PCI_CAP_OK) {
 			check_ok_result(buf, len, bp, &c1);
 			if (bp)
-				virtio_aero_layout_check(&c1, bp);
+				virtio_aero_layout_check(&c1, bp, NULL);
 		}
 		/* deterministic, and blind to bytes past 0x100 */
 		CHECK_EQ_INT(err, virtio_pci_cap_parse(buf, len, bp, &c2));
