@@ -14,7 +14,8 @@
  * Beyond "no crash", a successful parse must satisfy the promises of
  * virtio_pci_cap.h; a broken promise aborts, so the fuzzer reports it.
  * The seed corpus is the QEMU captures of shared/fixtures/qemu-virtio-pci
- * (with and without BAR records) plus three hardware ids.
+ * (with and without BAR records; *-decoded.bin with BARs taken from the
+ * registers) plus three hardware ids.
  * tests/hostile/virtio_cap/ holds hand-made edge cases: a ring of 48
  * capabilities, a cap crossing 0x100 in a 4 KiB space, every region at
  * the 4 GiB boundary, a 0x41-byte config space.  No libFuzzer crash has
