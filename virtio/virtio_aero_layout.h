@@ -8,7 +8,7 @@
  * common 0x0000 (>= 0x100), notify 0x1000 (>= 0x100, multiplier 4), ISR
  * 0x2000 (>= 0x20), device 0x3000 (>= 0x100).  QEMU's layout (BAR4,
  * device at 0x2000, notify at 0x3000) is valid virtio and fails here, on
- * purpose.  Pure; no state.
+ * purpose.  Pure; no state, no allocation: safe from any thread.
  */
 #ifndef AEROFS_VIRTIO_VIRTIO_AERO_LAYOUT_H
 #define AEROFS_VIRTIO_VIRTIO_AERO_LAYOUT_H
@@ -45,6 +45,9 @@ enum virtio_aero_layout_err {
  *    known, inside BAR0.  Only `notify` (memory or unknown space) counts;
  *    an extra I/O notify is allowed;
  *  - notify_off_multiplier 4, checked when a notify region is present.
+ * Not checked: that BAR0 is 64-bit and non-prefetchable, as the contract
+ * also says; a hand-built BAR description may not know (look at
+ * is_64bit and prefetchable of virtio_pci_bars_decode() for that).
  * Each region is checked even when BAR0 failed, so one call lists all
  * that a fix must touch.
  *

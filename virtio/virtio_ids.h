@@ -11,7 +11,15 @@
  * list of them, most specific first (see virtio_hwid_list()); an INF model
  * binds if any of its ids equals any id in that list (case-insensitive).
  *
- * Depends on nothing outside libc.
+ * Transitional ids of the spec's table (§4.1.2.1: 0x1000 net, 0x1001
+ * block, 0x1002 balloon, 0x1003 console, 0x1004 SCSI, 0x1005 entropy,
+ * 0x1009 9P) and vendor conventions beyond it (Aero's 0x1000 + type - 1)
+ * are all read through the subsystem id, as Linux does.
+ *
+ * Errors are negative errno values.  Every function is pure on its
+ * arguments (no allocation, no globals); the Aero table is static and
+ * read-only.  All of it is safe to call from any thread.  Depends on
+ * nothing outside libc.
  */
 #ifndef AEROFS_VIRTIO_VIRTIO_IDS_H
 #define AEROFS_VIRTIO_VIRTIO_IDS_H
