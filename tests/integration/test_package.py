@@ -15,7 +15,6 @@ installed, or the build dependencies are not); single mounts are skipped
 without root, /dev/fuse or mount.fuse3.
 """
 
-import glob
 import json
 import os
 import re
@@ -148,7 +147,7 @@ def test_lintian():
              "--fail-on", "error,warning", built()["changes"]],
             timeout=600)
     out = r.stdout.decode(errors="replace").splitlines()
-    for line in out:
+    for line in out or ["(no tags)"]:
         print("# lintian: " + line)
     bad = [l for l in out if l.startswith(("E:", "W:"))]
     check_eq(bad, [], "lintian errors and warnings")
@@ -229,6 +228,11 @@ def test_man_pages_render():
         if not re.search(r"^NAME\n\s+%s\s+-\s+" % re.escape(p), text, re.M):
             raise AssertionError("man -l %s: no NAME line:\n%s"
                                  % (p, text[:400]))
+        # The footer's source is the package: .TH's "aerofs <version>".
+        footer = text.rstrip().splitlines()[-1]
+        if "aerofs " + built()["version"] not in footer:
+            raise AssertionError("man -l %s: footer %r, not version %s"
+                                 % (p, footer, built()["version"]))
         for section in ("SYNOPSIS", "DESCRIPTION", "SEE ALSO"):
             if not re.search(r"^%s$" % section, text, re.M):
                 raise AssertionError("man -l %s: no %s" % (p, section))
