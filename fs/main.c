@@ -300,7 +300,11 @@ int main(int argc, char *argv[])
 		goto out_opts;
 	}
 	if (opts.show_version) {
-		printf("aerofs version %s\n", AEROFS_VERSION);
+		/* "<program> <version>" like aerofs-export and
+		 * aerofs-catalog; flushed first because libfuse's lines
+		 * come partly from a fusermount3 child. */
+		printf("aerofs %s\n", AEROFS_VERSION);
+		fflush(stdout);
 		fuse_lowlevel_version();
 		ret = 0;
 		goto out_opts;
