@@ -340,7 +340,7 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		case 'V':
-			printf(PROG " (aerofs) %s\n", AEROFS_VERSION);
+			printf(PROG " %s\n", AEROFS_VERSION);
 			return 0;
 		default:
 			usage(stderr);

@@ -55,8 +55,8 @@ static void usage(const char *prog)
 	       "\n"
 	       "Serves the Aero Win7 driver pack synthesized from SOURCE (a\n"
 	       "virtio-win ISO image or extracted tree) read-only at\n"
-	       "MOUNTPOINT, with its CD image at MOUNTPOINT/"
-	       AEROFS_CTL_NAME "/" AEROFS_ISO_NAME ".\n"
+	       "MOUNTPOINT, with its images (CD image aero-win7-drivers.iso\n"
+	       "and the other formats) in MOUNTPOINT/" AEROFS_CTL_NAME "/.\n"
 	       "\n"
 	       "aerofs options:\n"
 	       "    -o drivers=LIST        subset of viostor,netkvm,vioinput,"
@@ -260,6 +260,7 @@ int main(int argc, char *argv[])
 
 	log_set_program("aerofs");
 	pthread_mutex_init(&a.lock, NULL);
+	a.profile = profile_default();
 	a.uid = getuid();
 	a.gid = getgid();
 	a.debounce_ms = 250;
@@ -299,7 +300,11 @@ int main(int argc, char *argv[])
 		goto out_opts;
 	}
 	if (opts.show_version) {
-		printf("aerofs version %s\n", AEROFS_VERSION);
+		/* "<program> <version>" like aerofs-export and
+		 * aerofs-catalog; flushed first because libfuse's lines
+		 * come partly from a fusermount3 child. */
+		printf("aerofs %s\n", AEROFS_VERSION);
+		fflush(stdout);
 		fuse_lowlevel_version();
 		ret = 0;
 		goto out_opts;

@@ -14,6 +14,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -26,6 +27,7 @@
 struct pack_source {
 	int fd;
 	uint64_t size;
+	struct stat st;		/* at registration: see source_check() */
 };
 
 struct pack_node {
@@ -363,6 +365,12 @@ int pack_builder_add_source(struct pack_builder *b, int fd, uint64_t size)
 		copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 	if (copy < 0)
 		return -errno;
+	if (fstat(copy, &s[p->nsources].st) < 0) {
+		int rc = -errno;
+
+		close(copy);
+		return rc;
+	}
 	s[p->nsources].fd = copy;
 	s[p->nsources].size = size;
 	return (int)p->nsources++;
@@ -905,6 +913,34 @@ static size_t extent_at(const struct pack_node *n, uint64_t off)
 }
 
 /* Reads exactly LEN bytes at OFF (within the file) or fails with -EIO. */
+/*
+ * Whether source S is still the file it was when registered: same inode,
+ * size, modification and change times.  A file rewritten in place (a
+ * downloader writing into a preallocated file) would otherwise hand out
+ * bytes of two versions with success; a file renamed over keeps the old
+ * inode behind our descriptor and stays valid.  Returns 0 or -EIO.
+ */
+static int source_check(const struct pack_source *s)
+{
+	struct stat st;
+
+	if (fstat(s->fd, &st) < 0)
+		return -EIO;
+	if (st.st_dev != s->st.st_dev || st.st_ino != s->st.st_ino ||
+	    st.st_size != s->st.st_size ||
+	    st.st_mtim.tv_sec != s->st.st_mtim.tv_sec ||
+	    st.st_mtim.tv_nsec != s->st.st_mtim.tv_nsec ||
+	    st.st_ctim.tv_sec != s->st.st_ctim.tv_sec ||
+	    st.st_ctim.tv_nsec != s->st.st_ctim.tv_nsec)
+		return -EIO;
+	return 0;
+}
+
+int pack_source_check(const struct pack *p, unsigned src)
+{
+	return src < p->nsources ? source_check(&p->sources[src]) : -EINVAL;
+}
+
 static int read_extents(const struct pack *p, const struct pack_node *n,
 			void *buf, size_t len, uint64_t off)
 {
@@ -934,6 +970,9 @@ static int read_extents(const struct pack *p, const struct pack_node *n,
 			len -= (size_t)r;
 			chunk -= (size_t)r;
 		}
+		/* After the read: what we read is the file we registered. */
+		if (source_check(&p->sources[e->src]) < 0)
+			return -EIO;
 	}
 	return len ? -EIO : 0;
 }
@@ -966,6 +1005,7 @@ int pack_node_span(const struct pack *p, const struct pack_node *n,
 		return -EINVAL;
 	if (n->blob) {
 		span->kind = PACK_SPAN_MEM;
+		span->src = 0;
 		span->fd = -1;
 		span->fd_offset = 0;
 		span->mem = n->blob + off;
@@ -974,9 +1014,62 @@ int pack_node_span(const struct pack *p, const struct pack_node *n,
 	}
 	i = extent_at(n, off);
 	span->kind = PACK_SPAN_FD;
+	span->src = n->ext[i].src;
 	span->fd = p->sources[n->ext[i].src].fd;
 	span->fd_offset = n->ext[i].offset + (off - n->ext_start[i]);
 	span->mem = NULL;
 	span->len = n->ext[i].length - (off - n->ext_start[i]);
 	return 0;
+}
+
+int pack_verify(const struct pack *p, struct aero_error *err)
+{
+	enum { CHUNK = 1 << 16 };
+	unsigned char *buf = malloc(CHUNK);
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	int rc = 0;
+
+	if (!buf || !md) {
+		rc = aero_error_set(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < p->count && rc == 0; i++) {
+		const struct pack_node *n = p->by_ino[i];
+		unsigned char digest[32];
+		uint64_t off = 0;
+
+		if (n->type != PACK_NODE_FILE || n->blob)
+			continue;
+		if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+			rc = aero_error_set(err, -ENOMEM, "out of memory");
+			break;
+		}
+		while (off < n->size) {
+			size_t len = n->size - off < CHUNK ?
+					     (size_t)(n->size - off) : CHUNK;
+
+			if (read_extents(p, n, buf, len, off) < 0) {
+				rc = -EIO;
+				break;
+			}
+			EVP_DigestUpdate(md, buf, len);
+			off += len;
+		}
+		if (rc == 0 && (EVP_DigestFinal_ex(md, digest, NULL) != 1 ||
+				memcmp(digest, n->sha256, 32) != 0))
+			rc = -EIO;
+		if (rc < 0)
+			aero_error_set(err, rc, "%s: the source changed since "
+				       "the pack was built (rewritten in "
+				       "place?)", n->path);
+	}
+	for (size_t i = 0; i < p->nsources && rc == 0; i++)
+		if (source_check(&p->sources[i]) < 0)
+			rc = aero_error_set(err, -EIO, "the source changed "
+					    "since the pack was built "
+					    "(rewritten in place?)");
+out:
+	EVP_MD_CTX_free(md);
+	free(buf);
+	return rc;
 }

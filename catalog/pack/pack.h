@@ -227,11 +227,11 @@ ssize_t pack_node_read(const struct pack *p, const struct pack_node *n,
  * the pack: valid while it lives, never to be closed or freed.  The
  * descriptor is shared: use pread() or splice() with an explicit offset,
  * never its file position.  An FD span says where the bytes should be, not
- * that they still are: the source may have been truncated since the pack
- * was built, so a caller that hands the descriptor to someone who would
- * turn a short read into zeros (FUSE zero-fills a short reply) must check
- * the source size first, as pack_node_read() does by treating a short read
- * as -EIO.
+ * that they still are: the source may have been truncated or rewritten
+ * since the pack was built, so a caller that hands the descriptor to
+ * someone who would turn a short read into zeros (FUSE zero-fills a short
+ * reply) or trust the bytes must call pack_source_check() first, as
+ * pack_node_read() does.
  *
  * The same type describes every image of a pack (export/image/image.h), so
  * that a server has one reply path for files and images alike.
@@ -244,11 +244,32 @@ enum pack_span_kind {
 
 struct pack_span {
 	enum pack_span_kind kind;
+	unsigned src;		/* FD: the source index (pack_source_check) */
 	int fd;
 	uint64_t fd_offset;
 	const void *mem;
 	uint64_t len;
 };
+
+/*
+ * Whether source SRC is still the file registered: same inode, size,
+ * modification and change time (a file renamed over keeps the old inode
+ * behind the pack's descriptor, and stays valid; one rewritten in place
+ * does not).  Returns 0, -EIO when it changed, -EINVAL for no such source.
+ * pack_node_read() checks this after every read, so a read of a rewritten
+ * source fails with -EIO rather than returning bytes of two versions.
+ * Thread-safe (fstat only).
+ */
+int pack_source_check(const struct pack *p, unsigned src);
+
+/*
+ * Reads every extent-backed file again and checks it against its SHA-256,
+ * and every source against pack_source_check(): for a writer that must
+ * not publish an output mixing two versions of a source that changed
+ * while it was written.  Returns 0, or -EIO (with the file in ERR) or
+ * -ENOMEM.  O(content); thread-safe.
+ */
+int pack_verify(const struct pack *p, struct aero_error *err);
 
 /*
  * The span of file N that starts at byte OFF; LEN runs to the end of the

@@ -11,6 +11,8 @@
  * the volume descriptors are where ECMA-119 puts them, and no two entries
  * of a directory read as one name in either tree.
  */
+/* The checks below are assertions: keep them in every build. */
+#undef NDEBUG
 #include <assert.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -18,7 +20,14 @@
 #include <string.h>
 
 #include "catalog/pack/pack.h"
-#include "export/image/iso_image.h"
+#include "export/image/image.h"
+
+/* The ISO format of the image layer. */
+static int iso_build(struct pack *pack, const struct image_options *opts,
+		     struct image **out, struct aero_error *err)
+{
+	return image_build(image_format_find("iso"), pack, opts, out, err);
+}
 
 #define MAX_ENTRIES 64
 #define MAX_IMAGE (8u << 20)
@@ -153,13 +162,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct input in = { data, size };
 	struct pack_builder *b;
 	struct pack *pack = NULL;
-	struct iso_image *img = NULL;
-	struct iso_image_options opts = { 0 };
+	struct image *img = NULL;
+	struct image_options opts = { 0 };
 	unsigned char blobs[4][600];
 	size_t blob_len[4];
 	char path[1200], label[20];
 	uint8_t *ref, *buf;
 	uint64_t isize, off = 0;
+	ssize_t got;
 	int64_t epoch = 0;
 	unsigned flags, n;
 
@@ -198,23 +208,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (pack_builder_finish(b, &pack) < 0)
 		return 0;
-	if (iso_image_build(pack, &opts, &img, NULL) < 0) {
+	if (iso_build(pack, &opts, &img, NULL) < 0) {
 		pack_unref(pack);
 		return 0;
 	}
-	isize = iso_image_size(img);
+	isize = image_size(img);
 	assert(isize % 2048 == 0 && isize >= 19 * 2048 && isize <= MAX_IMAGE);
 	ref = malloc(isize);
 	buf = malloc(isize + 100);
 	assert(ref && buf);
 	/* the reference: one sequential pass in uneven chunks */
 	while (off < isize) {
-		ssize_t got = iso_image_read(img, ref + off, 4093, off);
-
+		got = image_read(img, ref + off, 4093, off);
 		assert(got > 0);
 		off += (uint64_t)got;
 	}
-	assert(iso_image_read(img, buf, 10, isize) == 0);
+	got = image_read(img, buf, 10, isize);
+	assert(got == 0);
 	assert(memcmp(ref + 16 * 2048, "\001CD001\001", 7) == 0);
 	for (size_t i = 0; i < 16 * 2048; i++)
 		assert(ref[i] == 0);
@@ -222,12 +232,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!opts.no_joliet)
 		check_names(ref, isize, le32(ref + 17 * 2048 + 158), true, 0);
 	while (in.n >= 6) {
-		uint64_t roff = ((uint64_t)take(&in) << 16 | take(&in) << 8 |
-				 take(&in)) * 7 % (isize + 64);
-		size_t rlen = ((size_t)take(&in) << 16 | take(&in) << 8 |
-			       take(&in)) % (isize + 100);
-		ssize_t got = iso_image_read(img, buf, rlen, roff);
-		size_t want = roff >= isize ? 0 :
+		/* One take() per statement: the order of evaluation of the
+		 * operands of | is unspecified (C11 6.5p3). */
+		uint64_t roff = (uint64_t)take(&in) << 16;
+		size_t rlen, want;
+
+		roff |= (uint64_t)take(&in) << 8;
+		roff |= take(&in);
+		roff = roff * 7 % (isize + 64);
+		rlen = (size_t)take(&in) << 16;
+		rlen |= (size_t)take(&in) << 8;
+		rlen |= take(&in);
+		rlen %= isize + 100;
+		got = image_read(img, buf, rlen, roff);
+		want = roff >= isize ? 0 :
 			      rlen < isize - roff ? rlen :
 						    (size_t)(isize - roff);
 
@@ -236,7 +254,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	free(ref);
 	free(buf);
-	iso_image_free(img);
+	image_free(img);
 	pack_unref(pack);
 	return 0;
 }
