@@ -346,6 +346,7 @@ int main(int argc, char *argv[])
 		goto out_opts;
 	}
 	aerofs_gen_install(&a, g);
+	aerofs_gen_announce(&a, g);
 
 	se = fuse_session_new(&args, &aerofs_ll_ops, sizeof(aerofs_ll_ops),
 			      &a);
