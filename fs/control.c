@@ -145,7 +145,7 @@ char *aerofs_status_json(struct aerofs *a, size_t *len)
 	/* One snapshot: a reload swaps the generation, counts itself and
 	 * clears its error under the lock (aerofs_gen_install()). */
 	pthread_mutex_lock(&a->lock);
-	g = a->cur;
+	g = a->announced;
 	for (it = a->gens; it; it = it->next)
 		live++;
 	ok = cJSON_AddStringToObject(root, "program", "aerofs") &&

@@ -133,6 +133,11 @@ struct aerofs {
 	pthread_mutex_t lock;		/* guards everything below */
 	struct aerofs_gen *gens;
 	struct aerofs_gen *cur;
+	/* What status.json describes: the current generation once the kernel
+	 * has been told to drop what it cached of the previous one
+	 * (aerofs_gen_announce()), so that a client that sees a generation in
+	 * status.json also sees its files. */
+	struct aerofs_gen *announced;
 	uint32_t last_gen_id;
 	char *last_reload_error;	/* NULL: none since the last success */
 	int64_t last_reload_error_at;
@@ -160,10 +165,18 @@ void aerofs_gen_free(struct aerofs_gen *g);
  * Makes G (from aerofs_gen_build()) current and returns the previous
  * current generation with a temporary hold (NULL for the first one); the
  * caller releases it with aerofs_gen_put(a, old, 1) once it no longer needs
- * its names for invalidation.  Replacing a generation counts a successful
- * reload and clears the last reload error, under the same lock.
+ * its names for invalidation (and after aerofs_gen_announce()).
  */
 struct aerofs_gen *aerofs_gen_install(struct aerofs *a, struct aerofs_gen *g);
+
+/*
+ * Makes G, the current generation, the one status.json describes; called
+ * once the kernel's caches of the previous one are invalidated, while the
+ * caller still holds the previous one.  Announcing a second generation
+ * counts a successful reload and clears the last reload error, under the
+ * same lock.
+ */
+void aerofs_gen_announce(struct aerofs *a, struct aerofs_gen *g);
 
 /* The current generation with N holds added. */
 struct aerofs_gen *aerofs_gen_current(struct aerofs *a, uint64_t n);

@@ -137,7 +137,6 @@ static struct aerofs_gen *gen_reap_locked(struct aerofs *a,
 struct aerofs_gen *aerofs_gen_install(struct aerofs *a, struct aerofs_gen *g)
 {
 	struct aerofs_gen *old;
-	char *reload_error = NULL;
 
 	pthread_mutex_lock(&a->lock);
 	g->id = ++a->last_gen_id;
@@ -149,6 +148,20 @@ struct aerofs_gen *aerofs_gen_install(struct aerofs *a, struct aerofs_gen *g)
 	if (old) {
 		old->current = false;
 		old->refs++;	/* the caller's hold */
+	}
+	pthread_mutex_unlock(&a->lock);
+	if (old)
+		log_msg(LOG_LEVEL_DEBUG, "generation %u replaces %u",
+			(unsigned)g->id, (unsigned)old->id);
+	return old;
+}
+
+void aerofs_gen_announce(struct aerofs *a, struct aerofs_gen *g)
+{
+	char *reload_error = NULL;
+
+	pthread_mutex_lock(&a->lock);
+	if (a->announced) {
 		/* A reload: status.json sees it counted and the previous
 		 * error gone together with the new generation. */
 		atomic_fetch_add_explicit(&a->n.reloads_ok, 1,
@@ -157,12 +170,9 @@ struct aerofs_gen *aerofs_gen_install(struct aerofs *a, struct aerofs_gen *g)
 		a->last_reload_error = NULL;
 		a->last_reload_error_at = 0;
 	}
+	a->announced = g;
 	pthread_mutex_unlock(&a->lock);
 	free(reload_error);
-	if (old)
-		log_msg(LOG_LEVEL_DEBUG, "generation %u replaces %u",
-			(unsigned)g->id, (unsigned)old->id);
-	return old;
 }
 
 struct aerofs_gen *aerofs_gen_current(struct aerofs *a, uint64_t n)

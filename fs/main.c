@@ -245,6 +245,16 @@ static void aerofs_fini(struct aerofs *a)
 	pthread_mutex_destroy(&a->lock);
 }
 
+/* True if canonical path SOURCE lies under directory DIR (canonical). */
+static bool source_under(const char *source, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	if (strcmp(dir, "/") == 0)
+		return true;
+	return strncmp(source, dir, n) == 0 && source[n] == '/';
+}
+
 int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
@@ -339,6 +349,18 @@ int main(int argc, char *argv[])
 		free(a.mountpoint);
 		a.mountpoint = real;
 	}
+	/*
+	 * A source under the mountpoint would be reached through the mount
+	 * itself: the watcher's inotify_add_watch() and every reload would
+	 * look it up through a mount that only this process serves, and
+	 * wait forever (uninterruptibly, in the kernel) for its own answer.
+	 */
+	if (real && source_under(a.source, real)) {
+		log_msg(LOG_LEVEL_ERR, "source %s lies under the mountpoint "
+			"%s: it would be read through the mount itself",
+			a.source, real);
+		goto out_opts;
+	}
 
 	r = aerofs_gen_build(&a, &g, &err);
 	if (r < 0) {
@@ -346,6 +368,7 @@ int main(int argc, char *argv[])
 		goto out_opts;
 	}
 	aerofs_gen_install(&a, g);
+	aerofs_gen_announce(&a, g);
 
 	se = fuse_session_new(&args, &aerofs_ll_ops, sizeof(aerofs_ll_ops),
 			      &a);

@@ -915,10 +915,12 @@ static size_t extent_at(const struct pack_node *n, uint64_t off)
 /* Reads exactly LEN bytes at OFF (within the file) or fails with -EIO. */
 /*
  * Whether source S is still the file it was when registered: same inode,
- * size, modification and change times.  A file rewritten in place (a
- * downloader writing into a preallocated file) would otherwise hand out
- * bytes of two versions with success; a file renamed over keeps the old
- * inode behind our descriptor and stays valid.  Returns 0 or -EIO.
+ * size and modification time.  A file rewritten in place (a downloader
+ * writing into a preallocated file) would otherwise hand out bytes of two
+ * versions with success; a file renamed over or deleted keeps the old
+ * inode behind our descriptor and stays valid.  The change time is not
+ * compared for that reason: unlinking a file, which a rename over it does,
+ * changes its ctime but not its bytes.  Returns 0 or -EIO.
  */
 static int source_check(const struct pack_source *s)
 {
@@ -929,9 +931,7 @@ static int source_check(const struct pack_source *s)
 	if (st.st_dev != s->st.st_dev || st.st_ino != s->st.st_ino ||
 	    st.st_size != s->st.st_size ||
 	    st.st_mtim.tv_sec != s->st.st_mtim.tv_sec ||
-	    st.st_mtim.tv_nsec != s->st.st_mtim.tv_nsec ||
-	    st.st_ctim.tv_sec != s->st.st_ctim.tv_sec ||
-	    st.st_ctim.tv_nsec != s->st.st_ctim.tv_nsec)
+	    st.st_mtim.tv_nsec != s->st.st_mtim.tv_nsec)
 		return -EIO;
 	return 0;
 }

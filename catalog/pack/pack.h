@@ -252,8 +252,8 @@ struct pack_span {
 };
 
 /*
- * Whether source SRC is still the file registered: same inode, size,
- * modification and change time (a file renamed over keeps the old inode
+ * Whether source SRC is still the file registered: same inode, size and
+ * modification time (a file renamed over or deleted keeps the old inode
  * behind the pack's descriptor, and stays valid; one rewritten in place
  * does not).  Returns 0, -EIO when it changed, -EINVAL for no such source.
  * pack_node_read() checks this after every read, so a read of a rewritten

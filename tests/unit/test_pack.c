@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "catalog/pack/pack.h"
@@ -187,7 +188,7 @@ static void test_invalid_names(void)
 	pack_builder_free(b);
 }
 
-static void test_extents_read_span_and_truncation(void)
+static void test_extents_read_span_and_rename(void)
 {
 	char path[64];
 	int fd = make_source(10000, path);
@@ -233,13 +234,66 @@ static void test_extents_read_span_and_truncation(void)
 	CHECK_EQ_UINT(500, span.len);
 	CHECK_EQ_INT(-EINVAL, pack_node_span(p, n, 4000, &span));
 
-	/* The source shrinks while served: reads fail, nothing crashes. */
-	CHECK_EQ_INT(0, truncate(path, 5500));
-	CHECK_EQ_INT(500, pack_node_read(p, n, buf, 500, 0));
-	CHECK_EQ_INT(-EIO, pack_node_read(p, n, buf, 1000, 0));
-	CHECK_EQ_INT(1000, pack_node_read(p, n, buf, 1000, 3000));
-	unlink(path);
+	/* Renamed over (the way a new release arrives): the pack keeps the
+	 * old file through its descriptor and keeps serving it. */
+	{
+		char other[80];
+		int fd2;
+
+		snprintf(other, sizeof(other), "%s.new", path);
+		fd2 = open(other, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		CHECK(fd2 >= 0 && write(fd2, "new", 3) == 3);
+		close(fd2);
+		CHECK_EQ_INT(0, rename(other, path));
+		CHECK_EQ_INT(4000, pack_node_read(p, n, buf, sizeof(buf), 0));
+		CHECK_EQ_MEM(want, buf, 4000);
+		CHECK_EQ_INT(0, pack_verify(p, &err));
+		CHECK_EQ_INT(0, pack_source_check(p, 0));
+	}
 	pack_unref(p);
+}
+
+/*
+ * A source rewritten in place (same inode) or truncated after the pack was
+ * built: every read of it fails with EIO rather than mixing two versions,
+ * pack_source_check() and pack_verify() say so.
+ */
+static void test_source_changed_in_place(void)
+{
+	/* File times tick with the kernel's clock: let one tick pass between
+	 * the pack's snapshot and the change. */
+	const struct timespec tick = { 0, 30 * 1000 * 1000 };
+	char path[64];
+	struct pack_extent ext = { 0, 100, 1000 };
+	struct aero_error err = { 0 };
+	unsigned char buf[1000];
+
+	for (int trunc = 0; trunc < 2; trunc++) {
+		int fd = make_source(4000, path);
+		struct pack_builder *b = pack_builder_new(0);
+		const struct pack_node *n;
+		struct pack *p;
+
+		CHECK_EQ_INT(0, pack_builder_add_source(b, fd, 4000));
+		CHECK_EQ_INT(0, pack_builder_add_file(b, "f", &ext, 1, NULL,
+						      &err));
+		CHECK_EQ_INT(0, pack_builder_finish(b, &p));
+		n = pack_lookup_path(p, "f");
+		CHECK_EQ_INT(1000, pack_node_read(p, n, buf, 1000, 0));
+		CHECK_EQ_INT(0, pack_verify(p, &err));
+		nanosleep(&tick, NULL);
+		if (trunc)
+			CHECK_EQ_INT(0, ftruncate(fd, 3000));
+		else	/* same size, one byte outside the file's extent */
+			CHECK_EQ_INT(1, pwrite(fd, "x", 1, 3500));
+		CHECK_EQ_INT(-EIO, pack_source_check(p, 0));
+		CHECK_EQ_INT(-EIO, pack_node_read(p, n, buf, 1000, 0));
+		CHECK_EQ_INT(-EIO, pack_verify(p, &err));
+		CHECK(strstr(err.msg, "changed") != NULL);
+		close(fd);
+		unlink(path);
+		pack_unref(p);
+	}
 }
 
 static void test_blob_span_and_refs(void)
@@ -550,7 +604,8 @@ int main(void)
 	RUN(test_tree_shape);
 	RUN(test_inode_numbers_are_order_independent);
 	RUN(test_invalid_names);
-	RUN(test_extents_read_span_and_truncation);
+	RUN(test_extents_read_span_and_rename);
+	RUN(test_source_changed_in_place);
 	RUN(test_blob_span_and_refs);
 	RUN(test_failed_add_leaves_builder_intact);
 	RUN(test_empty);
