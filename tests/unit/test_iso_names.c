@@ -108,6 +108,8 @@ static void test_genuine_name_kept(void)
 	};
 	char iso[128];
 
+	REQUIRE_TOOL("isoinfo");
+	REQUIRE_TOOL("7z");
 	snprintf(iso, sizeof(iso), "%s/genuine.iso", dir);
 	if (!build_iso(names, bodies, 6, iso))
 		return;
@@ -136,6 +138,7 @@ static void test_primary_genuine_name_kept(void)
 	static const char *const bodies[] = { "dash", "underscore" };
 	char iso[128];
 
+	REQUIRE_TOOL("isoinfo");
 	snprintf(iso, sizeof(iso), "%s/primary.iso", dir);
 	if (!build_iso(names, bodies, 2, iso))
 		return;
@@ -157,6 +160,7 @@ static void test_joliet_unicode_case(void)
 	static const char *const bodies[] = { "star", "upper" };
 	char iso[128], *list;
 
+	REQUIRE_TOOL("7z");
 	snprintf(iso, sizeof(iso), "%s/unicode.iso", dir);
 	if (!build_iso(names, bodies, 2, iso))
 		return;
@@ -175,8 +179,6 @@ int main(void)
 {
 	const char *tmp = getenv("TMPDIR");
 
-	if (!harness_have("isoinfo") || !harness_have("7z"))
-		return harness_skip("isoinfo or 7z not installed");
 	snprintf(dir, sizeof(dir), "%s/aerofs-iso-names-XXXXXX",
 		 tmp ? tmp : "/tmp");
 	assert(mkdtemp(dir));
