@@ -69,6 +69,8 @@
 #define ISOFS_MAX_DIR_BYTES (64u << 20)
 #define ISOFS_MAX_CE 32u
 #define ISOFS_DR_MIN 34u		/* ECMA-119 9.1: 33 + 1 name byte */
+/* Files may add up to this many times the image (see check_extents()). */
+#define ISOFS_MAX_SHARING 64u
 
 /* ECMA-119 9.1.6 file flags */
 #define ISOFS_FLAG_DIR 0x02
@@ -958,19 +960,37 @@ static int part_error(struct isofs_ctx *c, const struct isofs_part *a,
  *     xorriso write hard links and identical files that way, and the pack
  *     hashes such files once (pack_builder_add_file()).
  * A part that merely starts inside another, or a file that shares one
- * part of another but not all, is refused (-EIO).
+ * part of another but not all, is refused (-EIO).  Sharing is bounded
+ * too: all files together may hold at most ISOFS_MAX_SHARING times the
+ * image, so that a small image of one file under 300,000 names cannot
+ * make an export write terabytes.  Real images share a few driver
+ * binaries between OS folders, far below that.
  */
 static int check_extents(struct isofs_ctx *c)
 {
 	struct isofs_part *v = NULL;
 	const struct source_node *n;
 	size_t count = 0, k = 0, i, first = 0, far = 0;
-	uint64_t end = 0;
+	uint64_t end = 0, total = 0, cap;
 	int rc = 0;
 
-	for (n = c->s->all; n; n = n->all_next)
-		if (n->type == SOURCE_NODE_FILE && n->ext)
-			count += n->next;
+	for (n = c->s->all; n; n = n->all_next) {
+		if (n->type != SOURCE_NODE_FILE || !n->ext)
+			continue;
+		count += n->next;
+		if (ADD_OVERFLOW(total, n->size, &total))
+			total = UINT64_MAX;
+	}
+	if (MUL_OVERFLOW(c->s->size, (uint64_t)ISOFS_MAX_SHARING, &cap))
+		cap = UINT64_MAX;
+	if (total > cap)
+		return aero_error_set(c->err, -EIO,
+				      "files add up to %llu bytes, more than "
+				      "%u times the image (%llu bytes): "
+				      "extents shared by too many names",
+				      (unsigned long long)total,
+				      ISOFS_MAX_SHARING,
+				      (unsigned long long)c->s->size);
 	if (!count)
 		return 0;
 	v = malloc(count * sizeof(*v));

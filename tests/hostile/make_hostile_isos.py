@@ -523,6 +523,16 @@ def shared_extent():
 
 
 @case
+def shared_too_often():
+    # Expect -EIO "extents shared by too many names": one 40 KiB extent
+    # under 200 names is 8,192,000 bytes from a 100 KiB image, more than
+    # ISOFS_MAX_SHARING (64) times the image; an export would write it all.
+    entries = [dirrec(b'F%03d.BIN;1' % i, 30, 20 * SECTOR) for i in range(200)]
+    return simple(entries, root_size=5 * SECTOR,
+                  files=[(30, b'S' * 20 * SECTOR)])
+
+
+@case
 def directory_dag():
     # Expect success: A and B are one directory extent (block 30) holding
     # F.TXT ("dag"): shared, not a loop; both list F.TXT.

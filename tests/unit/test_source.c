@@ -1028,6 +1028,8 @@ static void test_hostile(void)
 		{ "shared-part.iso", -EIO, "is shared with, but the file "
 		  "differs from," },
 		{ "directory-dag-bomb.iso", -EIO, "shared too often" },
+		{ "shared-too-often.iso", -EIO, "files add up to 8192000 bytes, "
+		  "more than 64 times the image" },
 		{ "deep-tree.iso", -E2BIG, "deeper than 64" },
 		{ "zisofs.iso", -ENOTSUP, "zisofs" },
 		{ "ce-loop.iso", -ELOOP, "CE loop" },
