@@ -848,8 +848,14 @@ static int run(struct export *x)
 	rc = x->profile->build(x->source, &x->copts, &x->pack, &x->report,
 			       &err);
 	if (rc < 0) {
-		log_msg(LOG_LEVEL_ERR, "%s: %s", x->source,
-			err.msg[0] ? err.msg : strerror(-rc));
+		size_t n = strlen(x->source);
+
+		/* Name the source once: opening it names it already. */
+		if (strncmp(err.msg, x->source, n) == 0 && err.msg[n] == ':')
+			log_msg(LOG_LEVEL_ERR, "%s", err.msg);
+		else
+			log_msg(LOG_LEVEL_ERR, "%s: %s", x->source,
+				err.msg[0] ? err.msg : strerror(-rc));
 		return 1;
 	}
 	if (cancelled) {

@@ -43,7 +43,7 @@ static int gen_media(const struct aerofs *a, struct aerofs_gen *g,
 			r = profs[p].build(a->source, &a->copts, &pack, &rep,
 					   err);
 			if (r < 0) {
-				aero_error_prefix(err, profs[p].name);
+				aero_error_prefix(err, "%s", profs[p].name);
 				return r;
 			}
 		}
@@ -61,7 +61,7 @@ static int gen_media(const struct aerofs *a, struct aerofs_gen *g,
 				 profs[p].image_name, fmts[f].ext);
 			r = image_build(&fmts[f], pack, NULL, &m->img, err);
 			if (r < 0) {
-				aero_error_prefix(err, m->name);
+				aero_error_prefix(err, "%s", m->name);
 				break;
 			}
 			g->nmedia++;
