@@ -711,6 +711,53 @@ static void test_no_winpe(void)
 	free(out);
 }
 
+/*
+ * The ISO's $WinPEDriver$: Joliet (what Windows reads) names it exactly,
+ * the primary tree "_WINPEDRIVER_", Rock Ridge exactly; its files share
+ * the extents of win7/, so a 40 MB driver is not stored twice.
+ */
+static void test_iso_winpe(void)
+{
+	struct image_options opts = { .no_winpe = true };
+	struct image *with = build("iso", large.pack, NULL);
+	struct image *without = build("iso", large.pack, &opts);
+	char path[160], dir[200], *out;
+	const char *arch[] = { "x86", "amd64" };
+
+	/* only directory records: far less than one copy of big.sys */
+	CHECK(image_size(with) > image_size(without));
+	CHECK(image_size(with) - image_size(without) < 64 * 2048);
+	snprintf(path, sizeof(path), "%s/winpe.iso", tmpdir);
+	write_image(with, path, 1 << 20);
+	image_free(with);
+	image_free(without);
+	if (harness_have("isoinfo")) {
+		out = harness_capture("isoinfo -f -i %s", path);
+		CHECK(strstr(out, "/_WINPEDRIVER_/X86/VIOSTOR/BIG.SYS;1"));
+		free(out);
+		out = harness_capture("isoinfo -J -f -i %s", path);
+		CHECK(strstr(out, "/$WinPEDriver$/amd64/viostor/two.sys"));
+		free(out);
+		out = harness_capture("isoinfo -R -f -i %s", path);
+		CHECK(strstr(out, "/$WinPEDriver$/x86/viostor/big.sys"));
+		free(out);
+	}
+	if (!need("7z"))
+		return;
+	snprintf(dir, sizeof(dir), "%s/iso-winpe", tmpdir);
+	CHECK_EQ_INT(0, harness_sh("7z x -y -o%s %s >/dev/null", dir, path));
+	for (int i = 0; i < 2; i++) {
+		char src[40], wp[300];
+		const struct pack_node *w;
+
+		snprintf(src, sizeof(src), "win7/%s", arch[i]);
+		snprintf(wp, sizeof(wp), "%s/$WinPEDriver$/%s", dir, arch[i]);
+		w = pack_lookup_path(large.pack, src);
+		assert(w);
+		CHECK(compare_tree(large.pack, w, wp, strlen(src) + 1) >= 2);
+	}
+}
+
 static int layout_error(struct pack *p, struct aero_error *err)
 {
 	struct image *img = NULL;
@@ -815,6 +862,7 @@ int main(void)
 	RUN_T(test_random_reads);
 	RUN_T(test_deterministic);
 	RUN_T(test_no_winpe);
+	RUN_T(test_iso_winpe);
 	RUN_T(test_errors);
 
 	free_variant(&small);
