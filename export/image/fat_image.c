@@ -53,7 +53,6 @@
 #define LFN_CHARS 13u
 #define NAME_UNITS 256u		/* UTF-16 units of a name, >= PACK_NAME_MAX */
 
-#define ATTR_READ_ONLY 0x01
 #define ATTR_VOLUME_ID 0x08
 #define ATTR_DIRECTORY 0x10
 #define ATTR_ARCHIVE 0x20
@@ -446,6 +445,26 @@ static const char *dir_path(const struct fnode *d)
 	return d->parent == d ? "/" : pack_node_path(d->src);
 }
 
+/* True if U (N units) and NAME are equal after fold(); V is scratch. */
+static bool same_folded(const uint16_t *u, size_t n, const char *name,
+			uint16_t *v)
+{
+	size_t m = to_utf16(name, v), k = 0;
+
+	while (k < n && m == n && fold(u[k]) == fold(v[k]))
+		k++;
+	return m == n && k == n;
+}
+
+static int case_clash(struct layout *L, const struct fnode *d,
+		      const struct fnode *a, const struct fnode *b)
+{
+	return aero_error_set(L->err, -EINVAL,
+			      "\"%s\" and \"%s\" in \"%s\" differ only in "
+			      "case, which FAT cannot tell apart", a->name,
+			      b->name, dir_path(d));
+}
+
 /* Gives every child of D its short name, case bits and long name count. */
 static int name_dir(struct layout *L, struct fnode *d)
 {
@@ -482,17 +501,8 @@ static int name_dir(struct layout *L, struct fnode *d)
 			goto bad_name;
 		slot = name_hash(u, n) & (ncap - 1);
 		for (; names[slot]; slot = (slot + 1) & (ncap - 1)) {
-			size_t m = to_utf16(names[slot]->name, v), k = 0;
-
-			while (k < n && m == n && fold(u[k]) == fold(v[k]))
-				k++;
-			if (m == n && k == n) {
-				rc = aero_error_set(L->err, -EINVAL,
-						    "\"%s\" and \"%s\" in \"%s\" "
-						    "differ only in case, which "
-						    "FAT cannot tell apart",
-						    names[slot]->name, c->name,
-						    dir_path(d));
+			if (same_folded(u, n, names[slot]->name, v)) {
+				rc = case_clash(L, d, names[slot], c);
 				goto out;
 			}
 		}
@@ -525,9 +535,9 @@ bad_name:
 	}
 	if (nent > DIR_MAX) {
 		rc = aero_error_set(L->err, -ENOSPC,
-				    "directory \"%s\" needs %llu entries: a FAT "
-				    "directory holds at most %u (long names take "
-				    "one per 13 characters)",
+				    "directory \"%s\" needs %llu entries: a "
+				    "FAT directory holds at most %u (a long "
+				    "name takes one per 13 characters)",
 				    dir_path(d), (unsigned long long)nent,
 				    DIR_MAX);
 		goto out;
@@ -596,14 +606,13 @@ static int set_label(struct layout *L, const char *label)
 
 /* ---- the tree ---------------------------------------------------------- */
 
-static size_t subtree_size(const struct pack_node *n, int depth)
+/* Nodes in the subtree of N; recursion as deep as the pack (pack.h). */
+static size_t subtree_size(const struct pack_node *n)
 {
 	size_t k = 1;
 
-	if (depth > PACK_DEPTH_MAX + 2)
-		return k;	/* the pack bounds depth; never reached */
 	for (size_t i = 0; i < pack_node_nchildren(n); i++)
-		k += subtree_size(pack_node_child(n, i), depth + 1);
+		k += subtree_size(pack_node_child(n, i));
 	return k;
 }
 
@@ -682,7 +691,7 @@ static int load_tree(struct layout *L)
 	if (L->winpe && !root_has(L->pack, WINPE_DIR)) {
 		for (int i = 0; i < 2; i++)
 			if ((ad[i] = arch_dir(L->pack, arch[i])))
-				L->cap += subtree_size(ad[i], 0);
+				L->cap += subtree_size(ad[i]);
 		if (!ad[0] && !ad[1])
 			L->winpe = false;
 		else
@@ -877,6 +886,9 @@ static int choose_geom(struct layout *L)
 		if (rc <= 0)
 			break;
 	}
+	if (rc < 0)
+		return aero_error_set(L->err, rc, "pack too large for a disk "
+				      "image");
 	if (rc)
 		return aero_error_set(L->err, -ENOSPC,
 				      "no FAT16 geometry holds the pack (root "

@@ -19,7 +19,9 @@
  * count in range, padded with free clusters when the pack is tiny.  Every
  * count stays at least 1024 clusters away from the 4085 and 65525
  * boundaries (the spec asks for 16; some drivers compute the count
- * slightly differently).  The volume fills its partition.
+ * slightly differently).  The volume fills its partition.  FAT16's fixed
+ * root directory has the usual 512 entries, or as many whole sectors as
+ * the root needs.
  *
  * Disk size: always a whole cylinder count of the CHS geometry the VHD
  * specification's algorithm gives for it (fat_image_chs()), so that the
