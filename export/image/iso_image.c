@@ -57,6 +57,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "catalog/util/checked.h"
 #include "catalog/util/civil.h"
@@ -72,6 +73,8 @@
 #define JOLIET_EXT_MAX 16
 #define ID_UNITS 300		/* scratch size for identifiers */
 #define PATH_TABLE_DIRS_MAX 65535	/* ECMA-119 9.4.5: 16-bit parent */
+
+#define WINPE_DIR "$WinPEDriver$"
 
 #define MODE_DIR 0040000	/* POSIX S_IFDIR, as RRIP PX wants */
 #define MODE_REG 0100000	/* POSIX S_IFREG */
@@ -112,6 +115,7 @@ struct layout {
 	struct pack *pack;
 	struct aero_error *err;
 	bool rr, joliet;
+	bool winpe;			/* add $WinPEDriver$ (see below) */
 	size_t n;
 	struct inode *in;		/* [n], inode i at in[i - 1] */
 	struct inode **pdirs, **jdirs;	/* path table order */
@@ -128,6 +132,24 @@ struct layout {
 	size_t nuniq;
 	uint8_t *meta;			/* sectors 16 .. data_lba - 1 */
 };
+
+/* The name of IN: its pack node's, or that of $WinPEDriver$. */
+static const char *inode_name(const struct inode *in)
+{
+	return in->node ? pack_node_name(in->node) : WINPE_DIR;
+}
+
+/* POSIX link count: a directory has "." and each subdirectory's "..". */
+static unsigned inode_nlink(const struct inode *in)
+{
+	unsigned n = 2;
+
+	if (!in->dir)
+		return 1;
+	for (size_t i = 0; i < in->nkids; i++)
+		n += in->kids[i]->dir;
+	return n;
+}
 
 /* ---- dates ------------------------------------------------------------- */
 
@@ -424,7 +446,7 @@ static int name_tree(struct inode *dir, bool joliet, struct idset *set,
 	for (int pass = 0; pass < 2; pass++) {
 		for (size_t i = 0; i < dir->nkids; i++) {
 			struct inode *c = dir->kids[i];
-			const char *name = pack_node_name(c->node);
+			const char *name = inode_name(c);
 			uint8_t **id = joliet ? &c->jid : &c->id;
 			uint8_t *id_len = joliet ? &c->jid_len : &c->id_len;
 			struct idparts p;
@@ -615,7 +637,7 @@ static uint8_t *susp_hdr(uint8_t *p, const char sig[2], size_t len)
 
 static size_t nm_total(const struct inode *in)
 {
-	size_t len = strlen(pack_node_name(in->node));
+	size_t len = strlen(inode_name(in));
 	size_t entries = (len + RRIP_NM_MAX - 1) / RRIP_NM_MAX;
 
 	return len + entries * RRIP_NM_HDR;
@@ -623,7 +645,7 @@ static size_t nm_total(const struct inode *in)
 
 static size_t put_nm(uint8_t *p, const struct inode *in)
 {
-	const char *name = pack_node_name(in->node);
+	const char *name = inode_name(in);
 	size_t len = strlen(name), done = 0, n = 0;
 
 	/* RRIP 4.1.4: a long name is split over NM entries with CONTINUE */
@@ -640,16 +662,18 @@ static size_t put_nm(uint8_t *p, const struct inode *in)
 	return n;
 }
 
-static size_t put_px(uint8_t *p, const struct inode *in)
+static size_t put_px(uint8_t *p, const struct layout *L,
+		     const struct inode *in)
 {
-	unsigned mode = pack_node_mode(in->node) |
-			(in->dir ? MODE_DIR : MODE_REG);
-	uint64_t ino = pack_node_ino(in->node);
+	unsigned mode = in->dir ? PACK_DIR_MODE | MODE_DIR :
+				  PACK_FILE_MODE | MODE_REG;
+	/* the pack's inode number, and past them for $WinPEDriver$ */
+	uint64_t ino = (uint64_t)(in - L->in) + 1;
 	uint8_t *q = susp_hdr(p, "PX", RRIP_PX_LEN);
 
 	/* RRIP 4.1.1: mode, links, uid, gid, serial number */
 	iso_put_both32(q, mode);
-	iso_put_both32(q + 8, pack_node_nlink(in->node));
+	iso_put_both32(q + 8, inode_nlink(in));
 	iso_put_both32(q + 16, 0);
 	iso_put_both32(q + 24, 0);
 	iso_put_both32(q + 32, (uint32_t)ino);
@@ -734,7 +758,7 @@ static size_t build_sua(const struct layout *L, const struct inode *in,
 	rr = susp_hdr(sua + n, "RR", RRIP_RR_LEN);
 	rr[0] = RRIP_RR_PX | RRIP_RR_TF | (nm ? RRIP_RR_NM : 0);
 	n += RRIP_RR_LEN;
-	n += put_px(sua + n, in);
+	n += put_px(sua + n, L, in);
 	n += put_tf(sua + n, L);
 	if (nm && !spill)
 		n += put_nm(sua + n, in);
@@ -1033,15 +1057,137 @@ static void layout_free(struct layout *L)
 	free(L->meta);
 }
 
+/*
+ * $WinPEDriver$ (unless no_winpe): Windows Setup loads the drivers in a
+ * root folder of that name on any medium (Microsoft KB 2686316), so the
+ * root gets one holding "x86" and "amd64", copies of the pack's win7/x86
+ * and win7/amd64 trees.  The copies are inodes of their own (after the
+ * pack's, so that the pack's own files keep owning the data extents) over
+ * the same pack nodes, so assign() finds their contents already placed
+ * and the copy costs only directory records.  Joliet, which Windows reads,
+ * names it exactly "$WinPEDriver$"; the primary tree, where '$' is not a
+ * d-character, "_WINPEDRIVER_".  A pack with its own $WinPEDriver$, or
+ * without win7/x86 and win7/amd64, gets none.
+ */
+/* ARCH 0: win7/amd64, 1: win7/x86 (bytewise order, like their copies). */
+static const struct pack_node *winpe_src(const struct layout *L, int arch)
+{
+	const struct pack_node *n = pack_lookup_path(
+		L->pack, arch ? "win7/x86" : "win7/amd64");
+
+	return n && pack_node_is_dir(n) ? n : NULL;
+}
+
+static size_t winpe_subtree(const struct pack_node *n)
+{
+	size_t k = 1;
+
+	/* recursion as deep as the pack, which bounds it (pack.h) */
+	for (size_t i = 0; i < pack_node_nchildren(n); i++)
+		k += winpe_subtree(pack_node_child(n, i));
+	return k;
+}
+
+/* Inodes $WinPEDriver$ adds (0: none). */
+static size_t winpe_count(const struct layout *L)
+{
+	const struct pack_node *root = pack_root(L->pack);
+	size_t n = 0;
+
+	if (!L->winpe)
+		return 0;
+	for (size_t i = 0; i < pack_node_nchildren(root); i++)
+		if (strcasecmp(pack_node_name(pack_node_child(root, i)),
+			       WINPE_DIR) == 0)
+			return 0;
+	for (int a = 0; a < 2; a++)
+		if (winpe_src(L, a))
+			n += winpe_subtree(winpe_src(L, a));
+	return n ? n + 1 : 0;
+}
+
+/* A new inode for pack node SRC (NULL: $WinPEDriver$) under PARENT. */
+static struct inode *winpe_inode(struct layout *L,
+				 const struct pack_node *src,
+				 struct inode *parent, size_t room)
+{
+	struct inode *in = &L->in[L->n++];
+
+	in->node = src;
+	in->dir = !src || pack_node_is_dir(src);
+	in->fsize = src ? pack_node_size(src) : 0;
+	in->parent = parent;
+	L->ndirs += in->dir;
+	if (room) {
+		in->kids = calloc(room, sizeof(*in->kids));
+		in->jkids = calloc(room, sizeof(*in->jkids));
+		if (!in->kids || !in->jkids)
+			return NULL;
+	}
+	return in;
+}
+
+/* Copies the subtree of SRC under PARENT; returns its inode or NULL. */
+static struct inode *winpe_copy(struct layout *L, const struct pack_node *src,
+				struct inode *parent)
+{
+	size_t n = pack_node_nchildren(src);
+	struct inode *in = winpe_inode(L, src, parent, n);
+
+	for (size_t i = 0; in && i < n; i++) {
+		struct inode *k = winpe_copy(L, pack_node_child(src, i), in);
+
+		if (!k)
+			return NULL;
+		in->kids[in->nkids] = in->jkids[in->nkids] = k;
+		in->nkids++;
+	}
+	return in;
+}
+
+/* Adds $WinPEDriver$ to the root, whose kids have room for one more. */
+static int winpe_add(struct layout *L)
+{
+	struct inode *root = &L->in[0], *wp;
+	size_t at = 0;
+
+	while (at < root->nkids &&
+	       strcmp(inode_name(root->kids[at]), WINPE_DIR) < 0)
+		at++;
+	if (!(wp = winpe_inode(L, NULL, root, 2)))
+		return -ENOMEM;
+	memmove(root->kids + at + 1, root->kids + at,
+		(root->nkids - at) * sizeof(*root->kids));
+	memmove(root->jkids + at + 1, root->jkids + at,
+		(root->nkids - at) * sizeof(*root->jkids));
+	root->kids[at] = root->jkids[at] = wp;
+	root->nkids++;
+	for (int a = 0; a < 2; a++) {
+		struct inode *k;
+
+		if (!winpe_src(L, a))
+			continue;
+		if (!(k = winpe_copy(L, winpe_src(L, a), wp)))
+			return -ENOMEM;
+		wp->kids[wp->nkids] = wp->jkids[wp->nkids] = k;
+		wp->nkids++;
+	}
+	return 0;
+}
+
 static int load_tree(struct layout *L)
 {
+	size_t extra = winpe_count(L);
+	int rc;
+
 	L->n = pack_node_count(L->pack);
-	L->in = calloc(L->n, sizeof(*L->in));
+	L->in = calloc(L->n + extra, sizeof(*L->in));
 	if (!L->in)
 		return -ENOMEM;
 	for (size_t i = 0; i < L->n; i++) {
 		struct inode *in = &L->in[i];
 		const struct pack_node *node = pack_node_by_ino(L->pack, i + 1);
+		size_t room;
 
 		in->node = node;
 		in->dir = pack_node_is_dir(node);
@@ -1058,10 +1204,11 @@ static int load_tree(struct layout *L)
 					      pack_node_path(node),
 					      (unsigned long long)in->fsize);
 		in->nkids = pack_node_nchildren(node);
-		if (!in->nkids)
+		room = in->nkids + (i == 0 && extra);	/* $WinPEDriver$ */
+		if (!room)
 			continue;
-		in->kids = calloc(in->nkids, sizeof(*in->kids));
-		in->jkids = calloc(in->nkids, sizeof(*in->jkids));
+		in->kids = calloc(room, sizeof(*in->kids));
+		in->jkids = calloc(room, sizeof(*in->jkids));
 		if (!in->kids || !in->jkids)
 			return -ENOMEM;
 	}
@@ -1075,6 +1222,8 @@ static int load_tree(struct layout *L)
 			in->kids[k] = in->jkids[k] = &L->in[ino - 1];
 		}
 	}
+	if (extra && (rc = winpe_add(L)) < 0)
+		return rc;
 	if (L->ndirs > PATH_TABLE_DIRS_MAX)
 		return aero_error_set(L->err, -EFBIG,
 				      "%zu directories: an ISO9660 path "
@@ -1281,6 +1430,7 @@ int iso_image_layout(struct pack *pack, const struct image_options *opts,
 
 	L.rr = !opts->no_rock_ridge;
 	L.joliet = !opts->no_joliet;
+	L.winpe = !opts->no_winpe;
 	set_dates(&L, pack_epoch(pack));
 	if ((rc = set_label(&L, opts->label ? opts->label :
 				pack_label(pack))) < 0 ||
