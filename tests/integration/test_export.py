@@ -28,7 +28,7 @@ import time
 import zipfile
 
 from aerofs_test import EXPORT, FIXTURES, Skip, require_tool, run_tests
-from aerofs_test import sha256, sha256_file, tmpdir
+from aerofs_test import WINPE, sha256, sha256_file, tmpdir, with_winpe
 
 # check() records a failure and goes on, so that one run shows every
 # mismatch; each test fails if it recorded any (see export_test()).
@@ -127,10 +127,15 @@ def export_all(tmp):
                         manifest_of(files,
                                     lambda p: z.read(p).decode())
                 else:
-                    files = extract("bsdtar", out, tmp)
+                    image = extract("bsdtar", out, tmp)
                     if shutil.which("7z"):
-                        check(extract("7z", out, tmp) == files,
+                        check(extract("7z", out, tmp) == image,
                               "%s: 7z (Joliet) == bsdtar (Rock Ridge)" % out)
+                    # The pack, and its drivers again in $WinPEDriver$.
+                    files = {p: h for p, h in image.items()
+                             if not p.startswith(WINPE + "/")}
+                    check(image == with_winpe(files),
+                          "%s: $WinPEDriver$ mirrors win7/" % out)
                     m = manifest_of(files, lambda p: _iso_read(out, p))
                     label = m["image"]["label"]
                     info = subprocess.run(["isoinfo", "-d", "-i", out],

@@ -15,7 +15,8 @@ import subprocess
 
 from aerofs_test import (CTL, EXPORT, ISO_NAME, STATUS, Skip, check_eq,
                          fixture, fixture_iso, mounted, require_tool,
-                         run_tests, sha256, sha256_file, tmpdir, walk)
+                         run_tests, sha256, sha256_file, tmpdir, walk,
+                         with_winpe)
 
 
 def fixture_info(fx):
@@ -196,6 +197,7 @@ def test_virtual_image():
         copy = os.path.join(tmpdir(), "copy.iso")
         with open(copy, "wb") as f:
             f.write(data)
+        pack = with_winpe(pack)
         check_eq(iso_tree_via_bsdtar(iso), pack, "bsdtar of the image")
         if os.path.exists("/usr/bin/xorriso"):
             r = subprocess.run(["xorriso", "-indev", copy, "-find", "/",

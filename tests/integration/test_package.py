@@ -289,8 +289,9 @@ def test_completion_options_match_help():
 
 def test_completion_values():
     cases = [
-        ("aerofs-export", "aerofs-export --format ", ["zip", "iso", "dir"]),
-        ("aerofs-export", "aerofs-export -f i", ["iso"]),
+        ("aerofs-export", "aerofs-export --format ",
+         ["zip", "dir", "iso", "img", "vhd", "chunked"]),
+        ("aerofs-export", "aerofs-export -f i", ["iso", "img"]),
         # "=" is in COMP_WORDBREAKS: bash completes the text after it.
         ("aerofs-export", "aerofs-export --format=z", ["zip"]),
         ("aerofs-export", "aerofs-export --drivers viostor,net",
