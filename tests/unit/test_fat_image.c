@@ -556,6 +556,26 @@ static void test_geometry(void)
 					    g.sectors);
 		assert(image_read(v->vhd, b, 512, image_size(v->img)) == 512);
 		CHECK_EQ_MEM("conectix", b, 8);
+		/* fixed disk, sizes, one's complement byte sum */
+		CHECK_EQ_UINT(2, (unsigned)b[63]);
+		CHECK_EQ_UINT(image_size(v->img) >> 32, (uint32_t)(
+			b[48] << 24 | b[49] << 16 | b[50] << 8 | b[51]));
+		CHECK_EQ_UINT((uint32_t)image_size(v->img), (uint32_t)(
+			(uint32_t)b[52] << 24 | b[53] << 16 | b[54] << 8 |
+			b[55]));
+		{
+			uint32_t sum = 0, want = (uint32_t)b[64] << 24 |
+						 b[65] << 16 | b[66] << 8 |
+						 b[67];
+
+			for (int k = 0; k < 512; k++)
+				sum += k >= 64 && k < 68 ? 0 : b[k];
+			CHECK_EQ_UINT(~sum, want);
+		}
+		/* 2023-11-14T22:13:21Z - 2000-01-01 */
+		CHECK_EQ_UINT(1700000001u - 946684800u,
+			      (uint32_t)b[24] << 24 | b[25] << 16 |
+				      b[26] << 8 | b[27]);
 		CHECK_EQ_UINT(g.cylinders, (unsigned)(b[56] << 8 | b[57]));
 		CHECK_EQ_UINT(g.heads, b[58]);
 		CHECK_EQ_UINT(g.sectors, b[59]);
