@@ -556,6 +556,26 @@ static void test_geometry(void)
 					    g.sectors);
 		assert(image_read(v->vhd, b, 512, image_size(v->img)) == 512);
 		CHECK_EQ_MEM("conectix", b, 8);
+		/* fixed disk, sizes, one's complement byte sum */
+		CHECK_EQ_UINT(2, (unsigned)b[63]);
+		CHECK_EQ_UINT(image_size(v->img) >> 32, (uint32_t)(
+			b[48] << 24 | b[49] << 16 | b[50] << 8 | b[51]));
+		CHECK_EQ_UINT((uint32_t)image_size(v->img), (uint32_t)(
+			(uint32_t)b[52] << 24 | b[53] << 16 | b[54] << 8 |
+			b[55]));
+		{
+			uint32_t sum = 0, want = (uint32_t)b[64] << 24 |
+						 b[65] << 16 | b[66] << 8 |
+						 b[67];
+
+			for (int k = 0; k < 512; k++)
+				sum += k >= 64 && k < 68 ? 0 : b[k];
+			CHECK_EQ_UINT(~sum, want);
+		}
+		/* 2023-11-14T22:13:21Z - 2000-01-01 */
+		CHECK_EQ_UINT(1700000001u - 946684800u,
+			      (uint32_t)b[24] << 24 | b[25] << 16 |
+				      b[26] << 8 | b[27]);
 		CHECK_EQ_UINT(g.cylinders, (unsigned)(b[56] << 8 | b[57]));
 		CHECK_EQ_UINT(g.heads, b[58]);
 		CHECK_EQ_UINT(g.sectors, b[59]);
@@ -758,6 +778,96 @@ static void test_iso_winpe(void)
 	}
 }
 
+/* Writes IMG to PATH, leaving holes where it is zero (sparse packs). */
+static void write_sparse(const struct image *img, const char *path)
+{
+	static unsigned char buf[1 << 16], zero[1 << 16];
+	uint64_t off = 0, size = image_size(img);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	assert(fd >= 0 && ftruncate(fd, (off_t)size) == 0);
+	while (off < size) {
+		ssize_t n = image_read(img, buf, sizeof(buf), off);
+
+		assert(n > 0);
+		if (memcmp(buf, zero, (size_t)n) != 0)
+			assert(pwrite(fd, buf, (size_t)n, (off_t)off) == n);
+		off += (uint64_t)n;
+	}
+	close(fd);
+}
+
+/*
+ * Rows of the spec's tables other than the common ones: a FAT16 root of
+ * more than 512 entries, and a FAT32 volume over 260 MB (4 KiB clusters).
+ */
+static void test_other_geometries(void)
+{
+	struct pack_builder *b = pack_builder_new(EPOCH);
+	struct pack *p;
+	struct image *img;
+	char name[64], path[160], part[160], *out;
+	unsigned char bs[512];
+	struct pack_extent ext;
+	int fd, src;
+
+	/* 300 names of 3 entries each (17 characters) and the label */
+	for (int i = 0; i < 300; i++) {
+		snprintf(name, sizeof(name), "Root-File-%03d.txt", i);
+		assert(pack_builder_add_blob(b, name, name, strlen(name), NULL,
+					     NULL) == 0);
+	}
+	assert(pack_builder_finish(b, &p) == 0);
+	img = build("img", p, NULL);
+	assert(image_read(img, bs, 512, PART_OFF) == 512);
+	CHECK_EQ_UINT(912, (unsigned)(bs[17] | bs[18] << 8));
+	snprintf(path, sizeof(path), "%s/root.img", tmpdir);
+	snprintf(part, sizeof(part), "%s/root.part", tmpdir);
+	write_sparse(img, path);
+	image_free(img);
+	pack_unref(p);
+	if (need("fsck.fat")) {
+		CHECK_EQ_INT(0, harness_sh("dd if=%s of=%s bs=1M skip=1 "
+					   "conv=sparse status=none && "
+					   "fsck.fat -n %s >/dev/null",
+					   path, part, part));
+	}
+	/* 300 MB of a sparse source: 4 KiB clusters by DskTableFAT32 */
+	snprintf(path, sizeof(path), "%s/sparse.src", tmpdir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	assert(fd >= 0 && ftruncate(fd, 300ll << 20) == 0);
+	assert(pwrite(fd, "tail", 4, (300ll << 20) - 4) == 4);
+	b = pack_builder_new(EPOCH);
+	src = pack_builder_add_source(b, fd, 300ull << 20);
+	ext = (struct pack_extent){ (unsigned)src, 0, 300ull << 20 };
+	assert(pack_builder_add_file(b, "win7/x86/big/big.bin", &ext, 1, NULL,
+				     NULL) == 0);
+	assert(pack_builder_finish(b, &p) == 0);
+	close(fd);
+	unlink(path);
+	img = build("img", p, NULL);
+	assert(image_read(img, bs, 512, PART_OFF) == 512);
+	CHECK_EQ_UINT(8, bs[13]);
+	CHECK_EQ_UINT(0, bs[22] | bs[23] << 8);	/* FAT32 */
+	snprintf(path, sizeof(path), "%s/big.img", tmpdir);
+	snprintf(part, sizeof(part), "%s/big.part", tmpdir);
+	write_sparse(img, path);
+	image_free(img);
+	pack_unref(p);
+	if (skip_why || !need("fsck.fat") || !need("mcopy"))
+		return;
+	out = harness_capture("dd if=%s of=%s bs=1M skip=1 conv=sparse "
+			      "status=none && fsck.fat -n -v %s 2>&1; "
+			      "echo rc=$?; mcopy -n -i %s@@%u "
+			      "'::/$WinPEDriver$/x86/big/big.bin' - | "
+			      "tail -c 4", path, part, part, path, PART_OFF);
+	if (!strstr(out, "rc=0") || !strstr(out, "4096 bytes per cluster") ||
+	    !strstr(out, "tail"))
+		FAIL_AT("4 KiB clusters:\n%s", out);
+	free(out);
+	harness_sh("rm -f %s %s", path, part);
+}
+
 static int layout_error(struct pack *p, struct aero_error *err)
 {
 	struct image *img = NULL;
@@ -861,6 +971,7 @@ int main(void)
 	RUN_T(test_deterministic);
 	RUN_T(test_no_winpe);
 	RUN_T(test_iso_winpe);
+	RUN_T(test_other_geometries);
 	RUN_T(test_errors);
 
 	free_variant(&small);
