@@ -64,7 +64,8 @@ static const struct out_format out_dir = { OUT_DIR, "dir", NULL };
 
 enum {
 	OPT_DRIVERS = 256, OPT_STRICT, OPT_DROP_PDB, OPT_EPOCH, OPT_LABEL,
-	OPT_SOURCE_HASH, OPT_NO_RR, OPT_NO_JOLIET, OPT_JSON, OPT_PROFILE,
+	OPT_SOURCE_HASH, OPT_NO_RR, OPT_NO_JOLIET, OPT_NO_WINPE, OPT_JSON,
+	OPT_PROFILE,
 };
 
 static const struct option long_options[] = {
@@ -78,6 +79,7 @@ static const struct option long_options[] = {
 	{ "source-hash", no_argument, NULL, OPT_SOURCE_HASH },
 	{ "no-rock-ridge", no_argument, NULL, OPT_NO_RR },
 	{ "no-joliet", no_argument, NULL, OPT_NO_JOLIET },
+	{ "no-winpe", no_argument, NULL, OPT_NO_WINPE },
 	{ "force", no_argument, NULL, 'F' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "json", no_argument, NULL, OPT_JSON },
@@ -157,6 +159,8 @@ static void usage(FILE *f)
 "  -F, --force               replace an existing directory OUTPUT\n"
 "      --no-rock-ridge       ISO: leave Rock Ridge out\n"
 "      --no-joliet           ISO: leave Joliet out\n"
+"      --no-winpe            images: no $WinPEDriver$ folder (the copy of\n"
+"                            the drivers Windows Setup loads by itself)\n"
 "\n"
 "Pack (also as -o opt[,opt...]; write a comma inside a value as \\,):\n"
 "      --drivers LIST        driver ids, comma-separated (default: all of\n"
@@ -268,6 +272,10 @@ static int o_token(struct export *x, char *tok)
 		x->iopts.no_joliet = true;
 		return 0;
 	}
+	if (strcmp(tok, "no-winpe") == 0) {
+		x->iopts.no_winpe = true;
+		return 0;
+	}
 	if (strncmp(tok, "format=", 7) == 0)
 		return parse_format(x, tok + 7);
 	if (strncmp(tok, "profile=", 8) == 0)
@@ -348,6 +356,9 @@ static int parse_args(struct export *x, int argc, char **argv)
 			break;
 		case OPT_NO_JOLIET:
 			x->iopts.no_joliet = true;
+			break;
+		case OPT_NO_WINPE:
+			x->iopts.no_winpe = true;
 			break;
 		case 'F':
 			x->force = true;

@@ -59,7 +59,7 @@ static int gen_media(const struct aerofs *a, struct aerofs_gen *g,
 			m->format = &fmts[f];
 			snprintf(m->name, sizeof(m->name), "%s.%s",
 				 profs[p].image_name, fmts[f].ext);
-			r = image_build(&fmts[f], pack, NULL, &m->img, err);
+			r = image_build(&fmts[f], pack, &a->iopts, &m->img, err);
 			if (r < 0) {
 				aero_error_prefix(err, "%s", m->name);
 				break;

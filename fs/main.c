@@ -70,6 +70,8 @@ static void usage(const char *prog)
 	       "    -o source-hash         record the source's SHA-256 in "
 	       "manifest.json\n"
 	       "    -o label=LABEL         volume label of the CD image\n"
+	       "    -o no-winpe            no $WinPEDriver$ folder in the "
+	       "images\n"
 	       "    -o notify_pipe=FIFO    write 's' (mounted) or 'f' "
 	       "(failed) to FIFO\n"
 	       "    -o debounce_ms=N       wait N ms after the source changes "
@@ -151,6 +153,10 @@ static int aerofs_opt_proc(void *data, const char *arg, int key,
 		return 1;
 	if (strncmp(arg, "fsname=", 7) == 0)
 		a->have_fsname = true;
+	if (strcmp(arg, "no-winpe") == 0) {
+		a->iopts.no_winpe = true;
+		return 0;
+	}
 	copy = keep_opt(a, arg);
 	if (!copy)
 		return -1;
