@@ -32,18 +32,25 @@ struct chunked {
 	char version[CHUNKED_VERSION_LEN];
 };
 
-static int check_size(uint64_t v, struct aero_error *err)
+/* S: the size as the user wrote it, or NULL. */
+static int check_size(uint64_t v, const char *s, struct aero_error *err)
 {
+	char what[64];
+
+	if (s)
+		snprintf(what, sizeof(what), "'%.40s'", s);
+	else
+		snprintf(what, sizeof(what), "%" PRIu64, v);
 	if (v == 0)
-		return aero_error_set(err, -EINVAL, "chunk size must not be 0");
-	if (v % CHUNKED_SECTOR)
-		return aero_error_set(err, -EINVAL, "chunk size %" PRIu64
-				      " is not a multiple of %u", v,
-				      CHUNKED_SECTOR);
+		return aero_error_set(err, -EINVAL, "chunk size %s must not "
+				      "be 0", what);
 	if (v > CHUNKED_SIZE_MAX)
-		return aero_error_set(err, -EINVAL, "chunk size %" PRIu64
-				      " is above the limit of %u (64 MiB)",
-				      v, CHUNKED_SIZE_MAX);
+		return aero_error_set(err, -EINVAL, "chunk size %s is above "
+				      "the limit of %u (64M)", what,
+				      CHUNKED_SIZE_MAX);
+	if (v % CHUNKED_SECTOR)
+		return aero_error_set(err, -EINVAL, "chunk size %s is not a "
+				      "multiple of %u", what, CHUNKED_SECTOR);
 	return 0;
 }
 
@@ -59,9 +66,7 @@ int chunked_parse_size(const char *s, uint32_t *out, struct aero_error *err)
 	for (; *p >= '0' && *p <= '9'; p++) {
 		v = v * 10 + (uint64_t)(*p - '0');
 		if (v > CHUNKED_SIZE_MAX)
-			return aero_error_set(err, -EINVAL, "chunk size '%s' "
-					      "is above the limit of %u "
-					      "(64 MiB)", s, CHUNKED_SIZE_MAX);
+			return check_size(v, s, err);
 	}
 	if ((*p == 'K' || *p == 'k') && !p[1])
 		mul = 1024;
@@ -71,11 +76,8 @@ int chunked_parse_size(const char *s, uint32_t *out, struct aero_error *err)
 		return aero_error_set(err, -EINVAL, "chunk size '%s' is not a "
 				      "number of bytes (optionally with K or "
 				      "M)", s);
-	r = check_size(v * mul, err);
-	if (r < 0) {
-		aero_error_prefix(err, "'%s'", s);
+	if ((r = check_size(v * mul, s, err)) < 0)
 		return r;
-	}
 	*out = (uint32_t)(v * mul);
 	return 0;
 }
@@ -88,7 +90,7 @@ int chunked_new(const struct image *img, uint32_t chunk_size,
 	int r;
 
 	*out = NULL;
-	if ((r = check_size(chunk_size, err)) < 0)
+	if ((r = check_size(chunk_size, NULL, err)) < 0)
 		return r;
 	if (total == 0 || total % CHUNKED_SECTOR)
 		return aero_error_set(err, -EINVAL, "image size %" PRIu64
@@ -158,7 +160,7 @@ static void hex(const unsigned char *d, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
-int chunked_hash(struct chunked *c, chunked_cancel_fn *cancel, void *ctx,
+int chunked_hash(struct chunked *c, chunked_sink_fn *sink, void *ctx,
 		 struct aero_error *err)
 {
 	EVP_MD_CTX *whole = EVP_MD_CTX_new(), *part = EVP_MD_CTX_new();
@@ -183,11 +185,6 @@ int chunked_hash(struct chunked *c, chunked_cancel_fn *cancel, void *ctx,
 					      (size_t)(len - done) : HASH_READ;
 			ssize_t got;
 
-			if (cancel && cancel(ctx)) {
-				r = aero_error_set(err, -ECANCELED,
-						   "hashing cancelled");
-				break;
-			}
 			got = image_read(c->img, buf, want, off + done);
 			if (got != (ssize_t)want) {
 				r = aero_error_set(err, -EIO, "cannot read "
@@ -200,6 +197,15 @@ int chunked_hash(struct chunked *c, chunked_cancel_fn *cancel, void *ctx,
 			}
 			EVP_DigestUpdate(whole, buf, want);
 			EVP_DigestUpdate(part, buf, want);
+			if (sink && (r = sink(ctx, i, off + done, buf,
+					      want)) < 0) {
+				if (!err || !err->code)
+					aero_error_set(err, r, "stopped at "
+						       "image offset %" PRIu64
+						       ": %s", off + done,
+						       strerror(-r));
+				break;
+			}
 			done += want;
 		}
 		if (r == 0)
@@ -314,8 +320,7 @@ char *chunked_latest_json(const struct chunked *c, const char *image_id,
 {
 	struct sbuf sb = SBUF_INIT;
 
-	sbuf_puts(&sb, "{\n  \"schema\": \"" CHUNKED_SCHEMA "\",\n"
-		  "  \"imageId\": ");
+	sbuf_puts(&sb, "{\n  \"imageId\": ");
 	put_string(&sb, image_id);
 	sbuf_printf(&sb, ",\n  \"version\": \"%s\",\n"
 		    "  \"manifest\": \"%s/manifest.json\"\n}\n", c->version,

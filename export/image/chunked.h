@@ -70,17 +70,23 @@ int chunked_new(const struct image *img, uint32_t chunk_size,
 void chunked_free(struct chunked *c);
 
 /*
- * Whether to stop hashing: called between reads with CTX; non-zero stops
- * chunked_hash() with -ECANCELED.  NULL: never.
+ * Called by chunked_hash() with each run of image bytes, in image order:
+ * LEN bytes at image offset OFF, all inside chunk CHUNK (a chunk starts
+ * with a call at its first byte).  Returns 0 to go on, or -errno to stop
+ * chunked_hash() with that code (-ECANCELED to cancel); a sink that has
+ * more to say fills in the ERR it shares with the caller.
  */
-typedef int chunked_cancel_fn(void *ctx);
+typedef int chunked_sink_fn(void *ctx, uint32_t chunk, uint64_t off,
+			    const void *data, size_t len);
 
 /*
  * Reads the image once and computes the whole image's and every chunk's
- * SHA-256.  Returns 0, or -errno with ERR: -EIO when the image cannot be
- * read (its source shrank), -ECANCELED, -ENOMEM.  Call at most once.
+ * SHA-256, handing every byte read to SINK (NULL: none) on the way, so
+ * that a writer needs no second pass.  Returns 0, or -errno with ERR:
+ * -EIO when the image cannot be read (its source shrank), the sink's
+ * code, -ENOMEM.  Call at most once.
  */
-int chunked_hash(struct chunked *c, chunked_cancel_fn *cancel, void *ctx,
+int chunked_hash(struct chunked *c, chunked_sink_fn *sink, void *ctx,
 		 struct aero_error *err);
 
 uint64_t chunked_total(const struct chunked *c);

@@ -171,23 +171,51 @@ static void test_manifest(void)
 	pack_unref(p);
 }
 
-static int cancel_now(void *ctx)
+/* Concatenates what the sink sees, and cancels at the third call. */
+struct seen {
+	unsigned char *buf;
+	uint64_t next;
+	int calls;
+	int cancel_at;
+};
+
+static int sink(void *ctx, uint32_t chunk, uint64_t off, const void *data,
+		size_t len)
 {
-	return ++*(int *)ctx > 0;
+	struct seen *s = ctx;
+
+	CHECK_EQ_UINT(s->next, off);
+	CHECK_EQ_UINT(off / 2048, chunk);
+	CHECK(off / 2048 == (off + len - 1) / 2048);
+	memcpy(s->buf + off, data, len);
+	s->next = off + len;
+	return ++s->calls == s->cancel_at ? -ECANCELED : 0;
 }
 
-static void test_cancel(void)
+static void test_sink(void)
 {
 	struct pack *p = make_pack(10);
 	struct image *img = make_image(p);
 	struct aero_error err = { 0 };
 	struct chunked *c = NULL;
-	int calls = 0;
+	struct seen s = { .buf = malloc(image_size(img)) };
+	unsigned char *want = malloc(image_size(img));
 
+	assert(s.buf && want);
+	CHECK_EQ_INT((long long)image_size(img),
+		     image_read(img, want, image_size(img), 0));
 	CHECK_EQ_INT(0, chunked_new(img, 2048, &c, &err));
-	CHECK_EQ_INT(-ECANCELED, chunked_hash(c, cancel_now, &calls, &err));
-	CHECK_EQ_INT(1, calls);
+	CHECK_EQ_INT(0, chunked_hash(c, sink, &s, &err));
+	CHECK_EQ_UINT(image_size(img), s.next);
+	CHECK_EQ_MEM(want, s.buf, image_size(img));
 	chunked_free(c);
+	s = (struct seen){ .buf = s.buf, .cancel_at = 3 };
+	CHECK_EQ_INT(0, chunked_new(img, 2048, &c, &err));
+	CHECK_EQ_INT(-ECANCELED, chunked_hash(c, sink, &s, &err));
+	CHECK_EQ_INT(3, s.calls);
+	chunked_free(c);
+	free(s.buf);
+	free(want);
 	image_free(img);
 	pack_unref(p);
 }
@@ -233,7 +261,7 @@ int main(void)
 	RUN(test_chunk_sizes);
 	RUN(test_names);
 	RUN(test_manifest);
-	RUN(test_cancel);
+	RUN(test_sink);
 	RUN(test_bad_sizes);
 	return harness_exit();
 }
