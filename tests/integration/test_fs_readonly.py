@@ -87,7 +87,7 @@ def test_hidden_control_dir():
         check_eq(stat.S_ISDIR(st.st_mode), True, ".aerofs is a directory")
         check_eq(stat.S_IMODE(st.st_mode), 0o555, ".aerofs mode")
         check_eq(sorted(os.listdir(d.path(CTL))),
-                 sorted([ISO_NAME, "status.json"]), "ls .aerofs")
+                 sorted([ISO_NAME, "images", "status.json"]), "ls .aerofs")
         check_eq(os.path.isdir(d.path(CTL, "..", "win7")), True,
                  ".aerofs/.. is the root")
         s = d.status()

@@ -149,7 +149,7 @@ def test_directory_handles_across_reload():
             # Listings through the handles of generation 1.
             old_names = sorted(os.listdir(root_fd))
             check_eq(sorted(os.listdir(ctl_fd)),
-                     [ISO_NAME, "status.json"], ".aerofs listing")
+                     [ISO_NAME, "images", "status.json"], ".aerofs listing")
         finally:
             os.close(root_fd)
             os.close(ctl_fd)
