@@ -49,7 +49,7 @@ static int gen_media(const struct aerofs *a, struct aerofs_gen *g,
 			r = profs[p].build(a->source, &a->copts, &pack, &rep,
 					   err);
 			if (r < 0) {
-				aero_error_prefix(err, profs[p].name);
+				aero_error_prefix(err, "%s", profs[p].name);
 				return r;
 			}
 		}
@@ -77,7 +77,7 @@ static int gen_media(const struct aerofs *a, struct aerofs_gen *g,
 			if (r < 0) {
 				image_free(m->img);
 				m->img = NULL;
-				aero_error_prefix(err, m->name);
+				aero_error_prefix(err, "%s", m->name);
 				break;
 			}
 			g->nmedia++;
