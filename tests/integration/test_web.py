@@ -121,8 +121,10 @@ class Serve:
         self.errpath = os.path.join(tmpdir(), "serve.err")
         self.err = open(self.errpath, "wb")
         self.before = serve_mounts()
+        # A process group of its own, as a shell gives a foreground job.
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
-                                     stderr=self.err, env=env)
+                                     stderr=self.err, env=env,
+                                     start_new_session=True)
         line = b""
         while not line.endswith(b"\n"):
             r, _, _ = select.select([self.proc.stdout], [], [], 120)
@@ -146,10 +148,14 @@ class Serve:
         with open(self.errpath, "rb") as f:
             return f.read().decode(errors="replace")
 
-    def stop(self, expect_ok=True):
-        """SIGTERM; serve must exit 0 and leave no mount, nginx or dir."""
+    def stop(self, expect_ok=True, ctrl_c=False):
+        """SIGTERM (or Ctrl+C: SIGINT to the process group); serve must
+        exit 0 and leave no mount, nginx or directory behind."""
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+            if ctrl_c:
+                os.killpg(self.proc.pid, signal.SIGINT)
+            else:
+                self.proc.send_signal(signal.SIGTERM)
         try:
             code = self.proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
@@ -562,6 +568,18 @@ def test_bad_chunk_size():
         check_eq(os.path.exists(out), False, "export output left")
     # 512-byte chunks of a big enough image exceed Aero's 500000 chunks:
     # the tiny fixture is too small for that, so only check the sizes.
+
+
+def test_serve_ctrl_c():
+    """Ctrl+C in a terminal signals the whole foreground job."""
+    s = Serve(fixture_iso(fixture()))
+    try:
+        _, vdir = version_urls(s.url)
+        check_eq(request(vdir + IMAGE_FILE, "HEAD").status, 200, "served")
+    except BaseException:
+        s.stop(expect_ok=False)
+        raise
+    s.stop(ctrl_c=True)
 
 
 def test_serve_bad_arguments():
