@@ -7,30 +7,37 @@ What it does, per machine type (--machine pc or q35):
   2. builds a tiny initramfs: busybox, the .ko modules the guest needs with
      their dependencies (read from each module's .modinfo), and an init
      script;
-  3. mounts `aerofs SOURCE MNT` (SOURCE: the tiny virtio-win fixture ISO)
-     and boots QEMU with MNT/.aerofs/aero-win7-drivers.iso as its CD-ROM
-     (pc: IDE; q35: scsi-cd on virtio-scsi behind a PCIe root port), next
-     to a set of virtio PCI functions;
+  3. mounts `aerofs SOURCE MNT` (SOURCE: the tiny virtio-win fixture ISO,
+     or with --tree-source a copy of its tree with long non-ASCII names
+     added) and boots QEMU with MNT/.aerofs/aero-win7-drivers.iso as its
+     CD-ROM (pc: IDE; q35: scsi-cd on virtio-scsi behind a PCIe root
+     port), MNT/.aerofs/aero-win7-drivers.img (raw) and .vhd (vpc) as
+     read-only virtio-blk disks, next to a set of virtio PCI functions;
   4. the guest hex-dumps the config space and BARs of every virtio
-     function (before any virtio driver binds), loads the CD modules, reads
-     the volume label from the primary volume descriptor, mounts the CD and
-     prints the size and sha256 of every file, all between markers on the
-     serial console, then powers off;
-  5. the host checks the listing against manifest.json and against a walk
-     of the mount, the label against the expected one, the mount's image
-     against `aerofs-export SOURCE out.iso` (same bytes), and runs
-     virtio_config_check on the dumps with expectations derived from the
-     device models it asked QEMU for.
+     function (before any virtio driver binds), loads the modules, reads
+     the volume label from the CD's primary volume descriptor, mounts the
+     CD and prints the size and sha256 of every file; for each FAT disk
+     it prints the partition, the boot sector and the first root
+     directory sector, mounts partition 1 as vfat (ro,utf8) and lists it
+     the same way; all between markers on the serial console, then powers
+     off;
+  5. the host checks each listing against manifest.json and against a
+     walk of the mount (both plus the $WinPEDriver$ copies every image
+     carries), the labels against the ISO and FAT label rules, each image
+     against `aerofs-export --format iso|img|vhd SOURCE OUT` (same
+     bytes), and runs virtio_config_check on the dumps with expectations
+     derived from the device models it asked QEMU for.
 
 Not here: unit tests of the parsers (tests/unit) and mount semantics
 (tests/integration).  Python 3 stdlib only.  Exit 0 pass, 1 fail, 77 skip.
 
 --iso PATH boots a plain ISO instead of a mount (harness development): the
-listing is then compared with --tree if given.
+listing is then compared with --tree if given; no FAT disk is attached.
 """
 
 import argparse
 import gzip
+import hashlib
 import json
 import lzma
 import os
@@ -70,6 +77,12 @@ EXTRA_FILES = {
                        "\u03b7\u03bd\u03b9\u03ba\u03ac.txt",
     "NetKVM/w7/x86": "notes \U0001f680 \u00fcber lange Namen.txt",
 }
+# --fat32 adds this file (contents: SHAKE-256 output, so no two sectors
+# are alike) to the source's NetKVM/w7/amd64.  export/image/fat_image.h:
+# a pack whose data need 66549 or more 512-byte clusters is FAT32; the
+# pack and its $WinPEDriver$ copy hold it twice, 69632 clusters.
+BIG_FILE = ("NetKVM/w7/amd64", "Gro\u00dfe Datei f\u00fcr FAT32.bin",
+            17 << 20)
 # catalog/stage/catalog.h CATALOG_DEFAULT_LABEL: what an image carries when no
 # label option is given.
 DEFAULT_LABEL = "AERO_W7_DRIVERS"
@@ -786,9 +799,10 @@ def check_cd(chk, rep, image_path, label, what):
            "(%d bytes)" % (what, size), "guest: %r" % m.size)
 
 
-def check_fat(chk, m, image_path, raw_size, label, what):
+def check_fat(chk, m, image_path, raw_size, label, fat_type, what):
     """The guest's view of a FAT disk image: block device, partition,
-    boot sector, the label in the BPB and in the root directory."""
+    boot sector (FAT_TYPE 16 or 32, None: either), the label in the BPB
+    and in the root directory."""
     chk.ok(not m.errors, "%s: guest reported no error" % what,
            "\n".join(m.errors))
     chk.ok(m.mount is not None and m.mount.split()[2:3] == ["vfat"]
@@ -819,11 +833,14 @@ def check_fat(chk, m, image_path, raw_size, label, what):
     fstype = boot[type_at:type_at + 8]
     want = fat_label(label)
     got = boot[lab_at:lab_at + 11]
-    chk.ok(got == want and fstype == (b"FAT32   " if fat32 else
-                                      b"FAT16   "),
-           "%s: %s boot sector, BS_VolLab %r" % (what, fstype.decode(
-               "ascii", "replace").strip(), want.decode()),
-           "guest: label %r type %r" % (got, fstype))
+    want_type = b"FAT32   " if fat32 else b"FAT16   "
+    chk.ok(got == want and fstype == want_type and
+           fat_type in (None, 32 if fat32 else 16),
+           "%s: %sboot sector, BS_VolLab %r" % (
+               what, "FAT%d " % fat_type if fat_type else "",
+               want.decode()),
+           "guest: label %r, BS_FilSysType %r, BPB_FATSz16 %s"
+           % (got, fstype, "0 (FAT32)" if fat32 else "not 0 (FAT16)"))
     # The label Windows shows: the root directory's ATTR_VOLUME_ID entry
     # (spec section 6; 0x0F is a long name entry, 0xE5 a free one).
     vol = None
@@ -949,13 +966,21 @@ def find_source(args, scratch):
                           % tree)
         src = os.path.join(scratch, "source")
         shutil.copytree(tree, src, symlinks=True)
-        for folder, name in EXTRA_FILES.items():
+        extra = [(folder, name, None) for folder, name in
+                 EXTRA_FILES.items()]
+        if args.fat32:
+            extra.append(BIG_FILE)
+        for folder, name, size in extra:
             d = os.path.join(src, folder)
             if not os.path.isdir(d):
                 raise Failure("fixture tree has no %s" % folder)
+            if size is None:
+                data = ("tests/e2e: a file named %s\r\n" % name).encode(
+                    "utf-8") * 40
+            else:
+                data = hashlib.shake_256(name.encode()).digest(size)
             with open(os.path.join(d, name), "wb") as f:
-                f.write(("tests/e2e: a file named %s\r\n" % name)
-                        .encode("utf-8") * 40)
+                f.write(data)
         return src
     iso = os.path.join(fx, "virtio-win-rr.iso")
     if not os.path.exists(iso):
@@ -1088,6 +1113,10 @@ def run(args, chk):
         if not args.iso:
             manifest = os.path.join(mnt, "manifest.json")
             check_manifest(chk, cd, manifest, what)
+            # The tiny fixture is FAT16, --fat32 adds what makes FAT32;
+            # an arbitrary --source may be either.
+            fat_type = (32 if args.fat32 else
+                        None if args.source else 16)
             for name in sorted(disks):
                 path, fmt = disks[name]
                 what = "%s .%s disk (%s)" % (machine.name, name,
@@ -1095,7 +1124,7 @@ def run(args, chk):
                 m = rep.medium(name)
                 raw_size = os.path.getsize(path) - (
                     VHD_FOOTER if fmt == "vpc" else 0)
-                check_fat(chk, m, path, raw_size, label, what)
+                check_fat(chk, m, path, raw_size, label, fat_type, what)
                 check_listing(chk, m, files, dirs, what,
                               "the mount (and %s)" % WINPE)
                 check_manifest(chk, m, manifest, what)
@@ -1124,10 +1153,16 @@ def main():
                     help="aerofs SOURCE: a copy of the fixture's tree "
                     "with files of long non-ASCII names added (default: "
                     "the fixture ISO)")
+    ap.add_argument("--fat32", action="store_true",
+                    help="with --tree-source: also add a %d MiB file, so "
+                    "that the FAT images are FAT32 (expected; the "
+                    "fixture alone gives FAT16)" % (BIG_FILE[2] >> 20))
     ap.add_argument("--label", help="give aerofs -o label= and "
                     "aerofs-export --label this label, and expect it "
                     "(default: none given, expect %s)" % DEFAULT_LABEL)
     args = ap.parse_args()
+    if args.fat32 and not args.tree_source:
+        ap.error("--fat32 needs --tree-source")
     args.build_root = os.path.abspath(args.build_root)
 
     # meson ends a test that times out with SIGTERM: turn it into an
