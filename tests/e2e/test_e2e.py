@@ -7,30 +7,37 @@ What it does, per machine type (--machine pc or q35):
   2. builds a tiny initramfs: busybox, the .ko modules the guest needs with
      their dependencies (read from each module's .modinfo), and an init
      script;
-  3. mounts `aerofs SOURCE MNT` (SOURCE: the tiny virtio-win fixture ISO)
-     and boots QEMU with MNT/.aerofs/aero-win7-drivers.iso as its CD-ROM
-     (pc: IDE; q35: scsi-cd on virtio-scsi behind a PCIe root port), next
-     to a set of virtio PCI functions;
+  3. mounts `aerofs SOURCE MNT` (SOURCE: the tiny virtio-win fixture ISO,
+     or with --tree-source a copy of its tree with long non-ASCII names
+     added) and boots QEMU with MNT/.aerofs/aero-win7-drivers.iso as its
+     CD-ROM (pc: IDE; q35: scsi-cd on virtio-scsi behind a PCIe root
+     port), MNT/.aerofs/aero-win7-drivers.img (raw) and .vhd (vpc) as
+     read-only virtio-blk disks, next to a set of virtio PCI functions;
   4. the guest hex-dumps the config space and BARs of every virtio
-     function (before any virtio driver binds), loads the CD modules, reads
-     the volume label from the primary volume descriptor, mounts the CD and
-     prints the size and sha256 of every file, all between markers on the
-     serial console, then powers off;
-  5. the host checks the listing against manifest.json and against a walk
-     of the mount, the label against the expected one, the mount's image
-     against `aerofs-export SOURCE out.iso` (same bytes), and runs
-     virtio_config_check on the dumps with expectations derived from the
-     device models it asked QEMU for.
+     function (before any virtio driver binds), loads the modules, reads
+     the volume label from the CD's primary volume descriptor, mounts the
+     CD and prints the size and sha256 of every file; for each FAT disk
+     it prints the partition, the boot sector and the first root
+     directory sector, mounts partition 1 as vfat (ro,utf8) and lists it
+     the same way; all between markers on the serial console, then powers
+     off;
+  5. the host checks each listing against manifest.json and against a
+     walk of the mount (both plus the $WinPEDriver$ copies every image
+     carries), the labels against the ISO and FAT label rules, each image
+     against `aerofs-export --format iso|img|vhd SOURCE OUT` (same
+     bytes), and runs virtio_config_check on the dumps with expectations
+     derived from the device models it asked QEMU for.
 
 Not here: unit tests of the parsers (tests/unit) and mount semantics
 (tests/integration).  Python 3 stdlib only.  Exit 0 pass, 1 fail, 77 skip.
 
 --iso PATH boots a plain ISO instead of a mount (harness development): the
-listing is then compared with --tree if given.
+listing is then compared with --tree if given; no FAT disk is attached.
 """
 
 import argparse
 import gzip
+import hashlib
 import json
 import lzma
 import os
@@ -46,20 +53,48 @@ import time
 # The Python tests' shared helpers (one sha256_file for all of them).
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "integration"))
-from aerofs_test import sha256_file  # noqa: E402
+from aerofs_test import WINPE, sha256_file, with_winpe  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BEGIN = "@@AEROFS-E2E BEGIN@@"
 END = "@@AEROFS-E2E END@@"
 VIRTUAL_ISO = os.path.join(".aerofs", "aero-win7-drivers.iso")
+# The FAT disk images of the mount: name in the guest -> (file, QEMU
+# format, aerofs-export --format).
+DISKS = {
+    "img": (os.path.join(".aerofs", "aero-win7-drivers.img"), "raw", "img"),
+    "vhd": (os.path.join(".aerofs", "aero-win7-drivers.vhd"), "vpc", "vhd"),
+}
+# export/image/vhd_image.h: a fixed VHD is the raw disk plus a footer.
+VHD_FOOTER = 512
+# export/image/fat_image.h: the one partition starts at LBA 2048.
+FAT_PART_LBA = 2048
+# --tree-source adds these files (long, non-ASCII names; one outside the
+# BMP, a UTF-16 surrogate pair in a FAT long name) to the source's w7
+# NetKVM folders: the pack copies every file of a driver folder.
+EXTRA_FILES = {
+    "NetKVM/w7/amd64": "Lisez-moi caf\u00e9 \u20ac \u0395\u03bb\u03bb"
+                       "\u03b7\u03bd\u03b9\u03ba\u03ac.txt",
+    "NetKVM/w7/x86": "notes \U0001f680 \u00fcber lange Namen.txt",
+}
+# --fat32 adds this file (contents: SHAKE-256 output, so no two sectors
+# are alike) to the source's NetKVM/w7/amd64.  export/image/fat_image.h:
+# a pack whose data need 66549 or more 512-byte clusters is FAT32; the
+# pack and its $WinPEDriver$ copy hold it twice, 69632 clusters.
+BIG_FILE = ("NetKVM/w7/amd64", "Gro\u00dfe Datei f\u00fcr FAT32.bin",
+            17 << 20)
 # catalog/stage/catalog.h CATALOG_DEFAULT_LABEL: what an image carries when no
 # label option is given.
 DEFAULT_LABEL = "AERO_W7_DRIVERS"
 
 # Modules the guest loads, in this order after their dependencies.  The
-# cloud kernel has no ahci, so q35 reads its CD through virtio-scsi.
+# cloud kernel has no ahci, so q35 reads its CD through virtio-scsi.  The
+# FAT disks are virtio-blk; vfat takes fat by its depends=, the code page
+# and I/O character set tables of the mount options are loaded by name at
+# mount time, so they are listed here.
 GUEST_MODULES = ["cdrom", "sr_mod", "ata_piix", "ahci", "isofs",
-                 "virtio_pci", "virtio_scsi"]
+                 "virtio_pci", "virtio_scsi", "virtio_blk", "vfat",
+                 "nls_cp437", "nls_ascii"]
 OPTIONAL_MODULES = {"ahci"}
 
 # Seconds per boot (TCG on 2 cores: 5-15 s); the variable is for tests of
@@ -83,7 +118,8 @@ def log(msg):
 # ---- guest init ----------------------------------------------------------
 
 INIT = r"""#!/bin/sh
-# Guest side of tests/e2e: dumps virtio PCI functions, reads the CD.
+# Guest side of tests/e2e: dumps virtio PCI functions, reads the CD and
+# the FAT disks named in /etc/aerofs-disks.
 /bin/busybox --install -s /bin
 export PATH=/bin
 mkdir -p /proc /sys /dev /mnt /tmp
@@ -109,11 +145,29 @@ for m in $(cat /modules/order); do
 	insmod /modules/$m.ko || echo "WARN insmod $m failed"
 done
 
+# list_tree DIR: every directory, and every file with size and sha256.
+list_tree() {
+	cd "$1" || return
+	find . -type d | sort | while IFS= read -r f; do
+		echo "DIR ${f#./}"
+	done
+	find . -type f | sort | while IFS= read -r f; do
+		echo "FILE $(stat -c %s "$f")" \
+		     "$(sha256sum "$f" | cut -d' ' -f1) ${f#./}"
+	done
+	cd /
+}
+
+fail() {
+	echo "ERROR $*"
+	dmesg | tail -n 40 | sed 's/^/DMESG /'
+}
+
+echo "MEDIUM cd"
 i=0
 while [ ! -b /dev/sr0 ] && [ $i -lt 200 ]; do usleep 50000; i=$((i+1)); done
 if [ ! -b /dev/sr0 ]; then
-	echo "ERROR no /dev/sr0"
-	dmesg | tail -n 40 | sed 's/^/DMESG /'
+	fail "no /dev/sr0"
 else
 	echo "SIZE $(blockdev --getsize64 /dev/sr0)"
 	# ECMA-119 8.4: the primary volume descriptor is sector 16; bytes
@@ -123,21 +177,64 @@ else
 	echo "LABEL $(dd if=/dev/sr0 bs=1 skip=32808 count=32 2>/dev/null)"
 	if mount -t iso9660 -o ro /dev/sr0 /mnt; then
 		echo "MOUNT $(grep ' /mnt ' /proc/mounts)"
-		cd /mnt
-		find . -type d | sort | while IFS= read -r f; do
-			echo "DIR ${f#./}"
-		done
-		find . -type f | sort | while IFS= read -r f; do
-			echo "FILE $(stat -c %s "$f")" \
-			     "$(sha256sum "$f" | cut -d' ' -f1) ${f#./}"
-		done
-		cd /
+		list_tree /mnt
 		umount /mnt
 	else
-		echo "ERROR mount /dev/sr0 failed"
-		dmesg | tail -n 40 | sed 's/^/DMESG /'
+		fail "mount /dev/sr0 failed"
 	fi
 fi
+
+# u LEN OFF DEV: the little-endian unsigned LEN-byte integer at byte OFF
+# of DEV (od reads host order; the guest is x86).
+u() {
+	dd if="$3" bs=1 skip=$2 count=$1 2>/dev/null | od -An -tu$1 |
+		tr -d ' \n'
+}
+
+# Each disk is a virtio-blk disk whose serial is "aerofs-NAME".
+for name in $(cat /etc/aerofs-disks); do
+	echo "MEDIUM $name"
+	dev=
+	i=0
+	while [ $i -lt 200 ]; do
+		for b in /sys/block/vd*; do
+			[ "$(cat $b/serial 2>/dev/null)" = "aerofs-$name" ] &&
+				dev=${b##*/}
+		done
+		[ -n "$dev" ] && [ -b /dev/${dev}1 ] && break
+		dev=
+		usleep 50000
+		i=$((i+1))
+	done
+	if [ -z "$dev" ]; then
+		fail "no virtio disk with serial aerofs-$name and a partition 1"
+		continue
+	fi
+	p=/dev/${dev}1
+	echo "SIZE $(blockdev --getsize64 /dev/$dev)"
+	echo "PART $(cat /sys/block/$dev/${dev}1/start)" \
+	     "$(cat /sys/block/$dev/${dev}1/size)"
+	echo "BOOT $(dd if=$p bs=512 count=1 2>/dev/null | xxd -p |
+		tr -d '\n')"
+	# Microsoft FAT spec v1.03 sections 3.1-3.3 and 6: the root
+	# directory follows the FATs (FAT16: BPB_RootEntCnt != 0) or is
+	# cluster BPB_RootClus of the data region (FAT32).
+	bps=$(u 2 11 $p); spc=$(u 1 13 $p); rsv=$(u 2 14 $p)
+	nfats=$(u 1 16 $p); nroot=$(u 2 17 $p); fatsz=$(u 2 22 $p)
+	[ "$fatsz" = 0 ] && fatsz=$(u 4 36 $p)
+	root=$((rsv + nfats * fatsz))
+	[ "$nroot" = 0 ] && root=$((root + ($(u 4 44 $p) - 2) * spc))
+	echo "ROOTDIR $root $(dd if=$p bs=$bps skip=$root count=1 \
+		2>/dev/null | xxd -p | tr -d '\n')"
+	if mount -t vfat -o ro,utf8,codepage=437,iocharset=ascii $p /mnt
+	then
+		echo "MOUNT $(grep ' /mnt ' /proc/mounts)"
+		list_tree /mnt
+		umount /mnt
+	else
+		fail "mount -t vfat $p failed"
+	fi
+done
 echo "@@AEROFS-E2E END@@"
 sync
 poweroff -f
@@ -278,11 +375,14 @@ class Cpio:
         return bytes(self.out)
 
 
-def build_initramfs(busybox, moddir, out):
+def build_initramfs(busybox, moddir, out, disks):
+    """Writes the initramfs to OUT; DISKS: the names of the FAT disks the
+    guest reads (virtio-blk serial "aerofs-NAME")."""
     mods = resolve_modules(moddir, GUEST_MODULES)
     c = Cpio()
-    for d in ("bin", "dev", "proc", "sys", "mnt", "tmp", "modules"):
+    for d in ("bin", "dev", "etc", "proc", "sys", "mnt", "tmp", "modules"):
         c.dir(d)
+    c.file("etc/aerofs-disks", "".join(n + "\n" for n in disks).encode())
     # The kernel opens /dev/console for init's stdio before devtmpfs.
     c.chardev("dev/console", 5, 1)
     with open(busybox, "rb") as f:
@@ -330,6 +430,23 @@ class Machine:
         self.nets = 0
         self.drives = 0
         self.cd = ""
+        self.disks = {}         # name -> how it is attached, for messages
+
+    def drive(self, drive_id, bdf, disks, name, blank):
+        """-drive for DRIVE_ID: the FAT disk NAME of DISKS ({name: (path,
+        QEMU format)}) if there, else the BLANK raw file.  Returns the
+        virtio-blk-pci extra options."""
+        if name in disks:
+            path, fmt = disks[name]
+            serial = ",serial=aerofs-" + name
+            self.disks[name] = "%s, virtio-blk %s" % (fmt, bdf[5:])
+        else:
+            path, fmt, serial = blank, "raw", ""
+        # readonly=on: the mount refuses writes (and QEMU would take
+        # write locks otherwise).
+        self.args += ["-drive", "if=none,id=%s,file=%s,format=%s,"
+                      "readonly=on" % (drive_id, path, fmt)]
+        return "drive=" + drive_id + serial
 
     def virtio(self, bdf, model, props, pcie_port=False, extra=""):
         mode = qemu_mode(model, props, pcie_port)
@@ -341,22 +458,23 @@ class Machine:
                                            ":pcie" if pcie_port else ""))
 
 
-def pc_machine(iso, scratch, ahci):
+def pc_machine(iso, scratch, ahci, disks):
     m = Machine("pc")
     m.cd = "IDE (PIIX3)"
     m.args += ["-M", "pc",
                "-drive", "file=%s,if=ide,media=cdrom,readonly=on,format=raw"
                % iso]
+    # The FAT disks on the transitional and the modern-only function (IDE
+    # hard disks cannot be read-only in QEMU 7.2); the legacy one blank.
     blk = blank_disks(scratch, 3)
-    for i, path in enumerate(blk):
-        m.args += ["-drive", "if=none,id=vd%d,file=%s,format=raw,"
-                   "readonly=on" % (i, path)]
     m.virtio("0000:00:04.0", "virtio-blk-pci", {"addr": "0x4"},
-             extra="drive=vd0")
+             extra=m.drive("vd0", "0000:00:04.0", disks, "img", blk[0]))
     m.virtio("0000:00:05.0", "virtio-blk-pci",
-             {"addr": "0x5", "disable-legacy": "on"}, extra="drive=vd1")
+             {"addr": "0x5", "disable-legacy": "on"},
+             extra=m.drive("vd1", "0000:00:05.0", disks, "vhd", blk[1]))
     m.virtio("0000:00:06.0", "virtio-blk-pci",
-             {"addr": "0x6", "disable-modern": "on"}, extra="drive=vd2")
+             {"addr": "0x6", "disable-modern": "on"},
+             extra=m.drive("vd2", "0000:00:06.0", {}, "", blk[2]))
     # user networking with restrict=on: the guest never reaches anything.
     for i in range(2):
         m.args += ["-netdev", "user,id=n%d,restrict=on" % i]
@@ -375,7 +493,7 @@ def pc_machine(iso, scratch, ahci):
     return m
 
 
-def q35_machine(iso, scratch, ahci):
+def q35_machine(iso, scratch, ahci, disks):
     m = Machine("q35")
     m.args += ["-M", "q35"]
     # Root ports at 00:02.0.. get buses 1.. in order (SeaBIOS numbers
@@ -383,11 +501,12 @@ def q35_machine(iso, scratch, ahci):
     for i in range(1, 5):
         m.args += ["-device", "pcie-root-port,id=rp%d,chassis=%d,"
                    "addr=0x%x" % (i, i, i + 1)]
-    blk = blank_disks(scratch, 1)
-    m.args += ["-drive", "if=none,id=vd0,file=%s,format=raw,readonly=on"
-               % blk[0]]
+    # The FAT disks the other way round from pc: the VHD behind a root
+    # port, the raw image on the root complex.
+    blk = blank_disks(scratch, 2)
     m.virtio("0000:01:00.0", "virtio-blk-pci", {"bus": "rp1"},
-             pcie_port=True, extra="drive=vd0")
+             pcie_port=True,
+             extra=m.drive("vd0", "0000:01:00.0", disks, "vhd", blk[0]))
     m.args += ["-netdev", "user,id=n0,restrict=on"]
     m.virtio("0000:02:00.0", "virtio-net-pci",
              {"bus": "rp2", "disable-legacy": "off"}, pcie_port=True,
@@ -411,9 +530,8 @@ def q35_machine(iso, scratch, ahci):
     m.virtio("0000:00:06.0", "virtio-net-pci",
              {"addr": "0x6", "disable-modern": "on"}, extra="romfile=")
     m.virtio("0000:00:07.0", "virtio-blk-pci",
-             {"addr": "0x7", "disable-legacy": "on"}, extra="drive=vd1")
-    m.args += ["-drive", "if=none,id=vd1,file=%s,format=raw,readonly=on"
-               % blank_disks(scratch, 2)[1]]
+             {"addr": "0x7", "disable-legacy": "on"},
+             extra=m.drive("vd1", "0000:00:07.0", disks, "img", blk[1]))
     return m
 
 
@@ -466,34 +584,69 @@ def run_qemu(qemu, kernel, initrd, machine, logpath):
     return body.strip("\n").split("\n"), dt
 
 
+class Medium:
+    """What the guest printed about one medium (the CD or a FAT disk)."""
+
+    def __init__(self, name):
+        self.name = name
+        self.files = {}         # path -> (size, sha256)
+        self.dirs = set()
+        self.errors = []
+        self.size = None        # the block device's size
+        self.mount = None       # its /proc/mounts line
+        self.pvd = None         # CD: the first 72 bytes of sector 16
+        self.label = None       # CD: the volume id as dd printed it
+        self.part = None        # disk: (start, sectors) of partition 1
+        self.boot = None        # disk: the partition's boot sector
+        self.rootdir = None     # disk: (sector, first root dir sector)
+
+
 class Report:
     def __init__(self, lines):
         self.lines = lines
-        self.files = {}
-        self.dirs = set()
-        self.errors = []
-        self.pvd = None
-        self.label = None
-        self.size = None
+        self.errors = []        # outside any medium
+        self.media = {}
         self.pci = []
+        cur = None
         for line in lines:
             tag, _, rest = line.partition(" ")
-            if tag == "FILE":
-                size, digest, path = rest.split(" ", 2)
-                self.files[path] = (int(size), digest)
-            elif tag == "DIR":
-                if rest and rest != ".":
-                    self.dirs.add(rest)
-            elif tag == "PVD":
-                self.pvd = bytes.fromhex(rest)
-            elif tag == "LABEL":
-                self.label = rest
-            elif tag == "SIZE":
-                self.size = int(rest)
-            elif tag in ("ERROR", "WARN", "DMESG"):
-                self.errors.append(line)
-            elif tag in ("DEV", "RES", "CFG"):
-                self.pci.append(line)
+            errors = cur.errors if cur else self.errors
+            try:
+                if tag == "MEDIUM":
+                    cur = self.media.setdefault(rest, Medium(rest))
+                elif tag in ("ERROR", "WARN", "DMESG"):
+                    errors.append(line)
+                elif tag in ("DEV", "RES", "CFG"):
+                    self.pci.append(line)
+                elif cur is None:
+                    continue
+                elif tag == "FILE":
+                    size, digest, path = rest.split(" ", 2)
+                    cur.files[path] = (int(size), digest)
+                elif tag == "DIR":
+                    if rest and rest != ".":
+                        cur.dirs.add(rest)
+                elif tag == "SIZE":
+                    cur.size = int(rest)
+                elif tag == "MOUNT":
+                    cur.mount = rest
+                elif tag == "PVD":
+                    cur.pvd = bytes.fromhex(rest)
+                elif tag == "LABEL":
+                    cur.label = rest
+                elif tag == "PART":
+                    start, size = rest.split()
+                    cur.part = (int(start), int(size))
+                elif tag == "BOOT":
+                    cur.boot = bytes.fromhex(rest)
+                elif tag == "ROOTDIR":
+                    sector, _, data = rest.partition(" ")
+                    cur.rootdir = (int(sector), bytes.fromhex(data))
+            except ValueError as e:
+                errors.append("unreadable guest line %r: %s" % (line, e))
+
+    def medium(self, name):
+        return self.media.get(name) or Medium(name)
 
 
 # ---- the mount -----------------------------------------------------------
@@ -582,32 +735,133 @@ def diff_listing(a, b, name_a, name_b):
     return "\n".join(lines)
 
 
-def check_cd(chk, rep, image_path, expect_files, expect_dirs, label, what):
-    chk.ok(not rep.errors, "%s: guest reported no error" % what,
-           "\n".join(rep.errors))
-    chk.ok(rep.pvd is not None and rep.pvd[0] == 1
-           and rep.pvd[1:6] == b"CD001",
-           "%s: sector 16 is an ECMA-119 primary volume descriptor" % what,
-           rep.pvd[:8] if rep.pvd else None)
-    got = rep.pvd[40:72].decode("ascii", "replace").rstrip(" ") \
-        if rep.pvd else None
-    chk.ok(got == label, "%s: PVD volume label is %s" % (what, label),
-           "guest read %r" % got)
-    size = os.path.getsize(image_path)
-    chk.ok(rep.size == size, "%s: guest block device is the image size "
-           "(%d bytes)" % (what, size), "guest: %r" % rep.size)
-    chk.ok(len(rep.files) > 0 and rep.files == expect_files,
-           "%s: guest sees the same %d files with the same sizes and "
-           "sha256" % (what, len(expect_files)),
-           diff_listing(rep.files, expect_files, "guest", "host"))
-    chk.ok(rep.dirs == expect_dirs,
+def iso_label(label):
+    """The primary volume id of an ISO labelled LABEL: ECMA-119 7.4.1
+    d-characters, a-z upper-cased, anything else '_' (iso_image.c
+    primary_char; Joliet keeps the label as given)."""
+    return "".join(c.upper() if "a" <= c <= "z" else
+                   c if c.isascii() and (c.isupper() or c.isdigit()
+                                         or c == "_") else "_"
+                   for c in label)
+
+
+def fat_label(label):
+    """The 11-byte FAT volume label of LABEL (export/image/fat_image.h):
+    a-z upper-cased, controls, non-ASCII, the backslash and * ? / | . , ;
+    : + = [ ] < > " made '_', cut to 11 characters, padded with spaces."""
+    out = ""
+    for c in label[:11]:
+        if "a" <= c <= "z":
+            c = c.upper()
+        if ord(c) < 0x20 or ord(c) >= 0x7f or c in '*?/\\|.,;:+=[]<>"':
+            c = "_"
+        out += c
+    return out.ljust(11).encode("ascii")
+
+
+def winpe_dirs(dirs):
+    """with_winpe() for a set of directories: the $WinPEDriver$ copies of
+    win7/... directories, and $WinPEDriver$ itself when there are any."""
+    out = set(with_winpe(dict.fromkeys(dirs)))
+    if any(d.startswith(WINPE + "/") for d in out):
+        out.add(WINPE)
+    return out
+
+
+def check_listing(chk, m, expect_files, expect_dirs, what, against):
+    chk.ok(len(m.files) > 0 and m.files == expect_files,
+           "%s: guest sees the %d files of %s with the same sizes and "
+           "sha256" % (what, len(expect_files), against),
+           diff_listing(m.files, expect_files, "guest", "host"))
+    chk.ok(m.dirs == expect_dirs,
            "%s: guest sees the same %d directories" % (what,
                                                        len(expect_dirs)),
-           "only guest: %s\nonly host: %s" % (sorted(rep.dirs - expect_dirs),
-                                               sorted(expect_dirs - rep.dirs)))
+           "only guest: %s\nonly host: %s" % (sorted(m.dirs - expect_dirs),
+                                               sorted(expect_dirs - m.dirs)))
 
 
-def check_manifest(chk, rep, manifest_path, what):
+def check_cd(chk, rep, image_path, label, what):
+    m = rep.medium("cd")
+    errors = rep.errors + m.errors
+    chk.ok(not errors, "%s: guest reported no error" % what,
+           "\n".join(errors))
+    chk.ok(m.pvd is not None and m.pvd[0] == 1
+           and m.pvd[1:6] == b"CD001",
+           "%s: sector 16 is an ECMA-119 primary volume descriptor" % what,
+           m.pvd[:8] if m.pvd else None)
+    got = m.pvd[40:72].decode("ascii", "replace").rstrip(" ") \
+        if m.pvd else None
+    want = iso_label(label)
+    chk.ok(got == want, "%s: PVD volume label is %s" % (what, want),
+           "guest read %r" % got)
+    size = os.path.getsize(image_path)
+    chk.ok(m.size == size, "%s: guest block device is the image size "
+           "(%d bytes)" % (what, size), "guest: %r" % m.size)
+
+
+def check_fat(chk, m, image_path, raw_size, label, fat_type, what):
+    """The guest's view of a FAT disk image: block device, partition,
+    boot sector (FAT_TYPE 16 or 32, None: either), the label in the BPB
+    and in the root directory."""
+    chk.ok(not m.errors, "%s: guest reported no error" % what,
+           "\n".join(m.errors))
+    chk.ok(m.mount is not None and m.mount.split()[2:3] == ["vfat"]
+           and "ro" in m.mount.split()[3].split(","),
+           "%s: guest mounted partition 1 read-only as vfat" % what,
+           "guest: %r" % m.mount)
+    chk.ok(m.size == raw_size, "%s: guest block device is the raw disk "
+           "size (%d bytes)" % (what, raw_size), "guest: %r" % m.size)
+    chk.ok(m.part is not None and m.part[0] == FAT_PART_LBA and m.part[1] > 0
+           and (m.part[0] + m.part[1]) * 512 <= raw_size,
+           "%s: guest finds MBR partition 1 at LBA %d inside the disk"
+           % (what, FAT_PART_LBA), "guest: %r" % (m.part,))
+    boot = m.boot or b""
+    with open(image_path, "rb") as f:
+        f.seek(FAT_PART_LBA * 512)
+        host = f.read(512)
+    chk.ok(len(boot) == 512 and boot == host and boot[510:] == b"\x55\xaa",
+           "%s: guest reads the image's boot sector (55 AA) at the "
+           "partition's start" % what,
+           "guest %s\nhost  %s" % (boot[:64].hex(), host[:64].hex()))
+    if len(boot) < 90:
+        chk.ok(False, "%s: BPB volume label" % what, "no boot sector")
+        return
+    # Microsoft FAT spec v1.03 section 3: BPB_FATSz16 is 0 on FAT32 only;
+    # BS_VolLab and BS_FilSysType are at 43/54 (FAT16) or 71/82 (FAT32).
+    fat32 = struct.unpack_from("<H", boot, 22)[0] == 0
+    lab_at, type_at = (71, 82) if fat32 else (43, 54)
+    fstype = boot[type_at:type_at + 8]
+    want = fat_label(label)
+    got = boot[lab_at:lab_at + 11]
+    want_type = b"FAT32   " if fat32 else b"FAT16   "
+    chk.ok(got == want and fstype == want_type and
+           fat_type in (None, 32 if fat32 else 16),
+           "%s: %sboot sector, BS_VolLab %r" % (
+               what, "FAT%d " % fat_type if fat_type else "",
+               want.decode()),
+           "guest: label %r, BS_FilSysType %r, BPB_FATSz16 %s"
+           % (got, fstype, "0 (FAT32)" if fat32 else "not 0 (FAT16)"))
+    # The label Windows shows: the root directory's ATTR_VOLUME_ID entry
+    # (spec section 6; 0x0F is a long name entry, 0xE5 a free one).
+    vol = None
+    data = m.rootdir[1] if m.rootdir else b""
+    for off in range(0, len(data) - 31, 32):
+        e = data[off:off + 32]
+        if e[0] == 0:
+            break
+        if e[0] != 0xE5 and e[11] & 0x3F != 0x0F and e[11] & 0x08:
+            vol = e[:11]
+            break
+    chk.ok(vol == want, "%s: root directory volume label entry %r"
+           % (what, want.decode()),
+           "guest root directory sector %r: label entry %r"
+           % (m.rootdir[0] if m.rootdir else None, vol))
+
+
+def check_manifest(chk, m, manifest_path, what):
+    """The guest's listing is exactly manifest.json's files, manifest.json
+    itself (its hash from the mount: it does not list itself) and the
+    $WinPEDriver$ copies of win7/."""
     with open(manifest_path, encoding="utf-8") as f:
         manifest = json.load(f)
     entries = manifest.get("files")
@@ -615,15 +869,15 @@ def check_manifest(chk, rep, manifest_path, what):
            "%s: manifest.json has a files list" % what)
     if not isinstance(entries, list):
         return
-    bad = []
-    for e in entries:
-        want = (e.get("size"), e.get("sha256"))
-        got = rep.files.get(e.get("path"))
-        if got != want:
-            bad.append("%s: manifest %s guest %s" % (e.get("path"), want, got))
-    chk.ok(not bad, "%s: every one of the %d manifest.json files is on "
-           "the guest's CD with its size and sha256" % (what, len(entries)),
-           "\n".join(bad))
+    want = {e.get("path"): (e.get("size"), e.get("sha256"))
+            for e in entries}
+    want["manifest.json"] = (os.path.getsize(manifest_path),
+                             sha256_file(manifest_path))
+    want = with_winpe(want)
+    chk.ok(m.files == want, "%s: guest's files are manifest.json's %d, "
+           "manifest.json and the %s copies, sizes and sha256 alike"
+           % (what, len(entries), WINPE),
+           diff_listing(m.files, want, "guest", "manifest"))
 
 
 def check_pci(chk, rep, machine, checker, outdir, qemu_version):
@@ -698,15 +952,66 @@ def default_cache(build_root):
     return os.path.join(build_root, "tests", "e2e", "cache")
 
 
-def find_source(args):
+def find_source(args, scratch):
+    """SOURCE for aerofs: --source, else the tiny fixture's ISO, or with
+    --tree-source a copy of the fixture's tree plus EXTRA_FILES."""
     if args.source:
         return args.source
     fx = os.environ.get("AEROFS_FIXTURES") or os.path.join(
         args.build_root, "tests", "fixtures", "tiny")
+    if args.tree_source:
+        tree = os.path.join(fx, "tree")
+        if not os.path.isdir(tree):
+            raise Failure("no fixture tree %s (tests/fixtures not built)"
+                          % tree)
+        src = os.path.join(scratch, "source")
+        shutil.copytree(tree, src, symlinks=True)
+        extra = [(folder, name, None) for folder, name in
+                 EXTRA_FILES.items()]
+        if args.fat32:
+            extra.append(BIG_FILE)
+        for folder, name, size in extra:
+            d = os.path.join(src, folder)
+            if not os.path.isdir(d):
+                raise Failure("fixture tree has no %s" % folder)
+            if size is None:
+                data = ("tests/e2e: a file named %s\r\n" % name).encode(
+                    "utf-8") * 40
+            else:
+                data = hashlib.shake_256(name.encode()).digest(size)
+            with open(os.path.join(d, name), "wb") as f:
+                f.write(data)
+        return src
     iso = os.path.join(fx, "virtio-win-rr.iso")
     if not os.path.exists(iso):
         raise Failure("no fixture ISO %s (tests/fixtures not built)" % iso)
     return iso
+
+
+def export_image(export, label_opts, fmt, source, out):
+    r = subprocess.run([export, "--format", fmt] + label_opts
+                       + [source, out], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=300)
+    if r.returncode != 0:
+        raise Failure("aerofs-export --format %s failed: %s"
+                      % (fmt, r.stdout.decode("utf-8", "replace")))
+
+
+def check_status(chk, mnt, disks):
+    """status.json lists the ISO and the FAT images with their sizes."""
+    with open(os.path.join(mnt, ".aerofs", "status.json"),
+              encoding="utf-8") as f:
+        images = json.load(f).get("images") or []
+    got = {i.get("name"): (i.get("format"), i.get("size")) for i in images
+           if isinstance(i, dict)}
+    want = {}
+    for path, fmt in [(VIRTUAL_ISO, "iso")] + [
+            (path, efmt) for path, _, efmt in disks.values()]:
+        want[os.path.basename(path)] = (fmt, os.path.getsize(
+            os.path.join(mnt, path)))
+    chk.ok(all(got.get(k) == v for k, v in want.items()),
+           "status.json lists %s with format and size"
+           % ", ".join(sorted(want)), "status.json images: %r" % images)
 
 
 def run(args, chk):
@@ -742,52 +1047,87 @@ def run(args, chk):
     scratch = tempfile.mkdtemp(prefix="aerofs-e2e-")
     mount = None
     try:
-        initrd = os.path.join(scratch, "initrd.gz")
-        mods = build_initramfs(env["BUSYBOX"], env["MODULES"], initrd)
-        log("initramfs %d bytes, modules: %s" % (os.path.getsize(initrd),
-                                                  " ".join(mods)))
+        label = args.label or DEFAULT_LABEL
+        disks = {}              # name -> (path, QEMU format)
         if args.iso:
             image = args.iso
+            files = dirs = None
             if args.tree:
                 files, dirs = walk_tree(args.tree)
-            label = args.label or DEFAULT_LABEL
         else:
-            source = find_source(args)
+            source = find_source(args, scratch)
             mnt = os.path.join(scratch, "mnt")
             os.mkdir(mnt)
-            out_iso = os.path.join(scratch, "out.iso")
             label_opts = (["--label", args.label] if args.label else [])
-            r = subprocess.run([export] + label_opts + [source, out_iso],
-                               stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, timeout=300)
-            if r.returncode != 0:
-                raise Failure("aerofs-export failed: %s" % r.stdout.decode(
-                    "utf-8", "replace"))
+            exported = {"iso": os.path.join(scratch, "out.iso")}
+            export_image(export, label_opts, "iso", source, exported["iso"])
+            for name, (_, _, efmt) in DISKS.items():
+                exported[name] = os.path.join(scratch, "out." + efmt)
+                export_image(export, label_opts, efmt, source,
+                             exported[name])
             mount = Mount(aerofs, source, mnt,
                           os.path.join(outdir, "aerofs-%s.log" % args.machine),
                           ["-o", "label=" + args.label] if args.label else [])
             image = os.path.join(mnt, VIRTUAL_ISO)
             chk.ok(os.path.isfile(image), "mount serves %s" % VIRTUAL_ISO)
-            chk.ok(sha256_file(image) == sha256_file(out_iso),
-                   "the mount's image has the same sha256 as "
-                   "aerofs-export SOURCE out.iso")
+            chk.ok(sha256_file(image) == sha256_file(exported["iso"]),
+                   "the mount's %s has the same sha256 as aerofs-export "
+                   "--format iso SOURCE out.iso" % VIRTUAL_ISO)
+            for name, (path, fmt, efmt) in DISKS.items():
+                full = os.path.join(mnt, path)
+                chk.ok(os.path.isfile(full), "mount serves %s" % path)
+                chk.ok(sha256_file(full) == sha256_file(exported[name]),
+                       "the mount's %s has the same sha256 as aerofs-export "
+                       "--format %s SOURCE out.%s" % (path, efmt, efmt))
+                disks[name] = (full, fmt)
+            check_status(chk, mnt, DISKS)
+            # The pack's tree as the mount shows it; every image of it
+            # also holds the $WinPEDriver$ copies.
             files, dirs = walk_tree(mnt, skip_top=(".aerofs",))
-            label = args.label or DEFAULT_LABEL
+            files, dirs = with_winpe(files), winpe_dirs(dirs)
+            extra = [p for p in files if not p.isascii()]
+            log("non-ASCII names in the pack: %s" % (extra or "none"))
 
+        # Both the CD's and the disks' modules are always in the
+        # initramfs; only the disks named here are looked for.
+        initrd = os.path.join(scratch, "initrd.gz")
+        mods = build_initramfs(env["BUSYBOX"], env["MODULES"], initrd,
+                               sorted(disks))
+        log("initramfs %d bytes, modules: %s" % (os.path.getsize(initrd),
+                                                  " ".join(mods)))
         build = pc_machine if args.machine == "pc" else q35_machine
-        machine = build(image, scratch, "ahci" in mods)
+        machine = build(image, scratch, "ahci" in mods, disks)
         lines, dt = run_qemu(qemu, env["KERNEL"], initrd, machine,
                              os.path.join(outdir, "serial-%s.log"
                                           % machine.name))
         rep = Report(lines)
         what = "%s CD-ROM (%s)" % (machine.name, machine.cd)
-        if args.iso and not args.tree:
-            chk.ok(rep.files, "%s: guest lists files" % what)
+        check_cd(chk, rep, image, label, what)
+        cd = rep.medium("cd")
+        if files is None:
+            chk.ok(cd.files, "%s: guest lists files" % what)
         else:
-            check_cd(chk, rep, image, files, dirs, label, what)
+            check_listing(chk, cd, files, dirs, what,
+                          "the mount (and %s)" % WINPE
+                          if not args.iso else args.tree)
         if not args.iso:
-            check_manifest(chk, rep, os.path.join(mnt, "manifest.json"),
-                           what)
+            manifest = os.path.join(mnt, "manifest.json")
+            check_manifest(chk, cd, manifest, what)
+            # The tiny fixture is FAT16, --fat32 adds what makes FAT32;
+            # an arbitrary --source may be either.
+            fat_type = (32 if args.fat32 else
+                        None if args.source else 16)
+            for name in sorted(disks):
+                path, fmt = disks[name]
+                what = "%s .%s disk (%s)" % (machine.name, name,
+                                             machine.disks[name])
+                m = rep.medium(name)
+                raw_size = os.path.getsize(path) - (
+                    VHD_FOOTER if fmt == "vpc" else 0)
+                check_fat(chk, m, path, raw_size, label, fat_type, what)
+                check_listing(chk, m, files, dirs, what,
+                              "the mount (and %s)" % WINPE)
+                check_manifest(chk, m, manifest, what)
         check_pci(chk, rep, machine, checker, outdir, qemu_version)
         log("%s: boot %.1f s, whole run %.1f s"
             % (machine.name, dt, time.monotonic() - t_start))
@@ -809,10 +1149,20 @@ def main():
                     "fixture ISO)")
     ap.add_argument("--iso", help="boot this ISO instead of a mount")
     ap.add_argument("--tree", help="with --iso: the tree it was made from")
+    ap.add_argument("--tree-source", action="store_true",
+                    help="aerofs SOURCE: a copy of the fixture's tree "
+                    "with files of long non-ASCII names added (default: "
+                    "the fixture ISO)")
+    ap.add_argument("--fat32", action="store_true",
+                    help="with --tree-source: also add a %d MiB file, so "
+                    "that the FAT images are FAT32 (expected; the "
+                    "fixture alone gives FAT16)" % (BIG_FILE[2] >> 20))
     ap.add_argument("--label", help="give aerofs -o label= and "
                     "aerofs-export --label this label, and expect it "
                     "(default: none given, expect %s)" % DEFAULT_LABEL)
     args = ap.parse_args()
+    if args.fat32 and not args.tree_source:
+        ap.error("--fat32 needs --tree-source")
     args.build_root = os.path.abspath(args.build_root)
 
     # meson ends a test that times out with SIGTERM: turn it into an
