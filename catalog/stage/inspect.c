@@ -285,33 +285,123 @@ static void inspect_check_files(struct inspect_ctx *c, const struct inf *inf,
 }
 
 /*
- * True if decoration D ("NTamd64.6.1") is for ARCH ("NTamd64") and, when it
- * names an OS version, one that Windows 7 (6.1) satisfies.  INF
- * Manufacturer section syntax: NT[Architecture][.[OSMajorVersion]
- * [.[OSMinorVersion][.[ProductType]...]]].  *TOO_NEW is set for an arch
- * match whose version is above 6.1 (a Windows 8+ INF in a w7 folder).
+ * How a [Manufacturer] decoration fits the Windows 7 SP1 client of one
+ * architecture.  INF Manufacturer section, TargetOSVersion:
+ *
+ *   NT[Architecture][.[OSMajorVersion][.[OSMinorVersion][.[ProductType]
+ *     [.[SuiteMask][.[BuildNumber]]]]]]
+ *
+ * Every field may be empty ("NTamd64.10.0...22000").  Windows uses a
+ * decoration when the running system is at least OSMajor.OSMinor, has
+ * product type ProductType (VER_NT_WORKSTATION 1, domain controller 2,
+ * server 3), has every suite bit of SuiteMask and is at least build
+ * BuildNumber.  A Windows 7 SP1 client is 6.1, product type 1, build
+ * 7601; its suite bits depend on the edition, so only an empty or zero
+ * SuiteMask is one every client satisfies.
  */
-static bool inspect_decoration_fits(const char *d, const char *arch,
-				    bool *too_new)
+enum inspect_dec {
+	INSPECT_DEC_FITS,
+	INSPECT_DEC_OTHER_ARCH,	/* not this architecture */
+	INSPECT_DEC_MALFORMED,
+	INSPECT_DEC_TOO_NEW,	/* OS version above 6.1 */
+	INSPECT_DEC_PRODUCT,	/* not a workstation */
+	INSPECT_DEC_SUITE,	/* needs suite bits */
+	INSPECT_DEC_BUILD,	/* build above 7601 */
+};
+
+#define INSPECT_WIN7_BUILD 7601ul
+
+/* One numeric field: "" (absent), decimal, or 0x-hex when HEX. */
+static bool inspect_dec_field(const char **p, bool hex, bool *present,
+			      unsigned long *v)
+{
+	const char *s = *p;
+	unsigned base = 10;
+	unsigned long x = 0;
+	size_t ndig = 0;
+
+	*present = false;
+	*v = 0;
+	if (hex && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		s += 2;
+	}
+	for (;; s++, ndig++) {
+		unsigned d;
+
+		if (*s >= '0' && *s <= '9')
+			d = (unsigned)(*s - '0');
+		else if (base == 16 && *s >= 'a' && *s <= 'f')
+			d = (unsigned)(*s - 'a' + 10);
+		else if (base == 16 && *s >= 'A' && *s <= 'F')
+			d = (unsigned)(*s - 'A' + 10);
+		else
+			break;
+		if (x > 0xffffffffu / base)
+			return false;
+		x = x * base + d;
+	}
+	if (*s && *s != '.')
+		return false;
+	if (base == 16 && !ndig)
+		return false;
+	*present = ndig > 0;
+	*v = x;
+	*p = s;
+	return true;
+}
+
+static enum inspect_dec inspect_decoration_fits(const char *d,
+						const char *arch)
 {
 	size_t n = strlen(arch);
-	unsigned long major = 0, minor = 0;
+	unsigned long v[5];
+	bool present[5];
 	const char *p;
-	char *end;
 
 	if (strncasecmp(d, arch, n) || (d[n] != '\0' && d[n] != '.'))
-		return false;
+		return INSPECT_DEC_OTHER_ARCH;
 	p = d + n;
-	if (*p == '.' && p[1] >= '0' && p[1] <= '9') {
-		major = strtoul(p + 1, &end, 10);
-		if (*end == '.' && end[1] >= '0' && end[1] <= '9')
-			minor = strtoul(end + 1, NULL, 10);
-		if (major > 6 || (major == 6 && minor > 1)) {
-			*too_new = true;
-			return false;
-		}
+	for (unsigned i = 0; i < 5; i++) {
+		present[i] = false;
+		v[i] = 0;
+		if (*p != '.')
+			continue;
+		p++;
+		if (!inspect_dec_field(&p, i == 3, &present[i], &v[i]))
+			return INSPECT_DEC_MALFORMED;
 	}
-	return true;
+	if (*p)
+		return INSPECT_DEC_MALFORMED;
+	if (present[0] && (v[0] > 6 || (v[0] == 6 && v[1] > 1)))
+		return INSPECT_DEC_TOO_NEW;
+	if (present[2] && v[2] != 1)
+		return INSPECT_DEC_PRODUCT;
+	if (present[3] && v[3] != 0)
+		return INSPECT_DEC_SUITE;
+	if (present[4] && v[4] > INSPECT_WIN7_BUILD)
+		return INSPECT_DEC_BUILD;
+	return INSPECT_DEC_FITS;
+}
+
+/* What a decoration of the right architecture asks that Windows 7 lacks. */
+static const char *inspect_dec_why(enum inspect_dec why)
+{
+	switch (why) {
+	case INSPECT_DEC_MALFORMED:
+		return "malformed (not NTArch.Major.Minor.ProductType."
+		       "SuiteMask.Build)";
+	case INSPECT_DEC_TOO_NEW:
+		return "for a Windows version above 6.1";
+	case INSPECT_DEC_PRODUCT:
+		return "for a product type other than workstation (1)";
+	case INSPECT_DEC_SUITE:
+		return "for a suite mask that not every Windows 7 client has";
+	case INSPECT_DEC_BUILD:
+		return "for a build above 7601 (Windows 7 SP1)";
+	default:
+		return "";
+	}
 }
 
 /*
@@ -319,7 +409,8 @@ static bool inspect_decoration_fits(const char *d, const char *arch,
  * files must decorate models-section-name entries ... for non-x86 target
  * OS versions"; for x86 the decorations are optional, and an undecorated
  * entry or an architecture-less one (NT, NT.6.1) serves x86.  So the amd64
- * folder needs NTamd64, the x86 folder NTx86, NT or no decoration.
+ * folder needs NTamd64, the x86 folder NTx86, NT or no decoration, each
+ * one a Windows 7 SP1 client satisfies.
  */
 static void inspect_check_decoration(struct inspect_ctx *c,
 				     const struct inf *inf, cJSON *o)
@@ -329,24 +420,30 @@ static void inspect_check_decoration(struct inspect_ctx *c,
 	const char *other = x86 ? "NTamd64" : "NTx86";
 	cJSON *decs = jsonout_add_arr(o, "decorations", &c->oom);
 	size_t nm = inf_manufacturer_count(inf), ndec = 0;
-	bool match = false, has_other = false, too_new = false;
-	bool undecorated = false;
-	const char *matched = NULL;
+	bool match = false, has_other = false, undecorated = false;
+	enum inspect_dec why = INSPECT_DEC_OTHER_ARCH;
+	const char *matched = NULL, *refused = NULL;
 
 	for (size_t i = 0; i < nm; i++) {
 		if (!inf_decoration_count(inf, i))
 			undecorated = true;
 		for (size_t j = 0; j < inf_decoration_count(inf, i); j++) {
 			const char *d = inf_decoration(inf, i, j);
+			enum inspect_dec f = inspect_decoration_fits(d, want);
 
+			if (f == INSPECT_DEC_OTHER_ARCH && x86)
+				f = inspect_decoration_fits(d, "NT");
 			jsonout_add_str(decs, NULL, d, &c->oom);
 			ndec++;
-			if (inspect_decoration_fits(d, want, &too_new) ||
-			    (x86 &&
-			     inspect_decoration_fits(d, "NT", &too_new))) {
+			if (f == INSPECT_DEC_FITS) {
 				match = true;
 				if (!matched)
 					matched = d;
+			} else if (f != INSPECT_DEC_OTHER_ARCH &&
+				   (!refused || f == INSPECT_DEC_TOO_NEW)) {
+				/* too new first: the usual Win8+ INF */
+				why = f;
+				refused = d;
 			}
 			if (!strncasecmp(d, other, strlen(other)))
 				has_other = true;
@@ -370,12 +467,18 @@ static void inspect_check_decoration(struct inspect_ctx *c,
 			      "folder",
 			      select_target_arch(c->t), want,
 			      select_target_arch(c->t));
-	else if (too_new)
+	else if (why == INSPECT_DEC_TOO_NEW)
 		inspect_check(c, "arch_decoration", false,
 			      "[Manufacturer] is decorated %s only for a "
 			      "Windows version above 6.1: Windows 7 will not "
 			      "install it",
 			      want);
+	else if (refused)
+		inspect_check(c, "arch_decoration", false,
+			      "[Manufacturer] is decorated %s only %s: "
+			      "Windows 7 SP1 (6.1, workstation, build 7601) "
+			      "will not install it",
+			      refused, inspect_dec_why(why));
 	else
 		inspect_check(c, "arch_decoration", false,
 			      "[Manufacturer] has no %s decoration%s; this is "

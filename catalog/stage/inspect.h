@@ -7,7 +7,9 @@
  *   inf_parse           the INF parses (inf.h)
  *   referenced_files    every file the INF references is in the folder
  *   arch_decoration     [Manufacturer] is decorated for the folder's arch
- *                       (NTamd64; for x86 NTx86, NT or undecorated)
+ *                       (NTamd64; for x86 NTx86, NT or undecorated) with
+ *                       a version, product type, suite mask and build
+ *                       that a Windows 7 SP1 client satisfies
  *   binds_device        a model id binds to one of the emulator's devices
  *                       meant for this driver (virtio_aero_devices())
  *   catalog_present     the INF names a catalog and it is in the folder

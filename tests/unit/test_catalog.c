@@ -85,9 +85,9 @@ static const char *newdir(const char *name)
 	return path;
 }
 
-/* An INF like upstream's Win7 ones: decorated for ARCH, binding DEV. */
-static void put_inf(const char *dir, const char *rel, const char *svc,
-		    const char *arch, const char *dev)
+/* An INF like upstream's Win7 ones: [Manufacturer] decorated DEC. */
+static void put_inf_dec(const char *dir, const char *rel, const char *svc,
+			const char *dec, const char *dev)
 {
 	char text[2048];
 
@@ -101,8 +101,8 @@ static void put_inf(const char *dir, const char *rel, const char *svc,
 	    "CatalogFile=%s.cat\r\n\r\n"
 	    "[SourceDisksNames]\r\n1 = %%DiskId1%%,,,\"\"\r\n\r\n"
 	    "[SourceDisksFiles]\r\n%s.sys = 1,,\r\n\r\n"
-	    "[Manufacturer]\r\n%%VENDOR%% = Models,NT%s.6.1\r\n\r\n"
-	    "[Models.NT%s.6.1]\r\n"
+	    "[Manufacturer]\r\n%%VENDOR%% = Models,%s\r\n\r\n"
+	    "[Models.%s]\r\n"
 	    "%%Desc%% = inst, PCI\\VEN_1AF4&DEV_%s&SUBSYS_11001AF4&REV_01, "
 	    "PCI\\VEN_1AF4&DEV_%s\r\n\r\n"
 	    "[inst]\r\nCopyFiles = files\r\n\r\n[files]\r\n%s.sys,,,2\r\n\r\n"
@@ -111,8 +111,18 @@ static void put_inf(const char *dir, const char *rel, const char *svc,
 	    "ServiceBinary = %%12%%\\%s.sys\r\n\r\n"
 	    "[Strings]\r\nVENDOR = \"Red Hat, Inc.\"\r\n"
 	    "DiskId1 = \"disk\"\r\nDesc = \"device\"\r\n",
-	    svc, svc, arch, arch, dev, dev, svc, svc, svc);
+	    svc, svc, dec, dec, dev, dev, svc, svc, svc);
 	put(dir, rel, text);
+}
+
+/* An INF like upstream's Win7 ones: decorated NT<ARCH>.6.1, binding DEV. */
+static void put_inf(const char *dir, const char *rel, const char *svc,
+		    const char *arch, const char *dev)
+{
+	char dec[64];
+
+	snprintf(dec, sizeof(dec), "NT%s.6.1", arch);
+	put_inf_dec(dir, rel, svc, dec, dev);
 }
 
 /* A complete Win7 driver folder: INF, .sys, .cat, .pdb. */
@@ -1104,6 +1114,100 @@ static void test_build_checks(void)
 	catalog_report_free(rep);
 }
 
+/*
+ * The full TargetOSVersion grammar: OK only for what a Windows 7 SP1
+ * client of the folder's architecture uses.
+ */
+static void test_decoration_grammar(void)
+{
+	static const struct {
+		const char *dec;
+		bool ok;
+		const char *why;
+	} cases[] = {
+	    {"NTamd64", true, NULL},
+	    {"NTamd64.6.1", true, NULL},
+	    {"ntAMD64.6.0", true, NULL},
+	    {"NTamd64.6.1.1", true, NULL},
+	    {"NTamd64.6.1.1.0x0", true, NULL},
+	    {"NTamd64.6.1.1..7601", true, NULL},
+	    {"NTamd64.6.1...7600", true, NULL},
+	    {"NTamd64.6.1.3", false, "product type other than workstation"},
+	    {"NTamd64.6.1.2", false, "product type other than workstation"},
+	    {"NTamd64.6.1...9200", false, "build above 7601"},
+	    {"NTamd64.6.1.1.0x0010", false, "suite mask"},
+	    {"NTamd64.6.2", false, "above 6.1"},
+	    {"NTamd64.10.0...22000", false, "above 6.1"},
+	    {"NTamd64.6.x", false, "malformed"},
+	    {"NTamd64.6.1.1.0x1.7601.5", false, "malformed"},
+	    {"NTx86.6.1", false, "no NTamd64 decoration"},
+	    {"NT.6.1", false, "no NTamd64 decoration"},
+	};
+	const char *optv[] = {"epoch=0", NULL};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *root = newdir("decoration");
+		struct aero_error err = {0, ""};
+		struct catalog_report *rep = NULL;
+		struct pack *p = NULL;
+		char want[256], *man;
+
+		put_required(root, "w7");
+		put_inf_dec(root, "viostor/w7/amd64/viostor.inf", "viostor",
+			    cases[i].dec, "1042");
+		if (build(root, optv, &p, &rep, &err) < 0) {
+			FAIL_AT("%s: catalog_build: %s", cases[i].dec, err.msg);
+			continue;
+		}
+		man = catalog_report_json(rep);
+		snprintf(want, sizeof(want),
+			 "viostor win7-amd64: arch_decoration:");
+		if (cases[i].ok) {
+			snprintf(want, sizeof(want),
+				 "\"detail\": \"[Manufacturer] is decorated "
+				 "%s\"",
+				 cases[i].dec);
+			CHECK_CONTAINS(man, want);
+			CHECK(!contains(man, "win7-amd64: arch_decoration"));
+		} else {
+			CHECK_CONTAINS(man, want);
+			CHECK_CONTAINS(man, cases[i].why);
+		}
+		free(man);
+		pack_unref(p);
+		catalog_report_free(rep);
+	}
+	/* x86: NT and NTx86 with the same grammar */
+	{
+		const char *root = newdir("decoration-x86");
+		struct aero_error err = {0, ""};
+		struct catalog_report *rep = NULL;
+		struct pack *p = NULL;
+		char *man;
+
+		put_required(root, "w7");
+		put_inf_dec(root, "viostor/w7/x86/viostor.inf", "viostor",
+			    "NT.6.1.3", "1042");
+		put_inf_dec(root, "NetKVM/w7/x86/netkvm.inf", "netkvm",
+			    "NTx86.6.1...9600", "1041");
+		if (build(root, optv, &p, &rep, &err) < 0) {
+			FAIL_AT("catalog_build: %s", err.msg);
+			return;
+		}
+		man = catalog_report_json(rep);
+		CHECK_CONTAINS(man, "viostor win7-x86: arch_decoration: "
+				    "[Manufacturer] is decorated NT.6.1.3 only "
+				    "for a product type");
+		CHECK_CONTAINS(man, "netkvm win7-x86: arch_decoration: "
+				    "[Manufacturer] is decorated "
+				    "NTx86.6.1...9600 only for a build above "
+				    "7601");
+		free(man);
+		pack_unref(p);
+		catalog_report_free(rep);
+	}
+}
+
 static void test_build_errors(void)
 {
 	struct aero_error err = {0, ""};
@@ -1386,6 +1490,7 @@ int main(void)
 	RUN(test_build_tree);
 	RUN(test_build_options);
 	RUN(test_build_checks);
+	RUN(test_decoration_grammar);
 	RUN(test_build_errors);
 	RUN(test_build_many_notices);
 	RUN(test_import_verify);
