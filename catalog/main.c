@@ -20,6 +20,7 @@
 #include "catalog/stage/catalog.h"
 #include "catalog/util/log.h"
 #include "catalog/util/sbuf.h"
+#include "catalog/util/termesc.h"
 
 #define PROG "aerofs-catalog"
 
@@ -126,16 +127,37 @@ static int split_options(const char *list, struct strlist *out)
 	return r;
 }
 
-static const char *jstr(const cJSON *o, const char *key)
+/*
+ * Every string printed for a human comes from the source (INF values,
+ * names): escaped, so that it cannot drive the terminal (termesc.h).  The
+ * copies live in KEEP until the caller frees it.
+ */
+static const char *safe(struct strlist *keep, const char *s)
+{
+	char *e;
+
+	if (!s || !termesc_needed(s))
+		return s;
+	e = termesc_dup(s);
+	if (!e || strlist_add(keep, e) < 0) {
+		free(e);
+		return "?";
+	}
+	free(e);
+	return keep->v[keep->n - 1];
+}
+
+static const char *jstr(struct strlist *k, const cJSON *o, const char *key)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
 
-	return cJSON_IsString(v) ? v->valuestring : NULL;
+	return cJSON_IsString(v) ? safe(k, v->valuestring) : NULL;
 }
 
-static const char *jstr_or(const cJSON *o, const char *key, const char *d)
+static const char *jstr_or(struct strlist *k, const cJSON *o,
+			   const char *key, const char *d)
 {
-	const char *s = jstr(o, key);
+	const char *s = jstr(k, o, key);
 
 	return s ? s : d;
 }
@@ -151,7 +173,7 @@ static size_t jcount(const cJSON *o, const char *key)
 		   : 0;
 }
 
-static void print_list(const cJSON *a)
+static void print_list(struct strlist *k, const cJSON *a)
 {
 	const cJSON *e;
 	bool first = true;
@@ -159,7 +181,8 @@ static void print_list(const cJSON *a)
 	cJSON_ArrayForEach(e, a)
 	{
 		if (cJSON_IsString(e))
-			printf("%s%s", first ? "" : ", ", e->valuestring);
+			printf("%s%s", first ? "" : ", ",
+			       safe(k, e->valuestring));
 		first = false;
 	}
 	if (first)
@@ -173,18 +196,19 @@ static void print_summary(const cJSON *m, const struct pack *p,
 	const cJSON *img = cJSON_GetObjectItemCaseSensitive(m, "image");
 	const cJSON *results, *d, *w, *chk;
 	size_t nfailed = 0, ntotal = 0, nwarn = 0;
+	struct strlist keep = STRLIST_INIT, *k = &keep;
 
-	printf("source:   %s (%s, %s names", jstr_or(src, "name", "?"),
-	       jstr_or(src, "kind", "?"), jstr_or(src, "names", "?"));
-	if (jstr(src, "volume_label"))
-		printf(", volume label \"%s\"", jstr(src, "volume_label"));
+	printf("source:   %s (%s, %s names", jstr_or(k, src, "name", "?"),
+	       jstr_or(k, src, "kind", "?"), jstr_or(k, src, "names", "?"));
+	if (jstr(k, src, "volume_label"))
+		printf(", volume label \"%s\"", jstr(k, src, "volume_label"));
 	printf(")\n");
-	printf("version:  %s\n", jstr_or(src, "derived_version", "unknown"));
-	printf("epoch:    %s (%s)\n", jstr_or(m, "created_utc", "?"),
-	       jstr_or(m, "epoch_source", "?"));
-	printf("label:    %s\n", jstr_or(img, "label", "?"));
+	printf("version:  %s\n", jstr_or(k, src, "derived_version", "unknown"));
+	printf("epoch:    %s (%s)\n", jstr_or(k, m, "created_utc", "?"),
+	       jstr_or(k, m, "epoch_source", "?"));
+	printf("label:    %s\n", jstr_or(k, img, "label", "?"));
 	printf("drivers:  ");
-	print_list(cJSON_GetObjectItemCaseSensitive(m, "drivers"));
+	print_list(k, cJSON_GetObjectItemCaseSensitive(m, "drivers"));
 	printf("\n");
 	results = cJSON_GetObjectItemCaseSensitive(m, "driver_results");
 	cJSON_ArrayForEach(d, results)
@@ -198,19 +222,19 @@ static void print_summary(const cJSON *m, const struct pack *p,
 		bool req = cJSON_IsTrue(
 		    cJSON_GetObjectItemCaseSensitive(d, "required"));
 
-		printf("  %-9s %-8s %-8s", jstr_or(d, "name", "?"),
+		printf("  %-9s %-8s %-8s", jstr_or(k, d, "name", "?"),
 		       req ? "required" : "optional",
-		       jstr_or(d, "status", "?"));
+		       jstr_or(k, d, "status", "?"));
 		cJSON_ArrayForEach(t, det)
 		{
-			printf("  %s <- %s", t->string,
-			       jstr_or(t, "source_path", "?"));
+			printf("  %s <- %s", safe(k, t->string),
+			       jstr_or(k, t, "source_path", "?"));
 		}
 		/* the first reason, sorted by target like the manifest */
 		if (!cJSON_GetArraySize(det) && cJSON_GetArraySize(errs) > 0 &&
 		    cJSON_IsString(errs->child))
-			printf("  (%s: %s)", errs->child->string,
-			       errs->child->valuestring);
+			printf("  (%s: %s)", safe(k, errs->child->string),
+			       safe(k, errs->child->valuestring));
 		printf("\n");
 	}
 	printf("checks:\n");
@@ -228,15 +252,15 @@ static void print_summary(const cJSON *m, const struct pack *p,
 			    cJSON_GetObjectItemCaseSensitive(t, "catalog");
 			const cJSON *c;
 
-			printf("  %s %s: %s", jstr_or(d, "name", "?"),
-			       t->string, jstr_or(inf, "file", "?"));
-			if (jstr(inf, "driver_version"))
-				printf(" %s", jstr(inf, "driver_version"));
+			printf("  %s %s: %s", jstr_or(k, d, "name", "?"),
+			       safe(k, t->string), jstr_or(k, inf, "file", "?"));
+			if (jstr(k, inf, "driver_version"))
+				printf(" %s", jstr(k, inf, "driver_version"));
 			if (cJSON_IsObject(cat))
 				printf(", %s %s catalog signed by %s",
-				       jstr_or(cat, "file", "?"),
-				       jstr_or(cat, "digest", "?"),
-				       jstr_or(cat, "signer", "unknown"));
+				       jstr_or(k, cat, "file", "?"),
+				       jstr_or(k, cat, "digest", "?"),
+				       jstr_or(k, cat, "signer", "unknown"));
 			printf("\n");
 			cJSON_ArrayForEach(
 			    c, cJSON_GetObjectItemCaseSensitive(inf, "checks"))
@@ -246,8 +270,8 @@ static void print_summary(const cJSON *m, const struct pack *p,
 
 				ntotal++;
 				printf("    %s %s: %s\n", ok ? "PASS" : "FAIL",
-				       jstr_or(c, "name", "?"),
-				       jstr_or(c, "detail", ""));
+				       jstr_or(k, c, "name", "?"),
+				       jstr_or(k, c, "detail", ""));
 			}
 		}
 	}
@@ -259,7 +283,7 @@ static void print_summary(const cJSON *m, const struct pack *p,
 		cJSON_ArrayForEach(e, w)
 		{
 			if (cJSON_IsString(e))
-				printf("  - %s\n", e->valuestring);
+				printf("  - %s\n", safe(k, e->valuestring));
 		}
 	}
 	chk = cJSON_GetObjectItemCaseSensitive(m, "checks");
@@ -275,6 +299,16 @@ static void print_summary(const cJSON *m, const struct pack *p,
 	       "failed; %zu warnings\n",
 	       pack_node_count(p), pack_content_bytes(p), ntotal, nfailed,
 	       nwarn);
+	strlist_free(&keep);
+}
+
+/* "PROG: error: MSG" on stderr, MSG escaped: it may quote the source. */
+static void print_error(const char *msg)
+{
+	struct strlist keep = STRLIST_INIT;
+
+	fprintf(stderr, PROG ": error: %s\n", safe(&keep, msg));
+	strlist_free(&keep);
 }
 
 static void print_tree(const struct pack *p, const struct pack_node *n)
@@ -282,13 +316,16 @@ static void print_tree(const struct pack *p, const struct pack_node *n)
 	for (size_t i = 0; i < pack_node_nchildren(n); i++) {
 		const struct pack_node *c = pack_node_child(n, i);
 
+		struct strlist keep = STRLIST_INIT;
+		const char *path = safe(&keep, pack_node_path(c));
+
 		if (pack_node_is_dir(c)) {
-			printf("%12s  %s/\n", "-", pack_node_path(c));
+			printf("%12s  %s/\n", "-", path);
 			print_tree(p, c);
 		} else {
-			printf("%12" PRIu64 "  %s\n", pack_node_size(c),
-			       pack_node_path(c));
+			printf("%12" PRIu64 "  %s\n", pack_node_size(c), path);
 		}
+		strlist_free(&keep);
 	}
 }
 
@@ -370,20 +407,19 @@ int main(int argc, char **argv)
 			goto out;
 		}
 		if (r < 0) {
-			fprintf(stderr, PROG ": error: %s\n", err.msg);
+			print_error(err.msg);
 			rc = EXIT_USAGE;
 			goto out;
 		}
 	}
 	if (!opts.epoch_set && catalog_epoch_from_env(&ignored, &err) < 0) {
-		fprintf(stderr, PROG ": error: %s\n", err.msg);
+		print_error(err.msg);
 		rc = EXIT_USAGE;
 		goto out;
 	}
 	r = catalog_build(argv[optind], &opts, &pack, &rep, &err);
 	if (r < 0) {
-		fprintf(stderr, PROG ": error: %s\n",
-			err.msg[0] ? err.msg : strerror(-r));
+		print_error(err.msg[0] ? err.msg : strerror(-r));
 		rc = EXIT_SOURCE;
 		goto out;
 	}

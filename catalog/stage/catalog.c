@@ -25,6 +25,7 @@
 #include "catalog/util/jsonout.h"
 #include "catalog/util/log.h"
 #include "catalog/util/sbuf.h"
+#include "catalog/util/termesc.h"
 #include "catalog/stage/select.h"
 #include "catalog/source/source.h"
 #include "catalog/stage/synth.h"
@@ -346,6 +347,19 @@ static bool catalog_version_file(const struct source *s, char *out, size_t size)
 		free(buf);
 	}
 	return false;
+}
+
+/*
+ * Logs MSG, which quotes the source (INF values, names), with its control
+ * characters escaped (termesc.h): the log may be a terminal.
+ */
+static void catalog_log_quoted(enum log_level level, const char *fmt,
+			       const char *msg)
+{
+	char *e = termesc_dup(msg);
+
+	log_msg(level, fmt, e ? e : "?");
+	free(e);
 }
 
 static void catalog_set_report(struct catalog_report *r, const char *label)
@@ -998,7 +1012,8 @@ static int catalog_fresh(struct catalog_build *cb, const char *source_path,
 	if (r < 0)
 		goto out;
 	for (size_t i = 0; i < f->sel.warnings.n; i++)
-		log_msg(LOG_LEVEL_WARNING, "%s", f->sel.warnings.v[i]);
+		catalog_log_quoted(LOG_LEVEL_WARNING, "%s",
+				   f->sel.warnings.v[i]);
 	man = catalog_manifest(cb, f, &failed);
 	text = man ? jsonout_print(man, &len) : NULL;
 	if (!text) {

@@ -577,6 +577,35 @@ def test_summary_output():
     assert "warnings:\n  - optional driver 'viosnd'" in out
 
 
+def test_terminal_escapes():
+    """An INF's control characters never reach the terminal raw: ESC[8m in
+    DriverVer would hide the FAIL lines that follow (issue 15 #10)."""
+    fx = full_fixture()
+    tree = os.path.join(_tmp, "escapes")
+    shutil.copytree(os.path.join(fx, "tree"), tree, symlinks=True)
+    inf = os.path.join(tree, "viostor/w7/amd64/viostor.inf")
+    with open(inf, "rb") as f:
+        text = f.read()
+    assert b"DriverVer = 06/07/2019,61.77.104.17200" in text
+    text = text.replace(b"DriverVer = 06/07/2019,61.77.104.17200",
+                        b"DriverVer = 06/07/2019,61.77.104.17200\x1b[8m"
+                        b"\r\xc2\x9b2J")
+    with open(inf, "wb") as f:
+        f.write(text)
+    rc, out, err = run("-v", tree)
+    assert rc == 0, err
+    for stream in (out, err):
+        assert "\x1b" not in stream and "\x9b" not in stream, stream
+        assert "\r" not in stream, stream
+    # C1 CSI (U+009B) from a UTF-8 INF is a control character too
+    assert "61.77.104.17200\\x1B[8m\\x0D\\u009B2J" in out, out
+    assert "FAIL catalog_covers_inf" in out
+    # the manifest keeps the value, escaped the JSON way
+    m, _ = manifest(tree)
+    inf = details(m, "viostor")["details"]["win7-amd64"]["inf"]
+    assert inf["driver_version"].startswith("61.77.104.17200\x1b[8m\r")
+
+
 # ---- a pack as the source -------------------------------------------------------
 
 

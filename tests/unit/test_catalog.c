@@ -24,6 +24,7 @@
 #include "catalog/stage/inspect.h"
 #include "catalog/util/jsonout.h"
 #include "catalog/util/log.h"
+#include "catalog/util/termesc.h"
 #include "catalog/stage/select.h"
 #include "catalog/source/source.h"
 #include "catalog/stage/synth.h"
@@ -604,6 +605,34 @@ static void test_jsonout(void)
 	CHECK_EQ_UINT(strlen(text), len);
 	free(text);
 	cJSON_Delete(o);
+}
+
+/* Control characters from a source never reach a terminal raw. */
+static void test_termesc(void)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+	    {"PCI\\VEN_1AF4&DEV_1042", "PCI\\VEN_1AF4&DEV_1042"},
+	    {"Red Hat, Inc.\t\xc3\xa9", "Red Hat, Inc.\t\xc3\xa9"},
+	    {"61.77\x1b[8m", "61.77\\x1B[8m"},
+	    {"a\rb\nc\x7f", "a\\x0Db\\x0Ac\\x7F"},
+	    {"\xc2\x9b" "2J", "\\u009B2J"},
+	    {"\x9b" "2J\xff", "\\x9B2J\\xFF"},
+	    {"\xe2\x80", "\\xE2\\x80"},
+	    {"", ""},
+	};
+	char *e;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		e = termesc_dup(cases[i].in);
+		CHECK_EQ_STR(cases[i].out, e);
+		CHECK(termesc_needed(cases[i].in) ==
+		      (strcmp(cases[i].in, cases[i].out) != 0));
+		free(e);
+	}
+	CHECK(termesc_dup(NULL) == NULL);
+	CHECK(!termesc_needed(NULL));
 }
 
 static void check_crlf_ascii(const char *name, const char *t, size_t len)
@@ -1485,6 +1514,7 @@ int main(void)
 	RUN(test_select_partial_optional);
 	RUN(test_utc);
 	RUN(test_jsonout);
+	RUN(test_termesc);
 	RUN(test_scripts);
 	RUN(test_readme_notices);
 	RUN(test_build_tree);
