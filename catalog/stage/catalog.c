@@ -21,6 +21,7 @@
 #include <cjson/cJSON.h>
 #include <openssl/evp.h>
 
+#include "catalog/stage/build_i.h"
 #include "catalog/stage/inspect.h"
 #include "catalog/util/jsonout.h"
 #include "catalog/util/log.h"
@@ -30,36 +31,10 @@
 #include "catalog/source/source.h"
 #include "catalog/stage/synth.h"
 
-#define CATALOG_PACK_NAME "aero-win7-driver-pack"
 #define CATALOG_SCHEMA_VERSION 1
 #define CATALOG_MANIFEST_MAX (64u << 20)
 
-struct catalog_report {
-	char *json;
-	size_t json_len;
-	size_t warnings;
-	size_t failed;
-	char label[17];
-};
-
-/* One file of the pack, for the manifest's "files". */
-struct catalog_file {
-	char *path;
-	uint64_t size;
-	unsigned char sha256[32];
-};
-
-struct catalog_build {
-	const struct catalog_options *opts;
-	struct source *src;
-	struct pack_builder *b;
-	int image_src; /* pack source index of the image, or -1 */
-	struct catalog_file *files;
-	size_t nfiles, capfiles;
-	struct aero_error *err;
-};
-
-static int catalog_oom(struct aero_error *err)
+int catalog_oom(struct aero_error *err)
 {
 	return aero_error_set(err, -ENOMEM, "out of memory");
 }
@@ -95,9 +70,8 @@ static int catalog_file_cmp(const void *a, const void *b)
 }
 
 /* Adds source file N at pack path PATH, by extent: never copied. */
-static int catalog_add_source_file(struct catalog_build *cb,
-				   const struct source_node *n,
-				   const char *path)
+int catalog_add_source_file(struct catalog_build *cb,
+			    const struct source_node *n, const char *path)
 {
 	unsigned char sha[32];
 	uint64_t size = source_node_size(n);
@@ -149,8 +123,8 @@ static int catalog_add_source_file(struct catalog_build *cb,
 	return catalog_note_file(cb, path, size, sha);
 }
 
-static int catalog_add_blob(struct catalog_build *cb, const char *path,
-			    char *data, size_t len)
+int catalog_add_blob(struct catalog_build *cb, const char *path, char *data,
+		     size_t len)
 {
 	unsigned char sha[32];
 	int r;
@@ -177,9 +151,8 @@ static bool catalog_is_pdb(const char *name)
  * them), and so is OS junk (Thumbs.db...); at the pack root, so is a
  * mounted aerofs tree's .aerofs/.  A name Windows cannot store fails.
  */
-static int catalog_add_tree(struct catalog_build *cb,
-			    const struct source_node *dir, const char *prefix,
-			    bool drop_pdb, unsigned depth)
+int catalog_add_tree(struct catalog_build *cb, const struct source_node *dir,
+		     const char *prefix, bool drop_pdb, unsigned depth)
 {
 	int r;
 
@@ -353,8 +326,8 @@ static bool catalog_version_file(const struct source *s, char *out, size_t size)
  * Logs MSG, which quotes the source (INF values, names), with its control
  * characters escaped (termesc.h): the log may be a terminal.
  */
-static void catalog_log_quoted(enum log_level level, const char *fmt,
-			       const char *msg)
+void catalog_log_quoted(enum log_level level, const char *fmt,
+			const char *msg)
 {
 	char *e = termesc_dup(msg);
 
@@ -362,129 +335,9 @@ static void catalog_log_quoted(enum log_level level, const char *fmt,
 	free(e);
 }
 
-static void catalog_set_report(struct catalog_report *r, const char *label)
+void catalog_set_report(struct catalog_report *r, const char *label)
 {
 	snprintf(r->label, sizeof(r->label), "%s", label);
-}
-
-/* ---- pack import ------------------------------------------------------ */
-
-static int catalog_import(struct catalog_build *cb, cJSON *man,
-			  unsigned char *text, size_t len,
-			  struct catalog_report *rep)
-{
-	const struct catalog_options *o = cb->opts;
-	cJSON *ep = cJSON_GetObjectItemCaseSensitive(man, "epoch");
-	cJSON *img = cJSON_GetObjectItemCaseSensitive(man, "image");
-	cJSON *lab = cJSON_GetObjectItemCaseSensitive(img, "label");
-	cJSON *warn = cJSON_GetObjectItemCaseSensitive(man, "warnings");
-	cJSON *chk = cJSON_GetObjectItemCaseSensitive(man, "checks");
-	cJSON *files = cJSON_GetObjectItemCaseSensitive(man, "files");
-	cJSON *f;
-	int64_t epoch = 0;
-	bool *listed;
-	int r;
-
-	if (o->epoch_set)
-		epoch = o->epoch;
-	else if (cJSON_IsNumber(ep) && ep->valuedouble >= -62135596800.0 &&
-		 ep->valuedouble <= 253402300799.0)
-		epoch = (int64_t)ep->valuedouble;
-	if (o->drivers || o->strict_optional || o->drop_pdb)
-		log_msg(LOG_LEVEL_WARNING,
-			"the source is already a driver "
-			"pack: drivers=, strict-optional and drop-pdb are "
-			"ignored");
-	if (o->label)
-		catalog_set_report(rep, o->label);
-	else if (cJSON_IsString(lab) && catalog_label_valid(lab->valuestring))
-		catalog_set_report(rep, lab->valuestring);
-	else
-		catalog_set_report(rep, CATALOG_DEFAULT_LABEL);
-	rep->warnings = (size_t)cJSON_GetArraySize(warn);
-	f = cJSON_GetObjectItemCaseSensitive(chk, "failed");
-	/* a count, or 0: 1e300 to size_t is undefined (C11 6.3.1.4) */
-	rep->failed = cJSON_IsNumber(f) && f->valuedouble > 0 &&
-			      f->valuedouble < 9007199254740992.0
-			  ? (size_t)f->valuedouble
-			  : 0;
-	cb->b = pack_builder_new(epoch);
-	if (!cb->b)
-		return catalog_oom(cb->err);
-	if (source_kind(cb->src) == SOURCE_KIND_IMAGE) {
-		r = pack_builder_add_source(cb->b, source_fd(cb->src),
-					    source_size(cb->src));
-		if (r < 0)
-			return aero_error_set(cb->err, r,
-					      "cannot use the "
-					      "image: %s",
-					      strerror(-r));
-		cb->image_src = r;
-	}
-	r = catalog_add_tree(cb, source_root(cb->src), "", false, 0);
-	if (r < 0)
-		return r;
-	/*
-	 * A changed, missing or added file makes the manifest a lie: say so
-	 * and count it as a failed check (aerofs-catalog --check), but keep
-	 * going.
-	 */
-	listed = calloc(cb->nfiles ? cb->nfiles : 1, sizeof(*listed));
-	if (!listed)
-		return catalog_oom(cb->err);
-	cJSON_ArrayForEach(f, files)
-	{
-		cJSON *p = cJSON_GetObjectItemCaseSensitive(f, "path");
-		cJSON *h = cJSON_GetObjectItemCaseSensitive(f, "sha256");
-		bool found = false;
-
-		if (!cJSON_IsString(p) || !cJSON_IsString(h))
-			continue;
-		for (size_t i = 0; i < cb->nfiles; i++) {
-			char hex[65];
-
-			if (strcmp(cb->files[i].path, p->valuestring))
-				continue;
-			found = true;
-			listed[i] = true;
-			for (unsigned k = 0; k < 32; k++)
-				snprintf(hex + 2 * k, 3, "%02x",
-					 cb->files[i].sha256[k]);
-			if (strcmp(hex, h->valuestring)) {
-				log_msg(LOG_LEVEL_ERR,
-					"%s: content differs "
-					"from the pack's manifest.json",
-					p->valuestring);
-				rep->warnings++;
-				rep->failed++;
-			}
-		}
-		if (!found) {
-			log_msg(LOG_LEVEL_ERR,
-				"%s: listed in the pack's "
-				"manifest.json but missing",
-				p->valuestring);
-			rep->warnings++;
-			rep->failed++;
-		}
-	}
-	for (size_t i = 0; i < cb->nfiles; i++) {
-		if (listed[i] || !strcmp(cb->files[i].path, "manifest.json"))
-			continue;
-		log_msg(LOG_LEVEL_ERR,
-			"%s: not listed in the pack's manifest.json",
-			cb->files[i].path);
-		rep->warnings++;
-		rep->failed++;
-	}
-	free(listed);
-	rep->json = malloc(len + 1);
-	if (!rep->json)
-		return catalog_oom(cb->err);
-	memcpy(rep->json, text, len);
-	rep->json[len] = '\0';
-	rep->json_len = len;
-	return 0;
 }
 
 /* The manifest of the source if the source is a pack, else NULL. */
@@ -622,7 +475,7 @@ static int catalog_resolve_epoch(const struct catalog_build *cb,
 	return 0;
 }
 
-static const char *catalog_json_str(const cJSON *o, const char *key)
+const char *catalog_json_str(const cJSON *o, const char *key)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
 
@@ -1024,6 +877,9 @@ static int catalog_fresh(struct catalog_build *cb, const char *source_path,
 	rep->json_len = len;
 	rep->warnings = f->sel.warnings.n;
 	rep->failed = failed;
+	for (size_t i = 0; i < f->sel.ndrv; i++)
+		for (size_t t = 0; t < SELECT_NTARGETS; t++)
+			rep->checks += f->res[i][t].nchecks;
 	r = pack_builder_add_blob(cb->b, "manifest.json", text, len, NULL,
 				  cb->err);
 	free(text);
@@ -1117,6 +973,11 @@ char *catalog_report_json(const struct catalog_report *r)
 size_t catalog_report_warnings(const struct catalog_report *r)
 {
 	return r->warnings;
+}
+
+size_t catalog_report_checks(const struct catalog_report *r)
+{
+	return r->checks;
 }
 
 size_t catalog_report_failed_checks(const struct catalog_report *r)

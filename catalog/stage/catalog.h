@@ -14,8 +14,12 @@
  *
  * A source that is itself a pack (a mounted aerofs tree or an exported
  * directory: manifest.json with "pack": "aero-win7-driver-pack" at its
- * root) is taken over verbatim with the manifest's epoch, so that exporting
- * a mount gives the same bytes as exporting its source.
+ * root) is taken over with the manifest's epoch, so that exporting a mount
+ * gives the same bytes as exporting its source.  The manifest is a claim,
+ * not trusted (import.c): only a pack's layout is served, every check runs
+ * again, every file is verified against the manifest's SHA-256 list, and
+ * the synthesized files are generated again and must match the pack's
+ * copies, or the pack is refused.
  *
  * Everything synthesized is a pure function of the source contents and the
  * options: no wall clock, no host paths, no locale.
@@ -113,13 +117,19 @@ char *catalog_report_json(const struct catalog_report *r);
 
 /*
  * Number of warnings (every failed check is also a warning) and of failed
- * INF/catalog checks.  For an imported pack: its manifest's counts plus
- * one per file whose content no longer matches the manifest's SHA-256, per
- * file the manifest lists that is missing, and per file it does not list
- * (OS junk such as Thumbs.db is left out of an imported pack).
+ * INF/catalog checks.  For an imported pack: the checks as run again on
+ * its files, plus one per file whose content no longer matches the
+ * manifest's SHA-256, per file the manifest lists that is missing, per
+ * file it does not list (OS junk such as Thumbs.db is left out of an
+ * imported pack), per driver target whose inf/catalog results in the
+ * manifest differ from the re-run's, and one if its check counts differ;
+ * the warnings add the manifest's warnings that are not failed checks.
  */
 size_t catalog_report_warnings(const struct catalog_report *r);
 size_t catalog_report_failed_checks(const struct catalog_report *r);
+
+/* Number of INF/catalog checks run (for an imported pack: run again). */
+size_t catalog_report_checks(const struct catalog_report *r);
 
 /*
  * Volume label to use for images: the option, else (imported pack) the

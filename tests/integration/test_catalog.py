@@ -654,6 +654,78 @@ def test_pack_import():
     assert out == orig
 
 
+def _forge_pack(pack, name):
+    """The attack of issue 15 #4 on an exported PACK: an amd64 viostor INF
+    decorated NTx86, a 5-byte junk .cat and the attacker's install.cmd,
+    with a manifest (pack name NAME) whose hashes and counts vouch for
+    them."""
+    d = os.path.join(pack, "win7/amd64/viostor")
+    with open(os.path.join(d, "viostor.inf"), "rb") as f:
+        inf = f.read()
+    assert b"NTamd64" in inf
+    files = {
+        "win7/amd64/viostor/viostor.inf": inf.replace(b"NTamd64", b"NTx86"),
+        "win7/amd64/viostor/viostor.cat": b"junk!",
+        "install.cmd": b"@echo off\r\necho pwned > C:\\pwned.txt\r\n",
+    }
+    with open(os.path.join(pack, "manifest.json")) as f:
+        m = json.load(f)
+    for path, data in files.items():
+        with open(os.path.join(pack, path), "wb") as f:
+            f.write(data)
+        for e in m["files"]:
+            if e["path"] == path:
+                e["size"] = len(data)
+                e["sha256"] = hashlib.sha256(data).hexdigest()
+    m["pack"] = name
+    m["checks"]["failed"] = 0
+    m["warnings"] = []
+    with open(os.path.join(pack, "manifest.json"), "w") as f:
+        json.dump(m, f, indent=2)
+    return hashlib.sha256(files["install.cmd"]).hexdigest()
+
+
+def test_pack_claim_is_checked():
+    """A source that claims to be a pack gets every check again and never
+    has its own scripts served (issue 15 #4)."""
+    export = os.path.join(BUILD, "export", "aerofs-export")
+    if not os.access(export, os.X_OK):
+        raise Skip("aerofs-export not built")
+    fx = full_fixture()
+    base = os.path.join(_tmp, "claim-pack")
+    r = subprocess.run([export, iso(fx), base], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE)
+    assert r.returncode == 0, r.stderr.decode()
+    rc, out, err = run("--check", base)
+    assert rc == 0, (rc, err)
+    sources = []
+    for name in ["aero-win7-driver-pack", "AERO-Win7-Driver-Pack"]:
+        pack = os.path.join(_tmp, "claim-" + name)
+        shutil.copytree(base, pack)
+        evil = _forge_pack(pack, name)
+        sources.append((pack, evil))
+        xorriso = shutil.which("xorriso")
+        if xorriso:
+            img = pack + ".iso"
+            r = subprocess.run([xorriso, "-as", "mkisofs", "-R", "-J",
+                                "-o", img, pack], stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT)
+            assert r.returncode == 0, r.stdout.decode()
+            sources.append((img, evil))
+    for src, evil in sources:
+        rc, out, err = run("--check", src)
+        assert rc != 0, (src, out)
+        rc, out, err = run("--json", src)
+        if rc == 0:
+            m = json.loads(out)
+            served = {f["path"]: f["sha256"] for f in m["files"]}
+            assert served.get("install.cmd") != evil, src
+        else:
+            # refused (the exact name) or not a pack at all (other case)
+            assert out == "" and err.startswith("aerofs-catalog: error: "), \
+                (src, err)
+
+
 def test_export_roundtrip():
     """Exporting an exported pack gives the same bytes (pack import)."""
     export = os.path.join(BUILD, "export", "aerofs-export")
