@@ -66,67 +66,6 @@ static void usage(FILE *f)
 	    "error.\n");
 }
 
-static bool is_flag_option(const char *t)
-{
-	return !strcmp(t, "strict-optional") || !strcmp(t, "drop-pdb") ||
-	       !strcmp(t, "source-hash");
-}
-
-/*
- * Splits an -o list at commas ("\," is a literal comma).  Because driver
- * ids are separated by commas too, bare words that follow "drivers=" and
- * are not flags continue the drivers list: "-o drivers=viostor,netkvm,
- * drop-pdb" means what it says.
- */
-static int split_options(const char *list, struct strlist *out)
-{
-	struct sbuf tok = SBUF_INIT;
-	struct strlist raw = STRLIST_INIT;
-	int r = 0;
-
-	for (const char *p = list;; p++) {
-		if (*p == '\\' && p[1] == ',') {
-			sbuf_putc(&tok, ',');
-			p++;
-			continue;
-		}
-		if (*p && *p != ',') {
-			sbuf_putc(&tok, *p);
-			continue;
-		}
-		if (tok.oom || strlist_add(&raw, tok.len ? tok.buf : "") < 0)
-			r = -ENOMEM;
-		sbuf_release(&tok);
-		if (!*p || r)
-			break;
-	}
-	for (size_t i = 0; !r && i < raw.n; i++) {
-		const char *t = raw.v[i];
-
-		if (!*t)
-			continue;
-		if (out->n && !strchr(t, '=') && !is_flag_option(t) &&
-		    !strncmp(out->v[out->n - 1], "drivers=", 8)) {
-			char *prev = out->v[out->n - 1];
-			size_t len = strlen(prev) + strlen(t) + 2;
-			char *merged = malloc(len);
-
-			if (!merged) {
-				r = -ENOMEM;
-				break;
-			}
-			snprintf(merged, len, "%s,%s", prev, t);
-			free(prev);
-			out->v[out->n - 1] = merged;
-			continue;
-		}
-		if (strlist_add(out, t) < 0)
-			r = -ENOMEM;
-	}
-	strlist_free(&raw);
-	return r;
-}
-
 /*
  * Every string printed for a human comes from the source (INF values,
  * names): escaped, so that it cannot drive the terminal (termesc.h).  The
@@ -162,17 +101,6 @@ static const char *jstr_or(struct strlist *k, const cJSON *o,
 	return s ? s : d;
 }
 
-/* A count from the manifest, 0 if it is not one (1e300 -> size_t is UB). */
-static size_t jcount(const cJSON *o, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-
-	return cJSON_IsNumber(v) && v->valuedouble > 0 &&
-		       v->valuedouble < 9007199254740992.0
-		   ? (size_t)v->valuedouble
-		   : 0;
-}
-
 static void print_list(struct strlist *k, const cJSON *a)
 {
 	const cJSON *e;
@@ -194,7 +122,7 @@ static void print_summary(const cJSON *m, const struct pack *p,
 {
 	const cJSON *src = cJSON_GetObjectItemCaseSensitive(m, "source");
 	const cJSON *img = cJSON_GetObjectItemCaseSensitive(m, "image");
-	const cJSON *results, *d, *w, *chk;
+	const cJSON *results, *d, *w;
 	size_t nfailed = 0, ntotal = 0, nwarn = 0;
 	struct strlist keep = STRLIST_INIT, *k = &keep;
 
@@ -286,13 +214,12 @@ static void print_summary(const cJSON *m, const struct pack *p,
 				printf("  - %s\n", safe(k, e->valuestring));
 		}
 	}
-	chk = cJSON_GetObjectItemCaseSensitive(m, "checks");
-	if (cJSON_IsObject(chk))
-		ntotal = jcount(chk, "total");
 	/*
-	 * The report's counts, not the manifest's: for an imported pack they
-	 * add the files that no longer match it, as --check does.
+	 * The report's counts, not the manifest's: for an imported pack the
+	 * checks ran again, and the files that no longer match it count, as
+	 * with --check.
 	 */
+	ntotal = catalog_report_checks(rep);
 	nfailed = catalog_report_failed_checks(rep);
 	nwarn = catalog_report_warnings(rep);
 	printf("pack:     %zu nodes, %" PRIu64 " bytes; %zu checks, %zu "
@@ -342,7 +269,6 @@ int main(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	struct catalog_options opts = {0};
-	struct strlist optv = STRLIST_INIT;
 	struct aero_error err = {0, ""};
 	struct catalog_report *rep = NULL;
 	struct pack *pack = NULL;
@@ -355,10 +281,11 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "o:vhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
-			if (split_options(optarg, &optv) < 0) {
-				fprintf(stderr,
-					PROG ": error: out of memory\n");
-				return EXIT_SOURCE;
+			if (catalog_options_parse_list(&opts, optarg, NULL, NULL,
+						       NULL, &err) < 0) {
+				print_error(err.msg);
+				rc = EXIT_USAGE;
+				goto out;
 			}
 			break;
 		case 'j':
@@ -375,13 +302,14 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
-			return 0;
+			goto out;
 		case 'V':
 			printf(PROG " (aerofs) %s\n", AEROFS_VERSION);
-			return 0;
+			goto out;
 		default:
 			usage(stderr);
-			return EXIT_USAGE;
+			rc = EXIT_USAGE;
+			goto out;
 		}
 	}
 	if (optind != argc - 1) {
@@ -398,19 +326,10 @@ int main(int argc, char **argv)
 		rc = EXIT_USAGE;
 		goto out;
 	}
-	for (size_t i = 0; i < optv.n; i++) {
-		r = catalog_option_parse(&opts, optv.v[i], &err);
-		if (r == 0) {
-			fprintf(stderr, PROG ": error: unknown option '%s'\n",
-				optv.v[i]);
-			rc = EXIT_USAGE;
-			goto out;
-		}
-		if (r < 0) {
-			print_error(err.msg);
-			rc = EXIT_USAGE;
-			goto out;
-		}
+	if (catalog_options_check(&opts, &err) < 0) {
+		print_error(err.msg);
+		rc = EXIT_USAGE;
+		goto out;
 	}
 	if (!opts.epoch_set && catalog_epoch_from_env(&ignored, &err) < 0) {
 		print_error(err.msg);
@@ -461,6 +380,6 @@ int main(int argc, char **argv)
 out:
 	catalog_report_free(rep);
 	pack_unref(pack);
-	strlist_free(&optv);
+	catalog_options_free(&opts);
 	return rc;
 }

@@ -338,9 +338,24 @@ def test_with_viosnd():
 
 def test_driver_list_errors():
     fx = full_fixture()
-    rc, out, err = run("-o", "drivers=viostor,netkvm,foo", iso(fx))
+    rc, out, err = run("-o", "drivers=viostor+netkvm+foo", iso(fx))
     expect_fail(rc, err, 2, "unknown driver(s) requested: foo",
                 "supported: viostor, netkvm, viosnd, vioinput")
+    # after drivers=, a bare word continues the list only if it is an id
+    rc, out, err = run("-o", "drivers=viostor,netkvm,foo", iso(fx))
+    expect_fail(rc, err, 2, "unknown option 'foo'; accepted: "
+                "drivers=ID+ID..., strict-optional, drop-pdb")
+    rc, out, err = run("-o", "drivers=viostor,drop_pdb", iso(fx))
+    expect_fail(rc, err, 2, "unknown option 'drop_pdb'; the spelling is "
+                "drop-pdb")
+    # one grammar: '+', the escaped comma and the split list agree
+    lists = ["drivers=viostor+netkvm+vioinput",
+             "drivers=viostor\\,netkvm\\,vioinput",
+             "drivers=viostor,netkvm,vioinput"]
+    texts = {manifest("-o", l, iso(fx))[1] for l in lists}
+    assert len(texts) == 1
+    assert json.loads(texts.pop())["drivers_requested"] == \
+        ["viostor", "netkvm", "vioinput"]
     rc, out, err = run("-o", "drivers=viostor\\,vioinput", iso(fx))
     expect_fail(rc, err, 2, "this driver pack requires: viostor, netkvm",
                 "missing from drivers=: netkvm")

@@ -264,14 +264,29 @@ static void test_option_parse(void)
 	CHECK_EQ_INT(1,
 		     catalog_option_parse(&o, "drivers=viostor,netkvm", &err));
 	CHECK_EQ_STR("viostor,netkvm", o.drivers);
-	CHECK_EQ_INT(-EINVAL,
-		     catalog_option_parse(&o, "drivers=viostor", &err));
+	CHECK_EQ_INT(0, catalog_options_check(&o, &err));
+	/* a part of a list is fine until the whole is checked */
+	CHECK_EQ_INT(1, catalog_option_parse(&o, "drivers=viostor", &err));
+	CHECK_EQ_STR("viostor", o.drivers);
+	CHECK_EQ_INT(-EINVAL, catalog_options_check(&o, &err));
 	CHECK_CONTAINS(err.msg, "missing from drivers=: netkvm");
+	/* the word after drivers= continues it if it is a driver id */
+	CHECK_EQ_INT(1, catalog_option_parse(&o, "NetKVM", &err));
+	CHECK_EQ_STR("viostor,NetKVM", o.drivers);
+	CHECK_EQ_INT(0, catalog_options_check(&o, &err));
 	CHECK_EQ_INT(-EINVAL, catalog_option_parse(&o, "drivers=x", &err));
 	CHECK_CONTAINS(err.msg, "unknown driver(s) requested: x");
+	CHECK_EQ_STR("viostor,NetKVM", o.drivers); /* unchanged */
+	/* '+' needs no escaping inside -o */
+	CHECK_EQ_INT(1, catalog_option_parse(&o, "drivers=viostor+netkvm+viosnd",
+					     &err));
+	CHECK_EQ_STR("viostor+netkvm+viosnd", o.drivers);
+	CHECK_EQ_INT(0, catalog_options_check(&o, &err));
 
 	CHECK_EQ_INT(1, catalog_option_parse(&o, "strict-optional", &err));
 	CHECK(o.strict_optional);
+	/* a flag closes the drivers list */
+	CHECK_EQ_INT(0, catalog_option_parse(&o, "vioinput", &err));
 	CHECK_EQ_INT(1, catalog_option_parse(&o, "drop-pdb", &err));
 	CHECK(o.drop_pdb);
 	CHECK_EQ_INT(1, catalog_option_parse(&o, "source-hash", &err));
@@ -305,9 +320,78 @@ static void test_option_parse(void)
 	CHECK_EQ_STR("AERO_W7_DRIVERS", o.label);
 	CHECK(catalog_label_valid(CATALOG_DEFAULT_LABEL));
 
+	/* not ours (libfuse's): left to the caller */
 	CHECK_EQ_INT(0, catalog_option_parse(&o, "allow_other", &err));
-	CHECK_EQ_INT(0, catalog_option_parse(&o, "drop-pdbs", &err));
-	CHECK_EQ_INT(0, catalog_option_parse(&o, "Drivers=viostor", &err));
+	CHECK_EQ_INT(0, catalog_option_parse(&o, "ro", &err));
+	CHECK_EQ_INT(0, catalog_option_parse(&o, "fsname=x", &err));
+	CHECK_EQ_INT(0, catalog_option_parse(&o, "default_permissions", &err));
+	/* close to ours: an error that shows the spelling */
+	CHECK_EQ_INT(-EINVAL, catalog_option_parse(&o, "drop-pdbs", &err));
+	CHECK_CONTAINS(err.msg, "unknown option 'drop-pdbs'; the spelling is "
+				"drop-pdb");
+	CHECK_EQ_INT(-EINVAL,
+		     catalog_option_parse(&o, "Drivers=viostor", &err));
+	CHECK_CONTAINS(err.msg, "drivers=ID+ID...");
+	CHECK_EQ_INT(-EINVAL, catalog_option_parse(&o, "drop_pdb", &err));
+	CHECK_EQ_INT(-EINVAL, catalog_option_parse(&o, "label", &err));
+	CHECK_CONTAINS(err.msg, "label=LABEL");
+	CHECK_EQ_INT(-EINVAL, catalog_option_parse(&o, "source-hash=1", &err));
+	CHECK_EQ_INT(-EINVAL, catalog_option_parse(&o, "strict-optinal", &err));
+	CHECK_EQ_STR("AERO_W7_DRIVERS", o.label);
+	catalog_options_free(&o);
+	CHECK(!o.drivers && !o.label && !o.drop_pdb);
+}
+
+static int take_other(void *ctx, const char *word, struct aero_error *err)
+{
+	(void)err;
+	if (strcmp(word, "no-joliet"))
+		return 0;
+	++*(int *)ctx;
+	return 1;
+}
+
+/* One -o list grammar for the three tools (issue 11 #4). */
+static void test_option_list(void)
+{
+	struct catalog_options o = {0};
+	struct aero_error err = {0, ""};
+	int others = 0;
+
+	/* what a new user types, as aerofs-catalog always accepted it */
+	CHECK_EQ_INT(0, catalog_options_parse_list(
+			    &o, "drivers=viostor,netkvm,drop-pdb", NULL, NULL,
+			    NULL, &err));
+	CHECK_EQ_STR("viostor,netkvm", o.drivers);
+	CHECK(o.drop_pdb);
+	CHECK_EQ_INT(0, catalog_options_check(&o, &err));
+	catalog_options_free(&o);
+	CHECK_EQ_INT(0, catalog_options_parse_list(
+			    &o, "label=X,drivers=viostor\\,netkvm", NULL, NULL,
+			    NULL, &err));
+	CHECK_EQ_STR("viostor,netkvm", o.drivers);
+	CHECK_EQ_STR("X", o.label);
+	catalog_options_free(&o);
+	CHECK_EQ_INT(0, catalog_options_parse_list(
+			    &o, "drivers=viostor+netkvm,no-joliet,,epoch=5",
+			    take_other, &others, "no-joliet", &err));
+	CHECK_EQ_STR("viostor+netkvm", o.drivers);
+	CHECK_EQ_INT(1, others);
+	CHECK_EQ_INT(5, o.epoch);
+	catalog_options_free(&o);
+	CHECK_EQ_INT(-EINVAL,
+		     catalog_options_parse_list(&o, "drop-pdb,nonsense",
+						take_other, &others,
+						"no-joliet, format=zip|iso|dir",
+						&err));
+	CHECK_CONTAINS(err.msg, "unknown option 'nonsense'; accepted: "
+				"drivers=ID+ID..., strict-optional");
+	CHECK_CONTAINS(err.msg, "label=LABEL, no-joliet, format=zip|iso|dir");
+	CHECK_EQ_INT(-EINVAL, catalog_options_parse_list(
+				  &o, "drivers=viostor+nope", NULL, NULL, NULL,
+				  &err));
+	CHECK_CONTAINS(err.msg, "unknown driver(s) requested: nope");
+	catalog_options_free(&o);
 }
 
 static void test_epoch_env(void)
@@ -853,10 +937,13 @@ static int build(const char *root, const char *const *optv, struct pack **p,
 		 struct catalog_report **rep, struct aero_error *err)
 {
 	struct catalog_options o = {0};
+	int r;
 
 	for (; optv && *optv; optv++)
 		assert(catalog_option_parse(&o, *optv, err) == 1);
-	return catalog_build(root, &o, p, rep, err);
+	r = catalog_build(root, &o, p, rep, err);
+	catalog_options_free(&o);
+	return r;
 }
 
 static void test_build_tree(void)
@@ -1256,14 +1343,14 @@ static void test_build_errors(void)
 	    "</html>\n");
 	CHECK_EQ_INT(-EINVAL, catalog_build(path, &o, &p, &rep, &err));
 	CHECK_CONTAINS(err.msg, "HTML");
-	o.label = "this-label-is-too-long";
+	o.label = strdup("this-label-is-too-long");
 	CHECK_EQ_INT(-EINVAL, catalog_build(root, &o, &p, &rep, &err));
 	CHECK_CONTAINS(err.msg, "invalid volume label");
-	o.label = NULL;
-	o.drivers = "viostor";
+	catalog_options_free(&o);
+	CHECK_EQ_INT(1, catalog_option_parse(&o, "drivers=viostor", &err));
 	CHECK_EQ_INT(-EINVAL, catalog_build(root, &o, &p, &rep, &err));
 	CHECK_CONTAINS(err.msg, "missing from drivers=: netkvm");
-	o.drivers = NULL;
+	catalog_options_free(&o);
 	CHECK_EQ_INT(-ENOENT, catalog_build(root, &o, &p, &rep, &err));
 	CHECK_CONTAINS(err.msg, "required driver 'viostor'");
 	CHECK(p == NULL && rep == NULL);
@@ -1710,6 +1797,7 @@ int main(void)
 	log_set_level(LOG_LEVEL_ERR);
 	RUN(test_parse_drivers);
 	RUN(test_option_parse);
+	RUN(test_option_list);
 	RUN(test_epoch_env);
 	RUN(test_names);
 	RUN(test_select_basic);
