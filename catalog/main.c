@@ -43,7 +43,7 @@ static void usage(FILE *f)
 	    "it.\n"
 	    "\n"
 	    "  -o, --options LIST  catalog options, comma-separated:\n"
-	    "        drivers=ID,...   viostor,netkvm (required), viosnd, "
+	    "        drivers=ID+...   viostor+netkvm (required), viosnd, "
 	    "vioinput\n"
 	    "        strict-optional  a missing optional driver is an error\n"
 	    "        drop-pdb         leave .pdb debug symbols out\n"
