@@ -14,11 +14,10 @@
 
 #include "catalog/pack/pack.h"
 #include "catalog/source/source.h"
+#include "catalog/stage/manifest.h"
 #include "catalog/stage/catalog.h"
 #include "catalog/util/error.h"
 #include "catalog/util/log.h"
-
-#define CATALOG_PACK_NAME "aero-win7-driver-pack"
 
 struct catalog_report {
 	char *json;
@@ -29,19 +28,12 @@ struct catalog_report {
 	char label[17];
 };
 
-/* One file of the pack, for the manifest's "files". */
-struct catalog_file {
-	char *path;
-	uint64_t size;
-	unsigned char sha256[32];
-};
-
 struct catalog_build {
 	const struct catalog_options *opts;
 	struct source *src;
 	struct pack_builder *b;
 	int image_src; /* pack source index of the image, or -1 */
-	struct catalog_file *files; /* every file added, in order */
+	struct manifest_file *files; /* every file added, in order */
 	size_t nfiles, capfiles;
 	struct aero_error *err;
 };

@@ -23,7 +23,7 @@
 
 #include "catalog/stage/build_i.h"
 #include "catalog/stage/inspect.h"
-#include "catalog/util/jsonout.h"
+#include "catalog/stage/manifest.h"
 #include "catalog/util/log.h"
 #include "catalog/util/sbuf.h"
 #include "catalog/util/termesc.h"
@@ -31,7 +31,6 @@
 #include "catalog/source/source.h"
 #include "catalog/stage/synth.h"
 
-#define CATALOG_SCHEMA_VERSION 1
 #define CATALOG_MANIFEST_MAX (64u << 20)
 
 int catalog_oom(struct aero_error *err)
@@ -42,7 +41,7 @@ int catalog_oom(struct aero_error *err)
 static int catalog_note_file(struct catalog_build *cb, const char *path,
 			     uint64_t size, const unsigned char sha[32])
 {
-	struct catalog_file *f;
+	struct manifest_file *f;
 
 	if (cb->nfiles == cb->capfiles) {
 		size_t cap = cb->capfiles ? cb->capfiles * 2 : 64;
@@ -65,8 +64,8 @@ static int catalog_note_file(struct catalog_build *cb, const char *path,
 
 static int catalog_file_cmp(const void *a, const void *b)
 {
-	return strcmp(((const struct catalog_file *)a)->path,
-		      ((const struct catalog_file *)b)->path);
+	return strcmp(((const struct manifest_file *)a)->path,
+		      ((const struct manifest_file *)b)->path);
 }
 
 /* Adds source file N at pack path PATH, by extent: never copied. */
@@ -356,7 +355,7 @@ static cJSON *catalog_pack_manifest(const struct source *s,
 	man = cJSON_ParseWithLength((const char *)*text, *len);
 	pack = cJSON_GetObjectItemCaseSensitive(man, "pack");
 	if (cJSON_IsString(pack) &&
-	    !strcmp(pack->valuestring, CATALOG_PACK_NAME))
+	    !strcmp(pack->valuestring, MANIFEST_PACK_NAME))
 		return man;
 	cJSON_Delete(man);
 	free(*text);
@@ -509,10 +508,10 @@ static int catalog_synthesize(struct catalog_build *cb, struct catalog_fresh *f)
 			drv[n].inf[t] = res->inf_file;
 			drv[n].driver_ver[t] = res->driver_ver;
 			drv[n].provider[t] = res->provider;
-			drv[n].signer[t] =
-			    catalog_json_str(res->catalog, "signer");
-			drv[n].digest[t] =
-			    catalog_json_str(res->catalog, "digest");
+			drv[n].signer[t] = res->has_catalog ? res->signer
+							    : NULL;
+			drv[n].digest[t] = res->has_catalog ? res->digest
+							    : NULL;
 		}
 		n++;
 	}
@@ -543,203 +542,36 @@ static int catalog_synthesize(struct catalog_build *cb, struct catalog_fresh *f)
 	return catalog_add_blob(cb, "enable-testsigning.cmd", text, len);
 }
 
-static cJSON *catalog_targets_array(cJSON *parent, const char *key,
-				    const struct select_driver *d, bool present,
-				    bool *oom)
+/* The manifest of a fresh pack: the files added so far, and F. */
+static char *catalog_manifest(struct catalog_build *cb,
+			      const struct catalog_fresh *f, size_t *len)
 {
-	cJSON *a = jsonout_add_arr(parent, key, oom);
-
-	for (size_t t = 0; t < SELECT_NTARGETS; t++)
-		if (d->t[t].present == present)
-			jsonout_add_str(
-			    a, NULL, select_target_name((enum select_target)t),
-			    oom);
-	return a;
-}
-
-/* {target: message} for the targets a driver is missing on, sorted. */
-static cJSON *catalog_errors_object(cJSON *parent,
-				    const struct select_driver *d, bool *oom)
-{
-	static const enum select_target order[] = {SELECT_AMD64, SELECT_X86};
-	cJSON *o = jsonout_add_obj(parent, "errors", oom);
-
-	for (size_t i = 0; i < 2; i++) {
-		const struct select_found *fd = &d->t[order[i]];
-
-		if (!fd->present && fd->error[0])
-			jsonout_add_str(o, select_target_name(order[i]),
-					fd->error, oom);
-	}
-	return o;
-}
-
-/*
- * Every addition is checked (jsonout_add*): a manifest that lacks a key
- * because an allocation failed would be a wrong manifest, not a short one.
- * Returns NULL when out of memory.
- */
-static cJSON *catalog_manifest(struct catalog_build *cb,
-			       struct catalog_fresh *f, size_t *failed)
-{
-	const struct catalog_options *o = cb->opts;
 	const struct source *s = cb->src;
-	cJSON *m = cJSON_CreateObject(), *x, *a;
-	char when[40], generator[64];
-	bool any_missing = false, oom = false;
-	struct strlist incl = STRLIST_INIT;
+	struct manifest man = {
+	    .epoch = f->epoch,
+	    .epoch_source = f->epoch_source,
+	    .label = f->label,
+	    .source =
+		{
+		    .image = source_kind(s) == SOURCE_KIND_IMAGE,
+		    .name = f->source_name,
+		    .names = source_names(s),
+		    .volume_label = source_volume_label(s),
+		    .derived_version = f->has_version ? f->version : NULL,
+		    .size = source_size(s),
+		    .hash = f->hash[0] ? f->hash : NULL,
+		    .notices = &f->notice_names,
+		},
+	    .strict_optional = cb->opts->strict_optional,
+	    .drop_pdb = cb->opts->drop_pdb,
+	    .sel = &f->sel,
+	    .res = f->res,
+	};
 
-	*failed = 0;
-	if (!m)
-		return NULL;
-	inspect_utc(f->epoch, when, sizeof(when));
-	snprintf(generator, sizeof(generator), "aerofs %s", AEROFS_VERSION);
-	jsonout_add_num(m, "schema_version", CATALOG_SCHEMA_VERSION, &oom);
-	jsonout_add_str(m, "pack", CATALOG_PACK_NAME, &oom);
-	jsonout_add_str(m, "generator", generator, &oom);
-	jsonout_add_str(m, "created_utc", when, &oom);
-	jsonout_add_num(m, "epoch", (double)f->epoch, &oom);
-	jsonout_add_str(m, "epoch_source", f->epoch_source, &oom);
-	x = jsonout_add_obj(m, "image", &oom);
-	jsonout_add_str(x, "label", f->label, &oom);
-
-	x = jsonout_add_obj(m, "source", &oom);
-	jsonout_add_str(
-	    x, "kind",
-	    source_kind(s) == SOURCE_KIND_IMAGE ? "iso" : "directory", &oom);
-	jsonout_add_str(x, "name", f->source_name, &oom);
-	jsonout_add_str(x, "names", source_names(s), &oom);
-	jsonout_add_str(x, "volume_label", source_volume_label(s), &oom);
-	jsonout_add_str(x, "derived_version",
-			f->has_version ? f->version : NULL, &oom);
-	if (source_kind(s) == SOURCE_KIND_IMAGE)
-		jsonout_add_num(x, "size", (double)source_size(s), &oom);
-	else
-		jsonout_add_str(x, "size", NULL, &oom);
-	if (f->hash[0]) {
-		cJSON *h = jsonout_add_obj(x, "hash", &oom);
-
-		jsonout_add_str(h, "algorithm", "sha256", &oom);
-		jsonout_add_str(h, "value", f->hash, &oom);
-	} else {
-		jsonout_add_str(x, "hash", NULL, &oom);
-	}
-	a = jsonout_add_arr(x, "license_notice_files_copied", &oom);
-	for (size_t i = 0; i < f->notice_names.n; i++)
-		jsonout_add_str(a, NULL, f->notice_names.v[i], &oom);
-
-	x = jsonout_add_obj(m, "options", &oom);
-	jsonout_add_bool(x, "strict_optional", o->strict_optional, &oom);
-	jsonout_add_bool(x, "drop_pdb", o->drop_pdb, &oom);
-
-	a = jsonout_add_arr(m, "drivers_requested", &oom);
-	for (size_t i = 0; i < f->sel.ndrv; i++) {
-		jsonout_add_str(a, NULL, f->sel.drv[i].def->id, &oom);
-		if (select_included(&f->sel.drv[i]) &&
-		    strlist_add(&incl, f->sel.drv[i].def->id) < 0)
-			oom = true;
-	}
-	strlist_sort(&incl);
-	a = jsonout_add_arr(m, "drivers", &oom);
-	for (size_t i = 0; i < incl.n; i++)
-		jsonout_add_str(a, NULL, incl.v[i], &oom);
-	a = jsonout_add_arr(m, "optional_drivers_missing", &oom);
-	for (size_t i = 0; i < f->sel.ndrv; i++) {
-		const struct select_driver *d = &f->sel.drv[i];
-		cJSON *e;
-
-		if (select_included(d))
-			continue;
-		any_missing = true;
-		e = jsonout_add_obj(a, NULL, &oom);
-		jsonout_add_str(e, "name", d->def->id, &oom);
-		catalog_targets_array(e, "missing_targets", d, false, &oom);
-		catalog_errors_object(e, d, &oom);
-	}
-	jsonout_add_bool(m, "optional_drivers_missing_any", any_missing, &oom);
-	a = jsonout_add_arr(m, "warnings", &oom);
-	for (size_t i = 0; i < f->sel.warnings.n; i++)
-		jsonout_add_str(a, NULL, f->sel.warnings.v[i], &oom);
-	{
-		size_t total = 0;
-
-		for (size_t i = 0; i < f->sel.ndrv; i++)
-			for (size_t t = 0; t < SELECT_NTARGETS; t++) {
-				total += f->res[i][t].nchecks;
-				*failed += f->res[i][t].nfailed;
-			}
-		x = jsonout_add_obj(m, "checks", &oom);
-		jsonout_add_num(x, "total", (double)total, &oom);
-		jsonout_add_num(x, "failed", (double)*failed, &oom);
-	}
-	a = jsonout_add_arr(m, "driver_results", &oom);
-	for (size_t i = 0; i < f->sel.ndrv; i++) {
-		const struct select_driver *d = &f->sel.drv[i];
-		cJSON *e = jsonout_add_obj(a, NULL, &oom), *det;
-
-		jsonout_add_str(e, "name", d->def->id, &oom);
-		jsonout_add_str(e, "upstream", d->def->upstream, &oom);
-		jsonout_add_bool(e, "required", d->def->required, &oom);
-		jsonout_add_str(e, "status", select_status_name(d->status),
-				&oom);
-		catalog_targets_array(e, "included_targets", d, true, &oom);
-		catalog_targets_array(e, "missing_targets", d, false, &oom);
-		catalog_errors_object(e, d, &oom);
-		det = jsonout_add_obj(e, "details", &oom);
-		for (size_t t = 0; t < SELECT_NTARGETS; t++) {
-			const struct select_found *fd = &d->t[t];
-			struct inspect_result *res = &f->res[i][t];
-			char pack_path[128];
-			cJSON *td;
-
-			if (!fd->present)
-				continue;
-			td = jsonout_add_obj(
-			    det, select_target_name((enum select_target)t),
-			    &oom);
-			snprintf(pack_path, sizeof(pack_path), "win7/%s/%s",
-				 select_target_arch((enum select_target)t),
-				 d->def->id);
-			jsonout_add_str(td, "pack_path", pack_path, &oom);
-			jsonout_add_str(td, "source_path", fd->source_path,
-					&oom);
-			jsonout_add_str(td, "os_dir",
-					source_node_name(fd->os_node), &oom);
-			jsonout_add_str(td, "arch_dir",
-					source_node_name(fd->arch_node), &oom);
-			/*
-			 * Moved into the manifest tree, or freed if that
-			 * fails: either way no longer the result's.
-			 */
-			jsonout_add(td, "inf", res->inf, &oom);
-			jsonout_add(td, "catalog", res->catalog, &oom);
-			res->inf = res->catalog = NULL;
-		}
-	}
-	a = jsonout_add_arr(m, "targets", &oom);
-	for (size_t t = 0; t < SELECT_NTARGETS; t++)
-		jsonout_add_str(a, NULL,
-				select_target_name((enum select_target)t),
-				&oom);
 	qsort(cb->files, cb->nfiles, sizeof(*cb->files), catalog_file_cmp);
-	a = jsonout_add_arr(m, "files", &oom);
-	for (size_t i = 0; i < cb->nfiles; i++) {
-		cJSON *e = jsonout_add_obj(a, NULL, &oom);
-		char hex[65];
-
-		for (unsigned k = 0; k < 32; k++)
-			snprintf(hex + 2 * k, 3, "%02x",
-				 cb->files[i].sha256[k]);
-		jsonout_add_str(e, "path", cb->files[i].path, &oom);
-		jsonout_add_num(e, "size", (double)cb->files[i].size, &oom);
-		jsonout_add_str(e, "sha256", hex, &oom);
-	}
-	strlist_free(&incl);
-	if (oom) {
-		cJSON_Delete(m);
-		return NULL;
-	}
-	return m;
+	man.files = cb->files;
+	man.nfiles = cb->nfiles;
+	return manifest_render(&man, len);
 }
 
 static int catalog_fresh(struct catalog_build *cb, const char *source_path,
@@ -749,7 +581,6 @@ static int catalog_fresh(struct catalog_build *cb, const char *source_path,
 	const struct catalog_options *o = cb->opts;
 	struct catalog_fresh *f = calloc(1, sizeof(*f));
 	const struct source_node *root = source_root(cb->src);
-	cJSON *man = NULL;
 	size_t failed = 0;
 	char *text;
 	size_t len;
@@ -867,8 +698,7 @@ static int catalog_fresh(struct catalog_build *cb, const char *source_path,
 	for (size_t i = 0; i < f->sel.warnings.n; i++)
 		catalog_log_quoted(LOG_LEVEL_WARNING, "%s",
 				   f->sel.warnings.v[i]);
-	man = catalog_manifest(cb, f, &failed);
-	text = man ? jsonout_print(man, &len) : NULL;
+	text = catalog_manifest(cb, f, &len);
 	if (!text) {
 		r = catalog_oom(cb->err);
 		goto out;
@@ -876,17 +706,18 @@ static int catalog_fresh(struct catalog_build *cb, const char *source_path,
 	rep->json = strdup(text);
 	rep->json_len = len;
 	rep->warnings = f->sel.warnings.n;
-	rep->failed = failed;
 	for (size_t i = 0; i < f->sel.ndrv; i++)
-		for (size_t t = 0; t < SELECT_NTARGETS; t++)
+		for (size_t t = 0; t < SELECT_NTARGETS; t++) {
 			rep->checks += f->res[i][t].nchecks;
+			failed += f->res[i][t].nfailed;
+		}
+	rep->failed = failed;
 	r = pack_builder_add_blob(cb->b, "manifest.json", text, len, NULL,
 				  cb->err);
 	free(text);
 	if (!rep->json && r == 0)
 		r = catalog_oom(cb->err);
 out:
-	cJSON_Delete(man);
 	catalog_fresh_free(f);
 	free(f);
 	return r;

@@ -276,7 +276,9 @@ static int import_inspect(struct catalog_build *cb, struct import *im,
 			enum select_target t = (enum select_target)k;
 			struct inspect_result *res = &im->res[i][k];
 			const cJSON *det;
+			cJSON *inf, *cat;
 			char what[160];
+			bool same;
 
 			if (!im->dir[i][k])
 				continue;
@@ -288,15 +290,22 @@ static int import_inspect(struct catalog_build *cb, struct import *im,
 			im->checks += res->nchecks;
 			im->failed += res->nfailed;
 			det = import_details(man, im->defs[i].id, t);
-			if (det &&
-			    cJSON_Compare(res->inf,
-					  cJSON_GetObjectItemCaseSensitive(
-					      det, "inf"),
-					  true) &&
-			    cJSON_Compare(res->catalog,
-					  cJSON_GetObjectItemCaseSensitive(
-					      det, "catalog"),
-					  true))
+			inf = manifest_inf_json(res);
+			cat = manifest_catalog_json(res);
+			same = det &&
+			       cJSON_Compare(inf,
+					     cJSON_GetObjectItemCaseSensitive(
+						 det, "inf"),
+					     true) &&
+			       cJSON_Compare(cat,
+					     cJSON_GetObjectItemCaseSensitive(
+						 det, "catalog"),
+					     true);
+			cJSON_Delete(inf);
+			cJSON_Delete(cat);
+			if (!inf || !cat)
+				return catalog_oom(cb->err);
+			if (same)
 				continue;
 			snprintf(what, sizeof(what),
 				 "its INF and catalog results for %s %s "
@@ -385,9 +394,9 @@ static int import_synth(struct catalog_build *cb, struct import *im,
 			drv[n].driver_ver[k] = res->driver_ver;
 			drv[n].provider[k] = res->provider;
 			drv[n].signer[k] =
-			    catalog_json_str(res->catalog, "signer");
+			    res->has_catalog ? res->signer : NULL;
 			drv[n].digest[k] =
-			    catalog_json_str(res->catalog, "digest");
+			    res->has_catalog ? res->digest : NULL;
 		}
 		n++;
 	}
