@@ -4,6 +4,10 @@
  * catalog checks, the pack tree, or the manifest.  It writes nothing; use
  * aerofs-export for that and aerofs to mount.
  *
+ * The summary is printed from the report's structs (report.h), never from
+ * the manifest text, and every string in it is escaped for the terminal
+ * (termesc.h): they come from the source.
+ *
  * Exit codes: 0 ok, 1 checks failed (with --check), 2 usage, 3 the source
  * could not be read or the selection failed.
  */
@@ -15,9 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
-
 #include "catalog/stage/catalog.h"
+#include "catalog/stage/inspect.h"
+#include "catalog/stage/report.h"
+#include "catalog/stage/select.h"
 #include "catalog/util/log.h"
 #include "catalog/util/sbuf.h"
 #include "catalog/util/termesc.h"
@@ -86,146 +91,94 @@ static const char *safe(struct strlist *keep, const char *s)
 	return keep->v[keep->n - 1];
 }
 
-static const char *jstr(struct strlist *k, const cJSON *o, const char *key)
+static const char *or(const char *s, const char *dflt)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-
-	return cJSON_IsString(v) ? safe(k, v->valuestring) : NULL;
+	return s ? s : dflt;
 }
 
-static const char *jstr_or(struct strlist *k, const cJSON *o,
-			   const char *key, const char *d)
+/* The summary, from the report's structs (report.h). */
+static void print_summary(const struct catalog_report *rep,
+			  const struct pack *p)
 {
-	const char *s = jstr(k, o, key);
-
-	return s ? s : d;
-}
-
-static void print_list(struct strlist *k, const cJSON *a)
-{
-	const cJSON *e;
-	bool first = true;
-
-	cJSON_ArrayForEach(e, a)
-	{
-		if (cJSON_IsString(e))
-			printf("%s%s", first ? "" : ", ",
-			       safe(k, e->valuestring));
-		first = false;
-	}
-	if (first)
-		printf("none");
-}
-
-static void print_summary(const cJSON *m, const struct pack *p,
-			  const struct catalog_report *rep)
-{
-	const cJSON *src = cJSON_GetObjectItemCaseSensitive(m, "source");
-	const cJSON *img = cJSON_GetObjectItemCaseSensitive(m, "image");
-	const cJSON *results, *d, *w;
-	size_t nfailed = 0, ntotal = 0, nwarn = 0;
+	const struct report *r = catalog_report_details(rep);
 	struct strlist keep = STRLIST_INIT, *k = &keep;
+	char when[40];
 
-	printf("source:   %s (%s, %s names", jstr_or(k, src, "name", "?"),
-	       jstr_or(k, src, "kind", "?"), jstr_or(k, src, "names", "?"));
-	if (jstr(k, src, "volume_label"))
-		printf(", volume label \"%s\"", jstr(k, src, "volume_label"));
+	printf("source:   %s (%s, %s names", safe(k, or(r->source.name, "?")),
+	       or(r->source.kind, "?"), safe(k, or(r->source.names, "?")));
+	if (r->source.volume_label)
+		printf(", volume label \"%s\"",
+		       safe(k, r->source.volume_label));
 	printf(")\n");
-	printf("version:  %s\n", jstr_or(k, src, "derived_version", "unknown"));
-	printf("epoch:    %s (%s)\n", jstr_or(k, m, "created_utc", "?"),
-	       jstr_or(k, m, "epoch_source", "?"));
-	printf("label:    %s\n", jstr_or(k, img, "label", "?"));
+	printf("version:  %s\n", safe(k, or(r->source.version, "unknown")));
+	inspect_utc(r->epoch, when, sizeof(when));
+	printf("epoch:    %s (%s)\n", when, safe(k, or(r->epoch_source, "?")));
+	printf("label:    %s\n", safe(k, catalog_report_label(rep)));
 	printf("drivers:  ");
-	print_list(k, cJSON_GetObjectItemCaseSensitive(m, "drivers"));
-	printf("\n");
-	results = cJSON_GetObjectItemCaseSensitive(m, "driver_results");
-	cJSON_ArrayForEach(d, results)
-	{
-		const cJSON *det =
-		    cJSON_GetObjectItemCaseSensitive(d, "details");
-		const cJSON *t;
+	for (size_t i = 0; i < r->drivers.n; i++)
+		printf("%s%s", i ? ", " : "", r->drivers.v[i]);
+	printf("%s\n", r->drivers.n ? "" : "none");
+	for (size_t i = 0; i < r->ndrv; i++) {
+		const struct report_driver *d = &r->drv[i];
+		bool any = false;
 
-		const cJSON *errs =
-		    cJSON_GetObjectItemCaseSensitive(d, "errors");
-		bool req = cJSON_IsTrue(
-		    cJSON_GetObjectItemCaseSensitive(d, "required"));
-
-		printf("  %-9s %-8s %-8s", jstr_or(k, d, "name", "?"),
-		       req ? "required" : "optional",
-		       jstr_or(k, d, "status", "?"));
-		cJSON_ArrayForEach(t, det)
-		{
-			printf("  %s <- %s", safe(k, t->string),
-			       jstr_or(k, t, "source_path", "?"));
+		printf("  %-9s %-8s %-8s", d->name,
+		       d->required ? "required" : "optional", d->status);
+		for (size_t t = 0; t < SELECT_NTARGETS; t++) {
+			if (!d->t[t].present)
+				continue;
+			printf("  %s <- %s",
+			       select_target_name((enum select_target)t),
+			       safe(k, or(d->t[t].source_path, "?")));
+			any = true;
 		}
 		/* the first reason, sorted by target like the manifest */
-		if (!cJSON_GetArraySize(det) && cJSON_GetArraySize(errs) > 0 &&
-		    cJSON_IsString(errs->child))
-			printf("  (%s: %s)", safe(k, errs->child->string),
-			       safe(k, errs->child->valuestring));
+		if (!any && d->error_target)
+			printf("  (%s: %s)", d->error_target,
+			       safe(k, or(d->error, "")));
 		printf("\n");
 	}
 	printf("checks:\n");
-	cJSON_ArrayForEach(d, results)
-	{
-		const cJSON *det =
-		    cJSON_GetObjectItemCaseSensitive(d, "details");
-		const cJSON *t;
+	for (size_t i = 0; i < r->ndrv; i++) {
+		const struct report_driver *d = &r->drv[i];
 
-		cJSON_ArrayForEach(t, det)
-		{
-			const cJSON *inf =
-			    cJSON_GetObjectItemCaseSensitive(t, "inf");
-			const cJSON *cat =
-			    cJSON_GetObjectItemCaseSensitive(t, "catalog");
-			const cJSON *c;
+		for (size_t t = 0; t < SELECT_NTARGETS; t++) {
+			const struct inspect_result *res = &d->t[t].res;
 
-			printf("  %s %s: %s", jstr_or(k, d, "name", "?"),
-			       safe(k, t->string), jstr_or(k, inf, "file", "?"));
-			if (jstr(k, inf, "driver_version"))
-				printf(" %s", jstr(k, inf, "driver_version"));
-			if (cJSON_IsObject(cat))
+			if (!d->t[t].present)
+				continue;
+			printf("  %s %s: %s", d->name,
+			       select_target_name((enum select_target)t),
+			       safe(k, or(res->file, "?")));
+			if (res->driver_version)
+				printf(" %s", safe(k, res->driver_version));
+			if (res->has_catalog)
 				printf(", %s %s catalog signed by %s",
-				       jstr_or(k, cat, "file", "?"),
-				       jstr_or(k, cat, "digest", "?"),
-				       jstr_or(k, cat, "signer", "unknown"));
+				       safe(k, or(res->cat_file, "?")),
+				       or(res->digest, "?"),
+				       safe(k, or(res->signer, "unknown")));
 			printf("\n");
-			cJSON_ArrayForEach(
-			    c, cJSON_GetObjectItemCaseSensitive(inf, "checks"))
-			{
-				bool ok = cJSON_IsTrue(
-				    cJSON_GetObjectItemCaseSensitive(c, "ok"));
-
-				ntotal++;
-				printf("    %s %s: %s\n", ok ? "PASS" : "FAIL",
-				       jstr_or(k, c, "name", "?"),
-				       jstr_or(k, c, "detail", ""));
-			}
+			for (size_t c = 0; c < res->nchecks; c++)
+				printf("    %s %s: %s\n",
+				       res->checks[c].ok ? "PASS" : "FAIL",
+				       res->checks[c].name,
+				       safe(k, or(res->checks[c].detail, "")));
 		}
 	}
-	w = cJSON_GetObjectItemCaseSensitive(m, "warnings");
-	if (cJSON_GetArraySize(w) > 0) {
-		const cJSON *e;
-
+	if (r->warnings.n) {
 		printf("warnings:\n");
-		cJSON_ArrayForEach(e, w)
-		{
-			if (cJSON_IsString(e))
-				printf("  - %s\n", safe(k, e->valuestring));
-		}
+		for (size_t i = 0; i < r->warnings.n; i++)
+			printf("  - %s\n", safe(k, r->warnings.v[i]));
 	}
 	/*
-	 * The report's counts, not the manifest's: for an imported pack the
-	 * checks ran again, and the files that no longer match it count, as
-	 * with --check.
+	 * The report's counts: for an imported pack the checks ran again,
+	 * and the files that no longer match it count, as with --check.
 	 */
-	ntotal = catalog_report_checks(rep);
-	nfailed = catalog_report_failed_checks(rep);
-	nwarn = catalog_report_warnings(rep);
 	printf("pack:     %zu nodes, %" PRIu64 " bytes; %zu checks, %zu "
 	       "failed; %zu warnings\n",
-	       pack_node_count(p), pack_content_bytes(p), ntotal, nfailed,
-	       nwarn);
+	       pack_node_count(p), pack_content_bytes(p),
+	       catalog_report_checks(rep), catalog_report_failed_checks(rep),
+	       catalog_report_warnings(rep));
 	strlist_free(&keep);
 }
 
@@ -355,18 +308,7 @@ int main(int argc, char **argv)
 	} else if (tree) {
 		print_tree(pack, pack_root(pack));
 	} else {
-		char *text = catalog_report_json(rep);
-		cJSON *m = text ? cJSON_Parse(text) : NULL;
-
-		if (m) {
-			print_summary(m, pack, rep);
-		} else {
-			fprintf(stderr, PROG ": error: cannot read the "
-					     "manifest back\n");
-			rc = EXIT_SOURCE;
-		}
-		cJSON_Delete(m);
-		free(text);
+		print_summary(rep, pack);
 	}
 	if (check && !rc && catalog_report_failed_checks(rep) > 0) {
 		fprintf(stderr, PROG ": %zu check(s) failed\n",

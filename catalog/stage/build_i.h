@@ -15,6 +15,7 @@
 #include "catalog/pack/pack.h"
 #include "catalog/source/source.h"
 #include "catalog/stage/manifest.h"
+#include "catalog/stage/report.h"
 #include "catalog/stage/catalog.h"
 #include "catalog/util/error.h"
 #include "catalog/util/log.h"
@@ -26,6 +27,7 @@ struct catalog_report {
 	size_t warnings;
 	size_t failed;
 	char label[17];
+	struct report data;	/* report.h */
 };
 
 struct catalog_build {

@@ -574,6 +574,62 @@ static char *catalog_manifest(struct catalog_build *cb,
 	return manifest_render(&man, len);
 }
 
+/*
+ * The report (report.h) of a fresh pack: what the manifest says, the
+ * inspections moved out of F.
+ */
+static int catalog_fresh_report(const struct catalog_build *cb,
+				struct catalog_fresh *f, struct report *rep)
+{
+	static const enum select_target order[] = {SELECT_AMD64, SELECT_X86};
+	const struct source *s = cb->src;
+	int r = 0;
+
+	r |= report_set(&rep->source.name, f->source_name);
+	rep->source.kind =
+	    source_kind(s) == SOURCE_KIND_IMAGE ? "iso" : "directory";
+	r |= report_set(&rep->source.names, source_names(s));
+	r |= report_set(&rep->source.volume_label, source_volume_label(s));
+	r |= report_set(&rep->source.version,
+			f->has_version ? f->version : NULL);
+	rep->epoch = f->epoch;
+	r |= report_set(&rep->epoch_source, f->epoch_source);
+	for (size_t i = 0; i < f->sel.ndrv; i++) {
+		const struct select_driver *sd = &f->sel.drv[i];
+		struct report_driver *d = &rep->drv[rep->ndrv++];
+
+		d->name = sd->def->id;
+		d->required = sd->def->required;
+		d->status = select_status_name(sd->status);
+		if (select_included(sd) && strlist_add(&rep->drivers,
+						       d->name) < 0)
+			r = -ENOMEM;
+		for (size_t k = 0; k < 2 && !d->error_target; k++)
+			if (!sd->t[order[k]].present &&
+			    sd->t[order[k]].error[0]) {
+				d->error_target = select_target_name(order[k]);
+				r |= report_set(&d->error,
+						sd->t[order[k]].error);
+			}
+		for (size_t t = 0; t < SELECT_NTARGETS; t++) {
+			struct report_target *rt = &d->t[t];
+
+			if (!sd->t[t].present)
+				continue;
+			rt->present = true;
+			r |= report_set(&rt->source_path,
+					sd->t[t].source_path);
+			rt->res = f->res[i][t];
+			memset(&f->res[i][t], 0, sizeof(f->res[i][t]));
+		}
+	}
+	strlist_sort(&rep->drivers);
+	for (size_t i = 0; i < f->sel.warnings.n; i++)
+		if (strlist_add(&rep->warnings, f->sel.warnings.v[i]) < 0)
+			r = -ENOMEM;
+	return r < 0 ? -ENOMEM : 0;
+}
+
 static int catalog_fresh(struct catalog_build *cb, const char *source_path,
 			 const struct select_driver_def *const *defs,
 			 size_t ndefs, struct catalog_report *rep)
@@ -717,6 +773,8 @@ static int catalog_fresh(struct catalog_build *cb, const char *source_path,
 	free(text);
 	if (!rep->json && r == 0)
 		r = catalog_oom(cb->err);
+	if (r == 0 && catalog_fresh_report(cb, f, &rep->data) < 0)
+		r = catalog_oom(cb->err);
 out:
 	catalog_fresh_free(f);
 	free(f);
@@ -821,10 +879,16 @@ const char *catalog_report_label(const struct catalog_report *r)
 	return r->label;
 }
 
+const struct report *catalog_report_details(const struct catalog_report *r)
+{
+	return &r->data;
+}
+
 void catalog_report_free(struct catalog_report *r)
 {
 	if (!r)
 		return;
+	report_free(&r->data);
 	free(r->json);
 	free(r);
 }

@@ -36,6 +36,7 @@
 #include <string.h>
 
 #include "catalog/stage/inspect.h"
+#include "catalog/stage/report.h"
 #include "catalog/stage/select.h"
 #include "catalog/stage/synth.h"
 #include "catalog/util/sbuf.h"
@@ -58,9 +59,12 @@ struct import {
 	struct inspect_result res[SELECT_NDRIVERS][SELECT_NTARGETS];
 	const struct source_node *synth[IMPORT_NSYNTH];
 	struct strlist notices; /* licenses/virtio-win/, sorted */
+	size_t order[SELECT_NDRIVERS]; /* defs as drivers_requested lists */
+	size_t norder;
 	struct strlist warnings; /* failed checks of the re-run */
 	size_t checks, failed;	/* of the re-run */
-	size_t mismatches;	/* claims of the manifest that do not hold */
+	struct strlist mismatches; /* claims of the manifest that do not hold */
+	bool oom;
 };
 
 static int import_refuse(struct catalog_build *cb, const char *path,
@@ -258,10 +262,47 @@ static const cJSON *import_details(const cJSON *man, const char *id,
 	return NULL;
 }
 
-static void import_mismatch(struct import *im, const char *what)
+/* A claim of the manifest that does not hold: logged, kept, counted. */
+static void import_mismatch(struct import *im, const char *msg)
 {
-	log_msg(LOG_LEVEL_ERR, "manifest.json: %s", what);
-	im->mismatches++;
+	catalog_log_quoted(LOG_LEVEL_ERR, "%s", msg);
+	if (strlist_add(&im->mismatches, msg) < 0)
+		im->oom = true;
+}
+
+/*
+ * The drivers in the order drivers_requested lists them (the order of
+ * README, the summary and the warnings): known ids, each once, every
+ * driver of the pack among them.
+ */
+static int import_order(struct catalog_build *cb, struct import *im,
+			const cJSON *man)
+{
+	const cJSON *e;
+	bool seen[SELECT_NDRIVERS] = {false};
+
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(
+				  man, "drivers_requested"))
+	{
+		size_t i;
+
+		for (i = 0; i < SELECT_NDRIVERS; i++)
+			if (cJSON_IsString(e) &&
+			    !strcmp(e->valuestring, im->defs[i].id))
+				break;
+		if (i == SELECT_NDRIVERS || seen[i])
+			return import_refuse(cb, "manifest.json",
+					     "drivers_requested is not a list "
+					     "of driver ids");
+		seen[i] = true;
+		im->order[im->norder++] = i;
+	}
+	for (size_t i = 0; i < SELECT_NDRIVERS; i++)
+		if (im->dir[i][SELECT_X86] && !seen[i])
+			return import_refuse(cb, "manifest.json",
+					     "drivers_requested leaves out a "
+					     "driver the pack has");
+	return 0;
 }
 
 /* Runs every check again and holds the manifest to what they find. */
@@ -271,8 +312,9 @@ static int import_inspect(struct catalog_build *cb, struct import *im,
 	const cJSON *chk = cJSON_GetObjectItemCaseSensitive(man, "checks");
 	int r;
 
-	for (size_t i = 0; i < SELECT_NDRIVERS; i++)
+	for (size_t o = 0; o < im->norder; o++)
 		for (size_t k = 0; k < SELECT_NTARGETS; k++) {
+			size_t i = im->order[o];
 			enum select_target t = (enum select_target)k;
 			struct inspect_result *res = &im->res[i][k];
 			const cJSON *det;
@@ -308,8 +350,8 @@ static int import_inspect(struct catalog_build *cb, struct import *im,
 			if (same)
 				continue;
 			snprintf(what, sizeof(what),
-				 "its INF and catalog results for %s %s "
-				 "differ from the files'",
+				 "manifest.json: its INF and catalog results "
+				 "for %s %s differ from the files'",
 				 im->defs[i].id, select_target_name(t));
 			import_mismatch(im, what);
 		}
@@ -320,8 +362,8 @@ static int import_inspect(struct catalog_build *cb, struct import *im,
 		char what[160];
 
 		snprintf(what, sizeof(what),
-			 "its check counts differ from the %zu checks (%zu "
-			 "failed) run on the files",
+			 "manifest.json: its check counts differ from the "
+			 "%zu checks (%zu failed) run on the files",
 			 im->checks, im->failed);
 		import_mismatch(im, what);
 	}
@@ -343,34 +385,20 @@ static bool import_text_ok(const char *s, size_t max)
 static int import_synth(struct catalog_build *cb, struct import *im,
 			const cJSON *man)
 {
-	const cJSON *req =
-	    cJSON_GetObjectItemCaseSensitive(man, "drivers_requested");
 	const cJSON *src = cJSON_GetObjectItemCaseSensitive(man, "source");
 	const cJSON *ver =
 	    cJSON_GetObjectItemCaseSensitive(src, "derived_version");
 	struct synth_driver drv[SELECT_NDRIVERS];
 	const char *missing[SELECT_NDRIVERS];
-	bool seen[SELECT_NDRIVERS] = {false};
 	struct synth_info info;
 	char generator[64];
 	size_t n = 0, nmissing = 0;
-	const cJSON *e;
 
 	memset(drv, 0, sizeof(drv));
 	/* the order README lists them in: as they were requested */
-	cJSON_ArrayForEach(e, req)
-	{
-		size_t i;
+	for (size_t o = 0; o < im->norder; o++) {
+		size_t i = im->order[o];
 
-		for (i = 0; i < SELECT_NDRIVERS; i++)
-			if (cJSON_IsString(e) &&
-			    !strcmp(e->valuestring, im->defs[i].id))
-				break;
-		if (i == SELECT_NDRIVERS || seen[i])
-			return import_refuse(cb, "manifest.json",
-					     "drivers_requested is not a list "
-					     "of driver ids");
-		seen[i] = true;
 		if (!im->dir[i][SELECT_X86]) {
 			missing[nmissing++] = im->defs[i].id;
 			continue;
@@ -400,11 +428,6 @@ static int import_synth(struct catalog_build *cb, struct import *im,
 		}
 		n++;
 	}
-	for (size_t i = 0; i < SELECT_NDRIVERS; i++)
-		if (im->dir[i][SELECT_X86] && !seen[i])
-			return import_refuse(cb, "manifest.json",
-					     "drivers_requested leaves out a "
-					     "driver the pack has");
 	if (!cJSON_IsNull(ver) && !import_text_ok(ver ? ver->valuestring
 						      : NULL,
 						  128))
@@ -464,6 +487,19 @@ static int import_synth(struct catalog_build *cb, struct import *im,
 	return 0;
 }
 
+static void import_file_mismatch(struct import *im, const char *path,
+				 const char *what)
+{
+	char *msg = NULL;
+
+	if (asprintf(&msg, "%s: %s", path, what) < 0) {
+		im->oom = true;
+		return;
+	}
+	import_mismatch(im, msg);
+	free(msg);
+}
+
 /* Every file against the manifest's list: changed, missing, unlisted. */
 static int import_verify_files(struct catalog_build *cb, struct import *im,
 			       const cJSON *man)
@@ -491,32 +527,138 @@ static int import_verify_files(struct catalog_build *cb, struct import *im,
 			for (unsigned k = 0; k < 32; k++)
 				snprintf(hex + 2 * k, 3, "%02x",
 					 cb->files[i].sha256[k]);
-			if (strcmp(hex, h)) {
-				catalog_log_quoted(LOG_LEVEL_ERR,
-						   "%s: content differs from "
-						   "the pack's manifest.json",
-						   p);
-				im->mismatches++;
-			}
+			if (strcmp(hex, h))
+				import_file_mismatch(im, p,
+						     "content differs from "
+						     "the pack's manifest.json");
 		}
-		if (!found) {
-			catalog_log_quoted(LOG_LEVEL_ERR,
-					   "%s: listed in the pack's "
-					   "manifest.json but missing",
-					   p);
-			im->mismatches++;
-		}
+		if (!found)
+			import_file_mismatch(im, p,
+					     "listed in the pack's "
+					     "manifest.json but missing");
 	}
 	for (size_t i = 0; i < cb->nfiles; i++) {
 		if (listed[i] || !strcmp(cb->files[i].path, "manifest.json"))
 			continue;
-		catalog_log_quoted(LOG_LEVEL_ERR,
-				   "%s: not listed in the pack's manifest.json",
-				   cb->files[i].path);
-		im->mismatches++;
+		import_file_mismatch(im, cb->files[i].path,
+				     "not listed in the pack's manifest.json");
 	}
 	free(listed);
-	return 0;
+	return im->oom ? catalog_oom(cb->err) : 0;
+}
+
+/* True for "<id> <target>: ...", the form of a failed check's warning. */
+static bool import_is_check_warning(const char *w)
+{
+	const struct select_driver_def *defs;
+	size_t n;
+
+	defs = select_driver_defs(&n);
+	for (size_t i = 0; i < n; i++)
+		for (size_t t = 0; t < SELECT_NTARGETS; t++) {
+			size_t li = strlen(defs[i].id);
+			const char *tn =
+			    select_target_name((enum select_target)t);
+			size_t lt = strlen(tn);
+
+			if (!strncmp(w, defs[i].id, li) && w[li] == ' ' &&
+			    !strncmp(w + li + 1, tn, lt) &&
+			    !strncmp(w + li + 1 + lt, ": ", 2))
+				return true;
+		}
+	return false;
+}
+
+/*
+ * The report (report.h): the facts of the original source from the
+ * manifest, the inspections run here (moved out of IM), and as warnings
+ * the manifest's that are not failed checks, then the checks run here,
+ * then the claims that did not hold.
+ */
+static int import_report(struct import *im, const cJSON *man, int64_t epoch,
+			 struct report *rep)
+{
+	const cJSON *src = cJSON_GetObjectItemCaseSensitive(man, "source");
+	const char *kind = catalog_json_str(src, "kind");
+	const cJSON *w;
+	int r = 0;
+
+	r |= report_set(&rep->source.name, catalog_json_str(src, "name"));
+	rep->source.kind = !kind ? NULL
+			   : !strcmp(kind, "iso")	? "iso"
+			   : !strcmp(kind, "directory") ? "directory"
+						      : NULL;
+	r |= report_set(&rep->source.names, catalog_json_str(src, "names"));
+	r |= report_set(&rep->source.volume_label,
+			catalog_json_str(src, "volume_label"));
+	r |= report_set(&rep->source.version,
+			catalog_json_str(src, "derived_version"));
+	rep->epoch = epoch;
+	r |= report_set(&rep->epoch_source,
+			catalog_json_str(man, "epoch_source"));
+	for (size_t o = 0; o < im->norder; o++) {
+		size_t i = im->order[o];
+		struct report_driver *d = &rep->drv[rep->ndrv++];
+		const cJSON *res = NULL, *e;
+		const char *st;
+
+		cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(
+					  man, "driver_results"))
+		{
+			const char *name = catalog_json_str(e, "name");
+
+			if (name && !strcmp(name, im->defs[i].id))
+				res = e;
+		}
+		d->name = im->defs[i].id;
+		d->required = im->defs[i].required;
+		st = catalog_json_str(res, "status");
+		d->status = im->dir[i][SELECT_X86]	? "included"
+			    : st && !strcmp(st, "partial") ? "partial"
+							  : "missing";
+		if (im->dir[i][SELECT_X86] && strlist_add(&rep->drivers,
+							  d->name) < 0)
+			r = -ENOMEM;
+		/* why it is missing: the first reason, as the manifest sorts */
+		e = cJSON_GetObjectItemCaseSensitive(res, "errors");
+		for (size_t t = SELECT_NTARGETS; !d->error_target && t-- > 0;)
+			if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(
+				e, select_target_name((enum select_target)t))))
+				d->error_target =
+				    select_target_name((enum select_target)t);
+		if (d->error_target)
+			r |= report_set(&d->error,
+					catalog_json_str(e, d->error_target));
+		for (size_t t = 0; t < SELECT_NTARGETS; t++) {
+			struct report_target *rt = &d->t[t];
+
+			if (!im->dir[i][t])
+				continue;
+			rt->present = true;
+			r |= report_set(&rt->source_path,
+					catalog_json_str(
+					    import_details(
+						man, d->name,
+						(enum select_target)t),
+					    "source_path"));
+			rt->res = im->res[i][t];
+			memset(&im->res[i][t], 0, sizeof(im->res[i][t]));
+		}
+	}
+	strlist_sort(&rep->drivers);
+	cJSON_ArrayForEach(w, cJSON_GetObjectItemCaseSensitive(man, "warnings"))
+	{
+		if (cJSON_IsString(w) && !import_is_check_warning(w->valuestring) &&
+		    strlist_add(&rep->warnings, w->valuestring) < 0)
+			r = -ENOMEM;
+	}
+	for (size_t i = 0; i < im->warnings.n; i++)
+		if (strlist_add(&rep->warnings, im->warnings.v[i]) < 0)
+			r = -ENOMEM;
+	for (size_t i = 0; i < im->mismatches.n; i++)
+		if (strlist_add(&rep->warnings, im->mismatches.v[i]) < 0)
+			r = -ENOMEM;
+	return r < 0 ? -ENOMEM : 0;
 }
 
 static int import_run(struct catalog_build *cb, struct import *im,
@@ -526,8 +668,6 @@ static int import_run(struct catalog_build *cb, struct import *im,
 	const cJSON *ep = cJSON_GetObjectItemCaseSensitive(man, "epoch");
 	const cJSON *img = cJSON_GetObjectItemCaseSensitive(man, "image");
 	const char *lab = catalog_json_str(img, "label");
-	const cJSON *chk = cJSON_GetObjectItemCaseSensitive(man, "checks");
-	size_t man_warn, man_failed;
 	int64_t epoch = 0;
 	int r;
 
@@ -561,7 +701,11 @@ static int import_run(struct catalog_build *cb, struct import *im,
 	}
 	r = import_scan(cb, im);
 	if (r == 0)
+		r = import_order(cb, im, man);
+	if (r == 0)
 		r = import_inspect(cb, im, man);
+	if (r == 0 && im->oom)
+		r = catalog_oom(cb->err);
 	if (r == 0)
 		r = import_synth(cb, im, man);
 	if (r == 0)
@@ -571,20 +715,12 @@ static int import_run(struct catalog_build *cb, struct import *im,
 	for (size_t i = 0; i < im->warnings.n; i++)
 		catalog_log_quoted(LOG_LEVEL_WARNING, "%s",
 				   im->warnings.v[i]);
-	/*
-	 * Warnings: the manifest's own that are not failed checks (an
-	 * optional driver missing...: facts of the original source, which
-	 * is gone), plus the checks as run here and every claim that did
-	 * not hold.
-	 */
-	man_warn = (size_t)cJSON_GetArraySize(
-	    cJSON_GetObjectItemCaseSensitive(man, "warnings"));
-	man_failed =
-	    import_count(cJSON_GetObjectItemCaseSensitive(chk, "failed"));
 	rep->checks = im->checks;
-	rep->failed = im->failed + im->mismatches;
-	rep->warnings = (man_warn > man_failed ? man_warn - man_failed : 0) +
-			rep->failed;
+	rep->failed = im->failed + im->mismatches.n;
+	r = import_report(im, man, epoch, &rep->data);
+	if (r < 0)
+		return catalog_oom(cb->err);
+	rep->warnings = rep->data.warnings.n;
 	return 0;
 }
 
@@ -615,6 +751,7 @@ int catalog_import(struct catalog_build *cb, const cJSON *man,
 			inspect_result_free(&im->res[i][k]);
 	strlist_free(&im->notices);
 	strlist_free(&im->warnings);
+	strlist_free(&im->mismatches);
 	free(im);
 	return r;
 }

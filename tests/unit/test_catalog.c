@@ -23,6 +23,7 @@
 
 #include "catalog/stage/catalog.h"
 #include "catalog/stage/inspect.h"
+#include "catalog/stage/report.h"
 #include "catalog/util/jsonout.h"
 #include "catalog/util/log.h"
 #include "catalog/util/termesc.h"
@@ -1592,6 +1593,16 @@ static void test_import_attacks(void)
 	CHECK(rep2 && catalog_report_checks(rep2) ==
 			  catalog_report_checks(rep));
 	CHECK(rep2 && catalog_report_failed_checks(rep2) > base + 1);
+	if (rep2) {
+		const struct report *d = catalog_report_details(rep2);
+		char *all = strlist_join(&d->warnings, "\n");
+
+		CHECK_CONTAINS(all, "viostor win7-amd64: arch_decoration: "
+				    "[Manufacturer] has no NTamd64 decoration");
+		CHECK_CONTAINS(all, "manifest.json: its check counts differ");
+		CHECK_EQ_UINT(d->warnings.n, catalog_report_warnings(rep2));
+		free(all);
+	}
 	/* and without the driver results, README cannot be vouched for */
 	{
 		char mpath[PATH_MAX + 64];
@@ -1666,10 +1677,27 @@ static void test_import_attacks(void)
 	if (rep2) {
 		char *man2 = catalog_report_json(rep2);
 
+		const struct report *a = catalog_report_details(rep);
+		const struct report *b = catalog_report_details(rep2);
+		char *wa = strlist_join(&a->warnings, "\n");
+		char *wb = strlist_join(&b->warnings, "\n");
+
 		CHECK_EQ_STR(man, man2);
 		CHECK_EQ_UINT(base, catalog_report_failed_checks(rep2));
 		CHECK_EQ_UINT(catalog_report_warnings(rep),
 			      catalog_report_warnings(rep2));
+		/* the summary's facts are the same as the original's */
+		CHECK_EQ_STR(wa, wb);
+		CHECK_EQ_STR(a->source.name, b->source.name);
+		CHECK_EQ_STR(a->epoch_source, b->epoch_source);
+		CHECK_EQ_UINT(a->ndrv, b->ndrv);
+		for (size_t i = 0; i < a->ndrv && i < b->ndrv; i++) {
+			CHECK_EQ_STR(a->drv[i].status, b->drv[i].status);
+			CHECK_EQ_UINT(a->drv[i].t[SELECT_AMD64].res.nchecks,
+				      b->drv[i].t[SELECT_AMD64].res.nchecks);
+		}
+		free(wa);
+		free(wb);
 		free(man2);
 	}
 	free(man);
