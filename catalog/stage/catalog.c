@@ -172,12 +172,18 @@ int catalog_add_tree(struct catalog_build *cb, const struct source_node *dir,
 		    (!*prefix && !strcmp(name, ".aerofs")))
 			continue;
 		bad = select_windows_name_problem(name);
-		if (bad)
-			return aero_error_set(cb->err, -EINVAL,
-					      "%s%s%s: Windows cannot store this "
-					      "name: %s",
-					      prefix, *prefix ? "/" : "", name,
-					      bad);
+		if (bad) {
+			/* the name may hold control characters: escaped */
+			char *e = termesc_dup(name);
+
+			r = aero_error_set(cb->err, -EINVAL,
+					   "%s%s%s: Windows cannot store this "
+					   "name: %s",
+					   prefix, *prefix ? "/" : "",
+					   e ? e : "?", bad);
+			free(e);
+			return r;
+		}
 		if ((size_t)snprintf(path, sizeof(path), "%s%s%s", prefix,
 				     *prefix ? "/" : "",
 				     name) >= sizeof(path))

@@ -495,6 +495,10 @@ const char *select_windows_name_problem(const char *name)
 
 	if (strpbrk(name, "<>:\"\\|?*"))
 		return "it contains one of <>:\"\\|?*";
+	/* Naming Files, Paths, and Namespaces: 1 through 31 are invalid */
+	for (const char *p = name; *p; p++)
+		if ((unsigned char)*p < 0x20)
+			return "it contains a control character";
 	if (len && (name[len - 1] == '.' || name[len - 1] == ' '))
 		return "it ends in a dot or a space";
 	/* Win32 also trims blanks before the extension: "CON .txt". */

@@ -139,7 +139,8 @@ bool select_is_junk_name(const char *name);
 /*
  * Why Windows could not store NAME, or NULL if it can: a reserved device
  * name (CON, PRN, AUX, NUL, COM1-9, LPT1-9, with or without extension), a
- * character out of <>:"\|?* or a trailing dot or space.  The pack ends up
+ * character out of <>:"\|?*, a control character (1 to 31) or a trailing
+ * dot or space.  The pack ends up
  * on a Windows guest, so such a name in a driver folder is an error rather
  * than a file that silently cannot be unpacked.
  */

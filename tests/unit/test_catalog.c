@@ -1797,6 +1797,7 @@ static void test_windows_names(void)
 		"CON", "con.txt", "Aux.inf", "nul", "COM1.sys", "lpt9",
 		"CON .txt", "a<b", "a>b", "a:b", "a\"b", "a\\b", "a|b",
 		"a?b", "a*b", "trailing.", "trailing ",
+		"a\x1b[8mb", "tab\tname", "\x01", "cr\r",
 	};
 	static const char *const good[] = {
 		"viostor.sys", "CONFIG.txt", "console", "COM10.sys", "COM0",
