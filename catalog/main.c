@@ -257,7 +257,7 @@ int main(int argc, char **argv)
 			usage(stdout);
 			goto out;
 		case 'V':
-			printf(PROG " (aerofs) %s\n", AEROFS_VERSION);
+			printf(PROG " %s\n", AEROFS_VERSION);
 			goto out;
 		default:
 			usage(stderr);

@@ -1,6 +1,7 @@
 /*
- * main.c: aerofs-export, which snapshots the Aero Win7 driver pack of a
- * virtio-win source to a .zip, a .iso or a directory.
+ * main.c: aerofs-export, which snapshots a profile (by default the Aero
+ * Win7 driver pack) of a virtio-win source to a .zip, a directory, or an
+ * image in any format of export/image (.iso, ...).
  *
  *   aerofs-export [options] SOURCE OUTPUT
  *
@@ -16,8 +17,8 @@
  * and never calls setlocale(), so the bytes written depend only on the
  * source and the options, not on TZ, LANG or the umask.
  *
- * Not here: what goes in the pack (catalog/), the formats (iso_image.c,
- * zip.c, tree.c).
+ * Not here: what goes in the pack (catalog/), the formats (export/image,
+ * export/archive).
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -37,25 +38,39 @@
 #include <unistd.h>
 
 #include "catalog/stage/catalog.h"
+#include "catalog/stage/profile.h"
 #include "catalog/util/log.h"
-#include "export/image/iso_image.h"
 #include "export/archive/tree.h"
 #include "export/archive/zip.h"
+#include "export/image/image.h"
 
 #define PROG "aerofs-export"
-#define ISO_CHUNK (1 << 20)
+#define IMAGE_CHUNK (1 << 20)
 
-enum format { FORMAT_AUTO, FORMAT_ZIP, FORMAT_ISO, FORMAT_DIR };
+/*
+ * An output format: a streamed archive, a directory tree, or one of the
+ * image formats (export/image/image.h, which the mount serves too).
+ */
+enum out_kind { OUT_ZIP, OUT_DIR, OUT_IMAGE };
 
-static const char *const format_names[] = { "auto", "zip", "iso", "dir" };
+struct out_format {
+	enum out_kind kind;
+	const char *name;			/* --format */
+	const struct image_format *image;	/* OUT_IMAGE */
+};
+
+static const struct out_format out_zip = { OUT_ZIP, "zip", NULL };
+static const struct out_format out_dir = { OUT_DIR, "dir", NULL };
 
 enum {
 	OPT_DRIVERS = 256, OPT_STRICT, OPT_DROP_PDB, OPT_EPOCH, OPT_LABEL,
-	OPT_SOURCE_HASH, OPT_NO_RR, OPT_NO_JOLIET, OPT_JSON,
+	OPT_SOURCE_HASH, OPT_NO_RR, OPT_NO_JOLIET, OPT_NO_WINPE, OPT_JSON,
+	OPT_PROFILE,
 };
 
 static const struct option long_options[] = {
 	{ "format", required_argument, NULL, 'f' },
+	{ "profile", required_argument, NULL, OPT_PROFILE },
 	{ "drivers", required_argument, NULL, OPT_DRIVERS },
 	{ "strict-optional", no_argument, NULL, OPT_STRICT },
 	{ "drop-pdb", no_argument, NULL, OPT_DROP_PDB },
@@ -64,6 +79,7 @@ static const struct option long_options[] = {
 	{ "source-hash", no_argument, NULL, OPT_SOURCE_HASH },
 	{ "no-rock-ridge", no_argument, NULL, OPT_NO_RR },
 	{ "no-joliet", no_argument, NULL, OPT_NO_JOLIET },
+	{ "no-winpe", no_argument, NULL, OPT_NO_WINPE },
 	{ "force", no_argument, NULL, 'F' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "json", no_argument, NULL, OPT_JSON },
@@ -76,9 +92,11 @@ static const struct option long_options[] = {
 struct export {
 	const char *source;
 	const char *output;
-	enum format format;
+	const struct out_format *format;	/* NULL: from OUTPUT's name */
+	struct out_format image_format;		/* storage for OUT_IMAGE */
+	const struct profile *profile;
 	struct catalog_options copts;
-	struct iso_image_options iopts;
+	struct image_options iopts;
 	bool force, quiet, json;
 
 	/* the run */
@@ -94,6 +112,10 @@ struct export {
 	bool show_progress;
 	uint64_t total;
 	struct timespec last;
+	/* Test hook (AEROFS_TEST_STOP_AT=BYTES): the process stops itself
+	 * (SIGSTOP) once, after BYTES of content, so that a test can change
+	 * the source at a known point of the export and then continue it. */
+	uint64_t stop_at;
 };
 
 static volatile sig_atomic_t cancelled;
@@ -105,19 +127,38 @@ static void on_signal(int sig)
 
 static void usage(FILE *f)
 {
+	const struct image_format *fmts;
+	const struct profile *profs;
+	size_t nfmt, nprof;
+
+	fmts = image_formats(&nfmt);
+	profs = profiles(&nprof);
 	fprintf(f,
 "usage: " PROG " [options] SOURCE OUTPUT\n"
 "\n"
-"Writes the Aero Win7 driver pack of SOURCE (a virtio-win ISO, its\n"
-"extracted tree, or a mounted aerofs tree) to OUTPUT: a .zip, a .iso, or\n"
-"a directory.  Same source and options, same bytes.\n"
+"Writes a profile (default: the Aero Win7 driver pack) of SOURCE (a\n"
+"virtio-win ISO, its extracted tree, or a mounted aerofs tree) to OUTPUT:\n"
+"a .zip, an image, or a directory.  Same source and options, same bytes.\n"
 "\n"
 "Output:\n"
-"  -f, --format zip|iso|dir  output format (default: from OUTPUT's suffix,\n"
-"                            a directory otherwise)\n"
+"  -f, --format FORMAT       output format (default: from OUTPUT's suffix,\n"
+"                            a directory otherwise); one of:\n"
+"                              zip   ZIP archive (deflate)\n"
+"                              dir   a directory tree\n");
+	for (size_t i = 0; i < nfmt; i++)
+		fprintf(f, "                              %-5s %s\n",
+			fmts[i].name, fmts[i].what);
+	fprintf(f,
+"      --profile NAME        what to write; one of:\n");
+	for (size_t i = 0; i < nprof; i++)
+		fprintf(f, "                              %s: %s\n",
+			profs[i].name, profs[i].what);
+	fprintf(f,
 "  -F, --force               replace an existing directory OUTPUT\n"
 "      --no-rock-ridge       ISO: leave Rock Ridge out\n"
 "      --no-joliet           ISO: leave Joliet out\n"
+"      --no-winpe            images: no $WinPEDriver$ folder (the copy of\n"
+"                            the drivers Windows Setup loads by itself)\n"
 "\n"
 "Pack (also as -o opt[,opt...], e.g. -o drivers=viostor+netkvm,drop-pdb):\n"
 "      --drivers LIST        driver ids separated by + or , (default: all\n"
@@ -163,14 +204,51 @@ static int catalog_opt(struct export *x, const char *key, const char *value)
 	return 0;
 }
 
+/* The output format named NAME; S is storage for an image format. */
+static const struct out_format *find_format(const char *name,
+					    struct out_format *s)
+{
+	const struct image_format *img = image_format_find(name);
+
+	if (strcmp(name, out_zip.name) == 0)
+		return &out_zip;
+	if (strcmp(name, out_dir.name) == 0)
+		return &out_dir;
+	if (!img)
+		return NULL;
+	*s = (struct out_format){ OUT_IMAGE, img->name, img };
+	return s;
+}
+
 static int parse_format(struct export *x, const char *s)
 {
-	for (int f = FORMAT_ZIP; f <= FORMAT_DIR; f++)
-		if (strcmp(s, format_names[f]) == 0) {
-			x->format = (enum format)f;
-			return 0;
-		}
-	log_msg(LOG_LEVEL_ERR, "unknown format '%s' (zip, iso or dir)", s);
+	const struct image_format *fmts;
+	size_t n;
+
+	x->format = find_format(s, &x->image_format);
+	if (x->format)
+		return 0;
+	fmts = image_formats(&n);
+	fprintf(stderr, PROG ": unknown format '%s'; one of: zip, dir", s);
+	for (size_t i = 0; i < n; i++)
+		fprintf(stderr, ", %s", fmts[i].name);
+	fputc('\n', stderr);
+	return -1;
+}
+
+static int parse_profile(struct export *x, const char *s)
+{
+	const struct profile *profs;
+	size_t n;
+
+	x->profile = profile_find(s);
+	if (x->profile)
+		return 0;
+	profs = profiles(&n);
+	fprintf(stderr, PROG ": unknown profile '%s'; one of:", s);
+	for (size_t i = 0; i < n; i++)
+		fprintf(stderr, "%s %s", i ? "," : "", profs[i].name);
+	fputc('\n', stderr);
 	return -1;
 }
 
@@ -187,16 +265,17 @@ static int o_word(void *ctx, const char *word, struct aero_error *err)
 		x->iopts.no_joliet = true;
 		return 1;
 	}
-	if (strncmp(word, "format=", 7) != 0)
-		return 0;
-	for (int f = FORMAT_ZIP; f <= FORMAT_DIR; f++)
-		if (strcmp(word + 7, format_names[f]) == 0) {
-			x->format = (enum format)f;
-			return 1;
-		}
-	return aero_error_set(err, -EINVAL,
-			      "unknown format '%s' (zip, iso or dir)",
-			      word + 7);
+	if (strcmp(word, "no-winpe") == 0) {
+		x->iopts.no_winpe = true;
+		return 1;
+	}
+	/* parse_format() and parse_profile() say what is wrong themselves */
+	if (strncmp(word, "format=", 7) == 0)
+		return parse_format(x, word + 7) < 0 ? -EINVAL : 1;
+	if (strncmp(word, "profile=", 8) == 0)
+		return parse_profile(x, word + 8) < 0 ? -EINVAL : 1;
+	(void)err;
+	return 0;
 }
 
 /* -o a,b=c\,d: the catalog's grammar (catalog.h) plus o_word(). */
@@ -204,10 +283,11 @@ static int o_list(struct export *x, const char *list)
 {
 	struct aero_error err = { 0 };
 	int rc = catalog_options_parse_list(&x->copts, list, o_word, x,
-					    "format=zip|iso|dir, "
-					    "no-rock-ridge, no-joliet", &err);
+					    "format=FORMAT, profile=PROFILE, "
+					    "no-rock-ridge, no-joliet, no-winpe",
+					    &err);
 
-	if (rc < 0)
+	if (rc < 0 && err.msg[0])
 		log_msg(LOG_LEVEL_ERR, "%s", err.msg);
 	return rc < 0 ? -1 : 0;
 }
@@ -228,6 +308,9 @@ static int parse_args(struct export *x, int argc, char **argv)
 			break;
 		case 'o':
 			rc = o_list(x, optarg);
+			break;
+		case OPT_PROFILE:
+			rc = parse_profile(x, optarg);
 			break;
 		case OPT_DRIVERS:
 			rc = catalog_opt(x, "drivers", optarg);
@@ -252,6 +335,9 @@ static int parse_args(struct export *x, int argc, char **argv)
 			break;
 		case OPT_NO_JOLIET:
 			x->iopts.no_joliet = true;
+			break;
+		case OPT_NO_WINPE:
+			x->iopts.no_winpe = true;
 			break;
 		case 'F':
 			x->force = true;
@@ -289,15 +375,21 @@ static int parse_args(struct export *x, int argc, char **argv)
 	return 0;
 }
 
-static enum format guess_format(const char *out)
+/* From OUTPUT's suffix: .zip, an image format's extension, else a
+ * directory. */
+static const struct out_format *guess_format(struct export *x)
 {
+	const char *out = x->output;
 	size_t len = strlen(out);
+	const struct image_format *img;
 
 	if (len > 4 && strcasecmp(out + len - 4, ".zip") == 0)
-		return FORMAT_ZIP;
-	if (len > 4 && strcasecmp(out + len - 4, ".iso") == 0)
-		return FORMAT_ISO;
-	return FORMAT_DIR;
+		return &out_zip;
+	img = image_format_for_path(out);
+	if (!img)
+		return &out_dir;
+	x->image_format = (struct out_format){ OUT_IMAGE, img->name, img };
+	return &x->image_format;
 }
 
 /* ---- progress ---------------------------------------------------------- */
@@ -325,6 +417,10 @@ static int progress_cb(void *ctx, uint64_t done)
 
 	if (x->show_progress)
 		progress_line(x, done, false);
+	if (x->stop_at && done >= x->stop_at) {
+		x->stop_at = 0;
+		raise(SIGSTOP);
+	}
 	return cancelled != 0;
 }
 
@@ -426,12 +522,90 @@ static int commit_begin(sigset_t *old, struct aero_error *err)
 	return 0;
 }
 
+/* ---- refusing to clobber ---------------------------------------------- */
+
+/* True if path A is B or lies below it (both absolute, canonical). */
+static bool path_within(const char *a, const char *b)
+{
+	size_t n = strlen(b);
+
+	return strncmp(a, b, n) == 0 &&
+	       (a[n] == '\0' || a[n] == '/' || (n == 1 && b[0] == '/'));
+}
+
+/* OUTPUT as a canonical absolute path, whether or not it exists yet. */
+static char *canonical_output(const char *output)
+{
+	char *d, *b, *dir, *out = NULL;
+
+	if ((out = realpath(output, NULL)) != NULL)
+		return out;
+	d = strdup(output);
+	b = strdup(output);
+	if (d && b && (dir = realpath(dirname(d), NULL)) != NULL) {
+		const char *base = basename(b);
+
+		if (asprintf(&out, "%s%s%s", dir,
+			     strcmp(dir, "/") ? "/" : "", base) < 0)
+			out = NULL;
+		free(dir);
+	}
+	free(d);
+	free(b);
+	return out;
+}
+
+/*
+ * Refuses an OUTPUT that would destroy the input or something that is not
+ * ours to replace: the source itself, a path inside the source tree or
+ * containing it (a directory export with --force would wipe it), and an
+ * existing OUTPUT that is neither a regular file nor (directory exports)
+ * a directory: a device node or FIFO (as root, `-f zip SRC /dev/null`
+ * would otherwise replace /dev/null), a socket.
+ */
+static int check_output(const struct export *x, struct aero_error *err)
+{
+	struct stat src, out;
+	char *rsrc, *rout;
+	int rc = 0;
+
+	if (stat(x->source, &src) < 0)
+		return 0;	/* the catalog says what is wrong with it */
+	if (stat(x->output, &out) == 0) {
+		if (out.st_dev == src.st_dev && out.st_ino == src.st_ino)
+			return aero_error_set(err, -EINVAL, "OUTPUT %s is "
+					      "the source; refusing to "
+					      "overwrite it", x->output);
+		if (!S_ISREG(out.st_mode) && !S_ISDIR(out.st_mode))
+			return aero_error_set(err, -EINVAL, "OUTPUT %s exists "
+					      "and is not a regular file or a "
+					      "directory; refusing to replace "
+					      "it", x->output);
+	}
+	rsrc = realpath(x->source, NULL);
+	rout = canonical_output(x->output);
+	if (!rsrc || !rout)
+		rc = aero_error_set(err, -errno ? -errno : -ENOMEM,
+				    "cannot resolve %s: %s",
+				    rsrc ? x->output : x->source,
+				    strerror(errno ? errno : ENOMEM));
+	else if (S_ISDIR(src.st_mode) && path_within(rout, rsrc))
+		rc = aero_error_set(err, -EINVAL, "OUTPUT %s is inside the "
+				    "source tree %s", x->output, x->source);
+	else if (path_within(rsrc, rout))
+		rc = aero_error_set(err, -EINVAL, "OUTPUT %s contains the "
+				    "source %s", x->output, x->source);
+	free(rsrc);
+	free(rout);
+	return rc;
+}
+
 /* ---- the formats ------------------------------------------------------- */
 
-static int write_iso(struct export *x, int fd, struct aero_error *err)
+static int write_image(struct export *x, int fd, struct aero_error *err)
 {
-	struct iso_image *img = NULL;
-	unsigned char *buf = malloc(ISO_CHUNK);
+	struct image *img = NULL;
+	unsigned char *buf = malloc(IMAGE_CHUNK);
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	uint64_t off = 0, size;
 	int rc;
@@ -440,14 +614,13 @@ static int write_iso(struct export *x, int fd, struct aero_error *err)
 		rc = aero_error_set(err, -ENOMEM, "out of memory");
 		goto out;
 	}
-	x->iopts.label = x->report ? catalog_report_label(x->report) :
-				     x->copts.label;
-	if ((rc = iso_image_build(x->pack, &x->iopts, &img, err)) < 0)
+	rc = image_build(x->format->image, x->pack, &x->iopts, &img, err);
+	if (rc < 0)
 		goto out;
-	size = iso_image_size(img);
+	size = image_size(img);
 	x->total = size;
 	while (off < size) {
-		ssize_t n = iso_image_read(img, buf, ISO_CHUNK, off);
+		ssize_t n = image_read(img, buf, IMAGE_CHUNK, off);
 
 		if (n <= 0) {
 			rc = aero_error_set(err, n < 0 ? (int)n : -EIO,
@@ -474,9 +647,24 @@ static int write_iso(struct export *x, int fd, struct aero_error *err)
 	x->size = size;
 	rc = 0;
 out:
-	iso_image_free(img);
+	image_free(img);
 	EVP_MD_CTX_free(md);
 	free(buf);
+	return rc;
+}
+
+/*
+ * Before OUTPUT is published: every file read for it must still be what
+ * the pack's hashes (and so its manifest.json) say.  A source rewritten in
+ * place while we wrote would otherwise give an output that contradicts its
+ * own manifest, with success.
+ */
+static int verify_source(struct export *x, struct aero_error *err)
+{
+	int rc = pack_verify(x->pack, err);
+
+	if (rc < 0)
+		aero_error_prefix(err, "%s", x->source);
 	return rc;
 }
 
@@ -500,7 +688,8 @@ static int export_file(struct export *x, struct aero_error *err)
 	if (stat(x->output, &st) == 0 && S_ISDIR(st.st_mode))
 		return aero_error_set(err, -EISDIR, "%s is a directory; "
 				      "give a file name ending in .%s",
-				      x->output, format_names[x->format]);
+				      x->output, x->format->image ?
+				      x->format->image->ext : "zip");
 	if (!(x->tmp = temp_template(x->output)))
 		return aero_error_set(err, -ENOMEM, "out of memory");
 	fd = mkostemp(x->tmp, O_CLOEXEC);	/* O_EXCL, mode 0600 */
@@ -513,7 +702,7 @@ static int export_file(struct export *x, struct aero_error *err)
 				      strerror(-rc));
 	}
 	x->total = pack_content_bytes(x->pack);
-	if (x->format == FORMAT_ZIP) {
+	if (x->format->kind == OUT_ZIP) {
 		struct zip_result zr;
 
 		rc = zip_write(x->pack, fd, progress_cb, x, &zr, err);
@@ -524,7 +713,7 @@ static int export_file(struct export *x, struct aero_error *err)
 			x->have_sha = true;
 		}
 	} else {
-		rc = write_iso(x, fd, err);
+		rc = write_image(x, fd, err);
 		x->files = count_files(x->pack);
 	}
 	mask = umask(0);
@@ -536,7 +725,8 @@ static int export_file(struct export *x, struct aero_error *err)
 	if (close(fd) < 0 && rc == 0)
 		rc = aero_error_set(err, -errno, "close %s: %s", x->tmp,
 				    strerror(errno));
-	if (rc < 0 || (rc = commit_begin(&old, err)) < 0)
+	if (rc < 0 || (rc = verify_source(x, err)) < 0 ||
+	    (rc = commit_begin(&old, err)) < 0)
 		return rc;
 	if (rename(x->tmp, x->output) < 0)
 		rc = aero_error_set(err, -errno, "rename to %s: %s",
@@ -585,7 +775,8 @@ static int export_dir(struct export *x, struct aero_error *err)
 		rc = aero_error_set(err, -errno, "sync %s: %s", x->tmp,
 				    strerror(errno));
 	close(fd);
-	if (rc < 0 || (rc = commit_begin(&old, err)) < 0)
+	if (rc < 0 || (rc = verify_source(x, err)) < 0 ||
+	    (rc = commit_begin(&old, err)) < 0)
 		return rc;
 	x->files = tr.files;
 	x->size = tr.bytes;
@@ -619,7 +810,8 @@ static void print_json(const struct export *x)
 	for (int i = 0; i < 32; i++)
 		snprintf(hex + 2 * i, 3, "%02x", x->sha256[i]);
 	cJSON_AddStringToObject(j, "output", x->output);
-	cJSON_AddStringToObject(j, "format", format_names[x->format]);
+	cJSON_AddStringToObject(j, "format", x->format->name);
+	cJSON_AddStringToObject(j, "profile", x->profile->name);
 	cJSON_AddNumberToObject(j, "size", (double)x->size);
 	if (x->have_sha)
 		cJSON_AddStringToObject(j, "sha256", hex);
@@ -627,10 +819,8 @@ static void print_json(const struct export *x)
 		cJSON_AddNullToObject(j, "sha256");
 	cJSON_AddNumberToObject(j, "files", (double)x->files);
 	cJSON_AddNumberToObject(j, "epoch", (double)pack_epoch(x->pack));
-	cJSON_AddStringToObject(j, "label",
-				x->report ? catalog_report_label(x->report) :
-				x->copts.label ? x->copts.label :
-				CATALOG_DEFAULT_LABEL);
+	cJSON_AddStringToObject(j, "label", x->iopts.label ? x->iopts.label :
+				pack_label(x->pack));
 	s = cJSON_Print(j);
 	if (s)
 		printf("%s\n", s);
@@ -643,12 +833,23 @@ static int run(struct export *x)
 	struct aero_error err = { 0 };
 	int rc;
 
-	if (x->format == FORMAT_AUTO)
-		x->format = guess_format(x->output);
-	rc = catalog_build(x->source, &x->copts, &x->pack, &x->report, &err);
+	if (!x->format)
+		x->format = guess_format(x);
+	if (check_output(x, &err) < 0) {
+		log_msg(LOG_LEVEL_ERR, "%s", err.msg);
+		return 1;
+	}
+	rc = x->profile->build(x->source, &x->copts, &x->pack, &x->report,
+			       &err);
 	if (rc < 0) {
-		log_msg(LOG_LEVEL_ERR, "%s: %s", x->source,
-			err.msg[0] ? err.msg : strerror(-rc));
+		size_t n = strlen(x->source);
+
+		/* Name the source once: opening it names it already. */
+		if (strncmp(err.msg, x->source, n) == 0 && err.msg[n] == ':')
+			log_msg(LOG_LEVEL_ERR, "%s", err.msg);
+		else
+			log_msg(LOG_LEVEL_ERR, "%s: %s", x->source,
+				err.msg[0] ? err.msg : strerror(-rc));
 		return 1;
 	}
 	if (cancelled) {
@@ -656,11 +857,20 @@ static int run(struct export *x)
 		return 1;
 	}
 	x->show_progress = !x->quiet && isatty(STDERR_FILENO);
+	if (getenv("AEROFS_TEST_STOP_AT"))
+		x->stop_at = strtoull(getenv("AEROFS_TEST_STOP_AT"), NULL, 10);
 	clock_gettime(CLOCK_MONOTONIC, &x->last);
-	rc = x->format == FORMAT_DIR ? export_dir(x, &err) :
-				       export_file(x, &err);
+	rc = x->format->kind == OUT_DIR ? export_dir(x, &err) :
+					  export_file(x, &err);
 	if (x->show_progress)
 		progress_line(x, rc == 0 ? x->total : 0, true);
+	if (rc == -EIO) {
+		/* A read failed: say so if the source changed under us. */
+		struct aero_error why = { 0 };
+
+		if (verify_source(x, &why) < 0)
+			err = why;
+	}
 	if (rc < 0) {
 		remove_temp(x);
 		log_msg(LOG_LEVEL_ERR, "%s", err.msg[0] ? err.msg :
@@ -674,7 +884,7 @@ static int run(struct export *x)
 
 int main(int argc, char **argv)
 {
-	struct export x = { .format = FORMAT_AUTO };
+	struct export x = { .profile = profile_default() };
 	struct sigaction sa = { .sa_handler = on_signal };
 	int rc;
 

@@ -94,7 +94,7 @@ static bool add_counters(cJSON *root, struct aerofs *a)
 static bool add_generation(cJSON *root, const struct aerofs_gen *g,
 			   unsigned live)
 {
-	cJSON *img;
+	cJSON *img, *imgs;
 
 	if (!add_num(root, "generation", g->id) ||
 	    !add_num(root, "live_generations", live) ||
@@ -110,9 +110,26 @@ static bool add_generation(cJSON *root, const struct aerofs_gen *g,
 	    !add_num(root, "catalog_failed_checks",
 		     (double)catalog_report_failed_checks(g->report)))
 		return false;
+	/* "image": the first one (the mounted profile's ISO), as before
+	 * there were several; "images": all of them, in table order. */
 	img = cJSON_AddObjectToObject(root, "image");
-	return img && cJSON_AddStringToObject(img, "name", AEROFS_ISO_NAME) &&
-	       add_num(img, "size", (double)iso_image_size(g->iso));
+	if (!img || !cJSON_AddStringToObject(img, "name", g->media[0].name) ||
+	    !add_num(img, "size", (double)image_size(g->media[0].img)))
+		return false;
+	imgs = cJSON_AddArrayToObject(root, "images");
+	for (size_t i = 0; imgs && i < g->nmedia; i++) {
+		const struct aerofs_media *m = &g->media[i];
+
+		img = cJSON_CreateObject();
+		if (!img || !cJSON_AddItemToArray(imgs, img) ||
+		    !cJSON_AddStringToObject(img, "name", m->name) ||
+		    !cJSON_AddStringToObject(img, "profile",
+					     m->profile->name) ||
+		    !cJSON_AddStringToObject(img, "format", m->format->name) ||
+		    !add_num(img, "size", (double)image_size(m->img)))
+			return false;
+	}
+	return imgs != NULL;
 }
 
 char *aerofs_status_json(struct aerofs *a, size_t *len)
@@ -128,7 +145,7 @@ char *aerofs_status_json(struct aerofs *a, size_t *len)
 	/* One snapshot: a reload swaps the generation, counts itself and
 	 * clears its error under the lock (aerofs_gen_install()). */
 	pthread_mutex_lock(&a->lock);
-	g = a->cur;
+	g = a->announced;
 	for (it = a->gens; it; it = it->next)
 		live++;
 	ok = cJSON_AddStringToObject(root, "program", "aerofs") &&

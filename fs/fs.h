@@ -7,7 +7,8 @@
  * no globals.
  *
  * A *generation* is one build of the pack from the source file: the pack,
- * its virtual ISO image and the catalog report.  A live reload builds a new
+ * its images (every profile in every image format) and the catalog
+ * report.  A live reload builds a new
  * generation and makes it current; old generations stay alive while the
  * kernel still knows one of their node ids (lookup counts) or a file or
  * directory handle refers to them, and are freed when both drop to zero.
@@ -39,26 +40,28 @@
 #include "catalog/stage/catalog.h"
 #include "catalog/util/error.h"
 #include "catalog/pack/pack.h"
-#include "export/image/iso_image.h"
+#include "catalog/stage/profile.h"
+#include "export/image/image.h"
 
-/* Hidden control directory at the root and what it holds. */
+/* Hidden control directory at the root and what it holds: status.json and
+ * one image per (profile, format), "<profile image name>.<format ext>". */
 #define AEROFS_CTL_NAME ".aerofs"
-#define AEROFS_ISO_NAME "aero-win7-drivers.iso"
 #define AEROFS_STATUS_NAME "status.json"
+#define AEROFS_MEDIA_MAX 32
 
 /* Fixed node ids (FUSE_ROOT_ID is 1). */
 #define AEROFS_NODE_ROOT ((fuse_ino_t)FUSE_ROOT_ID)
 #define AEROFS_NODE_CTL ((fuse_ino_t)2)
 #define AEROFS_NODE_STATUS ((fuse_ino_t)3)
 
-/* Low half of the node id of a generation's virtual image (pack inos are
- * at most PACK_NODES_MAX, far below). */
-#define AEROFS_LOW_ISO 0xffffffffu
+/* Low half of the node id of a generation's image I is AEROFS_LOW_MEDIA + I
+ * (pack inos are at most PACK_NODES_MAX, far below). */
+#define AEROFS_LOW_MEDIA 0xffffff00u
 
 /* st_ino of the control nodes; outside the pack's 1..PACK_NODES_MAX. */
 #define AEROFS_STINO_CTL 0xfffffffdu
 #define AEROFS_STINO_STATUS 0xfffffffeu
-#define AEROFS_STINO_ISO 0xffffffffu
+#define AEROFS_STINO_MEDIA 0xffffff00u	/* + image index */
 
 /*
  * Entry and attribute timeout for everything that cannot change without a
@@ -67,12 +70,21 @@
  */
 #define AEROFS_TIMEOUT 86400.0
 
+/* One image of a generation: a (profile, format) pair of the two tables. */
+struct aerofs_media {
+	const struct profile *profile;
+	const struct image_format *format;
+	char name[64];			/* "aero-win7-drivers.iso" */
+	struct image *img;		/* owned */
+};
+
 struct aerofs_gen {
 	struct aerofs_gen *next;	/* list of live generations */
 	uint32_t id;			/* 1, 2, ...; 0 until installed */
-	struct pack *pack;		/* one reference, owned */
-	struct iso_image *iso;		/* owned */
+	struct pack *pack;		/* the mounted profile's; owned */
 	struct catalog_report *report;	/* owned */
+	struct aerofs_media media[AEROFS_MEDIA_MAX];	/* in table order */
+	size_t nmedia;
 	struct stat source_st;		/* the source as it was when built */
 	int64_t built_at;		/* wall clock, for status.json */
 	/* Below: under aerofs.lock. */
@@ -96,6 +108,8 @@ struct aerofs {
 	char *source;			/* absolute path (realpath) */
 	char *mountpoint;		/* as given */
 	struct catalog_options copts;
+	const struct profile *profile;	/* the tree at the mount's root */
+	struct image_options iopts;	/* of every image (-o no-winpe) */
 	char **optstrs;			/* strdup()ed options copts borrows */
 	size_t noptstrs;
 	char *notify_pipe;		/* -o notify_pipe=, set by fuse_opt */
@@ -120,6 +134,11 @@ struct aerofs {
 	pthread_mutex_t lock;		/* guards everything below */
 	struct aerofs_gen *gens;
 	struct aerofs_gen *cur;
+	/* What status.json describes: the current generation once the kernel
+	 * has been told to drop what it cached of the previous one
+	 * (aerofs_gen_announce()), so that a client that sees a generation in
+	 * status.json also sees its files. */
+	struct aerofs_gen *announced;
 	uint32_t last_gen_id;
 	char *last_reload_error;	/* NULL: none since the last success */
 	int64_t last_reload_error_at;
@@ -147,10 +166,18 @@ void aerofs_gen_free(struct aerofs_gen *g);
  * Makes G (from aerofs_gen_build()) current and returns the previous
  * current generation with a temporary hold (NULL for the first one); the
  * caller releases it with aerofs_gen_put(a, old, 1) once it no longer needs
- * its names for invalidation.  Replacing a generation counts a successful
- * reload and clears the last reload error, under the same lock.
+ * its names for invalidation (and after aerofs_gen_announce()).
  */
 struct aerofs_gen *aerofs_gen_install(struct aerofs *a, struct aerofs_gen *g);
+
+/*
+ * Makes G, the current generation, the one status.json describes; called
+ * once the kernel's caches of the previous one are invalidated, while the
+ * caller still holds the previous one.  Announcing a second generation
+ * counts a successful reload and clears the last reload error, under the
+ * same lock.
+ */
+void aerofs_gen_announce(struct aerofs *a, struct aerofs_gen *g);
 
 /* The current generation with N holds added. */
 struct aerofs_gen *aerofs_gen_current(struct aerofs *a, uint64_t n);

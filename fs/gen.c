@@ -14,16 +14,70 @@
 #include "fs/fs.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "catalog/util/log.h"
 
+/*
+ * Lays out every (profile, format) image.  The mounted profile's images
+ * share its pack; another profile's pack is built here for its images.
+ */
+static int gen_media(const struct aerofs *a, struct aerofs_gen *g,
+		     struct aero_error *err)
+{
+	const struct image_format *fmts;
+	const struct profile *profs;
+	size_t nfmt, nprof;
+	int r;
+
+	fmts = image_formats(&nfmt);
+	profs = profiles(&nprof);
+	for (size_t p = 0; p < nprof; p++) {
+		struct catalog_report *rep = NULL;
+		struct pack *pack = g->pack;
+
+		if (&profs[p] != a->profile) {
+			r = profs[p].build(a->source, &a->copts, &pack, &rep,
+					   err);
+			if (r < 0) {
+				aero_error_prefix(err, "%s", profs[p].name);
+				return r;
+			}
+		}
+		for (size_t f = 0; f < nfmt; f++) {
+			struct aerofs_media *m = &g->media[g->nmedia];
+
+			if (g->nmedia == AEROFS_MEDIA_MAX) {
+				r = aero_error_set(err, -EFBIG,
+						   "too many images");
+				break;
+			}
+			m->profile = &profs[p];
+			m->format = &fmts[f];
+			snprintf(m->name, sizeof(m->name), "%s.%s",
+				 profs[p].image_name, fmts[f].ext);
+			r = image_build(&fmts[f], pack, &a->iopts, &m->img, err);
+			if (r < 0) {
+				aero_error_prefix(err, "%s", m->name);
+				break;
+			}
+			g->nmedia++;
+		}
+		if (pack != g->pack)
+			pack_unref(pack);
+		catalog_report_free(rep);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 int aerofs_gen_build(const struct aerofs *a, struct aerofs_gen **out,
 		     struct aero_error *err)
 {
-	struct iso_image_options iopts = { 0 };
 	struct aerofs_gen *g;
 	int r;
 
@@ -40,15 +94,10 @@ int aerofs_gen_build(const struct aerofs *a, struct aerofs_gen **out,
 		aero_error_set(err, r, "%s: %s", a->source, strerror(-r));
 		goto fail;
 	}
-	r = catalog_build(a->source, &a->copts, &g->pack, &g->report, err);
-	if (r < 0)
+	r = a->profile->build(a->source, &a->copts, &g->pack, &g->report,
+			      err);
+	if (r < 0 || (r = gen_media(a, g, err)) < 0)
 		goto fail;
-	iopts.label = catalog_report_label(g->report);
-	r = iso_image_build(g->pack, &iopts, &g->iso, err);
-	if (r < 0) {
-		aero_error_prefix(err, "virtual image");
-		goto fail;
-	}
 	g->built_at = (int64_t)time(NULL);
 	*out = g;
 	return 0;
@@ -61,7 +110,8 @@ void aerofs_gen_free(struct aerofs_gen *g)
 {
 	if (!g)
 		return;
-	iso_image_free(g->iso);
+	for (size_t i = 0; i < g->nmedia; i++)
+		image_free(g->media[i].img);
 	pack_unref(g->pack);
 	catalog_report_free(g->report);
 	free(g);
@@ -87,7 +137,6 @@ static struct aerofs_gen *gen_reap_locked(struct aerofs *a,
 struct aerofs_gen *aerofs_gen_install(struct aerofs *a, struct aerofs_gen *g)
 {
 	struct aerofs_gen *old;
-	char *reload_error = NULL;
 
 	pthread_mutex_lock(&a->lock);
 	g->id = ++a->last_gen_id;
@@ -99,6 +148,20 @@ struct aerofs_gen *aerofs_gen_install(struct aerofs *a, struct aerofs_gen *g)
 	if (old) {
 		old->current = false;
 		old->refs++;	/* the caller's hold */
+	}
+	pthread_mutex_unlock(&a->lock);
+	if (old)
+		log_msg(LOG_LEVEL_DEBUG, "generation %u replaces %u",
+			(unsigned)g->id, (unsigned)old->id);
+	return old;
+}
+
+void aerofs_gen_announce(struct aerofs *a, struct aerofs_gen *g)
+{
+	char *reload_error = NULL;
+
+	pthread_mutex_lock(&a->lock);
+	if (a->announced) {
 		/* A reload: status.json sees it counted and the previous
 		 * error gone together with the new generation. */
 		atomic_fetch_add_explicit(&a->n.reloads_ok, 1,
@@ -107,12 +170,9 @@ struct aerofs_gen *aerofs_gen_install(struct aerofs *a, struct aerofs_gen *g)
 		a->last_reload_error = NULL;
 		a->last_reload_error_at = 0;
 	}
+	a->announced = g;
 	pthread_mutex_unlock(&a->lock);
 	free(reload_error);
-	if (old)
-		log_msg(LOG_LEVEL_DEBUG, "generation %u replaces %u",
-			(unsigned)g->id, (unsigned)old->id);
-	return old;
 }
 
 struct aerofs_gen *aerofs_gen_current(struct aerofs *a, uint64_t n)

@@ -55,8 +55,8 @@ static void usage(const char *prog)
 	       "\n"
 	       "Serves the Aero Win7 driver pack synthesized from SOURCE (a\n"
 	       "virtio-win ISO image or extracted tree) read-only at\n"
-	       "MOUNTPOINT, with its CD image at MOUNTPOINT/"
-	       AEROFS_CTL_NAME "/" AEROFS_ISO_NAME ".\n"
+	       "MOUNTPOINT, with its images (CD image aero-win7-drivers.iso\n"
+	       "and the other formats) in MOUNTPOINT/" AEROFS_CTL_NAME "/.\n"
 	       "\n"
 	       "aerofs options:\n"
 	       "    -o drivers=LIST        subset of viostor,netkvm,vioinput,"
@@ -70,6 +70,8 @@ static void usage(const char *prog)
 	       "    -o source-hash         record the source's SHA-256 in "
 	       "manifest.json\n"
 	       "    -o label=LABEL         volume label of the CD image\n"
+	       "    -o no-winpe            no $WinPEDriver$ folder in the "
+	       "images\n"
 	       "    -o notify_pipe=FIFO    write 's' (mounted) or 'f' "
 	       "(failed) to FIFO\n"
 	       "    -o debounce_ms=N       wait N ms after the source changes "
@@ -135,6 +137,10 @@ static int aerofs_opt_proc(void *data, const char *arg, int key,
 		return 1;
 	if (strncmp(arg, "fsname=", 7) == 0)
 		a->have_fsname = true;
+	if (strcmp(arg, "no-winpe") == 0) {
+		a->iopts.no_winpe = true;
+		return 0;
+	}
 	/* the options copy what they keep (catalog_options_free()) */
 	r = catalog_option_parse(&a->copts, arg, &err);
 	if (r < 0) {
@@ -223,6 +229,16 @@ static void aerofs_fini(struct aerofs *a)
 	pthread_mutex_destroy(&a->lock);
 }
 
+/* True if canonical path SOURCE lies under directory DIR (canonical). */
+static bool source_under(const char *source, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	if (strcmp(dir, "/") == 0)
+		return true;
+	return strncmp(source, dir, n) == 0 && source[n] == '/';
+}
+
 int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
@@ -238,6 +254,7 @@ int main(int argc, char *argv[])
 
 	log_set_program("aerofs");
 	pthread_mutex_init(&a.lock, NULL);
+	a.profile = profile_default();
 	a.uid = getuid();
 	a.gid = getgid();
 	a.debounce_ms = 250;
@@ -282,7 +299,11 @@ int main(int argc, char *argv[])
 		goto out_opts;
 	}
 	if (opts.show_version) {
-		printf("aerofs version %s\n", AEROFS_VERSION);
+		/* "<program> <version>" like aerofs-export and
+		 * aerofs-catalog; flushed first because libfuse's lines
+		 * come partly from a fusermount3 child. */
+		printf("aerofs %s\n", AEROFS_VERSION);
+		fflush(stdout);
 		fuse_lowlevel_version();
 		ret = 0;
 		goto out_opts;
@@ -317,6 +338,18 @@ int main(int argc, char *argv[])
 		free(a.mountpoint);
 		a.mountpoint = real;
 	}
+	/*
+	 * A source under the mountpoint would be reached through the mount
+	 * itself: the watcher's inotify_add_watch() and every reload would
+	 * look it up through a mount that only this process serves, and
+	 * wait forever (uninterruptibly, in the kernel) for its own answer.
+	 */
+	if (real && source_under(a.source, real)) {
+		log_msg(LOG_LEVEL_ERR, "source %s lies under the mountpoint "
+			"%s: it would be read through the mount itself",
+			a.source, real);
+		goto out_opts;
+	}
 
 	r = aerofs_gen_build(&a, &g, &err);
 	if (r < 0) {
@@ -324,6 +357,7 @@ int main(int argc, char *argv[])
 		goto out_opts;
 	}
 	aerofs_gen_install(&a, g);
+	aerofs_gen_announce(&a, g);
 
 	se = fuse_session_new(&args, &aerofs_ll_ops, sizeof(aerofs_ll_ops),
 			      &a);

@@ -8,10 +8,10 @@
  * File data is answered with fuse_reply_data() on buffers that point into
  * the source descriptors (FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK), so libfuse can
  * splice it or pread it straight into the reply; synthesized files are
- * served from the pack's memory.  The virtual image is served the same way:
- * iso_image_span() cuts a read into runs of source data (zero-copy), image
- * metadata or blob files (the image's memory) and padding (a constant zero
- * table), and one fuse_reply_data() sends them all.
+ * served from the pack's memory.  The images in .aerofs/ are served the
+ * same way, by the same code: a read is cut into spans (pack.h) of source
+ * data (zero-copy), image metadata or blob files (memory) and padding (a
+ * constant zero table), and one fuse_reply_data() sends them all.
  * Every modifying operation fails with EROFS (the mount is also "ro").
  *
  * Pack format errors never reach here; a source that can no longer supply
@@ -39,13 +39,14 @@ enum obj_kind {
 	OBJ_NODE,	/* a pack node (the root included) */
 	OBJ_CTL,	/* .aerofs */
 	OBJ_STATUS,	/* .aerofs/status.json */
-	OBJ_ISO,	/* .aerofs/aero-win7-drivers.iso */
+	OBJ_MEDIA,	/* .aerofs/<image>, gen->media[media] */
 };
 
 struct obj {
 	enum obj_kind kind;
 	struct aerofs_gen *gen;		/* one hold; NULL for CTL/STATUS */
 	const struct pack_node *node;	/* OBJ_NODE */
+	size_t media;			/* OBJ_MEDIA */
 };
 
 /* An open file or directory; fi->fh points here. */
@@ -55,19 +56,16 @@ struct handle {
 	size_t len;
 };
 
-/* Reads of more spans than this are copied instead of zero-copied. */
-#define SPANS_MAX 16
-
 /*
- * Buffers in one reply of the virtual image.  A read crosses a region
- * per file extent, sector padding and small file; past this many the rest
- * is copied into the last buffer.  libfuse sizes its splice
- * pipe for len + one page per buffer, so more buffers cost pipe pages.
+ * Buffers in one reply.  A read of an image crosses a region per file
+ * extent, sector padding and small file; past this many the rest is copied
+ * into the last buffer.  libfuse sizes its splice pipe for len + one page
+ * per buffer, so more buffers cost pipe pages.
  */
-#define ISO_BUFS_MAX 64
+#define REPLY_BUFS_MAX 64
 
-/* Padding of the virtual image (the longest run is the 32 KiB system area,
- * ECMA-119 6.2.1; longer runs take several buffers). */
+/* Padding of the images (the longest run in an ISO is the 32 KiB system
+ * area, ECMA-119 6.2.1; longer runs take several buffers). */
 static const char zero_table[16384];
 
 /*
@@ -75,25 +73,23 @@ static const char zero_table[16384];
  * kernel asks for the image in readahead-window requests (128 KiB: a FUSE
  * mount's window is the smaller of the kernel's and ours, so we cannot
  * widen it), and each one then waits for its source data to come from the
- * disk.  A request of at least ISO_PREFETCH_MIN_READ that enters a new
- * ISO_PREFETCH window starts the source reads of the next window
+ * disk.  A request of at least PREFETCH_MIN_READ that enters a new
+ * PREFETCH_WINDOW window starts the source reads of the next window
  * (POSIX_FADV_WILLNEED), so that the disk works ahead of the reader; one
  * at offset 0 starts the first two.  2 MiB measured best of 1, 2, 4 and
  * 8 MiB on the full fixture (contrib/bench-fs.sh).
  * Small random reads (a guest walking directories) prefetch nothing.
  */
-#define ISO_PREFETCH (2u << 20)
-#define ISO_PREFETCH_MIN_READ (64u << 10)
+#define PREFETCH_WINDOW (2u << 20)
+#define PREFETCH_MIN_READ (64u << 10)
 
 /* libfuse's splice arithmetic (fuse_send_data_iov): one page per buffer,
  * and the reply header, struct fuse_out_header of <linux/fuse.h>. */
 #define PIPE_PAGE 4096u
 #define FUSE_OUT_HEADER_SIZE 16u
 
-_Static_assert(SPANS_MAX <= ISO_BUFS_MAX, "bufvec_store too small");
-
 /*
- * A fuse_bufvec with room for ISO_BUFS_MAX buffers.  libfuse declares
+ * A fuse_bufvec with room for REPLY_BUFS_MAX buffers.  libfuse declares
  * buf[1]; writing bv.buf[i] for i > 0 is undefined behaviour, which gcc -O2
  * does exploit (it dropped the bound check of the fill loop and the stack
  * was overrun).  Buffers are built in a real array and copied in as bytes.
@@ -101,7 +97,7 @@ _Static_assert(SPANS_MAX <= ISO_BUFS_MAX, "bufvec_store too small");
 union bufvec_store {
 	struct fuse_bufvec v;
 	unsigned char raw[sizeof(struct fuse_bufvec) +
-			  (ISO_BUFS_MAX - 1) * sizeof(struct fuse_buf)];
+			  (REPLY_BUFS_MAX - 1) * sizeof(struct fuse_buf)];
 };
 
 static struct fuse_bufvec *bufvec_fill(union bufvec_store *st,
@@ -149,9 +145,14 @@ static int obj_get(struct aerofs *a, fuse_ino_t ino, struct obj *o)
 	o->gen = aerofs_gen_find(a, id, 1);
 	if (!o->gen)
 		return ESTALE;
-	if (low == AEROFS_LOW_ISO) {
-		o->kind = OBJ_ISO;
-		return 0;
+	if (low >= AEROFS_LOW_MEDIA) {
+		o->kind = OBJ_MEDIA;
+		o->media = low - AEROFS_LOW_MEDIA;
+		if (o->media < o->gen->nmedia)
+			return 0;
+		aerofs_gen_put(a, o->gen, 1);
+		o->gen = NULL;
+		return ESTALE;
 	}
 	o->node = pack_node_by_ino(o->gen->pack, low);
 	if (!o->node) {
@@ -176,8 +177,8 @@ static fuse_ino_t obj_nodeid(const struct obj *o)
 		return AEROFS_NODE_CTL;
 	case OBJ_STATUS:
 		return AEROFS_NODE_STATUS;
-	case OBJ_ISO:
-		return aerofs_nodeid(o->gen, AEROFS_LOW_ISO);
+	case OBJ_MEDIA:
+		return aerofs_nodeid(o->gen, AEROFS_LOW_MEDIA + o->media);
 	case OBJ_NODE:
 		break;
 	}
@@ -222,11 +223,11 @@ static bool obj_stat(struct aerofs *a, const struct obj *o, struct stat *st)
 		st->st_size = (off_t)pack_node_size(o->node);
 		fill_times(st, pack_epoch(o->gen->pack));
 		break;
-	case OBJ_ISO:
-		st->st_ino = AEROFS_STINO_ISO;
+	case OBJ_MEDIA:
+		st->st_ino = AEROFS_STINO_MEDIA + o->media;
 		st->st_mode = S_IFREG | PACK_FILE_MODE;
 		st->st_nlink = 1;
-		st->st_size = (off_t)iso_image_size(o->gen->iso);
+		st->st_size = (off_t)image_size(o->gen->media[o->media].img);
 		fill_times(st, pack_epoch(o->gen->pack));
 		break;
 	case OBJ_CTL:
@@ -288,11 +289,16 @@ static int obj_lookup(struct aerofs *a, const struct obj *dir,
 
 	memset(child, 0, sizeof(*child));
 	if (dir->kind == OBJ_CTL) {
-		if (strcmp(name, AEROFS_ISO_NAME) == 0) {
-			child->kind = OBJ_ISO;
-			child->gen = aerofs_gen_current(a, 1);
-			return 0;
-		}
+		struct aerofs_gen *g = aerofs_gen_current(a, 1);
+
+		for (size_t i = 0; i < g->nmedia; i++)
+			if (strcmp(name, g->media[i].name) == 0) {
+				child->kind = OBJ_MEDIA;
+				child->gen = g;
+				child->media = i;
+				return 0;
+			}
+		aerofs_gen_put(a, g, 1);
 		if (strcmp(name, AEROFS_STATUS_NAME) == 0) {
 			child->kind = OBJ_STATUS;
 			return 0;
@@ -505,24 +511,55 @@ static void aerofs_op_open(fuse_req_t req, fuse_ino_t ino,
 	}
 }
 
+/* ---- serving bytes: pack files and images alike ----------------------- */
+
+static const struct image *obj_image(const struct obj *o)
+{
+	return o->gen->media[o->media].img;
+}
+
+static uint64_t obj_size(const struct obj *o)
+{
+	return o->kind == OBJ_MEDIA ? image_size(obj_image(o)) :
+				      pack_node_size(o->node);
+}
+
+static int obj_span(const struct obj *o, uint64_t off, struct pack_span *sp)
+{
+	return o->kind == OBJ_MEDIA ?
+		       image_span(obj_image(o), off, sp) :
+		       pack_node_span(o->gen->pack, o->node, off, sp);
+}
+
+static ssize_t obj_read(const struct obj *o, void *buf, size_t len,
+			uint64_t off)
+{
+	return o->kind == OBJ_MEDIA ?
+		       image_read(obj_image(o), buf, len, off) :
+		       pack_node_read(o->gen->pack, o->node, buf, len, off);
+}
+
 static void read_failed(struct aerofs *a, const struct handle *h,
 			uint64_t off, size_t size, const char *why)
 {
 	char msg[512];
-	const char *path = h->o.kind == OBJ_ISO ?
-				   AEROFS_CTL_NAME "/" AEROFS_ISO_NAME :
-				   pack_node_path(h->o.node);
 
 	count(&a->n.read_errors, 1);
-	snprintf(msg, sizeof(msg), "%s: read of %zu bytes at %" PRIu64
-		 " failed: %s", path, size, off, why);
+	if (h->o.kind == OBJ_MEDIA)
+		snprintf(msg, sizeof(msg), "%s/%s: read of %zu bytes at %"
+			 PRIu64 " failed: %s", AEROFS_CTL_NAME,
+			 h->o.gen->media[h->o.media].name, size, off, why);
+	else
+		snprintf(msg, sizeof(msg), "%s: read of %zu bytes at %" PRIu64
+			 " failed: %s", pack_node_path(h->o.node), size, off,
+			 why);
 	log_msg(LOG_LEVEL_ERR, "%s", msg);
 	aerofs_set_read_error(a, msg);
 }
 
 /*
- * Copies the range into memory: for files of too many extents, and for
- * replies libfuse could not splice anyway (see splice_fits()).
+ * Copies the range into memory: for replies libfuse could not splice
+ * anyway (see splice_fits()).
  */
 static void read_copy(fuse_req_t req, struct aerofs *a, struct handle *h,
 		      size_t size, uint64_t off)
@@ -534,10 +571,7 @@ static void read_copy(fuse_req_t req, struct aerofs *a, struct handle *h,
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	if (h->o.kind == OBJ_ISO)
-		r = iso_image_read(h->o.gen->iso, buf, size, off);
-	else
-		r = pack_node_read(h->o.gen->pack, h->o.node, buf, size, off);
+	r = obj_read(&h->o, buf, size, off);
 	if (r < 0) {
 		read_failed(a, h, off, size, strerror((int)-r));
 		fuse_reply_err(req, (int)-r);
@@ -572,122 +606,55 @@ static bool needs_pipe(const struct fuse_buf *bufs, size_t n)
 }
 
 /*
- * Whether source descriptor FD still holds LEN bytes at OFF.  libfuse sends
- * what the descriptor yields and the kernel zero-fills a short reply, so a
- * source truncated underneath us must be caught before the reply: EIO, not
- * zeros.  *LAST_FD and *LAST_SIZE remember one fstat() per request (every
- * span of an ISO source comes from the same descriptor).
+ * Whether the source behind span SP is still the file the generation was
+ * built from.  libfuse sends what the descriptor yields and the kernel
+ * zero-fills a short reply, so a source truncated underneath us must be
+ * caught before the reply: EIO, not zeros; and one rewritten in place
+ * would give bytes of two releases.  *LAST remembers the source checked
+ * last, so a request checks each source once (every span of an ISO source
+ * comes from the same one).
  */
-static bool source_holds(int fd, uint64_t off, uint64_t len, int *last_fd,
-			 uint64_t *last_size)
+static bool source_holds(const struct obj *o, const struct pack_span *sp,
+			 long *last)
 {
-	struct stat st;
+	const struct pack *p = o->kind == OBJ_MEDIA ? image_pack(obj_image(o)) :
+						      o->gen->pack;
 
-	if (fd != *last_fd) {
-		if (fstat(fd, &st) < 0 || st.st_size < 0)
-			return false;
-		*last_fd = fd;
-		*last_size = (uint64_t)st.st_size;
-	}
-	return !range_outside(off, len, *last_size);
-}
-
-/*
- * Zero-copy read of a pack file: one fuse_buf per extent run.  Returns
- * false when the range needs more buffers than we carry (copy instead).
- */
-static bool read_spans(fuse_req_t req, struct aerofs *a, struct handle *h,
-		       size_t size, uint64_t off)
-{
-	struct fuse_buf bufs[SPANS_MAX];
-	union bufvec_store bv;
-	const struct pack *p = h->o.gen->pack;
-	uint64_t fsize = pack_node_size(h->o.node);
-	uint64_t pos = off, end;
-	struct pack_span sp;
-	uint64_t last_size = 0;
-	int last_fd = -1;
-	size_t i = 0;
-	int r;
-
-	end = off > fsize ? off : fsize;
-	if (size < end - off)
-		end = off + size;
-	memset(bufs, 0, sizeof(bufs));
-	while (pos < end) {
-		struct fuse_buf *b;
-		uint64_t len;
-
-		if (i == SPANS_MAX)
-			return false;
-		b = &bufs[i];
-		r = pack_node_span(p, h->o.node, pos, &sp);
-		if (r < 0) {
-			read_failed(a, h, off, size, strerror(-r));
-			fuse_reply_err(req, -r);
-			return true;
-		}
-		len = sp.len < end - pos ? sp.len : end - pos;
-		if (len == 0)
-			break;
-		b->size = (size_t)len;
-		if (sp.mem) {
-			b->mem = (void *)sp.mem;
-		} else {
-			if (!source_holds(sp.fd, sp.fd_offset, len, &last_fd,
-					  &last_size)) {
-				read_failed(a, h, off, size,
-					    "source truncated or unreadable");
-				fuse_reply_err(req, EIO);
-				return true;
-			}
-			b->flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK |
-				   FUSE_BUF_FD_RETRY;
-			b->fd = sp.fd;
-			b->pos = (off_t)sp.fd_offset;
-		}
-		pos += len;
-		i++;
-	}
-	if (needs_pipe(bufs, i) && !splice_fits(a, pos - off, i))
+	if ((long)sp->src == *last)
+		return true;
+	if (pack_source_check(p, sp->src) < 0)
 		return false;
-	count(&a->n.bytes_read, pos - off);
-	if (i == 0)
-		fuse_reply_buf(req, NULL, 0);
-	else
-		fuse_reply_data(req, bufvec_fill(&bv, bufs, i),
-				FUSE_BUF_SPLICE_MOVE);
+	*last = (long)sp->src;
 	return true;
 }
 
 /* Starts reading the source data of the window after [OFF, END) (above). */
-static void prefetch_image(const struct iso_image *img, uint64_t off,
-			   uint64_t end)
+static void prefetch(const struct obj *o, uint64_t off, uint64_t end)
 {
-	uint64_t isize = iso_image_size(img), pos, to;
-	struct iso_image_span sp;
+	uint64_t osize = obj_size(o), pos, to;
+	struct pack_span sp;
 
-	if (end - off < ISO_PREFETCH_MIN_READ)
+	if (end - off < PREFETCH_MIN_READ)
 		return;
 	if (off == 0) {
 		/* A reader starting at the top: the first two windows. */
 		pos = end;
-		to = 2 * ISO_PREFETCH;
-	} else if (off / ISO_PREFETCH != end / ISO_PREFETCH) {
-		pos = (end / ISO_PREFETCH + 1) * ISO_PREFETCH;
-		to = pos + ISO_PREFETCH;
+		to = 2 * PREFETCH_WINDOW;
+	} else if (off / PREFETCH_WINDOW != end / PREFETCH_WINDOW) {
+		pos = (end / PREFETCH_WINDOW + 1) * PREFETCH_WINDOW;
+		to = pos + PREFETCH_WINDOW;
 	} else {
 		return;
 	}
-	if (to > isize)
-		to = isize;
+	if (to > osize)
+		to = osize;
 	for (; pos < to; pos += sp.len) {
-		if (iso_image_span(img, pos, &sp) < 0)
+		if (obj_span(o, pos, &sp) < 0)
 			return;
 		if (sp.len > to - pos)
 			sp.len = to - pos;
 		/* Advice only: a failure costs nothing but the prefetch. */
-		if (sp.kind == ISO_IMAGE_SPAN_FD)
+		if (sp.kind == PACK_SPAN_FD)
 			(void)posix_fadvise(sp.fd, (off_t)sp.fd_offset,
 					    (off_t)sp.len,
 					    POSIX_FADV_WILLNEED);
@@ -695,34 +662,35 @@ static void prefetch_image(const struct iso_image *img, uint64_t off,
 }
 
 /*
- * The virtual image: one fuse_buf per span (iso_image_span()), so that
- * file data goes from the source descriptor to the reply without passing
- * through our memory, and a whole read is one fuse_reply_data().  Memory
- * buffers point into the image and its pack, which the caller's hold on
- * the handle's generation keeps alive until the reply is out.
+ * A pack file or an image: one fuse_buf per span, so that file data goes
+ * from the source descriptor to the reply without passing through our
+ * memory, and a whole read is one fuse_reply_data().  Memory buffers point
+ * into the image and its pack, which the caller's hold on the handle's
+ * generation keeps alive until the reply is out.
  */
-static void read_image(fuse_req_t req, struct aerofs *a, struct handle *h,
-		       size_t size, uint64_t off)
+static void read_data(fuse_req_t req, struct aerofs *a, struct handle *h,
+		      size_t size, uint64_t off)
 {
-	struct fuse_buf bufs[ISO_BUFS_MAX];
+	struct fuse_buf bufs[REPLY_BUFS_MAX];
 	union bufvec_store bv;
-	const struct iso_image *img = h->o.gen->iso;
-	uint64_t isize = iso_image_size(img);
-	uint64_t pos = off, end, last_size = 0;
-	struct iso_image_span sp;
+	const struct obj o = h->o;
+	uint64_t osize = obj_size(&o);
+	uint64_t pos = off, end;
+	struct pack_span sp;
 	const char *why = NULL;
 	char *tail = NULL;
-	int last_fd = -1, err = EIO;
+	long last_src = -1;
+	int err = EIO;
 	size_t i = 0;
 	ssize_t got;
 
-	end = off >= isize ? off : isize;
+	end = off >= osize ? off : osize;
 	if (size < end - off)
 		end = off + size;
 	if (end > off && !splice_fits(a, end - off, 1)) {
 		/* No splice, or a reply too large for the pipe. */
 		read_copy(req, a, h, size, off);
-		prefetch_image(img, off, end);
+		prefetch(&o, off, end);
 		return;
 	}
 	memset(bufs, 0, sizeof(bufs));
@@ -731,7 +699,7 @@ static void read_image(fuse_req_t req, struct aerofs *a, struct handle *h,
 		uint64_t len;
 		int r;
 
-		if (i == ISO_BUFS_MAX - 1) {
+		if (i == REPLY_BUFS_MAX - 1) {
 			/* Out of buffers: the rest goes in a copy. */
 			len = end - pos;
 			tail = malloc((size_t)len);
@@ -740,7 +708,7 @@ static void read_image(fuse_req_t req, struct aerofs *a, struct handle *h,
 				err = ENOMEM;
 				goto fail;
 			}
-			got = iso_image_read(img, tail, (size_t)len, pos);
+			got = obj_read(&h->o, tail, (size_t)len, pos);
 			if (got != (ssize_t)len) {
 				why = got < 0 ? strerror((int)-got) :
 						"short read";
@@ -752,26 +720,25 @@ static void read_image(fuse_req_t req, struct aerofs *a, struct handle *h,
 			i++;
 			break;
 		}
-		r = iso_image_span(img, pos, &sp);
+		r = obj_span(&h->o, pos, &sp);
 		if (r < 0) {
 			why = strerror(-r);
 			goto fail;
 		}
 		len = sp.len < end - pos ? sp.len : end - pos;
 		switch (sp.kind) {
-		case ISO_IMAGE_SPAN_MEM:
+		case PACK_SPAN_MEM:
 			b->mem = (void *)sp.mem;
 			break;
-		case ISO_IMAGE_SPAN_ZERO:
+		case PACK_SPAN_ZERO:
 			if (len > sizeof(zero_table))
 				len = sizeof(zero_table);
 			/* Only ever read from: libfuse copies out of it. */
 			b->mem = (void *)zero_table;
 			break;
-		case ISO_IMAGE_SPAN_FD:
-			if (!source_holds(sp.fd, sp.fd_offset, len, &last_fd,
-					  &last_size)) {
-				why = "source truncated or unreadable";
+		case PACK_SPAN_FD:
+			if (!source_holds(&o, &sp, &last_src)) {
+				why = "source changed or unreadable";
 				goto fail;
 			}
 			b->flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK |
@@ -796,8 +763,10 @@ static void read_image(fuse_req_t req, struct aerofs *a, struct handle *h,
 					FUSE_BUF_SPLICE_MOVE);
 		free(tail);
 	}
-	/* After the reply, so that the reader does not wait for it. */
-	prefetch_image(img, off, end);
+	/* After the reply, so that the reader does not wait for it; from a
+	 * copy, since release may have freed H by now (the caller's hold
+	 * keeps the generation). */
+	prefetch(&o, off, end);
 	return;
 fail:
 	read_failed(a, h, off, size, why);
@@ -856,10 +825,7 @@ static void aerofs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size,
 	 */
 	g = h->o.gen;
 	aerofs_gen_hold(a, g, 1);
-	if (h->o.kind == OBJ_ISO)
-		read_image(req, a, h, size, (uint64_t)off);
-	else if (!read_spans(req, a, h, size, (uint64_t)off))
-		read_copy(req, a, h, size, (uint64_t)off);
+	read_data(req, a, h, size, (uint64_t)off);
 	aerofs_gen_put(a, g, 1);
 }
 
@@ -927,11 +893,18 @@ static bool dir_entry(struct aerofs *a, const struct handle *h, size_t i,
 	}
 	i -= 2;
 	if (h->o.kind == OBJ_CTL) {
-		if (i > 1)
+		/* The images in table order, then status.json. */
+		if (i < h->o.gen->nmedia) {
+			o->kind = OBJ_MEDIA;
+			o->gen = h->o.gen;
+			o->media = i;
+			*name = h->o.gen->media[i].name;
+			return true;
+		}
+		if (i > h->o.gen->nmedia)
 			return false;
-		o->kind = i == 0 ? OBJ_ISO : OBJ_STATUS;
-		o->gen = i == 0 ? h->o.gen : NULL;
-		*name = i == 0 ? AEROFS_ISO_NAME : AEROFS_STATUS_NAME;
+		o->kind = OBJ_STATUS;
+		*name = AEROFS_STATUS_NAME;
 		return true;
 	}
 	o->node = pack_node_child(h->o.node, i);
@@ -1058,9 +1031,10 @@ static void aerofs_op_statfs(fuse_req_t req, fuse_ino_t ino)
 	memset(&sv, 0, sizeof(sv));
 	sv.f_bsize = 4096;
 	sv.f_frsize = 4096;
-	sv.f_blocks = (pack_content_bytes(g->pack) + iso_image_size(g->iso) +
-		       4095) / 4096;
-	sv.f_files = pack_node_count(g->pack) + 3;
+	sv.f_blocks = (pack_content_bytes(g->pack) + 4095) / 4096;
+	for (size_t i = 0; i < g->nmedia; i++)
+		sv.f_blocks += (image_size(g->media[i].img) + 4095) / 4096;
+	sv.f_files = pack_node_count(g->pack) + 2 + g->nmedia;
 	sv.f_namemax = PACK_NAME_MAX;
 	sv.f_flag = ST_RDONLY;
 	aerofs_gen_put(a, g, 1);
@@ -1288,8 +1262,13 @@ void aerofs_invalidate(struct aerofs *a, const struct aerofs_gen *old,
 	inval_root_names(a, new_gen);
 	/* Root attributes and its readdir cache (page cache of the dir). */
 	fuse_lowlevel_notify_inval_inode(a->se, AEROFS_NODE_ROOT, 0, 0);
-	fuse_lowlevel_notify_inval_entry(a->se, AEROFS_NODE_CTL,
-					 AEROFS_ISO_NAME,
-					 strlen(AEROFS_ISO_NAME));
+	for (size_t i = 0; old && i < old->nmedia; i++)
+		fuse_lowlevel_notify_inval_entry(a->se, AEROFS_NODE_CTL,
+						 old->media[i].name,
+						 strlen(old->media[i].name));
+	for (size_t i = 0; i < new_gen->nmedia; i++)
+		fuse_lowlevel_notify_inval_entry(a->se, AEROFS_NODE_CTL,
+						 new_gen->media[i].name,
+						 strlen(new_gen->media[i].name));
 	fuse_lowlevel_notify_inval_inode(a->se, AEROFS_NODE_CTL, 0, 0);
 }

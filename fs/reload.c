@@ -66,6 +66,7 @@ int aerofs_reload_now(struct aerofs *a)
 	}
 	old = aerofs_gen_install(a, g);
 	aerofs_invalidate(a, old, g);
+	aerofs_gen_announce(a, g);
 	aerofs_gen_put(a, old, 1);
 	log_msg(LOG_LEVEL_NOTICE, "%s: serving generation %u", a->source,
 		(unsigned)g->id);

@@ -4,7 +4,10 @@
  *
  * A test program is a main() that calls RUN(test_fn) for each case; checks
  * print "file:line: expected X got Y" and count failures; main returns
- * harness_exit(), or harness_skip() when the program cannot run here.
+ * harness_exit(), or harness_skip() when the program cannot run here.  A
+ * case that cannot run here (a reader tool missing) says so with
+ * SKIP_CASE("why") and is reported "ok N - name # SKIP why", like
+ * libarchive's skipping(): never a plain "ok" that checked nothing.
  * NDEBUG is undefined so assert() stays strong in release builds.
  */
 #ifndef AEROFS_TESTS_HARNESS_H
@@ -24,6 +27,7 @@
 static int harness_failures __attribute__((unused));
 static int harness_cases __attribute__((unused));
 static const char *harness_case __attribute__((unused)) = "";
+static char harness_skipped[256] __attribute__((unused));
 
 #define FAIL_AT(...)                                                          \
 	do {                                                                  \
@@ -74,21 +78,45 @@ static const char *harness_case __attribute__((unused)) = "";
 				#got, #expected, (size_t)(len));              \
 	} while (0)
 
+/*
+ * Ends the current case as skipped, with a printf-style reason.  Checks
+ * that failed before it still fail the case.  Use it only in the case
+ * function itself (it returns from it).
+ */
+#define SKIP_CASE(...)                                                        \
+	do {                                                                  \
+		snprintf(harness_skipped, sizeof(harness_skipped),            \
+			 __VA_ARGS__);                                        \
+		return;                                                       \
+	} while (0)
+
+/* Skips the current case unless TOOL is on PATH. */
+#define REQUIRE_TOOL(tool)                                                    \
+	do {                                                                  \
+		if (!harness_have(tool))                                      \
+			SKIP_CASE("%s is not installed", (tool));             \
+	} while (0)
+
 #define RUN(fn)                                                               \
 	do {                                                                  \
 		int before_ = harness_failures;                               \
 		harness_case = #fn;                                           \
 		harness_cases++;                                              \
+		harness_skipped[0] = '\0';                                    \
 		fn();                                                         \
-		printf("%s %d - %s\n",                                        \
+		printf("%s %d - %s%s%s\n",                                    \
 		       harness_failures == before_ ? "ok" : "not ok",         \
-		       harness_cases, #fn);                                   \
+		       harness_cases, #fn,                                    \
+		       harness_skipped[0] ? " # SKIP " : "",                  \
+		       harness_skipped);                                      \
 	} while (0)
 
 /*
  * Skips the whole program: under meson's TAP protocol a "1..0 # SKIP" plan
  * with exit status 0 is a skip, while status 77 would be an error.
  */
+static inline bool harness_have(const char *tool);
+
 static inline int harness_skip(const char *why)
 {
 	printf("1..0 # SKIP %s\n", why);

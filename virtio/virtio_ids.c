@@ -54,9 +54,10 @@ static const char *const type_names[] = {
 	[42] = "rdma",
 };
 
-const char *virtio_device_type_name(unsigned type)
+const char *virtio_device_type_name(int type)
 {
-	if (type >= sizeof(type_names) / sizeof(type_names[0]))
+	if (type <= 0 ||
+	    (size_t)type >= sizeof(type_names) / sizeof(type_names[0]))
 		return NULL;
 	return type_names[type];
 }
@@ -268,7 +269,7 @@ int virtio_hwid_format(const struct virtio_hwid *h, char *buf, size_t size)
  * compatible ids not already in it, from most to least specific.  The
  * last two (class only) have no vendor and so no struct virtio_hwid form.
  */
-#define HWID_COUNT 11
+#define HWID_COUNT VIRTIO_HWID_LIST_MAX
 
 size_t virtio_hwid_list(const struct virtio_pci_identity *id,
 			char ids[][VIRTIO_HWID_MAX], size_t max)
@@ -277,7 +278,7 @@ size_t virtio_hwid_list(const struct virtio_pci_identity *id,
 	uint32_t subsys, cc6, cc4;
 	size_t i, k = 0;
 
-	if (!id)
+	if (!id || !max || !ids)
 		return 0;
 	subsys = (uint32_t)id->subsys << 16 | id->subsys_vendor;
 	cc6 = id->class_code & 0xFFFFFF;
@@ -308,7 +309,7 @@ size_t virtio_hwid_list(const struct virtio_pci_identity *id,
 		snprintf(ids[k++], VIRTIO_HWID_MAX, "PCI\\CC_%06X", cc6);
 	if (k < max)
 		snprintf(ids[k++], VIRTIO_HWID_MAX, "PCI\\CC_%04X", cc4);
-	return HWID_COUNT;
+	return k;
 }
 
 bool virtio_hwid_binds(const char *hwid, const struct virtio_pci_identity *id)

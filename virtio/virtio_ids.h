@@ -11,7 +11,15 @@
  * list of them, most specific first (see virtio_hwid_list()); an INF model
  * binds if any of its ids equals any id in that list (case-insensitive).
  *
- * Depends on nothing outside libc.
+ * Transitional ids of the spec's table (§4.1.2.1: 0x1000 net, 0x1001
+ * block, 0x1002 balloon, 0x1003 console, 0x1004 SCSI, 0x1005 entropy,
+ * 0x1009 9P) and vendor conventions beyond it (Aero's 0x1000 + type - 1)
+ * are all read through the subsystem id, as Linux does.
+ *
+ * Errors are negative errno values.  Every function is pure on its
+ * arguments (no allocation, no globals); the Aero table is static and
+ * read-only.  All of it is safe to call from any thread.  Depends on
+ * nothing outside libc.
  */
 #ifndef AEROFS_VIRTIO_VIRTIO_IDS_H
 #define AEROFS_VIRTIO_VIRTIO_IDS_H
@@ -42,8 +50,12 @@ enum virtio_device_type {
 	VIRTIO_ID_PMEM = 27,
 };
 
-/* Name of a device type ("block", "net"...), NULL if unknown. */
-const char *virtio_device_type_name(unsigned type);
+/*
+ * Name of a device type ("block", "net"...), NULL if TYPE is reserved,
+ * unknown or not positive.  Takes what virtio_pci_device_type() returns,
+ * so its -ENODEV gives NULL too.
+ */
+const char *virtio_device_type_name(int type);
 
 /* What a PCI function says about itself in config space. */
 struct virtio_pci_identity {
@@ -64,8 +76,12 @@ int virtio_pci_identity_read(const uint8_t *cfg, size_t len,
 
 /*
  * The virtio device type of a virtio PCI function: modern ids give
- * id - 0x1040, transitional ids give the subsystem id.  Returns the type
- * (> 0), or -ENODEV if the vendor or device id is not virtio.
+ * id - 0x1040, transitional ids give the subsystem id (§4.1.2.1: a
+ * transitional device's subsystem id MUST be its type; Linux reads it
+ * there too).  Returns the type (> 0, an enum virtio_device_type value or
+ * another §5 id), or -ENODEV if the vendor or device id is not virtio,
+ * the modern id is 0x1040 (type 0 is reserved) or a transitional
+ * subsystem id is 0.
  */
 int virtio_pci_device_type(const struct virtio_pci_identity *id);
 
@@ -101,11 +117,16 @@ int virtio_hwid_format(const struct virtio_hwid *h, char *buf, size_t size);
 /* Longest formatted hardware id plus NUL. */
 #define VIRTIO_HWID_MAX 64
 
+/* How many ids virtio_hwid_list() produces for any function. */
+#define VIRTIO_HWID_LIST_MAX 11
+
 /*
  * The hardware and compatible ids ID presents to Windows, most specific
  * first: VEN&DEV&SUBSYS&REV, VEN&DEV&SUBSYS, VEN&DEV&REV, VEN&DEV,
- * VEN&DEV&CC (6), VEN&DEV&CC (4), VEN&CC, ...  Writes up to MAX ids into
- * IDS and returns how many there are in total.
+ * VEN&DEV&CC (6 digits), VEN&DEV&CC (4), VEN&CC (6), VEN&CC (4), VEN,
+ * CC (6), CC (4).  Writes the first min(MAX, VIRTIO_HWID_LIST_MAX) of
+ * them into IDS (NUL-terminated) and returns how many it wrote: 0 if ID
+ * is NULL or MAX is 0 (IDS may then be NULL).
  */
 size_t virtio_hwid_list(const struct virtio_pci_identity *id,
 			char ids[][VIRTIO_HWID_MAX], size_t max);

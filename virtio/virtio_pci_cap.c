@@ -20,6 +20,17 @@
 #define PCI_STD_HEADER_SIZEOF 0x40
 #define PCI_CFG_SPACE_SIZE 0x100
 #define PCI_CAP_ID_MSIX 0x11
+#define PCI_HEADER_TYPE 0x0E
+#define PCI_HEADER_TYPE_MASK 0x7F
+#define PCI_BASE_ADDRESS_0 0x10
+
+/* PCI 3.0 §6.2.5.1: low bits of a base address register */
+#define PCI_BAR_SPACE_IO 0x01
+#define PCI_BAR_MEM_TYPE_MASK 0x06
+#define PCI_BAR_MEM_TYPE_64 0x04
+#define PCI_BAR_MEM_PREFETCH 0x08
+#define PCI_BAR_IO_MASK 0xFFFFFFFCu
+#define PCI_BAR_MEM_MASK 0xFFFFFFF0u
 
 /* virtio_pci_cap field offsets (§4.1.4) */
 #define CAP_LEN 2
@@ -106,7 +117,8 @@ static bool notify_taken(const uint8_t *cfg, size_t limit, size_t cur,
 	bar = cfg[cur + CAP_BAR];
 	if (bar >= VIRTIO_PCI_NUM_BARS || !bars[bar].present)
 		return false;
-	return bars[bar].is_io ? out->notify_io.present : out->notify.present;
+	return bars[bar].space == VIRTIO_PCI_SPACE_IO ? out->notify_io.present :
+							  out->notify.present;
 }
 
 /* One vendor-specific capability at CUR (its 2-byte header is in range). */
@@ -184,15 +196,19 @@ static enum virtio_pci_cap_err vendor_cap(const uint8_t *cfg, size_t limit,
 		out->anomalies |= VIRTIO_PCI_ANOM_ABSENT_BAR;
 		return VIRTIO_PCI_CAP_OK;
 	}
-	r.is_io = bars && bars[bar].is_io;
+	r.space = bars ? bars[bar].space : VIRTIO_PCI_SPACE_UNKNOWN;
 	if (type == VIRTIO_PCI_CAP_NOTIFY_CFG) {
 		r.multiplier = virtio_le32(cfg + cur + CAP_NOTIFY_MULT);
 		/* free: notify_taken() said so */
-		slot = r.is_io ? &out->notify_io : &out->notify;
+		slot = r.space == VIRTIO_PCI_SPACE_IO ? &out->notify_io :
+							&out->notify;
 	}
 	err = check_region(&r, type, bars);
 	if (err)
 		return err;
+	/* list order: the I/O one came first if memory is still empty */
+	if (slot == &out->notify_io && !out->notify.present)
+		out->notify_io_first = true;
 	*slot = r;
 	return VIRTIO_PCI_CAP_OK;
 }
@@ -341,6 +357,81 @@ const char *virtio_pci_cap_strerror(enum virtio_pci_cap_err err)
 		return "no isr capability";
 	}
 	return "unknown error";
+}
+
+const struct virtio_pci_region *
+virtio_pci_notify_select(const struct virtio_pci_caps *caps, bool use_memory,
+			 bool use_io)
+{
+	const struct virtio_pci_region *mem, *io;
+
+	if (!caps)
+		return NULL;
+	mem = &caps->notify;
+	io = &caps->notify_io;
+	/* UNKNOWN space: the caller cannot tell either, so it may try it */
+	if (!mem->present ||
+	    (mem->space == VIRTIO_PCI_SPACE_MEMORY && !use_memory))
+		mem = NULL;
+	if (!io->present || !use_io)
+		io = NULL;
+	if (mem && io)
+		return caps->notify_io_first ? io : mem;
+	return mem ? mem : io;
+}
+
+int virtio_pci_bars_decode(const uint8_t *cfg, size_t len,
+			   struct virtio_pci_bar bars[VIRTIO_PCI_NUM_BARS])
+{
+	unsigned nbars;
+
+	if (!bars)
+		return -EINVAL;
+	memset(bars, 0, sizeof(*bars) * VIRTIO_PCI_NUM_BARS);
+	if (!cfg || len <= PCI_HEADER_TYPE)
+		return -EINVAL;
+	/* PCI 3.0 §6.1: type 0 has six BARs, a PCI-to-PCI bridge two */
+	switch (cfg[PCI_HEADER_TYPE] & PCI_HEADER_TYPE_MASK) {
+	case 0:
+		nbars = 6;
+		break;
+	case 1:
+		nbars = 2;
+		break;
+	default:
+		return -ENOTSUP;
+	}
+	if (len < PCI_BASE_ADDRESS_0 + 4 * (size_t)nbars)
+		return -EINVAL;
+	for (unsigned i = 0; i < nbars; i++) {
+		struct virtio_pci_bar *b = &bars[i];
+		uint32_t lo = virtio_le32(cfg + PCI_BASE_ADDRESS_0 + 4 * i);
+
+		if (b->upper_half || lo == 0)
+			continue;	/* consumed, or unimplemented */
+		b->present = true;
+		if (lo & PCI_BAR_SPACE_IO) {
+			b->space = VIRTIO_PCI_SPACE_IO;
+			b->base = lo & PCI_BAR_IO_MASK;
+			continue;
+		}
+		b->space = VIRTIO_PCI_SPACE_MEMORY;
+		b->prefetchable = (lo & PCI_BAR_MEM_PREFETCH) != 0;
+		b->base = lo & PCI_BAR_MEM_MASK;
+		/* 01b (PCI 2.x "below 1 MiB") and 11b decode as 32-bit */
+		if ((lo & PCI_BAR_MEM_TYPE_MASK) != PCI_BAR_MEM_TYPE_64)
+			continue;
+		if (i + 1 == nbars) {
+			/* no slot left for the upper half */
+			memset(b, 0, sizeof(*b));
+			return -ERANGE;
+		}
+		b->is_64bit = true;
+		b->base |= (uint64_t)virtio_le32(cfg + PCI_BASE_ADDRESS_0 +
+						 4 * (i + 1)) << 32;
+		bars[i + 1].upper_half = true;
+	}
+	return 0;
 }
 
 int virtio_pci_notify_offset(const struct virtio_pci_region *notify,

@@ -5,7 +5,9 @@
  * Input is raw config space (usually 256 or 4096 bytes; at least the 64
  * byte header) and, optionally, what the caller knows about the six BARs.
  * Output is where the common, notify, ISR, device-specific and PCI-access
- * structures live.  Pure: no I/O, no allocation, no globals; safe to call
+ * structures live.  virtio_pci_bars_decode() turns the BAR registers of
+ * the same bytes into that BAR description, so callers need not decode
+ * BAR flag bits themselves.  Pure: no I/O, no allocation, no globals; safe to call
  * from any thread on any bytes.
  *
  * Driver rules applied (§4.1.4.1), and where we differ from the Aero
@@ -23,10 +25,13 @@
  *    §6.7 tells software to (the reference rejects them; Linux masks);
  *    it is recorded in `anomalies` so a validator can still flag it;
  *  - NOTIFY is selected per address space: `notify` is the first in
- *    memory space (or the first of all if BAR types are unknown) and
- *    `notify_io` the first in I/O space, because QEMU with
- *    modern-pio-notify=on lists its I/O notify before the memory one and
- *    a driver that only maps memory must still find the latter;
+ *    memory space (or the first of all when the BAR's space is unknown)
+ *    and `notify_io` the first in I/O space, and `notify_io_first` says
+ *    which of the two the device listed first.  QEMU with
+ *    modern-pio-notify=on lists its I/O notify before the memory one; a
+ *    driver that maps both uses the first (§4.1.4.1: "the first instance
+ *    of each virtio structure type they can support"), one that maps only
+ *    memory still finds the other: see virtio_pci_notify_select();
  *  - DEVICE is optional (§4.1.4.6: only for devices with device config);
  *    COMMON, NOTIFY and ISR are required.
  * Checks the reference lacks: offset alignment (common 4, notify 2,
@@ -44,12 +49,50 @@
 
 #define VIRTIO_PCI_NUM_BARS 6
 
-/* What the caller knows about one BAR (from sizing, or sysfs resource). */
+/* The address space a BAR decodes (PCI 3.0 §6.2.5.1, bit 0 of the BAR). */
+enum virtio_pci_space {
+	VIRTIO_PCI_SPACE_UNKNOWN = 0,	/* the caller did not say */
+	VIRTIO_PCI_SPACE_MEMORY,
+	VIRTIO_PCI_SPACE_IO,
+};
+
+/*
+ * What is known about one BAR slot.  virtio_pci_bars_decode() fills all
+ * but `length` from config space; a caller that knows sizes (BAR sizing,
+ * or Linux sysfs "resource") adds `length`.  A caller building it by hand
+ * sets what it knows and leaves the rest zero.
+ */
 struct virtio_pci_bar {
-	bool present;		/* implemented and assigned */
-	bool is_io;		/* I/O space; memory otherwise */
+	bool present;		/* implemented: the register is not 0 */
+	enum virtio_pci_space space;
+	bool is_64bit;		/* memory BAR whose upper half is the next slot */
+	bool prefetchable;	/* memory BAR, bit 3 */
+	bool upper_half;	/* this slot is the upper dword of the BAR
+				 * before it, not a BAR: never present */
+	uint64_t base;		/* address as programmed, 0 if unassigned */
 	uint64_t length;	/* bytes; 0 = unknown, no fit check */
 };
+
+/*
+ * Decodes the base address registers of a type 0 header (six slots,
+ * 0x10..0x27) or a type 1 bridge header (two slots; the other four are
+ * written absent) from the first LEN bytes of config space CFG into BARS
+ * (six entries, always fully written; `length` is 0 = unknown: config
+ * space alone cannot size a BAR, PCI 3.0 §6.2.5.1 sizes by writing ones).
+ *
+ * Per slot: bit 0 set is I/O space (base = bits 31:2); otherwise memory,
+ * bits 2:1 = 10b a 64-bit BAR whose upper 32 address bits are the next
+ * slot (marked `upper_half`), bit 3 prefetchable, base = bits 31:4.  A
+ * register that reads 0 is an unimplemented BAR (absent); note that an
+ * unassigned 32-bit memory BAR also reads 0 and so looks absent too.
+ *
+ * Returns 0; -EINVAL for NULL arguments or LEN too short for the
+ * header's BARs; -ENOTSUP for a header type other than 0 or 1 (all six
+ * written absent); -ERANGE if the last slot claims to be 64-bit (it is
+ * written absent, the slots before it are decoded).
+ */
+int virtio_pci_bars_decode(const uint8_t *cfg, size_t len,
+			   struct virtio_pci_bar bars[VIRTIO_PCI_NUM_BARS]);
 
 /* One virtio structure found through a capability. */
 struct virtio_pci_region {
@@ -58,7 +101,7 @@ struct virtio_pci_region {
 	uint8_t id;		/* the 1.2 cap id byte */
 	uint8_t cap_len;
 	uint16_t cap_offset;	/* where the capability is in config space */
-	bool is_io;		/* BAR in I/O space (false if unknown) */
+	enum virtio_pci_space space;	/* of its BAR; UNKNOWN without BARS */
 	uint32_t offset;	/* within the BAR */
 	uint32_t length;
 	uint32_t multiplier;	/* notify_off_multiplier, NOTIFY only */
@@ -74,8 +117,10 @@ struct virtio_pci_region {
 
 struct virtio_pci_caps {
 	struct virtio_pci_region common;
-	struct virtio_pci_region notify;	/* memory (or unknown) */
-	struct virtio_pci_region notify_io;	/* I/O space, if any */
+	struct virtio_pci_region notify;	/* memory or unknown space */
+	struct virtio_pci_region notify_io;	/* I/O space */
+	bool notify_io_first;	/* notify_io is listed before notify (or
+				 * notify is absent): the device prefers it */
 	struct virtio_pci_region isr;
 	struct virtio_pci_region device;	/* optional */
 	struct virtio_pci_region pci_cfg;	/* only cap position/len */
@@ -113,9 +158,10 @@ enum virtio_pci_cap_err {
  * Parses the capability list of CFG (LEN bytes, LEN >= 64; only the
  * first 256 bytes hold capabilities, PCI 3.0 §6.7).  BARS is NULL (BARs
  * unknown: all assumed present, space unknown, no fit check) or six
- * entries.  OUT is always fully written: on success with every region
- * found; on error with what was found before the failure, and
- * out->err_offset set to the capability (or pointer byte) at fault.
+ * entries, e.g. from virtio_pci_bars_decode() plus sizes.  OUT is always
+ * fully written: on success with every region found; on error with what
+ * was found before the failure, and out->err_offset set to the
+ * capability (or pointer byte) at fault.
  * Returns VIRTIO_PCI_CAP_OK or the first problem found.
  */
 enum virtio_pci_cap_err
@@ -125,6 +171,17 @@ virtio_pci_cap_parse(const uint8_t *cfg, size_t len,
 
 /* A static lower-case message for ERR, never NULL. */
 const char *virtio_pci_cap_strerror(enum virtio_pci_cap_err err);
+
+/*
+ * The NOTIFY region a driver uses (§4.1.4.1: the first instance it can
+ * support, in capability-list order), given whether it can access memory
+ * and I/O space.  A region whose space is UNKNOWN (no BARS were given)
+ * counts as usable by either.  Returns a pointer into CAPS, or NULL if no
+ * usable NOTIFY region was found or CAPS is NULL.
+ */
+const struct virtio_pci_region *
+virtio_pci_notify_select(const struct virtio_pci_caps *caps, bool use_memory,
+			 bool use_io);
 
 /*
  * Where queue notifications for QUEUE_NOTIFY_OFF go (§4.1.4.4): the byte

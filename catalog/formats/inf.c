@@ -3,7 +3,7 @@
  * %strings%, and extracts what inf.h names.
  *
  * The work is in four passes over a buffer the caller owns: decode to
- * UTF-8 (BOM, NUL-ratio votes for BOM-less UTF-16, UTF-8 validation,
+ * UTF-8 (BOM, NUL-ratio votes for BOM-less UTF-16LE, UTF-8 validation,
  * Latin-1 fallback), split into logical lines (comments, '\'
  * continuation, key '=' fields with quotes), collect [Strings*] and then
  * substitute every other line, and finally walk the lines once for the
@@ -456,15 +456,25 @@ static int decode(struct inf *inf, const unsigned char *b, size_t len,
 		inf->encoding = INF_ENC_UTF16BE_BOM;
 		b += 2;
 		len -= 2;
-	} else if ((vote = utf16_vote(b, len)) != 0) {
-		inf->encoding = vote > 0 ? INF_ENC_UTF16LE : INF_ENC_UTF16BE;
+	} else if ((vote = utf16_vote(b, len)) > 0) {
+		inf->encoding = INF_ENC_UTF16LE;
+	} else if (vote < 0) {
+		/*
+		 * SetupAPI takes a file without a BOM as ANSI, or as UTF-16LE
+		 * when IsTextUnicode() finds it so; it has no big-endian
+		 * guess, so Windows would see NULs and no [Version] here.
+		 */
+		return aero_error_set(err, -EINVAL,
+				      "UTF-16BE without a byte order mark: "
+				      "Windows reads an INF without one as "
+				      "ANSI or UTF-16LE only (save it as "
+				      "UTF-16LE)");
 	} else {
 		inf->encoding = INF_ENC_ASCII;
 	}
 
 	if (inf->encoding >= INF_ENC_UTF16LE_BOM) {
-		bool be = inf->encoding == INF_ENC_UTF16BE_BOM ||
-			  inf->encoding == INF_ENC_UTF16BE;
+		bool be = inf->encoding == INF_ENC_UTF16BE_BOM;
 		size_t units = len / 2;
 
 		/* Editors pad with NUL units; they are not text. */
@@ -1363,8 +1373,6 @@ const char *inf_encoding_name(enum inf_encoding enc)
 		return "utf-16le";
 	case INF_ENC_UTF16BE_BOM:
 		return "utf-16be-bom";
-	case INF_ENC_UTF16BE:
-		return "utf-16be";
 	}
 	return "unknown";
 }

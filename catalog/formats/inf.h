@@ -2,9 +2,12 @@
  * inf.h: a Windows driver INF file, parsed for what a driver pack needs to
  * know and check.  Pure: no I/O, the caller passes the bytes.
  *
- * Accepted encodings: UTF-16LE and UTF-16BE with or without a BOM (BOM-less
- * UTF-16 is recognised by its NUL bytes), UTF-8 with or without a BOM, and
- * ANSI (bytes >= 0x80 kept as Latin-1).  CRLF or LF, '\' line continuation,
+ * Accepted encodings: UTF-16LE with or without a BOM (BOM-less UTF-16 is
+ * recognised by its NUL bytes), UTF-16BE with a BOM, UTF-8 with or without
+ * a BOM, and ANSI (bytes >= 0x80 kept as Latin-1).  BOM-less UTF-16BE is
+ * refused: Windows' SetupAPI reads an INF without a BOM as ANSI or, when
+ * IsTextUnicode() says so, UTF-16LE, never big-endian, so Windows would
+ * not read the file that we would.  CRLF or LF, '\' line continuation,
  * ';' comments outside quotes, quoted strings containing commas or ';',
  * case-insensitive section names and keys, %token% substitution from
  * [Strings] (and %% for a literal '%').
@@ -30,7 +33,6 @@ enum inf_encoding {
 	INF_ENC_UTF16LE_BOM,
 	INF_ENC_UTF16LE,	/* no BOM */
 	INF_ENC_UTF16BE_BOM,
-	INF_ENC_UTF16BE,
 };
 
 /* Upper bound on input size; larger input is -EFBIG. */
@@ -40,7 +42,8 @@ enum inf_encoding {
  * Parses LEN bytes at BUF.  Returns 0 and a new struct inf in *OUT, or
  * -errno with a message in ERR (and *OUT NULL): -EINVAL for input that is
  * not an INF at all (empty, binary data with NUL bytes in 8-bit text, no
- * [Version] section with a Signature), -EFBIG above INF_MAX_SIZE or when
+ * [Version] section with a Signature) or that Windows would not read as
+ * text (BOM-less UTF-16BE), -EFBIG above INF_MAX_SIZE or when
  * the text exceeds the parser's bounds (256 Ki logical lines, 64 Ki
  * sections, a value longer than 64 KiB after %string% substitution, or
  * about 96 MiB of parsed text in all), -ENOMEM.  Anything else odd

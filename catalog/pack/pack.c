@@ -14,16 +14,20 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
 
 #include "catalog/util/checked.h"
+#include "catalog/util/fdlimit.h"
+#include "catalog/util/upcase.h"
 #include "catalog/util/utf.h"
 
 struct pack_source {
 	int fd;
 	uint64_t size;
+	struct stat st;		/* at registration: see source_check() */
 };
 
 struct pack_node {
@@ -61,6 +65,8 @@ struct pack_builder {
 	struct pack_node **table;	/* open addressing by path */
 	size_t table_cap;
 	size_t count;			/* nodes, root included */
+	struct pack_node **same;	/* files hashed, by extent list */
+	size_t same_cap, nsame;
 };
 
 /* ---- nodes ------------------------------------------------------------- */
@@ -118,34 +124,15 @@ static int node_add_child(struct pack_node *dir, struct pack_node *child)
 /* ---- the builder's path table ------------------------------------------ */
 
 /*
- * The table is keyed by path ignoring ASCII case: a pack is unpacked on
- * Windows, where "viostor.sys" and "VIOSTOR.SYS" in one folder clash, and
- * Joliet readers would show one of them.  So a second name that differs
- * only in case is found here and refused.
+ * The table is keyed by path as Windows compares names (upcase.h): a pack
+ * is unpacked on Windows, where "viostor.sys" and "VIOSTOR.SYS", or
+ * "änderung.txt" and "ÄNDERUNG.TXT", in one folder clash, and Joliet
+ * readers would show one of them.  So a second name that differs only in
+ * case is found here and refused.
  */
-static unsigned char fold(unsigned char c)
-{
-	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
-}
-
-/* FNV-1a: the table only needs spread, not resistance (paths are bounded). */
 static uint64_t path_hash(const char *s, size_t len)
 {
-	uint64_t h = 0xcbf29ce484222325ull;
-
-	for (size_t i = 0; i < len; i++) {
-		h ^= fold((unsigned char)s[i]);
-		h *= 0x100000001b3ull;
-	}
-	return h;
-}
-
-static bool path_equal(const char *a, const char *b, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		if (fold((unsigned char)a[i]) != fold((unsigned char)b[i]))
-			return false;
-	return true;
+	return upcase_hash(s, len);
 }
 
 static struct pack_node **table_slot(const struct pack_builder *b,
@@ -157,8 +144,7 @@ static struct pack_node **table_slot(const struct pack_builder *b,
 	for (;;) {
 		struct pack_node *n = b->table[i];
 
-		if (!n || (strlen(n->path) == len &&
-			   path_equal(n->path, path, len)))
+		if (!n || upcase_equal(n->path, strlen(n->path), path, len))
 			return &b->table[i];
 		i = (i + 1) & mask;
 	}
@@ -267,7 +253,7 @@ static int ensure_dir(struct pack_builder *b, const char *path, size_t len,
 
 	n = table_find(b, path, len);
 	if (n) {
-		if (memcmp(n->path, path, len) != 0)
+		if (strlen(n->path) != len || memcmp(n->path, path, len) != 0)
 			return aero_error_set(err, -EEXIST,
 					      "'%.*s' collides with '%s' ignoring "
 					      "case",
@@ -374,8 +360,17 @@ int pack_builder_add_source(struct pack_builder *b, int fd, uint64_t size)
 		return -ENOMEM;
 	p->sources = s;
 	copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	/* Out of descriptors: the soft limit may go up to the hard one. */
+	if (copy < 0 && errno == EMFILE && fdlimit_raise() > 0)
+		copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 	if (copy < 0)
 		return -errno;
+	if (fstat(copy, &s[p->nsources].st) < 0) {
+		int rc = -errno;
+
+		close(copy);
+		return rc;
+	}
 	s[p->nsources].fd = copy;
 	s[p->nsources].size = size;
 	return (int)p->nsources++;
@@ -468,12 +463,91 @@ static void drop_file_node(struct pack_builder *b, struct pack_node *n)
 static int read_extents(const struct pack *p, const struct pack_node *n,
 			void *buf, size_t len, uint64_t off);
 
+/*
+ * Files with the same extent list have the same content: an image that
+ * stores one file under several names (genisoimage and xorriso do so for
+ * hard links and identical files) is hashed once per content, not once
+ * per name, so the hashing stays bounded by the image.
+ */
+static uint64_t extents_hash(const struct pack_extent *ext, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (size_t i = 0; i < n; i++) {
+		uint64_t v[3] = { ext[i].src, ext[i].offset, ext[i].length };
+
+		for (size_t k = 0; k < 3; k++)
+			h = (h ^ v[k]) * 0x100000001b3ull;
+	}
+	return h;
+}
+
+static bool same_extents(const struct pack_node *a,
+			 const struct pack_extent *ext, size_t n)
+{
+	if (a->next != n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (a->ext[i].src != ext[i].src ||
+		    a->ext[i].offset != ext[i].offset ||
+		    a->ext[i].length != ext[i].length)
+			return false;
+	return true;
+}
+
+/* The file already hashed whose extents are EXT[N], or NULL. */
+static struct pack_node *same_find(const struct pack_builder *b,
+				   const struct pack_extent *ext, size_t n)
+{
+	size_t mask = b->same_cap - 1, i;
+
+	if (!b->same_cap)
+		return NULL;
+	for (i = extents_hash(ext, n) & mask; b->same[i]; i = (i + 1) & mask)
+		if (same_extents(b->same[i], ext, n))
+			return b->same[i];
+	return NULL;
+}
+
+/* Remembers hashed file N; failing to (out of memory) only costs time. */
+static void same_insert(struct pack_builder *b, struct pack_node *n)
+{
+	size_t mask, i;
+
+	if ((b->nsame + 1) * 2 > b->same_cap) {
+		size_t cap = b->same_cap ? b->same_cap * 2 : 64;
+		struct pack_node **t = calloc(cap, sizeof(*t));
+
+		if (!t)
+			return;
+		for (size_t k = 0; k < b->same_cap; k++) {
+			struct pack_node *m = b->same[k];
+
+			if (!m)
+				continue;
+			for (i = extents_hash(m->ext, m->next) & (cap - 1);
+			     t[i]; i = (i + 1) & (cap - 1))
+				;
+			t[i] = m;
+		}
+		free(b->same);
+		b->same = t;
+		b->same_cap = cap;
+	}
+	mask = b->same_cap - 1;
+	for (i = extents_hash(n->ext, n->next) & mask; b->same[i];
+	     i = (i + 1) & mask)
+		;
+	b->same[i] = n;
+	b->nsame++;
+}
+
 int pack_builder_add_file(struct pack_builder *b, const char *path,
 			  const struct pack_extent *ext, size_t n,
 			  unsigned char sha256[32], struct aero_error *err)
 {
 	struct pack *p = b->pack;
-	struct pack_node *node;
+	struct pack_node *node, *same;
 	EVP_MD_CTX *md = NULL;
 	unsigned char *buf = NULL;
 	uint64_t size = 0;
@@ -493,9 +567,14 @@ int pack_builder_add_file(struct pack_builder *b, const char *path,
 					      path, i,
 					      (unsigned long long)ext[i].length,
 					      (unsigned long long)ext[i].offset);
-		if (ADD_OVERFLOW(size, ext[i].length, &size))
-			return aero_error_set(err, -EFBIG, "%s: size overflows",
-					      path);
+		/* Before any byte is read: the size alone can be refused. */
+		if (ADD_OVERFLOW(size, ext[i].length, &size) ||
+		    size > PACK_FILE_MAX)
+			return aero_error_set(err, -EFBIG,
+					      "%s: more than %llu bytes, the "
+					      "most a pack file may hold", path,
+					      (unsigned long long)
+					      PACK_FILE_MAX);
 	}
 	rc = add_file_node(b, path, &node, err);
 	if (rc < 0)
@@ -516,6 +595,13 @@ int pack_builder_add_file(struct pack_builder *b, const char *path,
 		}
 	}
 
+	same = n ? same_find(b, ext, n) : NULL;
+	if (same) {
+		memcpy(node->sha256, same->sha256, 32);
+		if (sha256)
+			memcpy(sha256, node->sha256, 32);
+		return 0;
+	}
 	/* Hash now: a source that cannot deliver fails the build, not a read. */
 	md = EVP_MD_CTX_new();
 	buf = malloc(1 << 18);
@@ -539,6 +625,8 @@ int pack_builder_add_file(struct pack_builder *b, const char *path,
 	EVP_DigestFinal_ex(md, node->sha256, NULL);
 	EVP_MD_CTX_free(md);
 	free(buf);
+	if (n)
+		same_insert(b, node);
 	if (sha256)
 		memcpy(sha256, node->sha256, 32);
 	return 0;
@@ -632,6 +720,7 @@ int pack_builder_finish(struct pack_builder *b, struct pack **out)
 	 */
 	number_nodes(p, p->root);
 	free(b->table);
+	free(b->same);
 	free(b);
 	*out = p;
 	return 0;
@@ -653,6 +742,7 @@ void pack_builder_free(struct pack_builder *b)
 		return;
 	pack_free(b->pack);
 	free(b->table);
+	free(b->same);
 	free(b);
 }
 
@@ -823,6 +913,34 @@ static size_t extent_at(const struct pack_node *n, uint64_t off)
 }
 
 /* Reads exactly LEN bytes at OFF (within the file) or fails with -EIO. */
+/*
+ * Whether source S is still the file it was when registered: same inode,
+ * size and modification time.  A file rewritten in place (a downloader
+ * writing into a preallocated file) would otherwise hand out bytes of two
+ * versions with success; a file renamed over or deleted keeps the old
+ * inode behind our descriptor and stays valid.  The change time is not
+ * compared for that reason: unlinking a file, which a rename over it does,
+ * changes its ctime but not its bytes.  Returns 0 or -EIO.
+ */
+static int source_check(const struct pack_source *s)
+{
+	struct stat st;
+
+	if (fstat(s->fd, &st) < 0)
+		return -EIO;
+	if (st.st_dev != s->st.st_dev || st.st_ino != s->st.st_ino ||
+	    st.st_size != s->st.st_size ||
+	    st.st_mtim.tv_sec != s->st.st_mtim.tv_sec ||
+	    st.st_mtim.tv_nsec != s->st.st_mtim.tv_nsec)
+		return -EIO;
+	return 0;
+}
+
+int pack_source_check(const struct pack *p, unsigned src)
+{
+	return src < p->nsources ? source_check(&p->sources[src]) : -EINVAL;
+}
+
 static int read_extents(const struct pack *p, const struct pack_node *n,
 			void *buf, size_t len, uint64_t off)
 {
@@ -852,6 +970,9 @@ static int read_extents(const struct pack *p, const struct pack_node *n,
 			len -= (size_t)r;
 			chunk -= (size_t)r;
 		}
+		/* After the read: what we read is the file we registered. */
+		if (source_check(&p->sources[e->src]) < 0)
+			return -EIO;
 	}
 	return len ? -EIO : 0;
 }
@@ -884,6 +1005,7 @@ int pack_node_span(const struct pack *p, const struct pack_node *n,
 		return -EINVAL;
 	if (n->blob) {
 		span->kind = PACK_SPAN_MEM;
+		span->src = 0;
 		span->fd = -1;
 		span->fd_offset = 0;
 		span->mem = n->blob + off;
@@ -892,9 +1014,62 @@ int pack_node_span(const struct pack *p, const struct pack_node *n,
 	}
 	i = extent_at(n, off);
 	span->kind = PACK_SPAN_FD;
+	span->src = n->ext[i].src;
 	span->fd = p->sources[n->ext[i].src].fd;
 	span->fd_offset = n->ext[i].offset + (off - n->ext_start[i]);
 	span->mem = NULL;
 	span->len = n->ext[i].length - (off - n->ext_start[i]);
 	return 0;
+}
+
+int pack_verify(const struct pack *p, struct aero_error *err)
+{
+	enum { CHUNK = 1 << 16 };
+	unsigned char *buf = malloc(CHUNK);
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	int rc = 0;
+
+	if (!buf || !md) {
+		rc = aero_error_set(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < p->count && rc == 0; i++) {
+		const struct pack_node *n = p->by_ino[i];
+		unsigned char digest[32];
+		uint64_t off = 0;
+
+		if (n->type != PACK_NODE_FILE || n->blob)
+			continue;
+		if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+			rc = aero_error_set(err, -ENOMEM, "out of memory");
+			break;
+		}
+		while (off < n->size) {
+			size_t len = n->size - off < CHUNK ?
+					     (size_t)(n->size - off) : CHUNK;
+
+			if (read_extents(p, n, buf, len, off) < 0) {
+				rc = -EIO;
+				break;
+			}
+			EVP_DigestUpdate(md, buf, len);
+			off += len;
+		}
+		if (rc == 0 && (EVP_DigestFinal_ex(md, digest, NULL) != 1 ||
+				memcmp(digest, n->sha256, 32) != 0))
+			rc = -EIO;
+		if (rc < 0)
+			aero_error_set(err, rc, "%s: the source changed since "
+				       "the pack was built (rewritten in "
+				       "place?)", n->path);
+	}
+	for (size_t i = 0; i < p->nsources && rc == 0; i++)
+		if (source_check(&p->sources[i]) < 0)
+			rc = aero_error_set(err, -EIO, "the source changed "
+					    "since the pack was built "
+					    "(rewritten in place?)");
+out:
+	EVP_MD_CTX_free(md);
+	free(buf);
+	return rc;
 }

@@ -51,6 +51,13 @@ enum pack_node_type {
 #define PACK_NODES_MAX 1000000
 
 /*
+ * The largest file a pack holds: 4 GiB - 1, what ISO9660 records in one
+ * extent (ECMA-119 9.1.4, a 32-bit data length) and FAT32 stores (a 32-bit
+ * file size).  Checked from the extent lengths before anything is read.
+ */
+#define PACK_FILE_MAX 0xffffffffull
+
+/*
  * The volume label that images of the pack carry unless told otherwise:
  * chosen by whoever builds the pack (the profile), PACK_DEFAULT_LABEL when
  * nobody does.  At most PACK_LABEL_MAX bytes; each image format checks it
@@ -85,6 +92,13 @@ int pack_builder_set_label(struct pack_builder *b, const char *label);
  * dup()s FD (O_CLOEXEC); the caller keeps its own.  SIZE is the source size
  * at registration time, used to reject extents past its end.  Returns the
  * source index (>= 0) or -errno.
+ *
+ * The copy stays open as long as the pack: pack_node_span() hands it out.
+ * So a pack of N source files holds N descriptors; when the process runs
+ * out (EMFILE) the soft RLIMIT_NOFILE is raised to the hard limit once
+ * (fdlimit.h) and the dup() retried.  -EMFILE means even the hard limit is
+ * too low: the caller should say so, and the fix is a higher limit (ulimit
+ * -n, systemd LimitNOFILE=).
  */
 int pack_builder_add_source(struct pack_builder *b, int fd, uint64_t size);
 
@@ -92,9 +106,9 @@ int pack_builder_add_source(struct pack_builder *b, int fd, uint64_t size);
  * Adds directory PATH ("win7/x86", no leading or trailing '/') and any
  * missing parents.  Adding an existing directory is not an error.
  * Returns 0 or -errno: -EINVAL for an invalid name, -EEXIST when a file
- * is in the way or a path differs from an existing one only in ASCII case
- * (the pack is meant for Windows), -ENAMETOOLONG, -ELOOP (too deep),
- * -EFBIG (too many nodes).
+ * is in the way or a path differs from an existing one only in case as
+ * Windows compares names (upcase.h: "Ä" and "ä" too; the pack is meant for
+ * Windows), -ENAMETOOLONG, -ELOOP (too deep), -EFBIG (too many nodes).
  */
 int pack_builder_add_dir(struct pack_builder *b, const char *path,
 			 struct aero_error *err);
@@ -103,7 +117,10 @@ int pack_builder_add_dir(struct pack_builder *b, const char *path,
  * Adds file PATH (parents are created) whose content is the concatenation
  * of N extents.  The content is read once here to compute its SHA-256, so
  * a truncated or unreadable source fails now (-EIO) rather than while
- * serving.  If SHA256 is not NULL the digest is copied there.
+ * serving; a file whose extent list equals an earlier file's takes that
+ * file's digest without reading again (one content under two names).  A
+ * file larger than PACK_FILE_MAX is -EFBIG before anything is read.  If
+ * SHA256 is not NULL the digest is copied there.
  * Returns 0 or -errno (see pack_builder_add_dir(); -EEXIST for a duplicate).
  */
 int pack_builder_add_file(struct pack_builder *b, const char *path,
@@ -118,7 +135,7 @@ int pack_builder_add_blob(struct pack_builder *b, const char *path,
 			  const void *data, size_t len,
 			  unsigned char sha256[32], struct aero_error *err);
 
-/* True if PATH, ignoring ASCII case, is already in the builder. */
+/* True if PATH, ignoring case as Windows does, is in the builder. */
 bool pack_builder_has(const struct pack_builder *b, const char *path);
 
 /*
@@ -210,11 +227,11 @@ ssize_t pack_node_read(const struct pack *p, const struct pack_node *n,
  * the pack: valid while it lives, never to be closed or freed.  The
  * descriptor is shared: use pread() or splice() with an explicit offset,
  * never its file position.  An FD span says where the bytes should be, not
- * that they still are: the source may have been truncated since the pack
- * was built, so a caller that hands the descriptor to someone who would
- * turn a short read into zeros (FUSE zero-fills a short reply) must check
- * the source size first, as pack_node_read() does by treating a short read
- * as -EIO.
+ * that they still are: the source may have been truncated or rewritten
+ * since the pack was built, so a caller that hands the descriptor to
+ * someone who would turn a short read into zeros (FUSE zero-fills a short
+ * reply) or trust the bytes must call pack_source_check() first, as
+ * pack_node_read() does.
  *
  * The same type describes every image of a pack (export/image/image.h), so
  * that a server has one reply path for files and images alike.
@@ -227,11 +244,32 @@ enum pack_span_kind {
 
 struct pack_span {
 	enum pack_span_kind kind;
+	unsigned src;		/* FD: the source index (pack_source_check) */
 	int fd;
 	uint64_t fd_offset;
 	const void *mem;
 	uint64_t len;
 };
+
+/*
+ * Whether source SRC is still the file registered: same inode, size and
+ * modification time (a file renamed over or deleted keeps the old inode
+ * behind the pack's descriptor, and stays valid; one rewritten in place
+ * does not).  Returns 0, -EIO when it changed, -EINVAL for no such source.
+ * pack_node_read() checks this after every read, so a read of a rewritten
+ * source fails with -EIO rather than returning bytes of two versions.
+ * Thread-safe (fstat only).
+ */
+int pack_source_check(const struct pack *p, unsigned src);
+
+/*
+ * Reads every extent-backed file again and checks it against its SHA-256,
+ * and every source against pack_source_check(): for a writer that must
+ * not publish an output mixing two versions of a source that changed
+ * while it was written.  Returns 0, or -EIO (with the file in ERR) or
+ * -ENOMEM.  O(content); thread-safe.
+ */
+int pack_verify(const struct pack *p, struct aero_error *err);
 
 /*
  * The span of file N that starts at byte OFF; LEN runs to the end of the

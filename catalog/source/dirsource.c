@@ -10,6 +10,11 @@
  * to the root descriptor with O_NOFOLLOW, so a tree changed behind our back
  * cannot lead outside the root.  A directory that is its own ancestor (a
  * bind mount loop) is an error.  File contents are not read here.
+ *
+ * A pack keeps every file of the tree it takes open (pack.h), so loading
+ * raises the soft open-file limit to the hard one when the tree has more
+ * files than the soft limit allows (reserve_descriptors()), and
+ * source_node_open() does so too when it runs out (openat_more()).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -21,6 +26,8 @@
 
 #include "catalog/source/source.h"
 #include "catalog/source/source_i.h"
+#include "catalog/util/fdlimit.h"
+#include "catalog/util/log.h"
 
 /* The directories on the path being walked, for loop detection. */
 struct dir_id {
@@ -148,11 +155,36 @@ static int walk(struct source *s, struct source_node *dir, int fd,
 	return rc;
 }
 
+/*
+ * A pack of this tree keeps a descriptor per file, and a FUSE daemon
+ * builds packs while other threads serve: make room now rather than at
+ * the first EMFILE, and say early when even the hard limit is too low
+ * (only the files a pack takes need one, so that is a warning).
+ */
+static void reserve_descriptors(const struct source *s)
+{
+	const struct source_node *n;
+	unsigned long soft, hard;
+	size_t files = 0;
+
+	for (n = s->all; n; n = n->all_next)
+		files += n->type == SOURCE_NODE_FILE;
+	/* 64: what the process holds besides (stdio, FUSE, the image...) */
+	if (fdlimit_reserve(files, 64) == -EMFILE) {
+		fdlimit_get(&soft, &hard);
+		log_msg(LOG_LEVEL_WARNING,
+			"the tree has %zu files and the open-file limit is "
+			"%lu (hard limit %lu): a pack of most of them will "
+			"fail with \"Too many open files\"; raise the limit "
+			"(ulimit -n, systemd LimitNOFILE=)", files, soft, hard);
+	}
+}
+
 int dirsource_load(struct source *s, struct aero_error *err)
 {
 	struct dir_id id;
 	struct stat st;
-	int fd;
+	int fd, rc;
 
 	s->root = source_node_alloc(s, NULL, "", 0, SOURCE_NODE_DIR, err);
 	if (!s->root)
@@ -169,7 +201,25 @@ int dirsource_load(struct source *s, struct aero_error *err)
 	if (fd < 0)
 		return aero_error_set(err, -errno, "cannot dup: %s",
 				      strerror(errno));
-	return walk(s, s->root, fd, &id, err);
+	rc = walk(s, s->root, fd, &id, err);
+	if (rc == 0)
+		reserve_descriptors(s);
+	return rc;
+}
+
+/*
+ * openat() that, out of descriptors (EMFILE), raises the soft open-file
+ * limit to the hard one once and tries again: a pack built from this
+ * source keeps one descriptor per file (pack.h), and systemd's default
+ * soft limit of 1,024 is below a full virtio-win tree (fdlimit.h).
+ */
+static int openat_more(int dir, const char *name, int flags)
+{
+	int fd = openat(dir, name, flags);
+
+	if (fd < 0 && errno == EMFILE && fdlimit_raise() > 0)
+		fd = openat(dir, name, flags);
+	return fd;
 }
 
 int source_node_open(const struct source *s, const struct source_node *n)
@@ -191,8 +241,8 @@ int source_node_open(const struct source *s, const struct source_node *n)
 	/* Every component with O_NOFOLLOW: no symlink anywhere on the path. */
 	cur = s->dirfd;
 	for (i = 0; i + 1 < n->depth; i++) {
-		fd = openat(cur, comp[i]->name, O_PATH | O_DIRECTORY |
-			    O_NOFOLLOW | O_CLOEXEC);
+		fd = openat_more(cur, comp[i]->name, O_PATH | O_DIRECTORY |
+				 O_NOFOLLOW | O_CLOEXEC);
 		rc = -errno;
 		if (cur != s->dirfd)
 			close(cur);
@@ -203,8 +253,8 @@ int source_node_open(const struct source *s, const struct source_node *n)
 		cur = fd;
 	}
 	/* O_NONBLOCK: a FIFO put in the file's place must not hang us. */
-	fd = openat(cur, n->name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
-		    O_NOCTTY | O_NONBLOCK);
+	fd = openat_more(cur, n->name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
+			 O_NOCTTY | O_NONBLOCK);
 	rc = -errno;
 	if (cur != s->dirfd)
 		close(cur);

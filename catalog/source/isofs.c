@@ -17,11 +17,17 @@
  * Directories are read with pread() in ISOFS_CHUNK pieces; each is listed
  * completely (so its children can be sorted and deduplicated) before its
  * subdirectories are entered, so memory grows with the number of entries,
- * not with the image.  Every extent is checked against the image size and
- * every directory extent may be visited once (a second visit is a loop).
+ * not with the image.  Every extent is checked against the image size; a
+ * directory inside itself is a loop, a directory listed under two folders
+ * is shown twice, and all directory data read together may not exceed the
+ * image.
  *
  * Policies on odd input (tests/unit/test_source.c asserts each one):
  *   - a file extent past the end of the image fails the open (-EIO);
+ *   - file data that overlaps other file data, or a file whose parts add
+ *     up to more than the image, fails the open (-EIO); one range shared
+ *     by files made of the very same parts is one content under several
+ *     names, and allowed (check_extents() defines it);
  *   - a file extent overlapping the system area or the descriptors is
  *     allowed: it is only bytes of the image, and zero-length files often
  *     point there;
@@ -63,6 +69,8 @@
 #define ISOFS_MAX_DIR_BYTES (64u << 20)
 #define ISOFS_MAX_CE 32u
 #define ISOFS_DR_MIN 34u		/* ECMA-119 9.1: 33 + 1 name byte */
+/* Files may add up to this many times the image (see check_extents()). */
+#define ISOFS_MAX_SHARING 64u
 
 /* ECMA-119 9.1.6 file flags */
 #define ISOFS_FLAG_DIR 0x02
@@ -118,8 +126,12 @@ struct isofs_ctx {
 	uint8_t ce[ISOFS_SECTOR];
 	uint64_t dir_bytes;	/* directory data read so far */
 	uint64_t ce_bytes;	/* continuation areas read so far */
-	uint64_t *seen;		/* directory extents visited: open hash */
-	size_t nseen, seen_cap;
+};
+
+/* The directories on the path being listed, for cycle detection. */
+struct isofs_up {
+	uint64_t off;
+	const struct isofs_up *up;
 };
 
 static uint32_t le32(const uint8_t *p)
@@ -509,54 +521,6 @@ static int susp_parse(struct isofs_ctx *c, const uint8_t *su, size_t len,
 	return rc;
 }
 
-/*
- * Fibonacci hashing keeps the high bits of the product: the low ones
- * depend only on the low bits of the key, and directory offsets are all
- * multiples of 2048, so they would fall into a few slots 2048 apart.
- */
-static size_t seen_hash(uint64_t key)
-{
-	return (size_t)((key * 0x9e3779b97f4a7c15ull) >> 32);
-}
-
-static bool seen_insert(struct isofs_ctx *c, uint64_t off, int *rc)
-{
-	size_t i, mask;
-	uint64_t key = off + 1;	/* 0 marks a free slot */
-
-	*rc = 0;
-	if (c->nseen * 2 >= c->seen_cap) {
-		size_t cap = c->seen_cap ? c->seen_cap * 2 : 256;
-		uint64_t *t = calloc(cap, sizeof(*t));
-
-		if (!t) {
-			*rc = aero_error_set(c->err, -ENOMEM, "out of memory");
-			return false;
-		}
-		for (i = 0; i < c->seen_cap; i++) {
-			size_t j;
-
-			if (!c->seen[i])
-				continue;
-			for (j = seen_hash(c->seen[i]) & (cap - 1); t[j];
-			     j = (j + 1) & (cap - 1))
-				;
-			t[j] = c->seen[i];
-		}
-		free(c->seen);
-		c->seen = t;
-		c->seen_cap = cap;
-	}
-	mask = c->seen_cap - 1;
-	for (i = seen_hash(key) & mask; c->seen[i];
-	     i = (i + 1) & mask)
-		if (c->seen[i] == key)
-			return true;
-	c->seen[i] = key;
-	c->nseen++;
-	return false;
-}
-
 /* Error with "PATH/NAME: " in front, PATH being DIR's. */
 static int entry_error(struct isofs_ctx *c, const struct source_node *dir,
 		       const char *name, int code, const char *fmt, ...)
@@ -638,8 +602,17 @@ static int add_file_extent(struct isofs_ctx *c, struct source_node *dir,
 				   "the end of the image (%llu bytes)",
 				   (unsigned long long)off, r->len,
 				   (unsigned long long)c->s->size);
-	if (ADD_OVERFLOW(n->size, (uint64_t)r->len, &n->size))
-		return entry_error(c, dir, n->name, -EIO, "size overflows");
+	/*
+	 * The parts of a file do not overlap (see check_extents()), so they
+	 * add up to no more than the image: refused here, at the first part
+	 * too many, before a 65,536-part file declares 765 GB.
+	 */
+	if (ADD_OVERFLOW(n->size, (uint64_t)r->len, &n->size) ||
+	    n->size > c->s->size)
+		return entry_error(c, dir, n->name, -EIO,
+				   "multi-extent file: its parts add up to "
+				   "more than the image (%llu bytes)",
+				   (unsigned long long)c->s->size);
 	rc = source_node_add_extent(n, off, r->len, c->err);
 	if (rc < 0)
 		return entry_error(c, dir, n->name, rc, "%s",
@@ -831,11 +804,16 @@ static void hide_rr_moved(struct source_node *root)
 	root->nchild = out;
 }
 
-/* Lists directory DIR (extent OFF, LEN bytes), then its subdirectories. */
+/*
+ * Lists directory DIR (extent OFF, LEN bytes), then its subdirectories.
+ * UP lists the directories above it.
+ */
 static int load_dir(struct isofs_ctx *c, struct source_node *dir,
-		    uint64_t off, uint64_t len)
+		    uint64_t off, uint64_t len, const struct isofs_up *up)
 {
 	struct isofs_multi multi = { .node = NULL };
+	struct isofs_up self = { .off = off, .up = up };
+	const struct isofs_up *p;
 	uint64_t done;
 	size_t i;
 	int rc;
@@ -853,21 +831,29 @@ static int load_dir(struct isofs_ctx *c, struct source_node *dir,
 				   (unsigned long long)len,
 				   (unsigned long long)c->s->size);
 	/*
-	 * Directories of a sound image do not overlap, so together they fit
-	 * in it; more means extents reused to make us read forever.
+	 * Only a directory that contains itself is a loop.  One directory
+	 * extent listed under two unrelated folders (a DAG, which some
+	 * authoring tools write for identical folders) is read twice and
+	 * shown twice.  Sharing is bounded below: the directory data read
+	 * may not exceed the image, so sharing cannot multiply the work.
+	 */
+	for (p = up; p; p = p->up)
+		if (p->off == off)
+			return entry_error(c, dir, "", -ELOOP,
+					   "directory loop: the extent at byte "
+					   "%llu contains itself",
+					   (unsigned long long)off);
+	/*
+	 * Directories of a sound image do not overlap and are rarely
+	 * shared, so together they fit in it; more means extents reused to
+	 * make us read forever.
 	 */
 	if (ADD_OVERFLOW(c->dir_bytes, len, &c->dir_bytes) ||
 	    c->dir_bytes > c->s->size)
 		return entry_error(c, dir, "", -EIO,
-				   "directories overlap: more directory data "
-				   "than the image holds");
-	if (seen_insert(c, off, &rc))
-		return entry_error(c, dir, "", -ELOOP,
-				   "directory loop: the extent at byte %llu "
-				   "is already listed elsewhere",
-				   (unsigned long long)off);
-	if (rc < 0)
-		return rc;
+				   "directories overlap or are shared too "
+				   "often: more directory data than the "
+				   "image holds");
 	for (done = 0; done < len;) {
 		size_t chunk = len - done < ISOFS_CHUNK ?
 			       (size_t)(len - done) : ISOFS_CHUNK;
@@ -912,13 +898,144 @@ static int load_dir(struct isofs_ctx *c, struct source_node *dir,
 		/* Directories have no extents for the catalog. */
 		ch->ext = NULL;
 		ch->ext1.offset = ch->ext1.length = 0;
-		rc = load_dir(c, ch, coff, clen);
+		rc = load_dir(c, ch, coff, clen, &self);
 		if (rc < 0)
 			return rc;
 	}
 	if (!dir->parent)
 		hide_rr_moved(dir);
 	return 0;
+}
+
+/* One extent of one file, for check_extents(). */
+struct isofs_part {
+	uint64_t off, len;
+	const struct source_node *node;
+	size_t idx;		/* which of the node's extents */
+};
+
+static int part_cmp(const void *pa, const void *pb)
+{
+	const struct isofs_part *a = pa, *b = pb;
+
+	if (a->off != b->off)
+		return a->off < b->off ? -1 : 1;
+	if (a->len != b->len)
+		return a->len < b->len ? -1 : 1;
+	return 0;
+}
+
+static bool same_parts(const struct source_node *a,
+		       const struct source_node *b)
+{
+	return a->next == b->next &&
+	       memcmp(a->ext, b->ext, a->next * sizeof(*a->ext)) == 0;
+}
+
+static int part_error(struct isofs_ctx *c, const struct isofs_part *a,
+		      const struct isofs_part *b, const char *what)
+{
+	char other[512];
+
+	source_node_path(a->node, other, sizeof(other));
+	return entry_error(c, b->node->parent, b->node->name, -EIO,
+			   "extent at byte %llu, %llu bytes, %s \"%s\" (at "
+			   "byte %llu, %llu bytes)",
+			   (unsigned long long)b->off,
+			   (unsigned long long)b->len, what, other,
+			   (unsigned long long)a->off,
+			   (unsigned long long)a->len);
+}
+
+/*
+ * File data may not overlap, so that reading every file reads no more
+ * than the image (a multi-extent file of 65,536 parts that each cover
+ * the whole image would otherwise be hashed, served and exported as
+ * 765 GB).  Overlap is defined by byte ranges, with one exception for
+ * content stored once under several names:
+ *   - the parts of one file never share a byte;
+ *   - parts of two files either share no byte, or are the very same
+ *     range (offset and length) and then the two files are made of the
+ *     very same parts in the same order: genisoimage (-cache-inodes) and
+ *     xorriso write hard links and identical files that way, and the pack
+ *     hashes such files once (pack_builder_add_file()).
+ * A part that merely starts inside another, or a file that shares one
+ * part of another but not all, is refused (-EIO).  Sharing is bounded
+ * too: all files together may hold at most ISOFS_MAX_SHARING times the
+ * image, so that a small image of one file under 300,000 names cannot
+ * make an export write terabytes.  Real images share a few driver
+ * binaries between OS folders, far below that.
+ */
+static int check_extents(struct isofs_ctx *c)
+{
+	struct isofs_part *v = NULL;
+	const struct source_node *n;
+	size_t count = 0, k = 0, i, first = 0, far = 0;
+	uint64_t end = 0, total = 0, cap;
+	int rc = 0;
+
+	for (n = c->s->all; n; n = n->all_next) {
+		if (n->type != SOURCE_NODE_FILE || !n->ext)
+			continue;
+		count += n->next;
+		if (ADD_OVERFLOW(total, n->size, &total))
+			total = UINT64_MAX;
+	}
+	if (MUL_OVERFLOW(c->s->size, (uint64_t)ISOFS_MAX_SHARING, &cap))
+		cap = UINT64_MAX;
+	if (total > cap)
+		return aero_error_set(c->err, -EIO,
+				      "files add up to %llu bytes, more than "
+				      "%u times the image (%llu bytes): "
+				      "extents shared by too many names",
+				      (unsigned long long)total,
+				      ISOFS_MAX_SHARING,
+				      (unsigned long long)c->s->size);
+	if (!count)
+		return 0;
+	v = malloc(count * sizeof(*v));
+	if (!v)
+		return aero_error_set(c->err, -ENOMEM, "out of memory");
+	for (n = c->s->all; n; n = n->all_next) {
+		if (n->type != SOURCE_NODE_FILE || !n->ext)
+			continue;
+		for (i = 0; i < n->next; i++) {
+			v[k].off = n->ext[i].offset;
+			v[k].len = n->ext[i].length;
+			v[k].node = n;
+			v[k].idx = i;
+			k++;
+		}
+	}
+	qsort(v, count, sizeof(*v), part_cmp);
+	for (i = 0; i < count && rc == 0; i++) {
+		const struct isofs_part *a = &v[first], *b = &v[i];
+
+		if (i > 0 && b->off == a->off && b->len == a->len) {
+			/* The same range again: the same content, or a lie. */
+			if (b->node == a->node)
+				rc = part_error(c, a, b, "repeats a part of");
+			else if (b->idx != a->idx ||
+				 b->node->next != a->node->next ||
+				 b->node->ext[0].offset !=
+				 a->node->ext[0].offset ||
+				 b->node->ext[0].length !=
+				 a->node->ext[0].length ||
+				 (b->idx == 0 && !same_parts(a->node, b->node)))
+				rc = part_error(c, a, b, "is shared with, but "
+						"the file differs from,");
+			continue;
+		}
+		if (i > 0 && b->off < end)
+			rc = part_error(c, &v[far], b, "overlaps");
+		first = i;
+		if (b->off + b->len > end) {
+			end = b->off + b->len;
+			far = i;
+		}
+	}
+	free(v);
+	return rc;
 }
 
 /* Whether the tree at root record ROOT carries Rock Ridge (RRIP 5.1). */
@@ -1120,9 +1237,10 @@ int isofs_load(struct source *s, struct aero_error *err)
 		goto out;
 	}
 	s->root->ext = NULL;
-	rc = load_dir(&c, s->root, off, root.len);
+	rc = load_dir(&c, s->root, off, root.len, NULL);
+	if (rc == 0)
+		rc = check_extents(&c);
 out:
-	free(c.seen);
 	free(c.buf);
 	free(vd);
 	return rc;

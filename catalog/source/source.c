@@ -231,23 +231,31 @@ int source_open(const char *path, const struct source_limits *limits,
 		err = &local;
 	aero_error_clear(err);
 	*out = NULL;
-	/* O_NONBLOCK: opening a FIFO must not hang before we can refuse it. */
+	/*
+	 * Every message starts with "PATH: ", once: callers print it as is.
+	 * O_NONBLOCK: opening a FIFO must not hang before we can refuse it.
+	 */
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
-		return aero_error_set(err, -errno, "cannot open %s: %s", path,
+		return aero_error_set(err, -errno, "%s: cannot open: %s", path,
 				      strerror(errno));
 	if (fstat(fd, &st) < 0) {
 		rc = -errno;
 		close(fd);
-		return aero_error_set(err, rc, "cannot stat %s: %s", path,
+		return aero_error_set(err, rc, "%s: cannot stat: %s", path,
 				      strerror(-rc));
 	}
 	if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode) &&
 	    !S_ISBLK(st.st_mode)) {
 		close(fd);
 		return aero_error_set(err, -EINVAL,
-				      "%s is not a directory, regular file or "
-				      "block device", path);
+				      "%s: not a directory, regular file or "
+				      "block device but %s", path,
+				      S_ISFIFO(st.st_mode) ? "a FIFO" :
+				      S_ISSOCK(st.st_mode) ? "a socket" :
+				      S_ISCHR(st.st_mode) ?
+				      "a character device" : "another kind of "
+				      "file");
 	}
 	s = calloc(1, sizeof(*s));
 	if (!s) {

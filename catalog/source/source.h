@@ -69,7 +69,17 @@ struct source_limits {
  *   -ENOTSUP             a feature aerofs does not read: zisofs-compressed
  *                        (Rock Ridge ZF) or interleaved files, High Sierra
  *                        images, logical blocks other than 2048 bytes,
- *   -E2BIG/-ELOOP        a limit was exceeded (-ELOOP: a directory loop).
+ *   -EIO                 also: file data overlapping other file data, or a
+ *                        multi-extent file larger than the image (isofs.c
+ *                        check_extents() says what may be shared),
+ *   -E2BIG/-ELOOP        a limit was exceeded (-ELOOP: a directory inside
+ *                        itself; one listed under two folders is shown
+ *                        under both).
+ * The message in ERR starts with "PATH: " exactly once, so callers print
+ * it without adding the path again.
+ * A directory with more files than the soft RLIMIT_NOFILE leaves room for
+ * raises it to the hard limit (a pack keeps one descriptor per file; see
+ * catalog/util/fdlimit.h), and warns when even that is too low.
  * Every file extent is checked against the image size here, so a truncated
  * image fails at open, not at read.  Entries whose name cannot be served
  * (see source_skipped()) are left out with a warning, not an error.
@@ -150,6 +160,9 @@ int source_node_extents(const struct source_node *n,
 /*
  * Directory sources: opens file N read-only (O_NOFOLLOW, O_CLOEXEC) and
  * returns a descriptor the caller owns, or -errno.  -EINVAL for images.
+ * Out of descriptors, it raises the process's soft RLIMIT_NOFILE to the
+ * hard limit once (catalog/util/fdlimit.h) and retries; -EMFILE means the
+ * hard limit is too low for the tree.
  */
 int source_node_open(const struct source *s, const struct source_node *n);
 

@@ -9,8 +9,9 @@
  *
  *  - Only what aerofs puts in a pack is served: win7/<arch>/<driver>/ (x86
  *    and amd64, the four driver ids), licenses/virtio-win/<notice>,
- *    manifest.json and the synthesized files.  Anything else at those
- *    levels refuses the pack.  Both required drivers must be there for
+ *    manifest.json and the synthesized files.  An image's $WinPEDriver$
+ *    copy of win7/ is left out (the image made from this pack adds its
+ *    own); anything else at those levels refuses the pack.  Both required drivers must be there for
  *    both architectures, an optional one for both or neither, each folder
  *    with an INF.
  *  - Every INF and catalog check is run again on the driver folders
@@ -201,7 +202,14 @@ static int import_scan(struct catalog_build *cb, struct import *im)
 		bool synth = false;
 		int r = 0;
 
-		if (select_is_junk_name(name) || !strcmp(name, ".aerofs"))
+		/*
+		 * Not the pack's: a mount's control folder, and the copy of
+		 * win7/ that images add for Windows Setup (iso_image.c).
+		 * Neither is served.
+		 */
+		if (select_is_junk_name(name) || !strcmp(name, ".aerofs") ||
+		    !strcmp(name, "$WinPEDriver$") ||
+		    !strcmp(name, "_WINPEDRIVER_"))
 			continue;
 		for (size_t k = 0; k < IMPORT_NSYNTH; k++)
 			if (file && !strcmp(name, import_synth_names[k])) {

@@ -10,7 +10,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "export/image/fat_image.h"
 #include "export/image/iso_image.h"
+#include "export/image/vhd_image.h"
 
 struct image {
 	const struct image_format *fmt;
@@ -23,6 +25,10 @@ struct image {
 static const struct image_format formats[] = {
 	{ "iso", "iso", "ISO9660 + Joliet + Rock Ridge CD image",
 	  iso_image_layout },
+	{ "img", "img", "raw disk image: MBR + FAT16/FAT32 partition",
+	  fat_image_layout },
+	{ "vhd", "vhd", "fixed VHD: the raw disk image plus a VHD footer",
+	  vhd_image_layout },
 };
 
 const struct image_format *image_formats(size_t *n)

@@ -41,6 +41,8 @@ struct image_options {
 	const char *label;	/* volume label; NULL: pack_label() */
 	bool no_rock_ridge;	/* ISO: leave Rock Ridge out */
 	bool no_joliet;		/* ISO: leave Joliet out */
+	bool no_winpe;		/* ISO, FAT, VHD: no $WinPEDriver$ copy
+				 * of win7/x86 and win7/amd64 */
 };
 
 /*

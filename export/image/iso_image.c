@@ -29,13 +29,16 @@
  * with the characters Joliet forbids (* / : ; ? \ and controls) and
  * characters outside the BMP mapped to '_'; a longer name is truncated,
  * keeping an extension of up to 16 units.  In both trees a name that
- * collides (after mapping, case folding or truncation) with an earlier
- * sibling in pack order gets "_1", "_2"... before its extension.  Names
- * collide as readers show them: without the ";1" version and a trailing
- * '.', which Windows, Linux and libarchive strip, and ignoring ASCII case
- * in Joliet too, as Windows does (and as the pack does, pack.h); so a
- * file "a;b" and a directory "a_b" do not both become "a_b".  Rock
- * Ridge NM carries the exact name whatever the mangling.
+ * collides (after mapping, case folding or truncation) gets "_1", "_2"...
+ * before its extension; names that need no mangling are given first, so
+ * a mangled name never takes a genuine one ("a;b.sys" becomes "a_b_1.sys"
+ * when "a_b.sys" exists, whatever the order), then the others in pack
+ * order.  Names collide as readers show them: without the ";1" version
+ * and a trailing '.', which Windows, Linux and libarchive strip, and
+ * ignoring case in Joliet too, as Windows does (catalog/util/upcase.h, as
+ * the pack does, pack.h); so a file "a;b" and a directory "a_b" do not
+ * both become "a_b".  Rock Ridge NM carries the exact name whatever the
+ * mangling.
  *
  * Dates.  Every date is pack_epoch(), clamped to 1900-01-01T00:00:00Z ..
  * 2155-12-31T23:59:59Z, the range of a directory record date (9.1.5); the
@@ -54,9 +57,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "catalog/util/checked.h"
 #include "catalog/util/civil.h"
+#include "catalog/util/upcase.h"
 #include "catalog/util/utf.h"
 #include "export/image/iso9660.h"
 #include "export/image/regions.h"
@@ -68,6 +73,8 @@
 #define JOLIET_EXT_MAX 16
 #define ID_UNITS 300		/* scratch size for identifiers */
 #define PATH_TABLE_DIRS_MAX 65535	/* ECMA-119 9.4.5: 16-bit parent */
+
+#define WINPE_DIR "$WinPEDriver$"
 
 #define MODE_DIR 0040000	/* POSIX S_IFDIR, as RRIP PX wants */
 #define MODE_REG 0100000	/* POSIX S_IFREG */
@@ -108,6 +115,7 @@ struct layout {
 	struct pack *pack;
 	struct aero_error *err;
 	bool rr, joliet;
+	bool winpe;			/* add $WinPEDriver$ (see below) */
 	size_t n;
 	struct inode *in;		/* [n], inode i at in[i - 1] */
 	struct inode **pdirs, **jdirs;	/* path table order */
@@ -124,6 +132,24 @@ struct layout {
 	size_t nuniq;
 	uint8_t *meta;			/* sectors 16 .. data_lba - 1 */
 };
+
+/* The name of IN: its pack node's, or that of $WinPEDriver$. */
+static const char *inode_name(const struct inode *in)
+{
+	return in->node ? pack_node_name(in->node) : WINPE_DIR;
+}
+
+/* POSIX link count: a directory has "." and each subdirectory's "..". */
+static unsigned inode_nlink(const struct inode *in)
+{
+	unsigned n = 2;
+
+	if (!in->dir)
+		return 1;
+	for (size_t i = 0; i < in->nkids; i++)
+		n += in->kids[i]->dir;
+	return n;
+}
 
 /* ---- dates ------------------------------------------------------------- */
 
@@ -279,12 +305,15 @@ struct idset {
 	bool ucs2;
 };
 
-/* Unit I of a key, ASCII folded to upper case (primary ids already are). */
+/*
+ * Unit I of a key, upper-cased as Windows compares names (upcase.h: a
+ * 1:1 BMP table, so UCS-2 stays UCS-2; primary ids already are upper).
+ */
 static uint16_t key_unit(const uint8_t *p, size_t i, bool ucs2)
 {
 	uint16_t c = ucs2 ? (uint16_t)(p[2 * i] << 8 | p[2 * i + 1]) : p[i];
 
-	return c >= 'a' && c <= 'z' ? (uint16_t)(c - 'a' + 'A') : c;
+	return (uint16_t)upcase_cp(c);
 }
 
 /*
@@ -373,53 +402,110 @@ static int to_bytes(const uint16_t *u, size_t n, bool ucs2, uint8_t **out,
 	return 0;
 }
 
+/*
+ * Whether identifier U (N units, attempt 0 of id_compose()) shows NAME
+ * as it is: no character mapped to '_', none dropped.  Primary ids are
+ * upper case by rule (7.4.1), so NAME is compared upper-cased there, and
+ * an extensionless primary file keeps its '.' ("README.;1").
+ */
+static bool id_exact(const char *name, bool file, bool primary,
+		     const uint16_t *u, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)name;
+	size_t len = strlen(name), i = 0, k = 0;
+
+	if (file && n >= 2 && u[n - 2] == ';' && u[n - 1] == '1')
+		n -= 2;
+	while (i < len) {
+		uint32_t c;
+
+		i += utf8_next(s + i, len - i, &c);
+		if (primary && c >= 'a' && c <= 'z')
+			c -= 'a' - 'A';
+		if (k >= n || u[k] != c)
+			return false;
+		k++;
+	}
+	if (primary && file && k + 1 == n && u[k] == '.')
+		k++;
+	return k == n;
+}
+
+/*
+ * Names DIR's children in one tree (JOLIET or the primary one) into SET,
+ * in two passes: first every name that needs no mangling (id_exact())
+ * takes its own identifier, then the others, in pack order, take theirs
+ * or the first free "_K".  One pass in pack order would let a mangled name
+ * take a genuine one: pack files "a;b.sys" and "a_b.sys" became Joliet
+ * "a_b.sys" holding the bytes of "a;b.sys", and "a_b_1.sys".  NAMED
+ * (DIR->nkids, zeroed) is scratch.
+ */
+static int name_tree(struct inode *dir, bool joliet, struct idset *set,
+		     bool *named)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < dir->nkids; i++) {
+			struct inode *c = dir->kids[i];
+			const char *name = inode_name(c);
+			uint8_t **id = joliet ? &c->jid : &c->id;
+			uint8_t *id_len = joliet ? &c->jid_len : &c->id_len;
+			struct idparts p;
+			uint16_t u[ID_UNITS + 20];
+			size_t n;
+			int rc;
+
+			if (named[i])
+				continue;
+			id_split(name, c->dir, joliet ? joliet_char :
+				 primary_char, &p);
+			for (unsigned k = 0;; k++) {
+				n = joliet ?
+				    id_compose(&p, k, JOLIET_MAX,
+					       JOLIET_EXT_MAX, true, false,
+					       !c->dir, u) :
+				    id_compose(&p, k, c->dir ?
+					       PRIMARY_DIR_MAX :
+					       PRIMARY_FILE_MAX,
+					       PRIMARY_EXT_MAX, false, true,
+					       !c->dir, u);
+				if (pass == 0 &&
+				    !id_exact(name, !c->dir, !joliet, u, n))
+					break;
+				free(*id);
+				if ((rc = to_bytes(u, n, joliet, id,
+						   id_len)) < 0)
+					return rc;
+				if (idset_add(set, *id, id_key(*id, *id_len,
+							       joliet,
+							       !c->dir))) {
+					named[i] = true;
+					break;
+				}
+				if (pass == 0)
+					break;
+			}
+		}
+	}
+	return 0;
+}
+
 /* Gives every child of DIR its identifiers in both trees. */
 static int name_children(struct layout *L, struct inode *dir)
 {
 	struct idset ps = { 0 }, js = { 0 };
-	int rc;
+	bool *named = calloc(dir->nkids ? dir->nkids : 1, sizeof(*named));
+	int rc = -ENOMEM;
 
-	if ((rc = idset_init(&ps, dir->nkids, false)) < 0 ||
+	if (!named || (rc = idset_init(&ps, dir->nkids, false)) < 0 ||
 	    (rc = idset_init(&js, dir->nkids, true)) < 0)
 		goto out;
-	for (size_t i = 0; i < dir->nkids; i++) {
-		struct inode *c = dir->kids[i];
-		const char *name = pack_node_name(c->node);
-		struct idparts p;
-		uint16_t u[ID_UNITS + 20];
-		size_t n;
-		unsigned k;
-
-		id_split(name, c->dir, primary_char, &p);
-		for (k = 0;; k++) {
-			n = id_compose(&p, k, c->dir ? PRIMARY_DIR_MAX :
-				       PRIMARY_FILE_MAX, PRIMARY_EXT_MAX, false,
-				       true, !c->dir, u);
-			free(c->id);
-			if ((rc = to_bytes(u, n, false, &c->id,
-					   &c->id_len)) < 0)
-				goto out;
-			if (idset_add(&ps, c->id, id_key(c->id, c->id_len,
-							 false, !c->dir)))
-				break;
-		}
-		if (!L->joliet)
-			continue;
-		id_split(name, c->dir, joliet_char, &p);
-		for (k = 0;; k++) {
-			n = id_compose(&p, k, JOLIET_MAX, JOLIET_EXT_MAX, true,
-				       false, !c->dir, u);
-			free(c->jid);
-			if ((rc = to_bytes(u, n, true, &c->jid,
-					   &c->jid_len)) < 0)
-				goto out;
-			if (idset_add(&js, c->jid, id_key(c->jid, c->jid_len,
-							  true, !c->dir)))
-				break;
-		}
+	rc = name_tree(dir, false, &ps, named);
+	if (rc == 0 && L->joliet) {
+		memset(named, 0, dir->nkids * sizeof(*named));
+		rc = name_tree(dir, true, &js, named);
 	}
-	rc = 0;
 out:
+	free(named);
 	idset_free(&ps);
 	idset_free(&js);
 	return rc;
@@ -551,7 +637,7 @@ static uint8_t *susp_hdr(uint8_t *p, const char sig[2], size_t len)
 
 static size_t nm_total(const struct inode *in)
 {
-	size_t len = strlen(pack_node_name(in->node));
+	size_t len = strlen(inode_name(in));
 	size_t entries = (len + RRIP_NM_MAX - 1) / RRIP_NM_MAX;
 
 	return len + entries * RRIP_NM_HDR;
@@ -559,7 +645,7 @@ static size_t nm_total(const struct inode *in)
 
 static size_t put_nm(uint8_t *p, const struct inode *in)
 {
-	const char *name = pack_node_name(in->node);
+	const char *name = inode_name(in);
 	size_t len = strlen(name), done = 0, n = 0;
 
 	/* RRIP 4.1.4: a long name is split over NM entries with CONTINUE */
@@ -576,16 +662,18 @@ static size_t put_nm(uint8_t *p, const struct inode *in)
 	return n;
 }
 
-static size_t put_px(uint8_t *p, const struct inode *in)
+static size_t put_px(uint8_t *p, const struct layout *L,
+		     const struct inode *in)
 {
-	unsigned mode = pack_node_mode(in->node) |
-			(in->dir ? MODE_DIR : MODE_REG);
-	uint64_t ino = pack_node_ino(in->node);
+	unsigned mode = in->dir ? PACK_DIR_MODE | MODE_DIR :
+				  PACK_FILE_MODE | MODE_REG;
+	/* the pack's inode number, and past them for $WinPEDriver$ */
+	uint64_t ino = (uint64_t)(in - L->in) + 1;
 	uint8_t *q = susp_hdr(p, "PX", RRIP_PX_LEN);
 
 	/* RRIP 4.1.1: mode, links, uid, gid, serial number */
 	iso_put_both32(q, mode);
-	iso_put_both32(q + 8, pack_node_nlink(in->node));
+	iso_put_both32(q + 8, inode_nlink(in));
 	iso_put_both32(q + 16, 0);
 	iso_put_both32(q + 24, 0);
 	iso_put_both32(q + 32, (uint32_t)ino);
@@ -670,7 +758,7 @@ static size_t build_sua(const struct layout *L, const struct inode *in,
 	rr = susp_hdr(sua + n, "RR", RRIP_RR_LEN);
 	rr[0] = RRIP_RR_PX | RRIP_RR_TF | (nm ? RRIP_RR_NM : 0);
 	n += RRIP_RR_LEN;
-	n += put_px(sua + n, in);
+	n += put_px(sua + n, L, in);
 	n += put_tf(sua + n, L);
 	if (nm && !spill)
 		n += put_nm(sua + n, in);
@@ -969,15 +1057,137 @@ static void layout_free(struct layout *L)
 	free(L->meta);
 }
 
+/*
+ * $WinPEDriver$ (unless no_winpe): Windows Setup loads the drivers in a
+ * root folder of that name on any medium (Microsoft KB 2686316), so the
+ * root gets one holding "x86" and "amd64", copies of the pack's win7/x86
+ * and win7/amd64 trees.  The copies are inodes of their own (after the
+ * pack's, so that the pack's own files keep owning the data extents) over
+ * the same pack nodes, so assign() finds their contents already placed
+ * and the copy costs only directory records.  Joliet, which Windows reads,
+ * names it exactly "$WinPEDriver$"; the primary tree, where '$' is not a
+ * d-character, "_WINPEDRIVER_".  A pack with its own $WinPEDriver$, or
+ * without win7/x86 and win7/amd64, gets none.
+ */
+/* ARCH 0: win7/amd64, 1: win7/x86 (bytewise order, like their copies). */
+static const struct pack_node *winpe_src(const struct layout *L, int arch)
+{
+	const struct pack_node *n = pack_lookup_path(
+		L->pack, arch ? "win7/x86" : "win7/amd64");
+
+	return n && pack_node_is_dir(n) ? n : NULL;
+}
+
+static size_t winpe_subtree(const struct pack_node *n)
+{
+	size_t k = 1;
+
+	/* recursion as deep as the pack, which bounds it (pack.h) */
+	for (size_t i = 0; i < pack_node_nchildren(n); i++)
+		k += winpe_subtree(pack_node_child(n, i));
+	return k;
+}
+
+/* Inodes $WinPEDriver$ adds (0: none). */
+static size_t winpe_count(const struct layout *L)
+{
+	const struct pack_node *root = pack_root(L->pack);
+	size_t n = 0;
+
+	if (!L->winpe)
+		return 0;
+	for (size_t i = 0; i < pack_node_nchildren(root); i++)
+		if (strcasecmp(pack_node_name(pack_node_child(root, i)),
+			       WINPE_DIR) == 0)
+			return 0;
+	for (int a = 0; a < 2; a++)
+		if (winpe_src(L, a))
+			n += winpe_subtree(winpe_src(L, a));
+	return n ? n + 1 : 0;
+}
+
+/* A new inode for pack node SRC (NULL: $WinPEDriver$) under PARENT. */
+static struct inode *winpe_inode(struct layout *L,
+				 const struct pack_node *src,
+				 struct inode *parent, size_t room)
+{
+	struct inode *in = &L->in[L->n++];
+
+	in->node = src;
+	in->dir = !src || pack_node_is_dir(src);
+	in->fsize = src ? pack_node_size(src) : 0;
+	in->parent = parent;
+	L->ndirs += in->dir;
+	if (room) {
+		in->kids = calloc(room, sizeof(*in->kids));
+		in->jkids = calloc(room, sizeof(*in->jkids));
+		if (!in->kids || !in->jkids)
+			return NULL;
+	}
+	return in;
+}
+
+/* Copies the subtree of SRC under PARENT; returns its inode or NULL. */
+static struct inode *winpe_copy(struct layout *L, const struct pack_node *src,
+				struct inode *parent)
+{
+	size_t n = pack_node_nchildren(src);
+	struct inode *in = winpe_inode(L, src, parent, n);
+
+	for (size_t i = 0; in && i < n; i++) {
+		struct inode *k = winpe_copy(L, pack_node_child(src, i), in);
+
+		if (!k)
+			return NULL;
+		in->kids[in->nkids] = in->jkids[in->nkids] = k;
+		in->nkids++;
+	}
+	return in;
+}
+
+/* Adds $WinPEDriver$ to the root, whose kids have room for one more. */
+static int winpe_add(struct layout *L)
+{
+	struct inode *root = &L->in[0], *wp;
+	size_t at = 0;
+
+	while (at < root->nkids &&
+	       strcmp(inode_name(root->kids[at]), WINPE_DIR) < 0)
+		at++;
+	if (!(wp = winpe_inode(L, NULL, root, 2)))
+		return -ENOMEM;
+	memmove(root->kids + at + 1, root->kids + at,
+		(root->nkids - at) * sizeof(*root->kids));
+	memmove(root->jkids + at + 1, root->jkids + at,
+		(root->nkids - at) * sizeof(*root->jkids));
+	root->kids[at] = root->jkids[at] = wp;
+	root->nkids++;
+	for (int a = 0; a < 2; a++) {
+		struct inode *k;
+
+		if (!winpe_src(L, a))
+			continue;
+		if (!(k = winpe_copy(L, winpe_src(L, a), wp)))
+			return -ENOMEM;
+		wp->kids[wp->nkids] = wp->jkids[wp->nkids] = k;
+		wp->nkids++;
+	}
+	return 0;
+}
+
 static int load_tree(struct layout *L)
 {
+	size_t extra = winpe_count(L);
+	int rc;
+
 	L->n = pack_node_count(L->pack);
-	L->in = calloc(L->n, sizeof(*L->in));
+	L->in = calloc(L->n + extra, sizeof(*L->in));
 	if (!L->in)
 		return -ENOMEM;
 	for (size_t i = 0; i < L->n; i++) {
 		struct inode *in = &L->in[i];
 		const struct pack_node *node = pack_node_by_ino(L->pack, i + 1);
+		size_t room;
 
 		in->node = node;
 		in->dir = pack_node_is_dir(node);
@@ -994,10 +1204,11 @@ static int load_tree(struct layout *L)
 					      pack_node_path(node),
 					      (unsigned long long)in->fsize);
 		in->nkids = pack_node_nchildren(node);
-		if (!in->nkids)
+		room = in->nkids + (i == 0 && extra);	/* $WinPEDriver$ */
+		if (!room)
 			continue;
-		in->kids = calloc(in->nkids, sizeof(*in->kids));
-		in->jkids = calloc(in->nkids, sizeof(*in->jkids));
+		in->kids = calloc(room, sizeof(*in->kids));
+		in->jkids = calloc(room, sizeof(*in->jkids));
 		if (!in->kids || !in->jkids)
 			return -ENOMEM;
 	}
@@ -1011,6 +1222,8 @@ static int load_tree(struct layout *L)
 			in->kids[k] = in->jkids[k] = &L->in[ino - 1];
 		}
 	}
+	if (extra && (rc = winpe_add(L)) < 0)
+		return rc;
 	if (L->ndirs > PATH_TABLE_DIRS_MAX)
 		return aero_error_set(L->err, -EFBIG,
 				      "%zu directories: an ISO9660 path "
@@ -1217,6 +1430,7 @@ int iso_image_layout(struct pack *pack, const struct image_options *opts,
 
 	L.rr = !opts->no_rock_ridge;
 	L.joliet = !opts->no_joliet;
+	L.winpe = !opts->no_winpe;
 	set_dates(&L, pack_epoch(pack));
 	if ((rc = set_label(&L, opts->label ? opts->label :
 				pack_label(pack))) < 0 ||

@@ -31,7 +31,6 @@ listing is then compared with --tree if given.
 
 import argparse
 import gzip
-import hashlib
 import json
 import lzma
 import os
@@ -43,6 +42,11 @@ import subprocess
 import sys
 import tempfile
 import time
+
+# The Python tests' shared helpers (one sha256_file for all of them).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "integration"))
+from aerofs_test import sha256_file  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BEGIN = "@@AEROFS-E2E BEGIN@@"
@@ -536,17 +540,6 @@ class Mount:
 
 
 # ---- checks --------------------------------------------------------------
-
-def sha256_file(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while True:
-            b = f.read(1 << 20)
-            if not b:
-                break
-            h.update(b)
-    return h.hexdigest()
-
 
 def walk_tree(root, skip_top=()):
     files, dirs = {}, set()

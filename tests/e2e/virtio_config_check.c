@@ -22,7 +22,9 @@
  *  - virtio_pci_device_type() is the model's type, virtio_pci_is_modern()
  *    matches the mode, and virtio_hwid_list() holds the hardware ids
  *    Windows would see (VEN&DEV&SUBSYS&REV and VEN&DEV);
- *  - virtio_pci_cap_parse() with the BARs from sysfs: modern and
+ *  - virtio_pci_bars_decode() reads the BAR registers the way the guest
+ *    kernel did (space, 64-bit, prefetchable, address = sysfs start);
+ *  - virtio_pci_cap_parse() with those BARs, sized by sysfs: modern and
  *    transitional functions have common, notify, ISR and device
  *    structures in the 64-bit memory BAR 4 at QEMU's offsets with notify
  *    multiplier 4; legacy-only functions have no virtio capability;
@@ -52,12 +54,9 @@
 /* Linux include/linux/ioport.h: flags in sysfs resource */
 #define IORESOURCE_IO 0x00000100
 #define IORESOURCE_MEM 0x00000200
+#define IORESOURCE_PREFETCH 0x00002000
 #define IORESOURCE_MEM_64 0x00100000
 
-/* PCI 3.0 §6.2.5.1: BAR low bits */
-#define PCI_BAR_IO 0x1
-#define PCI_BAR_MEM_TYPE_64 0x4
-#define PCI_BAR_MEM_PREFETCH 0x8
 #define PCI_CAP_ID_EXP 0x10
 
 /*
@@ -274,7 +273,7 @@ static void check_region(const char *what, const struct virtio_pci_region *r,
 		return;
 	}
 	CHECK_EQ_UINT(QEMU_MODERN_BAR, r->bar);
-	CHECK(!r->is_io);
+	CHECK_EQ_INT(VIRTIO_PCI_SPACE_MEMORY, r->space);
 	CHECK_EQ_UINT(offset, r->offset);
 	if (r->length < min_len)
 		FAIL_AT("%s length %#x < %#x", what, r->length, min_len);
@@ -295,9 +294,8 @@ static void check_dev(const struct dev *d, const struct expect *e)
 	struct virtio_pci_bar bars[VIRTIO_PCI_NUM_BARS];
 	struct virtio_pci_caps caps;
 	enum virtio_pci_cap_err err;
-	char ids[16][VIRTIO_HWID_MAX], want[VIRTIO_HWID_MAX];
+	char ids[VIRTIO_HWID_LIST_MAX][VIRTIO_HWID_MAX], want[VIRTIO_HWID_MAX];
 	size_t nids;
-	uint32_t bar4;
 
 	/* config space size: PCIe extended space only behind the port */
 	CHECK_EQ_UINT(e->pcie ? 4096 : 256, d->cfg_len);
@@ -324,9 +322,8 @@ static void check_dev(const struct dev *d, const struct expect *e)
 	CHECK(virtio_device_type_name(m->type) != NULL);
 
 	/* hardware ids Windows matches INF lines against */
-	nids = virtio_hwid_list(&id, ids, sizeof(ids) / sizeof(ids[0]));
-	if (nids > sizeof(ids) / sizeof(ids[0]))
-		nids = sizeof(ids) / sizeof(ids[0]);
+	nids = virtio_hwid_list(&id, ids, VIRTIO_HWID_LIST_MAX);
+	CHECK_EQ_UINT(VIRTIO_HWID_LIST_MAX, nids);
 	snprintf(want, sizeof(want),
 		 "PCI\\VEN_1AF4&DEV_%04X&SUBSYS_%04X1AF4&REV_%02X", want_dev,
 		 want_subsys, want_rev);
@@ -338,18 +335,34 @@ static void check_dev(const struct dev *d, const struct expect *e)
 		FAIL_AT("hardware id %s not listed", want);
 	CHECK(nids > 0);
 
-	/* BARs as the guest kernel assigned them */
+	/*
+	 * BARs decoded from the registers agree with what the guest kernel
+	 * made of them; sysfs adds the sizes config space cannot give.
+	 */
 	CHECK_EQ_UINT(VIRTIO_PCI_NUM_BARS, d->nres);
+	CHECK_EQ_INT(0, virtio_pci_bars_decode(d->cfg, d->cfg_len, bars));
 	for (unsigned i = 0; i < VIRTIO_PCI_NUM_BARS; i++) {
 		const struct res *r = &d->res[i];
+		bool in_sysfs = r->flags != 0 && r->end > r->start;
 
-		bars[i].present = r->flags != 0 && r->end > r->start;
-		bars[i].is_io = r->flags & IORESOURCE_IO;
-		bars[i].length = bars[i].present ? r->end - r->start + 1 : 0;
+		CHECK_EQ_INT(in_sysfs, bars[i].present);
+		if (!in_sysfs || !bars[i].present)
+			continue;
+		CHECK_EQ_UINT(r->start, bars[i].base);
+		CHECK_EQ_INT(!!(r->flags & IORESOURCE_IO),
+			     bars[i].space == VIRTIO_PCI_SPACE_IO);
+		CHECK_EQ_INT(!!(r->flags & IORESOURCE_MEM),
+			     bars[i].space == VIRTIO_PCI_SPACE_MEMORY);
+		CHECK_EQ_INT(!!(r->flags & IORESOURCE_MEM_64),
+			     bars[i].is_64bit);
+		CHECK_EQ_INT(!!(r->flags & IORESOURCE_PREFETCH),
+			     bars[i].prefetchable);
+		bars[i].length = r->end - r->start + 1;
 	}
 	CHECK_EQ_INT(!modern, bars[QEMU_LEGACY_BAR].present);
 	if (!modern)
-		CHECK(bars[QEMU_LEGACY_BAR].is_io);
+		CHECK_EQ_INT(VIRTIO_PCI_SPACE_IO,
+			     bars[QEMU_LEGACY_BAR].space);
 
 	err = virtio_pci_cap_parse(d->cfg, d->cfg_len, bars, &caps);
 	if (e->mode == MODE_LEGACY) {
@@ -366,12 +379,11 @@ static void check_dev(const struct dev *d, const struct expect *e)
 		     virtio_pci_cap_strerror(err));
 
 	/* the memory BAR: 64-bit prefetchable, 16 KiB */
-	bar4 = (uint32_t)d->cfg[0x10 + 4 * QEMU_MODERN_BAR] |
-	       (uint32_t)d->cfg[0x11 + 4 * QEMU_MODERN_BAR] << 8;
-	CHECK_EQ_UINT(PCI_BAR_MEM_TYPE_64 | PCI_BAR_MEM_PREFETCH, bar4 & 0xF);
-	CHECK(bars[QEMU_MODERN_BAR].present && !bars[QEMU_MODERN_BAR].is_io);
-	CHECK(d->res[QEMU_MODERN_BAR].flags & IORESOURCE_MEM);
-	CHECK(d->res[QEMU_MODERN_BAR].flags & IORESOURCE_MEM_64);
+	CHECK(bars[QEMU_MODERN_BAR].present);
+	CHECK_EQ_INT(VIRTIO_PCI_SPACE_MEMORY, bars[QEMU_MODERN_BAR].space);
+	CHECK(bars[QEMU_MODERN_BAR].is_64bit);
+	CHECK(bars[QEMU_MODERN_BAR].prefetchable);
+	CHECK(bars[QEMU_MODERN_BAR + 1].upper_half);
 	CHECK_EQ_UINT(QEMU_MODERN_BAR_SIZE, bars[QEMU_MODERN_BAR].length);
 
 	check_region("common", &caps.common, QEMU_COMMON_OFF,

@@ -5,8 +5,9 @@
  * through /proc/self/fd, so the whole image path runs: descriptor checks,
  * tree choice, directory records, Rock Ridge and the name rules.  Besides
  * the sanitizers, the tree must keep its promises: every extent inside the
- * image, sizes equal to the extent sum, children sorted without
- * duplicates, names never empty, "." or "..", and never holding '/'.
+ * image, sizes equal to the extent sum and never above the image size (a
+ * file's parts do not overlap), children sorted without duplicates, names
+ * never empty, "." or "..", and never holding '/'.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -53,7 +54,8 @@ static void check_tree(const struct source *s, const struct source_node *n)
 					abort();
 				sum += ext[j].length;
 			}
-			if (sum != source_node_size(c))
+			if (sum != source_node_size(c) ||
+			    sum > source_size(s))
 				abort();
 			break;
 		case SOURCE_NODE_OTHER:

@@ -3,20 +3,25 @@
  * parser, the identity/hardware-id code and the Aero layout check.
  *
  * Input: byte 0 bit 0 says whether BAR descriptions follow; if so, six
- * records of 5 bytes (flags: bit 0 present, bit 1 I/O; then le32 length)
- * come next.  The rest (at most 4096 bytes) is config space, passed in
- * place so reads past its end hit the end of the fuzzer's buffer.  The
+ * records of 5 bytes (flags: bit 0 present, bit 1 I/O, else bit 2 space
+ * unknown, else memory; then le32 length) come next; byte 0 bit 1 says to
+ * take the BARs from the config space's own registers instead
+ * (virtio_pci_bars_decode(), lengths still from the records).  The rest
+ * (at most 4096 bytes) is config space, passed in place so reads past
+ * its end hit the end of the fuzzer's buffer.  The
  * same bytes, NUL-terminated, also go through virtio_hwid_parse().
  *
  * Beyond "no crash", a successful parse must satisfy the promises of
  * virtio_pci_cap.h; a broken promise aborts, so the fuzzer reports it.
  * The seed corpus is the QEMU captures of shared/fixtures/qemu-virtio-pci
- * (with and without BAR records) plus three hardware ids.
+ * (with and without BAR records; *-decoded.bin with BARs taken from the
+ * registers) plus three hardware ids.
  * tests/hostile/virtio_cap/ holds hand-made edge cases: a ring of 48
  * capabilities, a cap crossing 0x100 in a 4 KiB space, every region at
  * the 4 GiB boundary, a 0x41-byte config space.  No libFuzzer crash has
  * been found so far; a crasher goes there with a note on the bug.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,8 +57,10 @@ static void check_region(const struct virtio_pci_region *r, unsigned type,
 	REQUIRE(r->length == virtio_le32(cfg + r->cap_offset + 12));
 	REQUIRE(r->bar < 6 && r->offset % align[type] == 0);
 	REQUIRE(r->length >= min[type] && end <= UINT32_MAX);
+	REQUIRE(bars || r->space == VIRTIO_PCI_SPACE_UNKNOWN);
 	if (bars) {
 		REQUIRE(bars[r->bar].present);
+		REQUIRE(r->space == bars[r->bar].space);
 		REQUIRE(!bars[r->bar].length || end <= bars[r->bar].length);
 	}
 }
@@ -77,8 +84,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (len < 30)
 			return 0;
 		for (int i = 0; i < 6; i++) {
-			bars[i].present = cfg[i * 5] & 1;
-			bars[i].is_io = cfg[i * 5] & 2;
+			uint8_t fl = cfg[i * 5];
+
+			memset(&bars[i], 0, sizeof(bars[i]));
+			bars[i].present = fl & 1;
+			bars[i].space = fl & 2 ? VIRTIO_PCI_SPACE_IO :
+					fl & 4 ? VIRTIO_PCI_SPACE_UNKNOWN :
+						 VIRTIO_PCI_SPACE_MEMORY;
 			bars[i].length = virtio_le32(cfg + i * 5 + 1);
 		}
 		bp = bars;
@@ -87,6 +99,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (len > 4096)
 		return 0;
+
+	{
+		struct virtio_pci_bar dec[6];
+		int rc = virtio_pci_bars_decode(cfg, len, dec);
+
+		REQUIRE(rc == 0 || rc == -EINVAL || rc == -ENOTSUP ||
+			rc == -ERANGE);
+		for (int i = 0; i < 6; i++) {
+			REQUIRE(!(dec[i].present && dec[i].upper_half));
+			REQUIRE(!dec[i].is_64bit ||
+				(i < 5 && dec[i + 1].upper_half));
+			REQUIRE(dec[i].present ||
+				dec[i].space == VIRTIO_PCI_SPACE_UNKNOWN);
+			REQUIRE(dec[i].length == 0);
+			if (data[0] & 2 && bp) {
+				/* the registers, sized by the records */
+				uint64_t l = bars[i].length;
+
+				bars[i] = dec[i];
+				bars[i].length = l;
+			}
+		}
+	}
 
 	if (virtio_pci_cap_parse(cfg, len, bp, &caps) == VIRTIO_PCI_CAP_OK) {
 		uint64_t off;
@@ -102,16 +137,35 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    virtio_pci_notify_offset(&caps.notify, 7, &off) == 0)
 			REQUIRE(off + 2 <= (uint64_t)caps.notify.offset +
 						   caps.notify.length);
-		if (bp)
-			virtio_aero_layout_check(&caps, bp);
+		REQUIRE(!caps.notify_io.present ||
+			caps.notify_io.space == VIRTIO_PCI_SPACE_IO);
+		REQUIRE(!caps.notify.present ||
+			caps.notify.space != VIRTIO_PCI_SPACE_IO);
+		REQUIRE(!caps.notify_io_first || caps.notify_io.present);
+		REQUIRE(virtio_pci_notify_select(&caps, true, true) ==
+			(caps.notify_io_first ? &caps.notify_io :
+						&caps.notify));
+		if (bp) {
+			enum virtio_aero_layout_err first;
+			unsigned all;
+
+			first = virtio_aero_layout_check(&caps, bp, &all);
+			REQUIRE(first == VIRTIO_AERO_LAYOUT_OK ?
+					all == 0 :
+					(all & -all) ==
+						VIRTIO_AERO_LAYOUT_BIT(first));
+		}
 	}
 
 	if (virtio_pci_identity_read(cfg, len, &id) == 0) {
-		char ids[11][VIRTIO_HWID_MAX];
+		char ids[VIRTIO_HWID_LIST_MAX][VIRTIO_HWID_MAX];
+		int type = virtio_pci_device_type(&id);
 
-		virtio_pci_device_type(&id);
-		REQUIRE(virtio_hwid_list(&id, ids, 11) == 11);
-		for (int i = 0; i < 11; i++)
+		REQUIRE(type > 0 || type == -ENODEV);
+		REQUIRE(type > 0 || !virtio_device_type_name(type));
+		REQUIRE(virtio_hwid_list(&id, ids, VIRTIO_HWID_LIST_MAX) ==
+			VIRTIO_HWID_LIST_MAX);
+		for (int i = 0; i < VIRTIO_HWID_LIST_MAX; i++)
 			REQUIRE(virtio_hwid_binds(ids[i], &id));
 		virtio_aero_device_find(&id);
 	}

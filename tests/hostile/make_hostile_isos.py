@@ -454,6 +454,110 @@ def multi_extent_backwards():
 
 
 @case
+def multi_extent_dos():
+    # Expect -EIO "its parts add up to more than the image" (issue 15):
+    # PDB.PDB is 64 parts that each cover the whole 40-block image, so it
+    # declares 64 times the image; the real report had 65,536 parts and
+    # 765 GB in 11.7 MB, hashed for 15 minutes.  Refused at the second
+    # part, before any byte is read.
+    nparts = 64
+    entries = [dirrec(b'PDB.PDB;1', 0, 40 * SECTOR, 0x80)
+               for _ in range(nparts - 1)]
+    entries.append(dirrec(b'PDB.PDB;1', 0, 40 * SECTOR, 0))
+    return simple(entries, root_size=4 * SECTOR)
+
+
+@case
+def multi_extent_overlap():
+    # Expect -EIO "overlaps": BIG.BIN's second part (block 31) lies inside
+    # its first (blocks 30-31); the parts add up to less than the image.
+    entries = [dirrec(b'BIG.BIN;1', 30, 2 * SECTOR, 0x80),
+               dirrec(b'BIG.BIN;1', 31, SECTOR, 0)]
+    return simple(entries, files=[(30, b'A' * 2 * SECTOR)])
+
+
+@case
+def multi_extent_repeat():
+    # Expect -EIO "repeats a part of": BIG.BIN is block 30 twice.
+    entries = [dirrec(b'BIG.BIN;1', 30, SECTOR, 0x80),
+               dirrec(b'BIG.BIN;1', 30, SECTOR, 0)]
+    return simple(entries, files=[(30, b'A' * SECTOR)])
+
+
+@case
+def files_overlap():
+    # Expect -EIO "overlaps": B.BIN (block 31) starts inside A.BIN (blocks
+    # 30-31).  Not the same range, so not one content under two names.
+    entries = [dirrec(b'A.BIN;1', 30, 2 * SECTOR),
+               dirrec(b'B.BIN;1', 31, SECTOR)]
+    return simple(entries, files=[(30, b'A' * 2 * SECTOR)])
+
+
+@case
+def shared_part():
+    # Expect -EIO "is shared with, but the file differs from": X.BIN is
+    # blocks 30 then 32, Y.BIN blocks 31 then 32.  Sharing a part without
+    # being the same file would let N files each re-read one big part.
+    entries = [dirrec(b'X.BIN;1', 30, SECTOR, 0x80),
+               dirrec(b'X.BIN;1', 32, SECTOR, 0),
+               dirrec(b'Y.BIN;1', 31, SECTOR, 0x80),
+               dirrec(b'Y.BIN;1', 32, SECTOR, 0)]
+    return simple(entries, files=[(30, b'X' * SECTOR), (31, b'Y' * SECTOR),
+                                  (32, b'Z' * SECTOR)])
+
+
+@case
+def shared_extent():
+    # Expect success: ONE.TXT and TWO.TXT are the same range (block 30, 4
+    # bytes "same"), BIG1.BIN and BIG2.BIN the same two parts (block 32
+    # 'B' * 2048, block 31 'A' * 10): what genisoimage -cache-inodes and
+    # xorriso write for hard links and identical files.
+    entries = [dirrec(b'BIG1.BIN;1', 32, SECTOR, 0x80),
+               dirrec(b'BIG1.BIN;1', 31, 10, 0),
+               dirrec(b'BIG2.BIN;1', 32, SECTOR, 0x80),
+               dirrec(b'BIG2.BIN;1', 31, 10, 0),
+               dirrec(b'ONE.TXT;1', 30, 4),
+               dirrec(b'TWO.TXT;1', 30, 4)]
+    return simple(entries, files=[(30, b'same'), (31, b'A' * 10),
+                                  (32, b'B' * SECTOR)])
+
+
+@case
+def shared_too_often():
+    # Expect -EIO "extents shared by too many names": one 40 KiB extent
+    # under 200 names is 8,192,000 bytes from a 100 KiB image, more than
+    # ISOFS_MAX_SHARING (64) times the image; an export would write it all.
+    entries = [dirrec(b'F%03d.BIN;1' % i, 30, 20 * SECTOR) for i in range(200)]
+    return simple(entries, root_size=5 * SECTOR,
+                  files=[(30, b'S' * 20 * SECTOR)])
+
+
+@case
+def directory_dag():
+    # Expect success: A and B are one directory extent (block 30) holding
+    # F.TXT ("dag"): shared, not a loop; both list F.TXT.
+    sub = directory(30, ROOT, [dirrec(b'F.TXT;1', 31, 3)])
+    return simple([dirrec(b'A', 30, SECTOR, 2), dirrec(b'B', 30, SECTOR, 2)],
+                  extra=[(30, sub), (31, b'dag')])
+
+
+@case
+def directory_dag_bomb():
+    # Expect -EIO "shared too often": 24 levels, each a directory whose
+    # two entries both point at the next level, would list 2^24
+    # directories from 25 blocks.  The directory data read may not exceed
+    # the image, so this stops after about the image's worth.
+    levels = 24
+    extra = []
+    for i in range(levels):
+        blk = 30 + i
+        kids = [] if i == levels - 1 else \
+            [dirrec(b'L', blk + 1, SECTOR, 2), dirrec(b'R', blk + 1, SECTOR, 2)]
+        extra.append((blk, directory(blk, blk - 1 if i else ROOT, kids)))
+    return simple([dirrec(b'TOP', 30, SECTOR, 2)], extra=extra)
+
+
+@case
 def multi_extent_broken():
     # Expect -EIO: a multi-extent chain interrupted by another name.
     entries = [dirrec(b'BIG.BIN;1', 30, SECTOR, 0x80),

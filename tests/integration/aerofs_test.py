@@ -93,6 +93,20 @@ def sha256(data):
     return hashlib.sha256(data).hexdigest()
 
 
+WINPE = "$WinPEDriver$"
+
+
+def with_winpe(files):
+    """The files an image of a driver pack holds, from the pack's files
+    {path: value}: the pack's, plus the $WinPEDriver$/<arch>/... copy of
+    every win7/<arch>/... file that Windows Setup loads by itself."""
+    out = dict(files)
+    for p, v in files.items():
+        if p.startswith("win7/"):
+            out[WINPE + p[len("win7"):]] = v
+    return out
+
+
 _fixture_cache = {}
 
 

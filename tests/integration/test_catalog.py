@@ -839,7 +839,7 @@ def test_usage():
     rc, out, err = run("--help")
     assert rc == 0 and out.startswith("Usage: aerofs-catalog"), out
     rc, out, err = run("--version")
-    assert rc == 0 and out.startswith("aerofs-catalog (aerofs) "), out
+    assert rc == 0 and out.startswith("aerofs-catalog "), out
     fx = full_fixture()
     rc, out, err = run("-o", "no-such-option", iso(fx))
     expect_fail(rc, err, 2, "unknown option 'no-such-option'")

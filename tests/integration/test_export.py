@@ -12,22 +12,26 @@ read-only directory, truncated source, existing directory, SIGINT, also
 SIGINT right before the rename) exit non-zero with a message and leave
 nothing behind.
 
-Exit 0 = pass, 1 = fail, 77 = skipped (no fixture or no binary).
+TAP through aerofs_test.run_tests; skipped as a whole without the
+fixture, the binary, bsdtar or isoinfo.
 """
-import hashlib
 import json
 import os
 import shutil
+import signal
+import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import zipfile
 
-BUILD = os.environ.get("AEROFS_BUILD_ROOT", "")
-FIXTURES = os.environ.get("AEROFS_FIXTURES", "")
-EXPORT = os.path.join(BUILD, "export", "aerofs-export")
+from aerofs_test import EXPORT, FIXTURES, Skip, require_tool, run_tests
+from aerofs_test import WINPE, sha256, sha256_file, tmpdir, with_winpe
 
+# check() records a failure and goes on, so that one run shows every
+# mismatch; each test fails if it recorded any (see export_test()).
 failures = []
 
 
@@ -48,14 +52,6 @@ def run(args, env=None, umask=None, **kw):
                           capture_output=True, text=True, **kw)
 
 
-def sha256_file(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def walk(root):
     """{relative path: sha256} of the regular files under ROOT."""
     out = {}
@@ -72,7 +68,7 @@ def zip_files(path):
         check(z.testzip() is None, path + ": zipfile CRC check")
         for i in z.infolist():
             if not i.filename.endswith("/"):
-                out[i.filename] = hashlib.sha256(z.read(i)).hexdigest()
+                out[i.filename] = sha256(z.read(i))
     return out
 
 
@@ -131,10 +127,15 @@ def export_all(tmp):
                         manifest_of(files,
                                     lambda p: z.read(p).decode())
                 else:
-                    files = extract("bsdtar", out, tmp)
+                    image = extract("bsdtar", out, tmp)
                     if shutil.which("7z"):
-                        check(extract("7z", out, tmp) == files,
+                        check(extract("7z", out, tmp) == image,
                               "%s: 7z (Joliet) == bsdtar (Rock Ridge)" % out)
+                    # The pack, and its drivers again in $WinPEDriver$.
+                    files = {p: h for p, h in image.items()
+                             if not p.startswith(WINPE + "/")}
+                    check(image == with_winpe(files),
+                          "%s: $WinPEDriver$ mirrors win7/" % out)
                     m = manifest_of(files, lambda p: _iso_read(out, p))
                     label = m["image"]["label"]
                     info = subprocess.run(["isoinfo", "-d", "-i", out],
@@ -363,32 +364,159 @@ def test_interrupt_at_commit(tmp):
               % (out, os.listdir(out_dir)))
 
 
-def main():
-    if not os.path.exists(EXPORT):
-        print("# %s not built" % EXPORT)
-        return 77
-    if not os.path.exists(os.path.join(FIXTURES, "fixture.json")):
-        print("# no fixture at %r" % FIXTURES)
-        return 77
-    for tool in ("bsdtar", "isoinfo"):
-        if not shutil.which(tool):
-            print("# %s missing" % tool)
-            return 77
-    tmp = tempfile.mkdtemp(prefix="aerofs-test-export-")
+def test_refuses_clobbering(tmp):
+    """OUTPUT that is the input, inside it, containing it, or not a
+    regular file: refused with a message, nothing touched."""
+    iso = os.path.join(tmp, "src.iso")
+    shutil.copyfile(os.path.join(FIXTURES, "virtio-win-rr.iso"), iso)
+    tree = os.path.join(tmp, "dsrc")
+    shutil.copytree(os.path.join(FIXTURES, "tree"), tree)
+    before_iso = sha256_file(iso)
+    before_tree = sorted(os.listdir(tree))
+    fifo = os.path.join(tmp, "fifo")
+    os.mkfifo(fifo)
+    cases = [
+        ([iso, iso], "is the source"),
+        (["-f", "zip", iso, iso], "is the source"),
+        (["--force", tree, tree], "is the source"),
+        ([tree, os.path.join(tree, "out.zip")], "inside the source"),
+        (["--force", tree, os.path.join(tree, "sub")], "inside the source"),
+        (["--force", tree, tmp], "contains the source"),
+        (["-f", "zip", iso, fifo], "not a regular file"),
+        (["-f", "zip", iso, "/dev/null"], "not a regular file"),
+    ]
+    for args, why in cases:
+        r = run(["-q"] + args)
+        check(r.returncode == 1 and why in r.stderr,
+              "%s refused (%s): %d %s" % (args, why, r.returncode,
+                                          r.stderr.strip()))
+    check(sha256_file(iso) == before_iso, "source ISO untouched")
+    check(sorted(os.listdir(tree)) == before_tree, "source tree untouched")
+    check(stat.S_ISCHR(os.stat("/dev/null").st_mode), "/dev/null intact")
+    check(stat.S_ISFIFO(os.stat(fifo).st_mode), "fifo intact")
+
+
+def _stopped(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        return f.read().rsplit(")", 1)[1].split()[0] == "T"
+
+
+def _flip_inside(iso, needle):
+    """Rewrites ISO in place (same inode, same size): one byte of the
+    first occurrence of NEEDLE changes, as a downloader rewriting a
+    preallocated file would."""
+    with open(iso, "r+b") as f:
+        data = f.read()
+        at = data.index(needle)
+        f.seek(at)
+        f.write(bytes([data[at] ^ 0x20]))
+
+
+def test_source_rewritten_during_export(tmp):
+    """Deterministic: the export stops itself after its first chunk
+    (AEROFS_TEST_STOP_AT), the source is rewritten in place, the export
+    continues and must fail with no OUTPUT; the same run untouched
+    succeeds."""
+    tree = os.path.join(FIXTURES, "tree")
+    inf = None
+    for d, _, files in os.walk(tree):
+        for n in files:
+            if n.lower() == "viostor.inf" and "amd64" in d.lower() \
+                    and "w7" in d.lower():
+                inf = os.path.join(d, n)
+    check(inf is not None, "fixture has a Win7 amd64 viostor.inf")
+    needle = open(inf, "rb").read()[-64:]
+    for fmt in ("zip", "iso", "dir"):
+        for rewrite in (False, True):
+            iso = os.path.join(tmp, "src-%s-%d.iso" % (fmt, rewrite))
+            shutil.copyfile(os.path.join(FIXTURES, "virtio-win-rr.iso"),
+                            iso)
+            out = os.path.join(tmp, "out-%s-%d.%s" % (fmt, rewrite, fmt))
+            e = dict(os.environ, AEROFS_TEST_STOP_AT="1")
+            p = subprocess.Popen([EXPORT, "-q", "-f", fmt, iso, out],
+                                 env=e, stderr=subprocess.PIPE, text=True)
+            end = time.monotonic() + 30
+            while not _stopped(p.pid) and p.poll() is None \
+                    and time.monotonic() < end:
+                time.sleep(0.01)
+            check(p.poll() is None, "%s: export stopped itself" % fmt)
+            if rewrite:
+                _flip_inside(iso, needle)
+            os.kill(p.pid, signal.SIGCONT)
+            err = p.communicate(timeout=60)[1]
+            if rewrite:
+                check(p.returncode == 1 and "changed" in err,
+                      "%s: rewritten source fails (%d): %s"
+                      % (fmt, p.returncode, err.strip()))
+                check(not os.path.exists(out), "%s: no OUTPUT" % fmt)
+                check(not [n for n in os.listdir(tmp)
+                           if n.startswith(".out-")],
+                      "%s: no temporary left" % fmt)
+            else:
+                check(p.returncode == 0 and os.path.exists(out),
+                      "%s: untouched source exports (%d): %s"
+                      % (fmt, p.returncode, err.strip()))
+
+
+def test_source_rewritten_free_running(tmp):
+    """Free-running, bounded: while a writer keeps rewriting the source in
+    place, every export either fails with no OUTPUT or writes a ZIP whose
+    files match its own manifest.json."""
+    iso = os.path.join(tmp, "busy.iso")
+    shutil.copyfile(os.path.join(FIXTURES, "virtio-win-rr.iso"), iso)
+    data = open(iso, "rb").read()
+    stop = []
+
+    def writer():
+        k = 0
+        while not stop:
+            with open(iso, "r+b") as f:
+                at = len(data) // 2 + (k * 4099) % (len(data) // 3)
+                f.seek(at)
+                f.write(bytes([data[at] ^ (1 + k % 255)]))
+            k += 1
+            time.sleep(0.002)
+    t = threading.Thread(target=writer)
+    t.start()
     try:
-        for t in (test_variants, test_determinism, test_source_date_epoch,
-                  test_failures, test_interrupt, test_interrupt_at_commit):
-            before = len(failures)
-            t(tmp)
-            print("%s %s" % ("ok" if len(failures) == before else "not ok",
-                             t.__name__))
+        for i in range(10):
+            out = os.path.join(tmp, "busy-%d.zip" % i)
+            r = run(["-q", iso, out])
+            if r.returncode == 0:
+                files = zip_files(out)
+                with zipfile.ZipFile(out) as z:
+                    manifest_of(files, lambda p: z.read(p).decode())
+            else:
+                check(not os.path.exists(out), "failed export left %s"
+                      % out)
     finally:
-        if os.environ.get("AEROFS_KEEP_TMP"):
-            print("# kept " + tmp)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-    return 1 if failures else 0
+        stop.append(1)
+        t.join()
+
+
+def require():
+    if not os.path.exists(EXPORT):
+        raise Skip("%s not built" % EXPORT)
+    if not os.path.exists(os.path.join(FIXTURES, "fixture.json")):
+        raise Skip("no fixture at %r" % FIXTURES)
+    for tool in ("bsdtar", "isoinfo"):
+        require_tool(tool)
+
+
+def export_test(fn):
+    """A test of run_tests() from FN(tmp): fails with every check() FN
+    recorded."""
+    def test():
+        before = len(failures)
+        fn(tmpdir("aerofs-test-export-"))
+        if len(failures) > before:
+            raise AssertionError("; ".join(failures[before:]))
+    test.__code__ = test.__code__.replace(
+        co_firstlineno=fn.__code__.co_firstlineno)
+    return test
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_tests({name: export_test(fn) for name, fn in list(globals().items())
+               if name.startswith("test_") and callable(fn)},
+              require=require)

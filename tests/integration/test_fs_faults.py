@@ -68,6 +68,41 @@ def test_truncated_source():
             raise AssertionError("image error not in status.json")
 
 
+def test_source_rewritten_in_place_gives_eio():
+    """An image held open while its source is rewritten in place (same
+    inode, as a downloader writing into a preallocated file): its source
+    bytes fail with EIO instead of mixing two releases.  Renamed over is
+    clean (test_fs_reload); this is the other way a release arrives."""
+    fx = fixture()
+    src = os.path.join(tmpdir(), "src.iso")
+    shutil.copyfile(fixture_iso(fx), src)
+    with mounted(src) as d:
+        d.allow(r"read of \d+ bytes at \d+ failed: source changed")
+        img = d.path(".aerofs", "aero-win7-drivers.iso")
+        with open(img, "rb") as f:
+            head = os.pread(f.fileno(), 64 << 10, 0)
+            check_eq(head[16 * 2048 + 1:16 * 2048 + 6], b"CD001", "PVD")
+            time.sleep(0.05)    # past the source's timestamp tick
+            with open(src, "r+b") as g:
+                size = os.fstat(g.fileno()).st_size
+                g.seek(size // 2)
+                b = g.read(1)
+                g.seek(size // 2)
+                g.write(bytes([b[0] ^ 1]))
+            # Drop what the kernel cached for this file, then read on.
+            os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+            try:
+                f.seek(0)
+                while f.read(1 << 20):
+                    pass
+            except OSError as e:
+                check_eq(e.errno, errno.EIO, "errno")
+            else:
+                raise AssertionError("whole image read after an in-place "
+                                     "rewrite of its source")
+        check_eq(d.proc.poll(), None, "daemon alive")
+
+
 def test_source_deleted_keeps_serving():
     fx = fixture()
     src = os.path.join(tmpdir(), "src.iso")

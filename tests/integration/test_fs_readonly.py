@@ -86,8 +86,10 @@ def test_hidden_control_dir():
         st = os.stat(d.path(CTL))
         check_eq(stat.S_ISDIR(st.st_mode), True, ".aerofs is a directory")
         check_eq(stat.S_IMODE(st.st_mode), 0o555, ".aerofs mode")
+        images = [i["name"] for i in d.status()["images"]]
+        check_eq(ISO_NAME in images, True, "the ISO among the images")
         check_eq(sorted(os.listdir(d.path(CTL))),
-                 sorted([ISO_NAME, "status.json"]), "ls .aerofs")
+                 sorted(images + ["status.json"]), "ls .aerofs")
         check_eq(os.path.isdir(d.path(CTL, "..", "win7")), True,
                  ".aerofs/.. is the root")
         s = d.status()

@@ -10,12 +10,14 @@ for the image bsdtar, xorriso and isoinfo reading it.
 
 import json
 import os
+import shutil
 import stat
 import subprocess
 
 from aerofs_test import (CTL, EXPORT, ISO_NAME, STATUS, Skip, check_eq,
                          fixture, fixture_iso, mounted, require_tool,
-                         run_tests, sha256, sha256_file, tmpdir, walk)
+                         run_tests, sha256, sha256_file, tmpdir, walk,
+                         with_winpe)
 
 
 def fixture_info(fx):
@@ -159,6 +161,62 @@ def test_equals_export():
                          sha256_file(os.path.join(out, path)), path)
 
 
+def test_every_image_equals_export():
+    """Every (profile, format) image in .aerofs is byte-identical to
+    aerofs-export of the same source in that format, with and without
+    -o no-winpe; the disk images pass fsck.fat and qemu-img."""
+    if not os.access(EXPORT, os.X_OK):
+        raise Skip("aerofs-export not built")
+    iso = fixture_iso(fixture())
+    for opts, args in (((), []), (("no-winpe",), ["--no-winpe"])):
+        with mounted(iso, opts=opts) as d:
+            images = d.status()["images"]
+            check_eq(sorted(i["format"] for i in images),
+                     ["img", "iso", "vhd"], "image formats")
+            for i in images:
+                want = os.path.join(tmpdir(), i["name"])
+                r = subprocess.run([EXPORT, "-q", "--profile", i["profile"],
+                                    "--format", i["format"]] + args +
+                                   [iso, want], stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT)
+                if r.returncode != 0:
+                    raise AssertionError("aerofs-export %s: %s"
+                                         % (i["format"], r.stdout.decode()))
+                got = d.path(CTL, i["name"])
+                check_eq(os.stat(got).st_size, i["size"],
+                         i["name"] + " size vs status.json")
+                check_eq(sha256_file(got), sha256_file(want),
+                         "%s %s vs aerofs-export" % (i["name"], opts))
+            if not opts:
+                check_disk_images(d.path(CTL, "aero-win7-drivers.img"),
+                                  d.path(CTL, "aero-win7-drivers.vhd"))
+
+
+def check_disk_images(img, vhd):
+    """fsck.fat on the partition of IMG (cut out at its MBR offset), and
+    qemu-img on VHD against IMG."""
+    with open(img, "rb") as f:
+        mbr = f.read(512)
+    check_eq(mbr[510:512], b"\x55\xaa", "MBR signature")
+    start = int.from_bytes(mbr[446 + 8:446 + 12], "little") * 512
+    length = int.from_bytes(mbr[446 + 12:446 + 16], "little") * 512
+    if shutil.which("fsck.fat"):
+        part = os.path.join(tmpdir(), "part.fat")
+        with open(img, "rb") as f, open(part, "wb") as g:
+            f.seek(start)
+            g.write(f.read(length))
+        r = subprocess.run(["fsck.fat", "-n", "-v", part],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        if r.returncode != 0:
+            raise AssertionError("fsck.fat: %s" % r.stdout.decode())
+    if shutil.which("qemu-img"):
+        r = subprocess.run(["qemu-img", "compare", "-f", "vpc", "-F", "raw",
+                            vhd, img], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT)
+        if r.returncode != 0:
+            raise AssertionError("qemu-img compare: %s" % r.stdout.decode())
+
+
 def iso_tree_via_bsdtar(iso):
     out = os.path.join(tmpdir(), "bsdtar")
     os.makedirs(out)
@@ -196,6 +254,7 @@ def test_virtual_image():
         copy = os.path.join(tmpdir(), "copy.iso")
         with open(copy, "wb") as f:
             f.write(data)
+        pack = with_winpe(pack)
         check_eq(iso_tree_via_bsdtar(iso), pack, "bsdtar of the image")
         if os.path.exists("/usr/bin/xorriso"):
             r = subprocess.run(["xorriso", "-indev", copy, "-find", "/",

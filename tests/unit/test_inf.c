@@ -399,7 +399,7 @@ static unsigned next_cp(const unsigned char **s)
 
 static const enum inf_encoding all_encodings[] = {
 	INF_ENC_ASCII, INF_ENC_UTF8_BOM, INF_ENC_UTF16LE_BOM,
-	INF_ENC_UTF16LE, INF_ENC_UTF16BE_BOM, INF_ENC_UTF16BE,
+	INF_ENC_UTF16LE, INF_ENC_UTF16BE_BOM,
 };
 
 /*
@@ -410,7 +410,7 @@ static struct buf encode(const char *text, enum inf_encoding enc, bool crlf)
 {
 	struct buf b = { NULL, 0 };
 	const unsigned char *s = (const unsigned char *)text;
-	bool be = enc == INF_ENC_UTF16BE || enc == INF_ENC_UTF16BE_BOM;
+	bool be = enc == INF_ENC_UTF16BE_BOM;
 	bool wide = enc >= INF_ENC_UTF16LE_BOM;
 
 	buf_put(&b, "", 0);
@@ -857,6 +857,29 @@ static void expect_error(const void *p, size_t len, int code,
 	inf_free(rc == 0 ? inf : NULL);
 }
 
+/*
+ * Issue 15: BOM-less UTF-16BE passed, but SetupAPI reads an INF without a
+ * BOM as ANSI or UTF-16LE only, so Windows would not read it.  Every
+ * driver text, swapped to big-endian without a BOM, must be refused; with
+ * the BOM it stays accepted (test_encodings).
+ */
+static void test_utf16be_without_bom(void)
+{
+	for (size_t d = 0; d < sizeof(drivers) / sizeof(drivers[0]); d++) {
+		struct buf b = encode(drivers[d].text, INF_ENC_UTF16LE, true);
+
+		for (size_t i = 0; i + 1 < b.len; i += 2) {
+			unsigned char t = b.p[i];
+
+			b.p[i] = b.p[i + 1];
+			b.p[i + 1] = t;
+		}
+		expect_error(b.p, b.len, -EINVAL,
+			     "UTF-16BE without a byte order mark");
+		free(b.p);
+	}
+}
+
 static void test_garbage(void)
 {
 	static const unsigned char png[] = {
@@ -1046,6 +1069,7 @@ static void test_hostile(void)
 int main(void)
 {
 	RUN(test_encodings);
+	RUN(test_utf16be_without_bom);
 	RUN(test_non_ascii);
 	RUN(test_quirks);
 	RUN(test_strings_section_named);

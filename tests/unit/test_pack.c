@@ -10,9 +10,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "catalog/pack/pack.h"
+#include "catalog/util/upcase.h"
 
 /* FIPS 180-2 B.1: SHA-256("abc"). */
 static const unsigned char sha256_abc[32] = {
@@ -185,7 +188,7 @@ static void test_invalid_names(void)
 	pack_builder_free(b);
 }
 
-static void test_extents_read_span_and_truncation(void)
+static void test_extents_read_span_and_rename(void)
 {
 	char path[64];
 	int fd = make_source(10000, path);
@@ -231,13 +234,66 @@ static void test_extents_read_span_and_truncation(void)
 	CHECK_EQ_UINT(500, span.len);
 	CHECK_EQ_INT(-EINVAL, pack_node_span(p, n, 4000, &span));
 
-	/* The source shrinks while served: reads fail, nothing crashes. */
-	CHECK_EQ_INT(0, truncate(path, 5500));
-	CHECK_EQ_INT(500, pack_node_read(p, n, buf, 500, 0));
-	CHECK_EQ_INT(-EIO, pack_node_read(p, n, buf, 1000, 0));
-	CHECK_EQ_INT(1000, pack_node_read(p, n, buf, 1000, 3000));
-	unlink(path);
+	/* Renamed over (the way a new release arrives): the pack keeps the
+	 * old file through its descriptor and keeps serving it. */
+	{
+		char other[80];
+		int fd2;
+
+		snprintf(other, sizeof(other), "%s.new", path);
+		fd2 = open(other, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		CHECK(fd2 >= 0 && write(fd2, "new", 3) == 3);
+		close(fd2);
+		CHECK_EQ_INT(0, rename(other, path));
+		CHECK_EQ_INT(4000, pack_node_read(p, n, buf, sizeof(buf), 0));
+		CHECK_EQ_MEM(want, buf, 4000);
+		CHECK_EQ_INT(0, pack_verify(p, &err));
+		CHECK_EQ_INT(0, pack_source_check(p, 0));
+	}
 	pack_unref(p);
+}
+
+/*
+ * A source rewritten in place (same inode) or truncated after the pack was
+ * built: every read of it fails with EIO rather than mixing two versions,
+ * pack_source_check() and pack_verify() say so.
+ */
+static void test_source_changed_in_place(void)
+{
+	/* File times tick with the kernel's clock: let one tick pass between
+	 * the pack's snapshot and the change. */
+	const struct timespec tick = { 0, 30 * 1000 * 1000 };
+	char path[64];
+	struct pack_extent ext = { 0, 100, 1000 };
+	struct aero_error err = { 0 };
+	unsigned char buf[1000];
+
+	for (int trunc = 0; trunc < 2; trunc++) {
+		int fd = make_source(4000, path);
+		struct pack_builder *b = pack_builder_new(0);
+		const struct pack_node *n;
+		struct pack *p;
+
+		CHECK_EQ_INT(0, pack_builder_add_source(b, fd, 4000));
+		CHECK_EQ_INT(0, pack_builder_add_file(b, "f", &ext, 1, NULL,
+						      &err));
+		CHECK_EQ_INT(0, pack_builder_finish(b, &p));
+		n = pack_lookup_path(p, "f");
+		CHECK_EQ_INT(1000, pack_node_read(p, n, buf, 1000, 0));
+		CHECK_EQ_INT(0, pack_verify(p, &err));
+		nanosleep(&tick, NULL);
+		if (trunc)
+			CHECK_EQ_INT(0, ftruncate(fd, 3000));
+		else	/* same size, one byte outside the file's extent */
+			CHECK_EQ_INT(1, pwrite(fd, "x", 1, 3500));
+		CHECK_EQ_INT(-EIO, pack_source_check(p, 0));
+		CHECK_EQ_INT(-EIO, pack_node_read(p, n, buf, 1000, 0));
+		CHECK_EQ_INT(-EIO, pack_verify(p, &err));
+		CHECK(strstr(err.msg, "changed") != NULL);
+		close(fd);
+		unlink(path);
+		pack_unref(p);
+	}
 }
 
 static void test_blob_span_and_refs(void)
@@ -339,15 +395,222 @@ static void test_wide_directory(void)
 	pack_unref(p);
 }
 
+
+/*
+ * Issue 15: names that collide on Windows only outside ASCII.  NTFS
+ * upper-cases each UTF-16 unit through its 1:1 $UpCase table.
+ */
+static void test_unicode_case(void)
+{
+	/* ä Ä, œ Œ, σοφ ΣΟΦ, др ДР, Armenian, ḁ Ḁ, full-width ａ Ａ, ǆ Ǆ */
+	static const char *const pairs[][2] = {
+		{ "\xc3\xa4nderung.txt", "\xc3\x84NDERUNG.TXT" },
+		{ "d/\xc5\x93uvre", "d/\xc5\x92UVRE" },
+		{ "\xcf\x83\xce\xbf\xcf\x86", "\xce\xa3\xce\x9f\xce\xa6" },
+		{ "\xd0\xb4\xd1\x80", "\xd0\x94\xd0\xa0" },
+		{ "\xd5\xa1", "\xd4\xb1" },
+		{ "\xe1\xb8\x81", "\xe1\xb8\x80" },
+		{ "\xef\xbd\x81", "\xef\xbc\xa1" },
+		{ "\xc7\x86", "\xc7\x84" },
+	};
+	struct aero_error err = { 0 };
+
+	for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+		struct pack_builder *b = pack_builder_new(0);
+		char dir[300];
+
+		CHECK_EQ_INT(0, pack_builder_add_blob(b, pairs[i][0], "a", 1,
+						      NULL, &err));
+		if (pack_builder_add_blob(b, pairs[i][1], "b", 1, NULL,
+					  &err) != -EEXIST)
+			FAIL_AT("%s and %s both added", pairs[i][0],
+				pairs[i][1]);
+		else
+			CHECK(strstr(err.msg, "ignoring case") != NULL);
+		/* As a directory in the way too. */
+		snprintf(dir, sizeof(dir), "%s/x", pairs[i][1]);
+		CHECK_EQ_INT(-EEXIST, pack_builder_add_dir(b, dir, &err));
+		CHECK(pack_builder_has(b, pairs[i][1]));
+		pack_builder_free(b);
+	}
+	/* Different names to Windows: no 1:1 upper case, or none at all. */
+	{
+		struct pack_builder *b = pack_builder_new(0);
+		/* ß (no 1:1 upper case), dotless i (left out), Kelvin
+		 * sign (upper case already), Deseret (not in the BMP) */
+		static const char *const distinct[] = {
+			"stra\xc3\x9f\x65", "STRASSE",
+			"\xc4\xb1", "I",
+			"\xe2\x84\xaa", "k",
+			"\xf0\x90\x90\xa8", "\xf0\x90\x90\x80",
+		};
+
+		for (size_t i = 0; i < sizeof(distinct) / sizeof(*distinct);
+		     i++)
+			if (pack_builder_add_blob(b, distinct[i], "a", 1, NULL,
+						  &err) < 0)
+				FAIL_AT("%s refused: %s", distinct[i], err.msg);
+		pack_builder_free(b);
+	}
+	/* The table itself, at range edges (Unicode 1:1 upper case). */
+	CHECK_EQ_UINT('A', upcase_cp('a'));
+	CHECK_EQ_UINT('Z', upcase_cp('z'));
+	CHECK_EQ_UINT('{', upcase_cp('{'));
+	CHECK_EQ_UINT(0xc0, upcase_cp(0xe0));
+	CHECK_EQ_UINT(0xf7, upcase_cp(0xf7));		/* division sign */
+	CHECK_EQ_UINT(0x178, upcase_cp(0xff));		/* ÿ -> Ÿ */
+	CHECK_EQ_UINT(0x100, upcase_cp(0x101));
+	CHECK_EQ_UINT(0x100, upcase_cp(0x100));
+	CHECK_EQ_UINT(0x3a3, upcase_cp(0x3c2));		/* final sigma */
+	CHECK_EQ_UINT(0x42f, upcase_cp(0x44f));
+	CHECK_EQ_UINT(0x10a0, upcase_cp(0x2d00));	/* Georgian */
+	CHECK_EQ_UINT(0xff3a, upcase_cp(0xff5a));
+	CHECK_EQ_UINT(0xdf, upcase_cp(0xdf));
+	CHECK_EQ_UINT(0x131, upcase_cp(0x131));
+	CHECK_EQ_UINT(0x10428, upcase_cp(0x10428));
+	CHECK(upcase_equal("\xc3\xa4", 2, "\xc3\x84", 2));
+	CHECK(!upcase_equal("a", 1, "ab", 2));
+	CHECK(!upcase_equal("\xff", 1, "\xfe", 1));
+	CHECK(upcase_hash("\xc3\xa4x", 3) == upcase_hash("\xc3\x84X", 3));
+}
+
+/*
+ * Issue 15: the size limit is checked before any byte is read.  The
+ * source is registered as 1 TiB but holds 10 bytes: reading would fail
+ * with -EIO, so -EFBIG shows that nothing was read.
+ */
+static void test_file_max(void)
+{
+	char path[64];
+	int fd = make_source(10, path);
+	struct pack_builder *b = pack_builder_new(0);
+	struct aero_error err = { 0 };
+	struct pack_extent big[2] = { { 0, 0, 3ull << 30 },
+				      { 0, 3ull << 30, 3ull << 30 } };
+	struct pack_extent max = { 0, 0, PACK_FILE_MAX + 1 };
+
+	CHECK_EQ_INT(0, pack_builder_add_source(b, fd, 1ull << 40));
+	CHECK_EQ_INT(-EFBIG, pack_builder_add_file(b, "big", big, 2, NULL,
+						   &err));
+	CHECK(strstr(err.msg, "big: more than 4294967295 bytes") != NULL);
+	CHECK_EQ_INT(-EFBIG, pack_builder_add_file(b, "max", &max, 1, NULL,
+						   &err));
+	CHECK(!pack_builder_has(b, "big") && !pack_builder_has(b, "max"));
+	/* 4 GiB - 1 itself passes the limit and fails the read. */
+	max.length = PACK_FILE_MAX;
+	CHECK_EQ_INT(-EIO, pack_builder_add_file(b, "max", &max, 1, NULL,
+						 &err));
+	pack_builder_free(b);
+	close(fd);
+	unlink(path);
+}
+
+/*
+ * Issue 15: one content under many names (hard links in an image) is
+ * hashed once.  Observable without a clock: after the first name is
+ * hashed the source is truncated, so reading again would be -EIO.
+ */
+static void test_same_extents_hashed_once(void)
+{
+	char path[64];
+	int fd = make_source(4096, path);
+	struct pack_builder *b = pack_builder_new(0);
+	struct aero_error err = { 0 };
+	struct pack_extent ext[2] = { { 0, 2048, 2048 }, { 0, 0, 100 } };
+	struct pack_extent other[2] = { { 0, 2048, 2048 }, { 0, 0, 101 } };
+	unsigned char sha1[32], sha2[32];
+	const struct pack_node *n;
+	struct pack *p;
+
+	CHECK_EQ_INT(0, pack_builder_add_source(b, fd, 4096));
+	CHECK_EQ_INT(0, pack_builder_add_file(b, "a", ext, 2, sha1, &err));
+	CHECK_EQ_INT(0, ftruncate(fd, 0));
+	CHECK_EQ_INT(0, pack_builder_add_file(b, "b", ext, 2, sha2, &err));
+	CHECK_EQ_MEM(sha1, sha2, 32);
+	/* Another extent list is read, and fails: the source shrank. */
+	CHECK_EQ_INT(-EIO, pack_builder_add_file(b, "c", other, 2, NULL,
+						 &err));
+	CHECK_EQ_INT(0, pack_builder_finish(b, &p));
+	n = pack_lookup_path(p, "b");
+	CHECK(n != NULL);
+	if (n)
+		CHECK_EQ_MEM(sha1, pack_node_sha256(n), 32);
+	pack_unref(p);
+	close(fd);
+	unlink(path);
+}
+
+/*
+ * Issue 15: a directory source of ~1,200 files failed with "Too many open
+ * files" at systemd's soft limit of 1,024.  A child lowers the soft limit
+ * to 64 (the hard one stays) and registers 200 sources: all must succeed,
+ * the soft limit raised to the hard one.  With the hard limit at 64 too,
+ * registering fails with -EMFILE and nothing else.
+ */
+static int fd_limit_child(size_t nsrc, rlim_t soft, rlim_t hard)
+{
+	struct rlimit rl = { soft, hard };
+	struct pack_builder *b = pack_builder_new(0);
+	char path[64];
+	int fd = make_source(1, path), rc = 0;
+
+	unlink(path);
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 10;
+	for (size_t i = 0; i < nsrc && rc >= 0; i++)
+		rc = pack_builder_add_source(b, fd, 1);
+	pack_builder_free(b);
+	if (rc == -EMFILE)
+		return 2;
+	if (rc < 0)
+		return 3;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur != rl.rlim_max)
+		return 4;
+	return 0;
+}
+
+static void test_fd_limit(void)
+{
+	struct rlimit rl;
+	int st;
+	pid_t pid;
+
+	CHECK(getrlimit(RLIMIT_NOFILE, &rl) == 0);
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < 400)
+		SKIP_CASE("hard RLIMIT_NOFILE %lu is below 400",
+			  (unsigned long)rl.rlim_max);
+	fflush(NULL);
+	pid = fork();
+	assert(pid >= 0);
+	if (pid == 0)
+		_exit(fd_limit_child(200, 64, rl.rlim_max));
+	CHECK(waitpid(pid, &st, 0) == pid);
+	CHECK(WIFEXITED(st));
+	if (WIFEXITED(st) && WEXITSTATUS(st))
+		FAIL_AT("200 sources at soft limit 64: child status %d "
+			"(2: EMFILE)", WEXITSTATUS(st));
+	pid = fork();
+	assert(pid >= 0);
+	if (pid == 0)
+		_exit(fd_limit_child(200, 64, 64));
+	CHECK(waitpid(pid, &st, 0) == pid);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 2);
+}
+
 int main(void)
 {
 	RUN(test_tree_shape);
 	RUN(test_inode_numbers_are_order_independent);
 	RUN(test_invalid_names);
-	RUN(test_extents_read_span_and_truncation);
+	RUN(test_extents_read_span_and_rename);
+	RUN(test_source_changed_in_place);
 	RUN(test_blob_span_and_refs);
 	RUN(test_failed_add_leaves_builder_intact);
 	RUN(test_empty);
 	RUN(test_wide_directory);
+	RUN(test_unicode_case);
+	RUN(test_file_max);
+	RUN(test_same_extents_hashed_once);
+	RUN(test_fd_limit);
 	return harness_exit();
 }

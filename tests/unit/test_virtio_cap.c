@@ -79,7 +79,7 @@ static void all_bars(uint64_t len)
 {
 	for (int i = 0; i < 6; i++) {
 		bars[i].present = true;
-		bars[i].is_io = false;
+		bars[i].space = VIRTIO_PCI_SPACE_MEMORY;
 		bars[i].length = len;
 	}
 }
@@ -240,7 +240,7 @@ static void test_bad_later_duplicate_ignored(void)
 	CHECK_EQ_UINT(VIRTIO_PCI_ANOM_DUPLICATE, caps.anomalies);
 	CHECK(!caps.notify_io.present);
 	/* in I/O space it is the first of its kind, so it must be valid */
-	bars[3].is_io = true;
+	bars[3].space = VIRTIO_PCI_SPACE_IO;
 	CHECK_EQ_INT(VIRTIO_PCI_CAP_NOTIFY_LEN_TOO_SMALL, parse_bars(256));
 	CHECK_EQ_UINT(0x90, caps.err_offset);
 }
@@ -655,7 +655,7 @@ static void test_notify_io_and_memory(void)
 {
 	build_multi_bar();
 	all_bars(0x10000);
-	bars[3].is_io = true;
+	bars[3].space = VIRTIO_PCI_SPACE_IO;
 	bars[3].length = 4;
 	cfg[0x81] = 0x90;
 	add_cap(0x90, 0, VIRTIO_PCI_CAP_NOTIFY_CFG, 3, 0, 2, 20);
@@ -666,10 +666,32 @@ static void test_notify_io_and_memory(void)
 	cfg[0x81] = 0;
 	CHECK_EQ_INT(VIRTIO_PCI_CAP_OK, parse_bars(256));
 	CHECK_REGION(caps.notify, 2, 0x2000, 0x200);
-	CHECK(!caps.notify.is_io);
+	CHECK_EQ_INT(VIRTIO_PCI_SPACE_MEMORY, caps.notify.space);
 	CHECK_REGION(caps.notify_io, 3, 0, 2);
-	CHECK(caps.notify_io.is_io);
+	CHECK_EQ_INT(VIRTIO_PCI_SPACE_IO, caps.notify_io.space);
 	CHECK_EQ_UINT(0, caps.anomalies);
+	/* both reported, in the device's order: I/O first */
+	CHECK(caps.notify_io_first);
+	CHECK(virtio_pci_notify_select(&caps, true, true) == &caps.notify_io);
+	CHECK(virtio_pci_notify_select(&caps, true, false) == &caps.notify);
+	CHECK(virtio_pci_notify_select(&caps, false, true) ==
+	      &caps.notify_io);
+	CHECK(virtio_pci_notify_select(&caps, false, false) == NULL);
+	CHECK(virtio_pci_notify_select(NULL, true, true) == NULL);
+	/* memory listed first: 0x34 -> 0x40 ... 0x80 -> 0x90 -> end */
+	cfg[0x34] = 0x40;
+	cfg[0x81] = 0x90;
+	cfg[0x91] = 0;
+	CHECK_EQ_INT(VIRTIO_PCI_CAP_OK, parse_bars(256));
+	CHECK(caps.notify.present && caps.notify_io.present);
+	CHECK(!caps.notify_io_first);
+	CHECK(virtio_pci_notify_select(&caps, true, true) == &caps.notify);
+	CHECK(virtio_pci_notify_select(&caps, false, true) ==
+	      &caps.notify_io);
+	/* back to I/O first for the rest */
+	cfg[0x34] = 0x90;
+	cfg[0x91] = 0x40;
+	cfg[0x81] = 0;
 	/* with both taken, a third NOTIFY (even a broken one) is ignored */
 	cfg[0x81] = 0xA4;
 	add_cap(0xA4, 0, VIRTIO_PCI_CAP_NOTIFY_CFG, 3, 1, 0, 4);
@@ -679,13 +701,123 @@ static void test_notify_io_and_memory(void)
 	/* without BAR types both are just NOTIFY caps: first wins */
 	CHECK_EQ_INT(VIRTIO_PCI_CAP_OK, parse(256));
 	CHECK_REGION(caps.notify, 3, 0, 2);
+	CHECK_EQ_INT(VIRTIO_PCI_SPACE_UNKNOWN, caps.notify.space);
 	CHECK(!caps.notify_io.present);
+	CHECK(!caps.notify_io_first);
 	CHECK_EQ_UINT(VIRTIO_PCI_ANOM_DUPLICATE, caps.anomalies);
+	/* unknown space: whatever the driver maps, it is the one to try */
+	CHECK(virtio_pci_notify_select(&caps, false, true) == &caps.notify);
+	CHECK(virtio_pci_notify_select(&caps, true, false) == &caps.notify);
 	/* an I/O notify alone is enough */
 	bars[2].present = false;
 	CHECK_EQ_INT(VIRTIO_PCI_CAP_OK, parse_bars(256));
 	CHECK(!caps.notify.present);
 	CHECK(caps.notify_io.present);
+	CHECK(caps.notify_io_first);
+	CHECK(virtio_pci_notify_select(&caps, true, false) == NULL);
+	CHECK(virtio_pci_notify_select(&caps, true, true) == &caps.notify_io);
+}
+
+/* ---- BAR registers (PCI 3.0 §6.2.5.1) ---- */
+
+static void put_bar(unsigned slot, uint32_t v)
+{
+	virtio_put_le32(cfg + 0x10 + 4 * slot, v);
+}
+
+static void test_bars_decode(void)
+{
+	struct virtio_pci_bar b[6];
+
+	reset_cfg();
+	put_bar(0, 0x0000C001);		/* I/O at 0xC000 */
+	put_bar(1, 0xFEBF1000);		/* 32-bit memory */
+	put_bar(2, 0xE000000C);		/* 64-bit prefetchable ... */
+	put_bar(3, 0x00000001);		/* ... at 0x1_E0000000 */
+	put_bar(4, 0x00000000);		/* unimplemented */
+	put_bar(5, 0xFD000008);		/* 32-bit prefetchable */
+	CHECK_EQ_INT(0, virtio_pci_bars_decode(cfg, 256, b));
+	CHECK(b[0].present && b[0].space == VIRTIO_PCI_SPACE_IO);
+	CHECK_EQ_UINT(0xC000, b[0].base);
+	CHECK(!b[0].is_64bit && !b[0].prefetchable);
+	CHECK(b[1].present && b[1].space == VIRTIO_PCI_SPACE_MEMORY);
+	CHECK_EQ_UINT(0xFEBF1000, b[1].base);
+	CHECK(!b[1].is_64bit && !b[1].prefetchable);
+	CHECK(b[2].present && b[2].space == VIRTIO_PCI_SPACE_MEMORY);
+	CHECK(b[2].is_64bit && b[2].prefetchable);
+	CHECK_EQ_UINT(0x1E0000000ull, b[2].base);
+	CHECK(!b[3].present && b[3].upper_half);
+	CHECK_EQ_INT(VIRTIO_PCI_SPACE_UNKNOWN, b[3].space);
+	CHECK(!b[4].present && !b[4].upper_half);
+	CHECK(b[5].present && b[5].prefetchable && !b[5].is_64bit);
+	for (int i = 0; i < 6; i++)
+		CHECK_EQ_UINT(0, b[i].length);	/* not in config space */
+	/* a 64-bit BAR with base 0 (unassigned) is still implemented */
+	put_bar(2, 0x00000004);
+	put_bar(3, 0);
+	CHECK_EQ_INT(0, virtio_pci_bars_decode(cfg, 256, b));
+	CHECK(b[2].present && b[2].is_64bit && !b[2].prefetchable);
+	CHECK_EQ_UINT(0, b[2].base);
+	CHECK(b[3].upper_half);
+	/* I/O bit 1 is reserved, not part of the address */
+	put_bar(0, 0x0000C003);
+	CHECK_EQ_INT(0, virtio_pci_bars_decode(cfg, 256, b));
+	CHECK_EQ_UINT(0xC000, b[0].base);
+	/* 64-bit in the last slot: no upper half, written absent */
+	put_bar(5, 0xFD00000C);
+	CHECK_EQ_INT(-ERANGE, virtio_pci_bars_decode(cfg, 256, b));
+	CHECK(!b[5].present && !b[5].is_64bit);
+	CHECK(b[0].present && b[2].present);
+	/* the parser takes the decoded BARs: a cap in an upper half is
+	 * in no BAR, as is one in an unimplemented slot */
+	build_multi_bar();
+	put_bar(0, 0xFE000004);
+	put_bar(1, 0);
+	put_bar(2, 0xFD000000);
+	put_bar(3, 0xFC000000);
+	put_bar(4, 0xFB00000C);
+	CHECK_EQ_INT(0, virtio_pci_bars_decode(cfg, 256, bars));
+	CHECK(bars[1].upper_half && !bars[1].present);
+	CHECK_EQ_INT(VIRTIO_PCI_CAP_MISSING_ISR_CFG, parse_bars(256));
+	CHECK(caps.anomalies & VIRTIO_PCI_ANOM_ABSENT_BAR);
+	CHECK(!caps.isr.present);	/* ISR is in bar 1 */
+	CHECK_EQ_INT(VIRTIO_PCI_SPACE_MEMORY, caps.common.space);
+	CHECK_EQ_INT(VIRTIO_PCI_SPACE_MEMORY, caps.notify.space);
+	/* bar 1 as its own 32-bit BAR: all four found */
+	put_bar(0, 0xFE000000);
+	put_bar(1, 0xFA000000);
+	CHECK_EQ_INT(0, virtio_pci_bars_decode(cfg, 256, bars));
+	CHECK_EQ_INT(VIRTIO_PCI_CAP_OK, parse_bars(256));
+	CHECK_EQ_UINT(0, caps.anomalies);
+	CHECK(caps.isr.present && caps.device.present);
+}
+
+/* BAR decoding: header types and short config spaces. */
+static void test_bars_decode_headers(void)
+{
+	struct virtio_pci_bar b[6];
+
+	reset_cfg();
+	put_bar(0, 0xFEBF0000);
+	put_bar(1, 0xFEBE0000);
+	put_bar(2, 0xFEBD0000);	/* a bridge's bus numbers, not a BAR */
+	cfg[0x0E] = 0x81;	/* multi-function bridge: type 1 */
+	CHECK_EQ_INT(0, virtio_pci_bars_decode(cfg, 256, b));
+	CHECK(b[0].present && b[1].present);
+	for (int i = 2; i < 6; i++)
+		CHECK(!b[i].present);
+	CHECK_EQ_INT(0, virtio_pci_bars_decode(cfg, 0x18, b));
+	CHECK_EQ_INT(-EINVAL, virtio_pci_bars_decode(cfg, 0x17, b));
+	cfg[0x0E] = 0x80;	/* multi-function type 0 */
+	CHECK_EQ_INT(0, virtio_pci_bars_decode(cfg, 0x28, b));
+	CHECK(b[2].present);
+	CHECK_EQ_INT(-EINVAL, virtio_pci_bars_decode(cfg, 0x27, b));
+	cfg[0x0E] = 0x02;	/* CardBus */
+	CHECK_EQ_INT(-ENOTSUP, virtio_pci_bars_decode(cfg, 256, b));
+	for (int i = 0; i < 6; i++)
+		CHECK(!b[i].present);
+	CHECK_EQ_INT(-EINVAL, virtio_pci_bars_decode(NULL, 256, b));
+	CHECK_EQ_INT(-EINVAL, virtio_pci_bars_decode(cfg, 256, NULL));
 }
 
 /* §4.1.4.9: the PCI access cap's bar/offset/length are driver-written. */
@@ -788,13 +920,31 @@ static void build_aero_caps(void)
 	}
 	aero_caps.notify.multiplier = 4;
 	aero_bars[0].present = true;
+	aero_bars[0].space = VIRTIO_PCI_SPACE_MEMORY;
 	aero_bars[0].length = 0x4000;
 }
 
+/* Every mismatch of the last aero_check(), as VIRTIO_AERO_LAYOUT_BIT()s. */
+static unsigned aero_all;
+
 static enum virtio_aero_layout_err aero_check(void)
 {
-	return virtio_aero_layout_check(&aero_caps, aero_bars);
+	enum virtio_aero_layout_err first;
+
+	aero_all = 0xDEAD;
+	first = virtio_aero_layout_check(&aero_caps, aero_bars, &aero_all);
+	/* the first is the lowest bit of the set, and the same without it */
+	CHECK_EQ_INT(first, virtio_aero_layout_check(&aero_caps, aero_bars,
+						     NULL));
+	if (first == VIRTIO_AERO_LAYOUT_OK)
+		CHECK_EQ_UINT(0, aero_all);
+	else
+		CHECK_EQ_UINT(VIRTIO_AERO_LAYOUT_BIT(first),
+			      aero_all & -aero_all);
+	return first;
 }
+
+#define BIT(e) VIRTIO_AERO_LAYOUT_BIT(VIRTIO_AERO_LAYOUT_##e)
 
 static void test_aero_layout_exact(void)
 {
@@ -807,6 +957,7 @@ static void test_aero_layout_exact(void)
 	CHECK_EQ_INT(VIRTIO_AERO_LAYOUT_OK, aero_check());
 	aero_caps.common.length = 0x5000;
 	CHECK_EQ_INT(VIRTIO_AERO_LAYOUT_COMMON_MISMATCH, aero_check());
+	CHECK_EQ_UINT(BIT(COMMON_MISMATCH), aero_all);
 	aero_bars[0].length = 0x10000;
 	CHECK_EQ_INT(VIRTIO_AERO_LAYOUT_OK, aero_check());
 }
@@ -831,6 +982,7 @@ static void test_aero_layout_regions(void)
 		build_aero_caps();
 		cases[i].r->length = cases[i].min - 1;
 		CHECK_EQ_INT(cases[i].err, aero_check());
+		CHECK_EQ_UINT(VIRTIO_AERO_LAYOUT_BIT(cases[i].err), aero_all);
 		build_aero_caps();
 		cases[i].r->bar = 1;
 		CHECK_EQ_INT(cases[i].err, aero_check());
@@ -841,11 +993,20 @@ static void test_aero_layout_regions(void)
 		cases[i].r->present = false;
 		CHECK_EQ_INT(cases[i].err, aero_check());
 	}
-	/* all shifted: the first mismatch reported is COMMON */
+	/* all shifted: the first is COMMON, and all four are reported */
 	build_aero_caps();
 	for (size_t i = 0; i < 4; i++)
 		cases[i].r->offset += 0x100;
 	CHECK_EQ_INT(VIRTIO_AERO_LAYOUT_COMMON_MISMATCH, aero_check());
+	CHECK_EQ_UINT(BIT(COMMON_MISMATCH) | BIT(NOTIFY_MISMATCH) |
+		      BIT(ISR_MISMATCH) | BIT(DEVICE_MISMATCH), aero_all);
+	/* ISR and the multiplier wrong at once: both */
+	build_aero_caps();
+	aero_caps.isr.bar = 2;
+	aero_caps.notify.multiplier = 0x1000;
+	CHECK_EQ_INT(VIRTIO_AERO_LAYOUT_ISR_MISMATCH, aero_check());
+	CHECK_EQ_UINT(BIT(ISR_MISMATCH) | BIT(NOTIFY_MULTIPLIER_MISMATCH),
+		      aero_all);
 }
 
 static void test_aero_layout_bar0(void)
@@ -853,14 +1014,27 @@ static void test_aero_layout_bar0(void)
 	build_aero_caps();
 	aero_bars[0].present = false;
 	CHECK_EQ_INT(VIRTIO_AERO_LAYOUT_BAR0_MISSING, aero_check());
+	CHECK_EQ_UINT(BIT(BAR0_MISSING), aero_all);
 	build_aero_caps();
-	aero_bars[0].is_io = true;
+	aero_bars[0].space = VIRTIO_PCI_SPACE_IO;
 	CHECK_EQ_INT(VIRTIO_AERO_LAYOUT_BAR0_NOT_MMIO, aero_check());
+	CHECK_EQ_UINT(BIT(BAR0_NOT_MMIO), aero_all);
+	/* the contract needs memory: "not said" does not pass */
+	aero_bars[0].space = VIRTIO_PCI_SPACE_UNKNOWN;
+	CHECK_EQ_INT(VIRTIO_AERO_LAYOUT_BAR0_NOT_MMIO, aero_check());
+	/* I/O and too small: both */
+	aero_bars[0].space = VIRTIO_PCI_SPACE_IO;
+	aero_bars[0].length = 0x100;
+	CHECK_EQ_INT(VIRTIO_AERO_LAYOUT_BAR0_NOT_MMIO, aero_check());
+	CHECK(aero_all & BIT(BAR0_TOO_SMALL));
 	build_aero_caps();
 	aero_bars[0].length = 0x3000;
 	CHECK_EQ_INT(VIRTIO_AERO_LAYOUT_BAR0_TOO_SMALL, aero_check());
+	/* and the device page at 0x3000 is outside such a BAR0 */
+	CHECK_EQ_UINT(BIT(BAR0_TOO_SMALL) | BIT(DEVICE_MISMATCH), aero_all);
 	aero_bars[0].length = 0;	/* unknown is not enough here */
 	CHECK_EQ_INT(VIRTIO_AERO_LAYOUT_BAR0_TOO_SMALL, aero_check());
+	CHECK_EQ_UINT(BIT(BAR0_TOO_SMALL), aero_all);
 }
 
 static void test_aero_layout_multiplier(void)
@@ -872,15 +1046,23 @@ static void test_aero_layout_multiplier(void)
 	aero_caps.notify.multiplier = 0;
 	CHECK_EQ_INT(VIRTIO_AERO_LAYOUT_NOTIFY_MULTIPLIER_MISMATCH,
 		     aero_check());
+	CHECK_EQ_UINT(BIT(NOTIFY_MULTIPLIER_MISMATCH), aero_all);
+	/* no notify region: that mismatch, not a multiplier one */
+	aero_caps.notify.present = false;
+	CHECK_EQ_INT(VIRTIO_AERO_LAYOUT_NOTIFY_MISMATCH, aero_check());
+	CHECK_EQ_UINT(BIT(NOTIFY_MISMATCH), aero_all);
 }
 
 static void test_aero_layout_arguments(void)
 {
+	unsigned all = 0;
+
 	build_aero_caps();
 	CHECK_EQ_INT(VIRTIO_AERO_LAYOUT_BAD_ARGUMENT,
-		     virtio_aero_layout_check(NULL, aero_bars));
+		     virtio_aero_layout_check(NULL, aero_bars, &all));
+	CHECK_EQ_UINT(BIT(BAD_ARGUMENT), all);
 	CHECK_EQ_INT(VIRTIO_AERO_LAYOUT_BAD_ARGUMENT,
-		     virtio_aero_layout_check(&aero_caps, NULL));
+		     virtio_aero_layout_check(&aero_caps, NULL, NULL));
 	for (int e = 0; e <= VIRTIO_AERO_LAYOUT_NOTIFY_MULTIPLIER_MISMATCH;
 	     e++)
 		CHECK(strcmp(virtio_aero_layout_strerror(e),
@@ -904,17 +1086,20 @@ static void test_aero_profile_end_to_end(void)
 	cfg[0x84] = 0x11;
 	virtio_put_le32(cfg + 0x88, 0x3100);	/* table: BIR 0 + 0x3100 */
 	virtio_put_le32(cfg + 0x8C, 0x3130);
-	bars[0].present = true;
-	bars[0].length = 0x4000;
+	/* BAR0: 64-bit non-prefetchable memory at 0xFEB00000 */
+	virtio_put_le32(cfg + 0x10, 0xFEB00004);
+	CHECK_EQ_INT(0, virtio_pci_bars_decode(cfg, 256, bars));
+	CHECK(bars[0].is_64bit && !bars[0].prefetchable);
+	bars[0].length = 0x4000;	/* sizing, which config space lacks */
 	CHECK_EQ_INT(VIRTIO_PCI_CAP_OK, parse_bars(256));
 	CHECK_EQ_UINT(0x84, caps.msix_offset);
 	CHECK_EQ_INT(VIRTIO_AERO_LAYOUT_OK,
-		     virtio_aero_layout_check(&caps, bars));
+		     virtio_aero_layout_check(&caps, bars, NULL));
 	/* QEMU-style notify multiplier 0x1000 would not be Aero */
 	set_mult(0x50, 0x1000);
 	CHECK_EQ_INT(VIRTIO_PCI_CAP_OK, parse_bars(256));
 	CHECK_EQ_INT(VIRTIO_AERO_LAYOUT_NOTIFY_MULTIPLIER_MISMATCH,
-		     virtio_aero_layout_check(&caps, bars));
+		     virtio_aero_layout_check(&caps, bars, NULL));
 }
 
 int main(void)
@@ -955,6 +1140,8 @@ int main(void)
 	RUN(test_region_overlap);
 	RUN(test_partial_output_on_error);
 	RUN(test_notify_io_and_memory);
+	RUN(test_bars_decode);
+	RUN(test_bars_decode_headers);
 	RUN(test_pci_cfg_cap);
 	RUN(test_extended_config_space);
 	RUN(test_notify_offset);

@@ -137,7 +137,20 @@ static void test_type_names(void)
 	CHECK(virtio_device_type_name(0) == NULL);
 	CHECK(virtio_device_type_name(14) == NULL);	/* reserved */
 	CHECK(virtio_device_type_name(64) == NULL);
-	CHECK(virtio_device_type_name(~0u) == NULL);
+	CHECK(virtio_device_type_name(-1) == NULL);
+	CHECK(virtio_device_type_name(-ENODEV) == NULL);
+	CHECK(virtio_device_type_name(0x7FFFFFFF) == NULL);
+	/* the two functions take and give the same type */
+	{
+		struct virtio_pci_identity id =
+			ident(0x1AF4, 0x1042, 0x1100, 0x01);
+
+		CHECK_EQ_STR("block", virtio_device_type_name(
+					      virtio_pci_device_type(&id)));
+		id.device = 0x1234;
+		CHECK(virtio_device_type_name(virtio_pci_device_type(&id)) ==
+		      NULL);
+	}
 }
 
 static void test_hwid_parse_full(void)
@@ -269,16 +282,26 @@ static void test_hwid_list(void)
 	char ids[16][VIRTIO_HWID_MAX];
 
 	memset(ids, 0, sizeof(ids));
-	CHECK_EQ_UINT(11, virtio_hwid_list(&id, ids, 16));
-	for (size_t i = 0; i < 11; i++)
+	CHECK_EQ_UINT(sizeof(want) / sizeof(want[0]), VIRTIO_HWID_LIST_MAX);
+	CHECK_EQ_UINT(VIRTIO_HWID_LIST_MAX, virtio_hwid_list(&id, ids, 16));
+	for (size_t i = 0; i < VIRTIO_HWID_LIST_MAX; i++)
 		CHECK_EQ_STR(want[i], ids[i]);
-	CHECK_EQ_STR("", ids[11]);
-	/* a short array gets the most specific ones, total still 11 */
+	CHECK_EQ_STR("", ids[VIRTIO_HWID_LIST_MAX]);
+	/* a short array gets the most specific ones, and the count written */
 	memset(ids, 0, sizeof(ids));
-	CHECK_EQ_UINT(11, virtio_hwid_list(&id, ids, 2));
+	CHECK_EQ_UINT(2, virtio_hwid_list(&id, ids, 2));
+	CHECK_EQ_STR(want[0], ids[0]);
 	CHECK_EQ_STR(want[1], ids[1]);
 	CHECK_EQ_STR("", ids[2]);
-	CHECK_EQ_UINT(11, virtio_hwid_list(&id, NULL, 0));
+	memset(ids, 0, sizeof(ids));
+	CHECK_EQ_UINT(10, virtio_hwid_list(&id, ids, 10));
+	CHECK_EQ_STR(want[9], ids[9]);
+	CHECK_EQ_STR("", ids[10]);
+	CHECK_EQ_UINT(0, virtio_hwid_list(&id, NULL, 0));
+	memset(ids, 0, sizeof(ids));
+	CHECK_EQ_UINT(0, virtio_hwid_list(&id, ids, 0));
+	CHECK_EQ_STR("", ids[0]);
+	CHECK_EQ_UINT(0, virtio_hwid_list(NULL, ids, 16));
 }
 
 static void test_hwid_binds(void)

@@ -124,8 +124,7 @@ static void test_unzip(void)
 {
 	char dir[160];
 
-	if (!harness_have("unzip"))
-		return;
+	REQUIRE_TOOL("unzip");
 	CHECK_EQ_INT(0, harness_sh("unzip -tq %s >/dev/null", zip_path));
 	snprintf(dir, sizeof(dir), "%s/unzip", tmpdir);
 	CHECK_EQ_INT(0, harness_sh("unzip -q %s -d %s", zip_path, dir));
@@ -209,8 +208,7 @@ static void test_zipfile(void)
 	char script[160];
 	FILE *f;
 
-	if (!harness_have("python3"))
-		return;
+	REQUIRE_TOOL("python3");
 	snprintf(script, sizeof(script), "%s/check.py", tmpdir);
 	f = fopen(script, "w");
 	assert(f);
@@ -223,24 +221,24 @@ static void test_zipfile(void)
 
 static void test_7z_bsdtar(void)
 {
-	if (harness_have("7z"))
-		CHECK_EQ_INT(0, harness_sh("7z t %s >/dev/null 2>&1", zip_path));
-	if (harness_have("bsdtar")) {
-		CHECK_EQ_INT(0, harness_sh("bsdtar -tf %s | grep -qx "
-				   "'win7/x86/viostor/viostor.inf'",
-				   zip_path));
-		CHECK_EQ_INT(0, harness_sh("bsdtar -tvf %s | grep -q "
+	REQUIRE_TOOL("7z");
+	REQUIRE_TOOL("bsdtar");
+	CHECK_EQ_INT(0, harness_sh("7z t %s >/dev/null 2>&1", zip_path));
+	CHECK_EQ_INT(0, harness_sh("bsdtar -tf %s | grep -qx "
+				   "'win7/x86/viostor/viostor.inf'", zip_path));
+	CHECK_EQ_INT(0, harness_sh("bsdtar -tvf %s | grep -q "
 				   "'^-rw-r--r--  0 0 *0 *3145728 '",
 				   zip_path));
-	}
 }
 
 static void test_clamp(void)
 {
-	struct pack *p = make_pack(-1000);
+	struct pack *p;
 	struct aero_error err = { 0 };
 	char path[160];
 
+	REQUIRE_TOOL("python3");
+	p = make_pack(-1000);
 	CHECK_EQ_INT(315532800, zip_clamp_time(-1000));
 	CHECK_EQ_INT(315532800, zip_clamp_time(315532800));
 	CHECK_EQ_INT(4294967294LL, zip_clamp_time(INT64_MAX));
@@ -248,7 +246,6 @@ static void test_clamp(void)
 	CHECK_EQ_INT(EPOCH - 1, zip_clamp_time(EPOCH));
 	snprintf(path, sizeof(path), "%s/old.zip", tmpdir);
 	CHECK_EQ_INT(0, write_zip(p, path, NULL, &err));
-	if (harness_have("python3"))
 		CHECK_EQ_INT(0, harness_sh("python3 -c 'import sys, zipfile; "
 				   "assert all(i.date_time == (1980, 1, 1, 0, "
 				   "0, 0) for i in zipfile.ZipFile(sys.argv[1])"
