@@ -750,6 +750,65 @@ def test_pack_claim_is_checked():
                 (src, err)
 
 
+def test_one_option_grammar():
+    """aerofs, aerofs-export and aerofs-catalog read -o alike (issue 11
+    #4): "-o drivers=viostor,netkvm" is what a new user types."""
+    export = os.path.join(BUILD, "export", "aerofs-export")
+    if not os.access(export, os.X_OK):
+        raise Skip("aerofs-export not built")
+    fx = full_fixture()
+    out = os.path.join(_tmp, "grammar")
+    os.mkdir(out)
+    zips = []
+    for i, o in enumerate(["drivers=viostor,netkvm,drop-pdb",
+                           "drivers=viostor+netkvm,drop-pdb",
+                           "drivers=viostor\\,netkvm,drop-pdb"]):
+        z = os.path.join(out, "%d.zip" % i)
+        r = subprocess.run([export, "-q", "-o", o, iso(fx), z],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert r.returncode == 0, (o, r.stderr.decode())
+        with open(z, "rb") as f:
+            zips.append(f.read())
+    assert zips[0] == zips[1] == zips[2]
+    _, want = manifest("-o", "drivers=viostor+netkvm,drop-pdb", iso(fx))
+    assert json.loads(want)["drivers_requested"] == ["viostor", "netkvm"]
+    for o, msg in [("drop_pdb", "unknown option 'drop_pdb'; the spelling "
+                    "is drop-pdb"),
+                   ("bogus", "unknown option 'bogus'; accepted: "
+                    "drivers=ID+ID...")]:
+        r = subprocess.run([export, "-o", o, iso(fx),
+                            os.path.join(out, "x.zip")],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        err = r.stderr.decode()
+        assert r.returncode == 2 and msg in err, (o, err)
+        assert err.startswith("aerofs-export: error: "), err
+    aerofs = os.path.join(BUILD, "fs", "aerofs")
+    if not (os.access(aerofs, os.X_OK) and os.path.exists("/dev/fuse") and
+            shutil.which("fusermount3")):
+        raise Skip("aerofs, /dev/fuse or fusermount3 missing")
+    r = subprocess.run([aerofs, iso(fx), out, "-f", "-o", "drop_pdb"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=60)
+    assert r.returncode == 2 and b"the spelling is drop-pdb" in r.stderr, \
+        r.stderr
+    mnt = os.path.join(out, "mnt")
+    os.mkdir(mnt)
+    d = subprocess.Popen([aerofs, iso(fx), mnt, "-f", "-o",
+                          "drivers=viostor,netkvm,drop-pdb"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        for _ in range(200):
+            if os.path.ismount(mnt) or d.poll() is not None:
+                break
+            time.sleep(0.05)
+        assert os.path.ismount(mnt), d.stderr.read().decode()
+        with open(os.path.join(mnt, "manifest.json")) as f:
+            assert f.read() == want
+    finally:
+        subprocess.run(["fusermount3", "-u", mnt])
+        d.wait(timeout=30)
+
+
 def test_export_roundtrip():
     """Exporting an exported pack gives the same bytes (pack import)."""
     export = os.path.join(BUILD, "export", "aerofs-export")
