@@ -234,8 +234,8 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "o:vhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
-			if (catalog_options_parse_list(&opts, optarg, NULL, NULL,
-						       NULL, &err) < 0) {
+			if (catalog_options_parse_list(&opts, optarg, NULL,
+						       NULL, NULL, &err) < 0) {
 				print_error(err.msg);
 				rc = EXIT_USAGE;
 				goto out;

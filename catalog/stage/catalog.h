@@ -71,7 +71,7 @@ struct catalog_options {
 	bool drop_pdb;		/* leave .pdb debug symbols out */
 	bool epoch_set;		/* use EPOCH instead of the default */
 	int64_t epoch;		/* seconds since 1970 UTC */
-	bool source_hash;	/* put the SHA-256 of the source in the manifest */
+	bool source_hash;	/* the SHA-256 of the source in the manifest */
 	char *label;		/* image volume label; NULL: default.  Owned. */
 	/*
 	 * Parser state: the last word was drivers= (or continued it), so a

@@ -11,9 +11,9 @@
  *    and amd64, the four driver ids), licenses/virtio-win/<notice>,
  *    manifest.json and the synthesized files.  An image's $WinPEDriver$
  *    copy of win7/ is left out (the image made from this pack adds its
- *    own); anything else at those levels refuses the pack.  Both required drivers must be there for
- *    both architectures, an optional one for both or neither, each folder
- *    with an INF.
+ *    own); anything else at those levels refuses the pack.  Both
+ *    required drivers must be there for both architectures, an optional
+ *    one for both or neither, each folder with an INF.
  *  - Every INF and catalog check is run again on the driver folders
  *    (inspect.h).  The report counts what they find, not what the manifest
  *    says; a manifest whose inf/catalog details or check counts differ
@@ -538,7 +538,8 @@ static int import_verify_files(struct catalog_build *cb, struct import *im,
 			if (strcmp(hex, h))
 				import_file_mismatch(im, p,
 						     "content differs from "
-						     "the pack's manifest.json");
+						     "the pack's "
+						     "manifest.json");
 		}
 		if (!found)
 			import_file_mismatch(im, p,
@@ -656,7 +657,8 @@ static int import_report(struct import *im, const cJSON *man, int64_t epoch,
 	strlist_sort(&rep->drivers);
 	cJSON_ArrayForEach(w, cJSON_GetObjectItemCaseSensitive(man, "warnings"))
 	{
-		if (cJSON_IsString(w) && !import_is_check_warning(w->valuestring) &&
+		if (cJSON_IsString(w) &&
+		    !import_is_check_warning(w->valuestring) &&
 		    strlist_add(&rep->warnings, w->valuestring) < 0)
 			r = -ENOMEM;
 	}

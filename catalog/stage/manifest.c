@@ -270,8 +270,8 @@ static void manifest_details(cJSON *e, const struct select_driver *d,
 
 		if (!fd->present)
 			continue;
-		td = jsonout_add_obj(det, select_target_name((enum select_target)t),
-				     oom);
+		td = jsonout_add_obj(
+		    det, select_target_name((enum select_target)t), oom);
 		snprintf(pack_path, sizeof(pack_path), "win7/%s/%s",
 			 select_target_arch((enum select_target)t),
 			 d->def->id);

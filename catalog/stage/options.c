@@ -133,7 +133,8 @@ static const struct catalog_word *catalog_near(const char *word, size_t klen)
 	for (size_t i = 0; i < CATALOG_NWORDS; i++) {
 		size_t d = catalog_distance(key, catalog_words[i].name);
 
-		if (d < best_d && (d == 0 || strlen(catalog_words[i].name) >= 5)) {
+		if (d < best_d &&
+		    (d == 0 || strlen(catalog_words[i].name) >= 5)) {
 			best = &catalog_words[i];
 			best_d = d;
 		}
@@ -255,9 +256,9 @@ int catalog_option_unknown(const char *word, const char *other_spelling,
 			   struct aero_error *err)
 {
 	return aero_error_set(err, -EINVAL,
-			      "unknown option '%s'; accepted: drivers=ID+ID..., "
-			      "strict-optional, drop-pdb, epoch=SECONDS, "
-			      "source-hash, label=LABEL%s%s",
+			      "unknown option '%s'; accepted: "
+			      "drivers=ID+ID..., strict-optional, drop-pdb, "
+			      "epoch=SECONDS, source-hash, label=LABEL%s%s",
 			      word, other_spelling ? ", " : "",
 			      other_spelling ? other_spelling : "");
 }

@@ -279,8 +279,8 @@ static void test_option_parse(void)
 	CHECK_CONTAINS(err.msg, "unknown driver(s) requested: x");
 	CHECK_EQ_STR("viostor,NetKVM", o.drivers); /* unchanged */
 	/* '+' needs no escaping inside -o */
-	CHECK_EQ_INT(1, catalog_option_parse(&o, "drivers=viostor+netkvm+viosnd",
-					     &err));
+	CHECK_EQ_INT(1, catalog_option_parse(
+			    &o, "drivers=viostor+netkvm+viosnd", &err));
 	CHECK_EQ_STR("viostor+netkvm+viosnd", o.drivers);
 	CHECK_EQ_INT(0, catalog_options_check(&o, &err));
 
