@@ -42,6 +42,7 @@
 #include "catalog/util/log.h"
 #include "export/archive/tree.h"
 #include "export/archive/zip.h"
+#include "export/image/chunked.h"
 #include "export/image/image.h"
 
 #define PROG "aerofs-export"
@@ -51,7 +52,7 @@
  * An output format: a streamed archive, a directory tree, or one of the
  * image formats (export/image/image.h, which the mount serves too).
  */
-enum out_kind { OUT_ZIP, OUT_DIR, OUT_IMAGE };
+enum out_kind { OUT_ZIP, OUT_DIR, OUT_IMAGE, OUT_CHUNKED };
 
 struct out_format {
 	enum out_kind kind;
@@ -61,11 +62,12 @@ struct out_format {
 
 static const struct out_format out_zip = { OUT_ZIP, "zip", NULL };
 static const struct out_format out_dir = { OUT_DIR, "dir", NULL };
+static const struct out_format out_chunked = { OUT_CHUNKED, "chunked", NULL };
 
 enum {
 	OPT_DRIVERS = 256, OPT_STRICT, OPT_DROP_PDB, OPT_EPOCH, OPT_LABEL,
 	OPT_SOURCE_HASH, OPT_NO_RR, OPT_NO_JOLIET, OPT_NO_WINPE, OPT_JSON,
-	OPT_PROFILE,
+	OPT_PROFILE, OPT_CHUNK_SIZE,
 };
 
 static const struct option long_options[] = {
@@ -80,6 +82,7 @@ static const struct option long_options[] = {
 	{ "no-rock-ridge", no_argument, NULL, OPT_NO_RR },
 	{ "no-joliet", no_argument, NULL, OPT_NO_JOLIET },
 	{ "no-winpe", no_argument, NULL, OPT_NO_WINPE },
+	{ "chunk-size", required_argument, NULL, OPT_CHUNK_SIZE },
 	{ "force", no_argument, NULL, 'F' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "json", no_argument, NULL, OPT_JSON },
@@ -97,6 +100,7 @@ struct export {
 	const struct profile *profile;
 	struct catalog_options copts;
 	struct image_options iopts;
+	uint32_t chunk_size;			/* OUT_CHUNKED */
 	bool force, quiet, json;
 
 	/* the run */
@@ -144,7 +148,10 @@ static void usage(FILE *f)
 "  -f, --format FORMAT       output format (default: from OUTPUT's suffix,\n"
 "                            a directory otherwise); one of:\n"
 "                              zip   ZIP archive (deflate)\n"
-"                              dir   a directory tree\n");
+"                              dir   a directory tree\n"
+"                              chunked  a directory of every image of the\n"
+"                                    profile as Aero chunks (manifest.json,\n"
+"                                    chunks/, latest.json), for a CDN\n");
 	for (size_t i = 0; i < nfmt; i++)
 		fprintf(f, "                              %-5s %s\n",
 			fmts[i].name, fmts[i].what);
@@ -159,6 +166,8 @@ static void usage(FILE *f)
 "      --no-joliet           ISO: leave Joliet out\n"
 "      --no-winpe            images: no $WinPEDriver$ folder (the copy of\n"
 "                            the drivers Windows Setup loads by itself)\n"
+"      --chunk-size BYTES    chunked: chunk size, a multiple of 512 up to\n"
+"                            64M (default 4M)\n"
 "\n"
 "Pack (also as -o opt[,opt...], e.g. -o drivers=viostor+netkvm,drop-pdb):\n"
 "      --drivers LIST        driver ids separated by + or , (default: all\n"
@@ -214,6 +223,8 @@ static const struct out_format *find_format(const char *name,
 		return &out_zip;
 	if (strcmp(name, out_dir.name) == 0)
 		return &out_dir;
+	if (strcmp(name, out_chunked.name) == 0)
+		return &out_chunked;
 	if (!img)
 		return NULL;
 	*s = (struct out_format){ OUT_IMAGE, img->name, img };
@@ -229,7 +240,8 @@ static int parse_format(struct export *x, const char *s)
 	if (x->format)
 		return 0;
 	fmts = image_formats(&n);
-	fprintf(stderr, PROG ": unknown format '%s'; one of: zip, dir", s);
+	fprintf(stderr, PROG ": unknown format '%s'; one of: zip, dir, "
+		"chunked", s);
 	for (size_t i = 0; i < n; i++)
 		fprintf(stderr, ", %s", fmts[i].name);
 	fputc('\n', stderr);
@@ -252,6 +264,16 @@ static int parse_profile(struct export *x, const char *s)
 	return -1;
 }
 
+static int parse_chunk_size(struct export *x, const char *s)
+{
+	struct aero_error err = { 0 };
+
+	if (chunked_parse_size(s, &x->chunk_size, &err) == 0)
+		return 0;
+	log_msg(LOG_LEVEL_ERR, "%s", err.msg);
+	return -1;
+}
+
 /* A -o word that is not the catalog's: 1 if it is ours, else 0. */
 static int o_word(void *ctx, const char *word, struct aero_error *err)
 {
@@ -269,11 +291,13 @@ static int o_word(void *ctx, const char *word, struct aero_error *err)
 		x->iopts.no_winpe = true;
 		return 1;
 	}
-	/* parse_format() and parse_profile() say what is wrong themselves */
+	/* the parse_*() functions say what is wrong themselves */
 	if (strncmp(word, "format=", 7) == 0)
 		return parse_format(x, word + 7) < 0 ? -EINVAL : 1;
 	if (strncmp(word, "profile=", 8) == 0)
 		return parse_profile(x, word + 8) < 0 ? -EINVAL : 1;
+	if (strncmp(word, "chunk-size=", 11) == 0)
+		return parse_chunk_size(x, word + 11) < 0 ? -EINVAL : 1;
 	(void)err;
 	return 0;
 }
@@ -284,7 +308,8 @@ static int o_list(struct export *x, const char *list)
 	struct aero_error err = { 0 };
 	int rc = catalog_options_parse_list(&x->copts, list, o_word, x,
 					    "format=FORMAT, profile=PROFILE, "
-					    "no-rock-ridge, no-joliet, no-winpe",
+					    "chunk-size=SIZE, no-rock-ridge, "
+					    "no-joliet, no-winpe",
 					    &err);
 
 	if (rc < 0 && err.msg[0])
@@ -338,6 +363,9 @@ static int parse_args(struct export *x, int argc, char **argv)
 			break;
 		case OPT_NO_WINPE:
 			x->iopts.no_winpe = true;
+			break;
+		case OPT_CHUNK_SIZE:
+			rc = parse_chunk_size(x, optarg);
 			break;
 		case 'F':
 			x->force = true;
@@ -678,6 +706,184 @@ static uint64_t count_files(const struct pack *p)
 	return n;
 }
 
+/* ---- chunked: every image of the profile as Aero chunks ---------------- */
+
+/*
+ * The tree of the mount's .aerofs/images/, for an object store or a CDN:
+ * for every image format, <imageId>/latest.json and
+ * <imageId>/<version>/{manifest.json, <imageId>.<ext>, chunks/NNNNNNNN.bin}
+ * (export/image/chunked.h).  One read of each image writes the whole
+ * image, its chunks and their hashes; the version directory gets its
+ * name (the image's SHA-256) once that pass is over.
+ */
+struct chunk_writer {
+	struct export *x;
+	const struct chunked *c;
+	int chunks_fd;		/* <imageId>/.partial/chunks */
+	int image_fd;		/* <imageId>/.partial/<imageId>.<ext> */
+	int chunk_fd;		/* the chunk being written, or -1 */
+	uint64_t base;		/* bytes of the earlier images */
+	struct tree_result *tr;
+	struct aero_error *err;
+};
+
+static int chunk_sink(void *ctx, uint32_t chunk, uint64_t off,
+		      const void *data, size_t len)
+{
+	struct chunk_writer *w = ctx;
+	char name[CHUNKED_NAME_LEN];
+	uint64_t start, clen;
+	int rc;
+
+	chunked_chunk_range(w->c, chunk, &start, &clen);
+	chunked_chunk_name(chunk, name);
+	if (off == start) {
+		w->chunk_fd = openat(w->chunks_fd, name, O_WRONLY | O_CREAT |
+				     O_EXCL | O_CLOEXEC, 0644);
+		if (w->chunk_fd < 0)
+			return aero_error_set(w->err, -errno, "create chunks/"
+					      "%s: %s", name,
+					      strerror(errno));
+	}
+	if ((rc = write_all(w->chunk_fd, data, len)) < 0 ||
+	    (rc = write_all(w->image_fd, data, len)) < 0)
+		return aero_error_set(w->err, rc, "write: %s", strerror(-rc));
+	w->tr->bytes += 2 * (uint64_t)len;
+	if (off + len == start + clen) {
+		rc = close(w->chunk_fd);
+		w->chunk_fd = -1;
+		if (rc < 0)
+			return aero_error_set(w->err, -errno, "close chunks/"
+					      "%s: %s", name,
+					      strerror(errno));
+		w->tr->files++;
+	}
+	if (progress_cb(w->x, w->base + off + len))
+		return aero_error_set(w->err, -ECANCELED, "cancelled");
+	return 0;
+}
+
+static int write_text(int dirfd, const char *name, const char *text,
+		      size_t len, struct aero_error *err)
+{
+	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+			0644);
+	int rc;
+
+	if (fd < 0)
+		return aero_error_set(err, -errno, "create %s: %s", name,
+				      strerror(errno));
+	rc = write_all(fd, (const unsigned char *)text, len);
+	if (close(fd) < 0 && rc == 0)
+		rc = -errno;
+	if (rc < 0)
+		return aero_error_set(err, rc, "write %s: %s", name,
+				      strerror(-rc));
+	return 0;
+}
+
+/* mkdirat() and open the new directory; -errno with ERR. */
+static int make_dir(int dirfd, const char *name, struct aero_error *err)
+{
+	int fd;
+
+	if (mkdirat(dirfd, name, 0755) < 0 ||
+	    (fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY |
+			 O_CLOEXEC)) < 0)
+		return aero_error_set(err, -errno, "mkdir %s: %s", name,
+				      strerror(errno));
+	return fd;
+}
+
+static int write_chunked_image(struct export *x, int dirfd,
+			       const struct image_format *fmt,
+			       struct tree_result *tr, struct aero_error *err)
+{
+	struct chunk_writer w = { .x = x, .chunks_fd = -1, .image_fd = -1,
+				  .chunk_fd = -1, .tr = tr, .err = err };
+	char id[128], file[160];
+	struct chunked *c = NULL;
+	struct image *img = NULL;
+	int id_fd = -1, part_fd = -1, rc;
+	char *text = NULL;
+	size_t len;
+
+	snprintf(id, sizeof(id), "%s-%s", x->profile->image_name, fmt->name);
+	snprintf(file, sizeof(file), "%s.%s", id, fmt->ext);
+	if ((rc = image_build(fmt, x->pack, &x->iopts, &img, err)) < 0 ||
+	    (rc = chunked_new(img, x->chunk_size, &c, err)) < 0) {
+		aero_error_prefix(err, "%s", id);
+		goto out;
+	}
+	w.c = c;
+	w.base = x->total;
+	x->total += image_size(img);
+	if ((rc = id_fd = make_dir(dirfd, id, err)) < 0 ||
+	    (rc = part_fd = make_dir(id_fd, ".partial", err)) < 0 ||
+	    (rc = w.chunks_fd = make_dir(part_fd, "chunks", err)) < 0)
+		goto out;
+	w.image_fd = openat(part_fd, file, O_WRONLY | O_CREAT | O_EXCL |
+			    O_CLOEXEC, 0644);
+	if (w.image_fd < 0) {
+		rc = aero_error_set(err, -errno, "create %s: %s", file,
+				    strerror(errno));
+		goto out;
+	}
+	tr->dirs += 3;
+	tr->files += 3;	/* image, manifest, latest; chunk_sink() the chunks */
+	if ((rc = chunked_hash(c, chunk_sink, &w, err)) < 0)
+		goto out;
+	if (!(text = chunked_manifest_json(c, id, &len))) {
+		rc = aero_error_set(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = write_text(part_fd, "manifest.json", text, len, err)) < 0)
+		goto out;
+	free(text);
+	text = NULL;
+	if (renameat(id_fd, ".partial", id_fd, chunked_version(c)) < 0) {
+		rc = aero_error_set(err, -errno, "rename to %s/%s: %s", id,
+				    chunked_version(c), strerror(errno));
+		goto out;
+	}
+	if (!(text = chunked_latest_json(c, id, &len))) {
+		rc = aero_error_set(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	rc = write_text(id_fd, "latest.json", text, len, err);
+out:
+	free(text);
+	if (w.chunk_fd >= 0)
+		close(w.chunk_fd);
+	if (w.image_fd >= 0 && close(w.image_fd) < 0 && rc == 0)
+		rc = aero_error_set(err, -errno, "close %s: %s", file,
+				    strerror(errno));
+	if (w.chunks_fd >= 0)
+		close(w.chunks_fd);
+	if (part_fd >= 0)
+		close(part_fd);
+	if (id_fd >= 0)
+		close(id_fd);
+	chunked_free(c);
+	image_free(img);
+	return rc;
+}
+
+static int write_chunked(struct export *x, int dirfd, struct tree_result *tr,
+			 struct aero_error *err)
+{
+	const struct image_format *fmts;
+	size_t n;
+	int rc = 0;
+
+	memset(tr, 0, sizeof(*tr));
+	x->total = 0;
+	fmts = image_formats(&n);
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = write_chunked_image(x, dirfd, &fmts[i], tr, err);
+	return rc;
+}
+
 static int export_file(struct export *x, struct aero_error *err)
 {
 	struct stat st;
@@ -770,7 +976,10 @@ static int export_dir(struct export *x, struct aero_error *err)
 		return aero_error_set(err, -errno, "open %s: %s", x->tmp,
 				      strerror(errno));
 	x->total = pack_content_bytes(x->pack);
-	rc = tree_write(x->pack, fd, progress_cb, x, &tr, err);
+	if (x->format->kind == OUT_CHUNKED)
+		rc = write_chunked(x, fd, &tr, err);
+	else
+		rc = tree_write(x->pack, fd, progress_cb, x, &tr, err);
 	if (rc == 0 && syncfs(fd) < 0)
 		rc = aero_error_set(err, -errno, "sync %s: %s", x->tmp,
 				    strerror(errno));
@@ -860,8 +1069,8 @@ static int run(struct export *x)
 	if (getenv("AEROFS_TEST_STOP_AT"))
 		x->stop_at = strtoull(getenv("AEROFS_TEST_STOP_AT"), NULL, 10);
 	clock_gettime(CLOCK_MONOTONIC, &x->last);
-	rc = x->format->kind == OUT_DIR ? export_dir(x, &err) :
-					  export_file(x, &err);
+	rc = x->format->kind == OUT_DIR || x->format->kind == OUT_CHUNKED ?
+		     export_dir(x, &err) : export_file(x, &err);
 	if (x->show_progress)
 		progress_line(x, rc == 0 ? x->total : 0, true);
 	if (rc == -EIO) {
@@ -884,7 +1093,8 @@ static int run(struct export *x)
 
 int main(int argc, char **argv)
 {
-	struct export x = { .profile = profile_default() };
+	struct export x = { .profile = profile_default(),
+			    .chunk_size = CHUNKED_SIZE_DEFAULT };
 	struct sigaction sa = { .sa_handler = on_signal };
 	int rc;
 

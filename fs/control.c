@@ -91,7 +91,39 @@ static bool add_counters(cJSON *root, struct aerofs *a)
 	       add_num(c, "read_errors", (double)counter(&a->n.read_errors));
 }
 
-static bool add_generation(cJSON *root, const struct aerofs_gen *g,
+/*
+ * The hashing of the images (content-addressed versions under
+ * .aerofs/images/): "hash": {"state": "running" | "done" | "failed",
+ * "error", "ms"}, and each image's "version" once done.
+ */
+static bool add_hash(cJSON *root, cJSON *imgs, struct aerofs_gen *g)
+{
+	cJSON *h = cJSON_AddObjectToObject(root, "hash");
+	int state;
+	bool ok;
+
+	pthread_mutex_lock(&g->hash.lock);
+	state = g->hash.state;
+	ok = h && cJSON_AddStringToObject(h, "state", state > 0 ? "running" :
+					  state == 0 ? "done" : "failed") &&
+	     (state < 0 ? cJSON_AddStringToObject(h, "error", g->hash.error) :
+			  cJSON_AddNullToObject(h, "error")) &&
+	     (state == 0 ? add_num(h, "ms", (double)g->hash.ms) :
+			   cJSON_AddNullToObject(h, "ms") != NULL);
+	pthread_mutex_unlock(&g->hash.lock);
+	for (size_t i = 0; ok && i < g->nmedia; i++) {
+		cJSON *img = cJSON_GetArrayItem(imgs, (int)i);
+		const struct chunked *c = g->media[i].chunks;
+
+		ok = img && (state == 0 ?
+			cJSON_AddStringToObject(img, "version",
+						chunked_version(c)) :
+			cJSON_AddNullToObject(img, "version")) != NULL;
+	}
+	return ok;
+}
+
+static bool add_generation(cJSON *root, struct aerofs_gen *g,
 			   unsigned live)
 {
 	cJSON *img, *imgs;
@@ -126,10 +158,14 @@ static bool add_generation(cJSON *root, const struct aerofs_gen *g,
 		    !cJSON_AddStringToObject(img, "profile",
 					     m->profile->name) ||
 		    !cJSON_AddStringToObject(img, "format", m->format->name) ||
-		    !add_num(img, "size", (double)image_size(m->img)))
+		    !add_num(img, "size", (double)image_size(m->img)) ||
+		    !cJSON_AddStringToObject(img, "id", m->id) ||
+		    !add_num(img, "chunk_size",
+			     chunked_chunk_size(m->chunks)) ||
+		    !add_num(img, "chunk_count", chunked_count(m->chunks)))
 			return false;
 	}
-	return imgs != NULL;
+	return imgs != NULL && add_hash(root, imgs, g);
 }
 
 char *aerofs_status_json(struct aerofs *a, size_t *len)

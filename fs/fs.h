@@ -41,6 +41,7 @@
 #include "catalog/util/error.h"
 #include "catalog/pack/pack.h"
 #include "catalog/stage/profile.h"
+#include "export/image/chunked.h"
 #include "export/image/image.h"
 
 /* Hidden control directory at the root and what it holds: status.json and
@@ -57,6 +58,30 @@
 /* Low half of the node id of a generation's image I is AEROFS_LOW_MEDIA + I
  * (pack inos are at most PACK_NODES_MAX, far below). */
 #define AEROFS_LOW_MEDIA 0xffffff00u
+
+/*
+ * The content-addressed images, .aerofs/images/ (Aero's chunked delivery
+ * layout, export/image/chunked.h):
+ *
+ *   images/<imageId>/latest.json
+ *   images/<imageId>/sha256-<hex>/<imageId>.<ext>
+ *   images/<imageId>/sha256-<hex>/manifest.json
+ *   images/<imageId>/sha256-<hex>/chunks/NNNNNNNN.bin
+ *
+ * Every node of it belongs to a generation.  Low half of its node id (and
+ * its st_ino): AEROFS_LOW_IMAGES | image index << 24 | kind << 20 | chunk
+ * index, above every pack ino and below AEROFS_LOW_MEDIA.
+ */
+#define AEROFS_IMAGES_NAME "images"
+#define AEROFS_LATEST_NAME "latest.json"
+#define AEROFS_MANIFEST_NAME "manifest.json"
+#define AEROFS_CHUNKS_NAME "chunks"
+#define AEROFS_LOW_IMAGES 0x80000000u
+#define AEROFS_IMAGES_INDEX_BITS 20
+_Static_assert(PACK_NODES_MAX < AEROFS_LOW_IMAGES, "pack inos overlap");
+_Static_assert(CHUNKED_COUNT_MAX <= (1u << AEROFS_IMAGES_INDEX_BITS),
+	       "chunk index does not fit its node id bits");
+_Static_assert(AEROFS_MEDIA_MAX <= 32, "image index has 5 node id bits");
 
 /* st_ino of the control nodes; outside the pack's 1..PACK_NODES_MAX. */
 #define AEROFS_STINO_CTL 0xfffffffdu
@@ -75,7 +100,32 @@ struct aerofs_media {
 	const struct profile *profile;
 	const struct image_format *format;
 	char name[64];			/* "aero-win7-drivers.iso" */
+	char id[64];			/* imageId: "aero-win7-drivers-iso" */
+	char file[80];			/* "aero-win7-drivers-iso.iso" */
 	struct image *img;		/* owned */
+	struct chunked *chunks;		/* owned; hashed in the background */
+	/* Set by the hasher before it reports success (aerofs_gen_hashed()),
+	 * read-only after: the texts of manifest.json and latest.json. */
+	char *manifest;
+	size_t manifest_len;
+	char *latest;
+	size_t latest_len;
+};
+
+/*
+ * The background hashing of a generation's images (gen.c): one thread
+ * per generation computes every image's SHA-256 and its chunks' (one pass
+ * over each image); lookups under .aerofs/images/ wait for it.
+ */
+struct aerofs_hash {
+	pthread_t thread;
+	bool started;
+	atomic_bool stop;		/* set by aerofs_gen_free() */
+	pthread_mutex_t lock;		/* guards the fields below */
+	pthread_cond_t cond;
+	int state;			/* 1 running, 0 done, -errno failed */
+	char error[512];		/* when it failed */
+	int64_t ms;			/* how long it took, when done */
 };
 
 struct aerofs_gen {
@@ -87,6 +137,11 @@ struct aerofs_gen {
 	size_t nmedia;
 	struct stat source_st;		/* the source as it was when built */
 	int64_t built_at;		/* wall clock, for status.json */
+	/* mtime of latest.json, which changes with every generation, so
+	 * that an HTTP server's mtime validators (ETag, Last-Modified) do:
+	 * built_at, or one more than the previous generation's. */
+	int64_t stamp;
+	struct aerofs_hash hash;
 	/* Below: under aerofs.lock. */
 	uint64_t refs;		/* kernel lookups + handles + temporary holds */
 	bool current;
@@ -120,6 +175,7 @@ struct aerofs {
 	gid_t gid;
 	unsigned debounce_ms;
 	int no_splice;			/* -o nosplice */
+	uint32_t chunk_size;		/* -o chunk-size= (images/ chunks) */
 	/* Set once by the init operation, before any read: the largest
 	 * reply (header, data and one page per buffer) libfuse can splice
 	 * through its pipe, 0 when replies are never spliced. */
@@ -159,7 +215,26 @@ struct aerofs {
 int aerofs_gen_build(const struct aerofs *a, struct aerofs_gen **out,
 		     struct aero_error *err);
 
-/* Frees a generation that was never installed (NULL allowed). */
+/*
+ * Starts hashing G's images in a thread (not in aerofs_gen_build(), which
+ * runs before fuse_daemonize() forks, and a fork keeps no thread).  On
+ * failure, logged, lookups under images/ fail with EIO.  Returns 0 or
+ * -errno.
+ */
+int aerofs_gen_hash_start(struct aerofs_gen *g);
+
+/*
+ * Waits until G's images are hashed.  Returns 0, -EIO if hashing failed,
+ * or -EINTR if the session ends first (a request must not hold up the
+ * unmount).  Call without holding A->lock.
+ */
+int aerofs_gen_hashed(struct aerofs *a, struct aerofs_gen *g);
+
+/* Whether G's images are hashed, without waiting. */
+bool aerofs_gen_hash_done(struct aerofs_gen *g);
+
+/* Frees a generation that was never installed (NULL allowed); stops and
+ * joins its hasher first. */
 void aerofs_gen_free(struct aerofs_gen *g);
 
 /*

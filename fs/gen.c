@@ -8,6 +8,12 @@
  * its "current" flag.  The live list is short (one, two while a reload
  * overlaps open files), so lookups by id walk it under the mutex.
  *
+ * Each generation hashes its images in a thread of its own, started when
+ * it is built: the SHA-256 of a whole image names its content-addressed
+ * directory under .aerofs/images/, so nothing there can be answered
+ * before.  Freeing a generation stops the hasher between two reads and
+ * joins it.
+ *
  * Not here: what the kernel is told on a swap (ops.c), when to swap
  * (reload.c).
  */
@@ -59,8 +65,18 @@ static int gen_media(const struct aerofs *a, struct aerofs_gen *g,
 			m->format = &fmts[f];
 			snprintf(m->name, sizeof(m->name), "%s.%s",
 				 profs[p].image_name, fmts[f].ext);
+			snprintf(m->id, sizeof(m->id), "%s-%s",
+				 profs[p].image_name, fmts[f].name);
+			snprintf(m->file, sizeof(m->file), "%s-%s.%s",
+				 profs[p].image_name, fmts[f].name,
+				 fmts[f].ext);
 			r = image_build(&fmts[f], pack, &a->iopts, &m->img, err);
+			if (r == 0)
+				r = chunked_new(m->img, a->chunk_size,
+						&m->chunks, err);
 			if (r < 0) {
+				image_free(m->img);
+				m->img = NULL;
 				aero_error_prefix(err, "%s", m->name);
 				break;
 			}
@@ -75,6 +91,123 @@ static int gen_media(const struct aerofs *a, struct aerofs_gen *g,
 	return 0;
 }
 
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int hash_sink(void *ctx, uint32_t chunk, uint64_t off,
+		     const void *data, size_t len)
+{
+	struct aerofs_gen *g = ctx;
+
+	(void)chunk, (void)off, (void)data, (void)len;
+	return atomic_load(&g->hash.stop) ? -ECANCELED : 0;
+}
+
+static void *hash_thread(void *arg)
+{
+	struct aerofs_gen *g = arg;
+	struct aero_error err = { 0 };
+	int64_t t0 = now_ms();
+	int r = 0;
+
+	for (size_t i = 0; i < g->nmedia && r == 0; i++) {
+		struct aerofs_media *m = &g->media[i];
+
+		r = chunked_hash(m->chunks, hash_sink, g, &err);
+		if (r < 0) {
+			aero_error_prefix(&err, "%s", m->id);
+			break;
+		}
+		m->manifest = chunked_manifest_json(m->chunks, m->id,
+						    &m->manifest_len);
+		m->latest = chunked_latest_json(m->chunks, m->id,
+						&m->latest_len);
+		if (!m->manifest || !m->latest)
+			r = aero_error_set(&err, -ENOMEM, "%s: out of memory",
+					   m->id);
+	}
+	if (r < 0 && r != -ECANCELED)
+		log_msg(LOG_LEVEL_ERR, "cannot hash the images: %s", err.msg);
+	pthread_mutex_lock(&g->hash.lock);
+	g->hash.state = r;
+	g->hash.ms = now_ms() - t0;
+	if (r < 0)
+		snprintf(g->hash.error, sizeof(g->hash.error), "%s", err.msg);
+	pthread_cond_broadcast(&g->hash.cond);
+	pthread_mutex_unlock(&g->hash.lock);
+	return NULL;
+}
+
+bool aerofs_gen_hash_done(struct aerofs_gen *g)
+{
+	bool done;
+
+	pthread_mutex_lock(&g->hash.lock);
+	done = g->hash.state == 0;
+	pthread_mutex_unlock(&g->hash.lock);
+	return done;
+}
+
+/* How often a waiter looks whether the session has ended. */
+#define HASH_WAIT_POLL_NS 100000000L
+
+int aerofs_gen_hashed(struct aerofs *a, struct aerofs_gen *g)
+{
+	int r;
+
+	pthread_mutex_lock(&g->hash.lock);
+	while (g->hash.state > 0) {
+		struct timespec ts;
+
+		/*
+		 * libfuse joins its workers when the session ends and a
+		 * request is not cancellable: a waiter looks at the session
+		 * every HASH_WAIT_POLL_NS, so that neither an unmount nor
+		 * SIGTERM waits for a long hash.
+		 */
+		if (atomic_load(&a->loop_done) ||
+		    (a->se && fuse_session_exited(a->se))) {
+			pthread_mutex_unlock(&g->hash.lock);
+			return -EINTR;
+		}
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += HASH_WAIT_POLL_NS;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&g->hash.cond, &g->hash.lock, &ts);
+	}
+	r = g->hash.state < 0 ? -EIO : 0;
+	pthread_mutex_unlock(&g->hash.lock);
+	return r;
+}
+
+int aerofs_gen_hash_start(struct aerofs_gen *g)
+{
+	int r = -pthread_create(&g->hash.thread, NULL, hash_thread, g);
+
+	if (r == 0) {
+		g->hash.started = true;
+		return 0;
+	}
+	/* Nothing under images/ can be answered: say why, to waiters too. */
+	log_msg(LOG_LEVEL_ERR, "cannot start the image hasher: %s",
+		strerror(-r));
+	pthread_mutex_lock(&g->hash.lock);
+	g->hash.state = r;
+	snprintf(g->hash.error, sizeof(g->hash.error),
+		 "cannot start the image hasher: %s", strerror(-r));
+	pthread_cond_broadcast(&g->hash.cond);
+	pthread_mutex_unlock(&g->hash.lock);
+	return r;
+}
+
 int aerofs_gen_build(const struct aerofs *a, struct aerofs_gen **out,
 		     struct aero_error *err)
 {
@@ -85,6 +218,9 @@ int aerofs_gen_build(const struct aerofs *a, struct aerofs_gen **out,
 	g = calloc(1, sizeof(*g));
 	if (!g)
 		return aero_error_set(err, -ENOMEM, "out of memory");
+	pthread_mutex_init(&g->hash.lock, NULL);
+	pthread_cond_init(&g->hash.cond, NULL);
+	g->hash.state = 1;
 	/*
 	 * Stat first: if the file is replaced while we read it, the identity
 	 * we report is the older one and the watcher schedules another build.
@@ -110,8 +246,18 @@ void aerofs_gen_free(struct aerofs_gen *g)
 {
 	if (!g)
 		return;
-	for (size_t i = 0; i < g->nmedia; i++)
+	if (g->hash.started) {
+		atomic_store(&g->hash.stop, true);
+		pthread_join(g->hash.thread, NULL);
+	}
+	pthread_cond_destroy(&g->hash.cond);
+	pthread_mutex_destroy(&g->hash.lock);
+	for (size_t i = 0; i < g->nmedia; i++) {
+		chunked_free(g->media[i].chunks);
+		free(g->media[i].manifest);
+		free(g->media[i].latest);
 		image_free(g->media[i].img);
+	}
 	pack_unref(g->pack);
 	catalog_report_free(g->report);
 	free(g);
@@ -141,6 +287,9 @@ struct aerofs_gen *aerofs_gen_install(struct aerofs *a, struct aerofs_gen *g)
 	pthread_mutex_lock(&a->lock);
 	g->id = ++a->last_gen_id;
 	g->current = true;
+	g->stamp = g->built_at;
+	if (a->cur && g->stamp <= a->cur->stamp)
+		g->stamp = a->cur->stamp + 1;
 	g->next = a->gens;
 	a->gens = g;
 	old = a->cur;

@@ -72,6 +72,9 @@ static void usage(const char *prog)
 	       "    -o label=LABEL         volume label of the CD image\n"
 	       "    -o no-winpe            no $WinPEDriver$ folder in the "
 	       "images\n"
+	       "    -o chunk-size=BYTES    chunk size of " AEROFS_CTL_NAME
+	       "/images/ (4M; a\n"
+	       "                           multiple of 512, at most 64M)\n"
 	       "    -o notify_pipe=FIFO    write 's' (mounted) or 'f' "
 	       "(failed) to FIFO\n"
 	       "    -o debounce_ms=N       wait N ms after the source changes "
@@ -139,6 +142,16 @@ static int aerofs_opt_proc(void *data, const char *arg, int key,
 		a->have_fsname = true;
 	if (strcmp(arg, "no-winpe") == 0) {
 		a->iopts.no_winpe = true;
+		return 0;
+	}
+	if (strncmp(arg, "chunk-size=", 11) == 0) {
+		r = chunked_parse_size(arg + 11, &a->chunk_size, &err);
+		if (r < 0) {
+			log_msg(LOG_LEVEL_ERR, "invalid option %s: %s", arg,
+				err.msg);
+			a->opt_error = 1;
+			return -1;
+		}
 		return 0;
 	}
 	/* the options copy what they keep (catalog_options_free()) */
@@ -258,6 +271,7 @@ int main(int argc, char *argv[])
 	a.uid = getuid();
 	a.gid = getgid();
 	a.debounce_ms = 250;
+	a.chunk_size = CHUNKED_SIZE_DEFAULT;
 
 	/* SIGHUP means reload: blocked in every thread, read by the
 	 * watcher's signalfd.  Must precede all threads and fork. */
@@ -380,6 +394,8 @@ int main(int argc, char *argv[])
 	notify(a.notify_pipe, 's');
 	free(a.notify_pipe);
 	a.notify_pipe = NULL;
+	/* After the fork of fuse_daemonize(), like every thread. */
+	aerofs_gen_hash_start(a.cur);
 	if (aerofs_reload_start(&a) != 0)
 		log_msg(LOG_LEVEL_WARNING, "live reload disabled: cannot "
 			"start the watcher");

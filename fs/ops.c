@@ -40,13 +40,23 @@ enum obj_kind {
 	OBJ_CTL,	/* .aerofs */
 	OBJ_STATUS,	/* .aerofs/status.json */
 	OBJ_MEDIA,	/* .aerofs/<image>, gen->media[media] */
+	/* .aerofs/images/ (fs.h), of gen->media[media]; in node id order. */
+	OBJ_IMAGES,	/* images */
+	OBJ_IMGDIR,	/* images/<imageId> */
+	OBJ_LATEST,	/* images/<imageId>/latest.json */
+	OBJ_VERDIR,	/* images/<imageId>/<version> */
+	OBJ_VIMAGE,	/* <version>/<imageId>.<ext> */
+	OBJ_MANIFEST,	/* <version>/manifest.json */
+	OBJ_CHUNKDIR,	/* <version>/chunks */
+	OBJ_CHUNK,	/* <version>/chunks/<chunk>.bin */
 };
 
 struct obj {
 	enum obj_kind kind;
 	struct aerofs_gen *gen;		/* one hold; NULL for CTL/STATUS */
 	const struct pack_node *node;	/* OBJ_NODE */
-	size_t media;			/* OBJ_MEDIA */
+	size_t media;			/* OBJ_MEDIA and images/ */
+	uint32_t chunk;			/* OBJ_CHUNK */
 };
 
 /* An open file or directory; fi->fh points here. */
@@ -120,6 +130,42 @@ static void count(atomic_uint_fast64_t *c, uint64_t n)
 	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
 }
 
+/* ---- .aerofs/images/: node ids ---------------------------------------- */
+
+static bool obj_in_images(const struct obj *o)
+{
+	return o->kind >= OBJ_IMAGES;
+}
+
+/* Low half of the node id (and st_ino) of an images/ object (fs.h). */
+static uint32_t images_low(const struct obj *o)
+{
+	return AEROFS_LOW_IMAGES | (uint32_t)o->media << 24 |
+	       (uint32_t)(o->kind - OBJ_IMAGES) << AEROFS_IMAGES_INDEX_BITS |
+	       o->chunk;
+}
+
+/* Decodes LOW into O, whose generation is set; false if it names nothing
+ * (anything but the directories exists only once the images are hashed). */
+static bool images_decode(struct obj *o, uint32_t low)
+{
+	uint32_t kind = (low >> AEROFS_IMAGES_INDEX_BITS) & 15;
+
+	o->media = (low >> 24) & 31;
+	o->chunk = low & ((1u << AEROFS_IMAGES_INDEX_BITS) - 1);
+	if ((low & 0x60000000u) || kind > OBJ_CHUNK - OBJ_IMAGES)
+		return false;
+	o->kind = (enum obj_kind)(OBJ_IMAGES + kind);
+	if (o->kind == OBJ_IMAGES)
+		return o->media == 0 && o->chunk == 0;
+	if (o->media >= o->gen->nmedia || (o->kind != OBJ_CHUNK && o->chunk))
+		return false;
+	if (o->kind >= OBJ_LATEST && !aerofs_gen_hash_done(o->gen))
+		return false;
+	return o->kind != OBJ_CHUNK ||
+	       o->chunk < chunked_count(o->gen->media[o->media].chunks);
+}
+
 /* Resolves INO; 0 or a positive errno for fuse_reply_err(). */
 static int obj_get(struct aerofs *a, fuse_ino_t ino, struct obj *o)
 {
@@ -145,6 +191,13 @@ static int obj_get(struct aerofs *a, fuse_ino_t ino, struct obj *o)
 	o->gen = aerofs_gen_find(a, id, 1);
 	if (!o->gen)
 		return ESTALE;
+	if (low >= AEROFS_LOW_IMAGES && low < AEROFS_LOW_MEDIA) {
+		if (images_decode(o, low))
+			return 0;
+		aerofs_gen_put(a, o->gen, 1);
+		o->gen = NULL;
+		return ESTALE;
+	}
 	if (low >= AEROFS_LOW_MEDIA) {
 		o->kind = OBJ_MEDIA;
 		o->media = low - AEROFS_LOW_MEDIA;
@@ -179,6 +232,15 @@ static fuse_ino_t obj_nodeid(const struct obj *o)
 		return AEROFS_NODE_STATUS;
 	case OBJ_MEDIA:
 		return aerofs_nodeid(o->gen, AEROFS_LOW_MEDIA + o->media);
+	case OBJ_IMAGES:
+	case OBJ_IMGDIR:
+	case OBJ_LATEST:
+	case OBJ_VERDIR:
+	case OBJ_VIMAGE:
+	case OBJ_MANIFEST:
+	case OBJ_CHUNKDIR:
+	case OBJ_CHUNK:
+		return aerofs_nodeid(o->gen, images_low(o));
 	case OBJ_NODE:
 		break;
 	}
@@ -202,6 +264,8 @@ static void fill_times(struct stat *st, int64_t epoch)
 	st->st_mtim.tv_sec = (time_t)epoch;
 	st->st_ctim.tv_sec = (time_t)epoch;
 }
+
+static uint64_t obj_size(const struct obj *o);
 
 /* Attributes of O; returns false if status.json could not be made. */
 static bool obj_stat(struct aerofs *a, const struct obj *o, struct stat *st)
@@ -229,6 +293,28 @@ static bool obj_stat(struct aerofs *a, const struct obj *o, struct stat *st)
 		st->st_nlink = 1;
 		st->st_size = (off_t)image_size(o->gen->media[o->media].img);
 		fill_times(st, pack_epoch(o->gen->pack));
+		break;
+	case OBJ_IMAGES:
+	case OBJ_IMGDIR:
+	case OBJ_VERDIR:
+	case OBJ_CHUNKDIR:
+		st->st_ino = images_low(o);
+		st->st_mode = S_IFDIR | PACK_DIR_MODE;
+		st->st_nlink = 2;
+		fill_times(st, pack_epoch(o->gen->pack));
+		break;
+	case OBJ_LATEST:
+	case OBJ_VIMAGE:
+	case OBJ_MANIFEST:
+	case OBJ_CHUNK:
+		st->st_ino = images_low(o);
+		st->st_mode = S_IFREG | PACK_FILE_MODE;
+		st->st_nlink = 1;
+		st->st_size = (off_t)obj_size(o);
+		/* Everything under a version is immutable; latest.json is
+		 * not, and its mtime changes with every generation. */
+		fill_times(st, o->kind == OBJ_LATEST ? o->gen->stamp :
+			   pack_epoch(o->gen->pack));
 		break;
 	case OBJ_CTL:
 	case OBJ_STATUS:
@@ -281,6 +367,62 @@ static bool obj_entry(struct aerofs *a, const struct obj *o,
 	return true;
 }
 
+/*
+ * NAME in the images/ directory DIR, once the images are hashed: 0, or
+ * ENOENT, EIO (hashing failed), EINTR (the session is ending).
+ */
+static int images_lookup(struct aerofs *a, const struct obj *dir,
+			 const char *name, struct obj *child)
+{
+	struct aerofs_gen *g = dir->gen;
+	const struct aerofs_media *m = &g->media[dir->media];
+	int64_t i;
+	int r = aerofs_gen_hashed(a, g);
+
+	if (r < 0)
+		return -r;
+	*child = *dir;
+	child->kind = OBJ_NODE;	/* not found */
+	switch (dir->kind) {
+	case OBJ_IMAGES:
+		for (size_t k = 0; k < g->nmedia; k++)
+			if (strcmp(name, g->media[k].id) == 0) {
+				child->kind = OBJ_IMGDIR;
+				child->media = k;
+			}
+		break;
+	case OBJ_IMGDIR:
+		if (strcmp(name, AEROFS_LATEST_NAME) == 0)
+			child->kind = OBJ_LATEST;
+		else if (strcmp(name, chunked_version(m->chunks)) == 0)
+			child->kind = OBJ_VERDIR;
+		break;
+	case OBJ_VERDIR:
+		if (strcmp(name, m->file) == 0)
+			child->kind = OBJ_VIMAGE;
+		else if (strcmp(name, AEROFS_MANIFEST_NAME) == 0)
+			child->kind = OBJ_MANIFEST;
+		else if (strcmp(name, AEROFS_CHUNKS_NAME) == 0)
+			child->kind = OBJ_CHUNKDIR;
+		break;
+	case OBJ_CHUNKDIR:
+		i = chunked_chunk_find(m->chunks, name);
+		if (i >= 0) {
+			child->kind = OBJ_CHUNK;
+			child->chunk = (uint32_t)i;
+		}
+		break;
+	default:
+		return ENOTDIR;
+	}
+	if (child->kind == OBJ_NODE) {
+		memset(child, 0, sizeof(*child));
+		return ENOENT;
+	}
+	aerofs_gen_hold(a, g, 1);
+	return 0;
+}
+
 /* Finds NAME in directory DIR; 0 or ENOENT/ENOTDIR. */
 static int obj_lookup(struct aerofs *a, const struct obj *dir,
 		      const char *name, struct obj *child)
@@ -288,6 +430,8 @@ static int obj_lookup(struct aerofs *a, const struct obj *dir,
 	const struct pack_node *n;
 
 	memset(child, 0, sizeof(*child));
+	if (obj_in_images(dir))
+		return images_lookup(a, dir, name, child);
 	if (dir->kind == OBJ_CTL) {
 		struct aerofs_gen *g = aerofs_gen_current(a, 1);
 
@@ -298,6 +442,11 @@ static int obj_lookup(struct aerofs *a, const struct obj *dir,
 				child->media = i;
 				return 0;
 			}
+		if (strcmp(name, AEROFS_IMAGES_NAME) == 0) {
+			child->kind = OBJ_IMAGES;
+			child->gen = g;
+			return 0;
+		}
 		aerofs_gen_put(a, g, 1);
 		if (strcmp(name, AEROFS_STATUS_NAME) == 0) {
 			child->kind = OBJ_STATUS;
@@ -464,7 +613,9 @@ static void aerofs_op_getattr(fuse_req_t req, fuse_ino_t ino,
 
 static bool obj_is_dir(const struct obj *o)
 {
-	return o->kind == OBJ_CTL ||
+	return o->kind == OBJ_CTL || o->kind == OBJ_IMAGES ||
+	       o->kind == OBJ_IMGDIR || o->kind == OBJ_VERDIR ||
+	       o->kind == OBJ_CHUNKDIR ||
 	       (o->kind == OBJ_NODE && pack_node_is_dir(o->node));
 }
 
@@ -518,25 +669,108 @@ static const struct image *obj_image(const struct obj *o)
 	return o->gen->media[o->media].img;
 }
 
+/* manifest.json and latest.json: text made by the hasher. */
+static const char *obj_text(const struct obj *o, size_t *len)
+{
+	const struct aerofs_media *m = &o->gen->media[o->media];
+
+	*len = o->kind == OBJ_MANIFEST ? m->manifest_len : m->latest_len;
+	return o->kind == OBJ_MANIFEST ? m->manifest : m->latest;
+}
+
+/* Where a chunk's bytes are in its image. */
+static void obj_chunk(const struct obj *o, uint64_t *base, uint64_t *len)
+{
+	chunked_chunk_range(o->gen->media[o->media].chunks, o->chunk, base,
+			    len);
+}
+
 static uint64_t obj_size(const struct obj *o)
 {
-	return o->kind == OBJ_MEDIA ? image_size(obj_image(o)) :
-				      pack_node_size(o->node);
+	uint64_t base, len;
+
+	switch (o->kind) {
+	case OBJ_MEDIA:
+	case OBJ_VIMAGE:
+		return image_size(obj_image(o));
+	case OBJ_CHUNK:
+		obj_chunk(o, &base, &len);
+		return len;
+	case OBJ_MANIFEST:
+	case OBJ_LATEST:
+		obj_text(o, &len);
+		return len;
+	default:
+		return pack_node_size(o->node);
+	}
 }
 
 static int obj_span(const struct obj *o, uint64_t off, struct pack_span *sp)
 {
-	return o->kind == OBJ_MEDIA ?
-		       image_span(obj_image(o), off, sp) :
-		       pack_node_span(o->gen->pack, o->node, off, sp);
+	uint64_t base, len;
+	const char *text;
+	size_t tlen;
+	int r;
+
+	switch (o->kind) {
+	case OBJ_MEDIA:
+	case OBJ_VIMAGE:
+		return image_span(obj_image(o), off, sp);
+	case OBJ_CHUNK:
+		/* A chunk is a window on its image. */
+		obj_chunk(o, &base, &len);
+		if (off >= len)
+			return -EINVAL;
+		r = image_span(obj_image(o), base + off, sp);
+		if (r == 0 && sp->len > len - off)
+			sp->len = len - off;
+		return r;
+	case OBJ_MANIFEST:
+	case OBJ_LATEST:
+		text = obj_text(o, &tlen);
+		if (off >= tlen)
+			return -EINVAL;
+		memset(sp, 0, sizeof(*sp));
+		sp->kind = PACK_SPAN_MEM;
+		sp->fd = -1;
+		sp->mem = (const uint8_t *)text + off;
+		sp->len = tlen - off;
+		return 0;
+	default:
+		return pack_node_span(o->gen->pack, o->node, off, sp);
+	}
 }
 
 static ssize_t obj_read(const struct obj *o, void *buf, size_t len,
 			uint64_t off)
 {
-	return o->kind == OBJ_MEDIA ?
-		       image_read(obj_image(o), buf, len, off) :
-		       pack_node_read(o->gen->pack, o->node, buf, len, off);
+	uint64_t base, clen;
+	const char *text;
+	size_t tlen;
+
+	switch (o->kind) {
+	case OBJ_MEDIA:
+	case OBJ_VIMAGE:
+		return image_read(obj_image(o), buf, len, off);
+	case OBJ_CHUNK:
+		obj_chunk(o, &base, &clen);
+		if (off >= clen)
+			return 0;
+		if (len > clen - off)
+			len = (size_t)(clen - off);
+		return image_read(obj_image(o), buf, len, base + off);
+	case OBJ_MANIFEST:
+	case OBJ_LATEST:
+		text = obj_text(o, &tlen);
+		if (off >= tlen)
+			return 0;
+		if (len > tlen - off)
+			len = tlen - (size_t)off;
+		memcpy(buf, text + off, len);
+		return (ssize_t)len;
+	default:
+		return pack_node_read(o->gen->pack, o->node, buf, len, off);
+	}
 }
 
 static void read_failed(struct aerofs *a, const struct handle *h,
@@ -549,6 +783,12 @@ static void read_failed(struct aerofs *a, const struct handle *h,
 		snprintf(msg, sizeof(msg), "%s/%s: read of %zu bytes at %"
 			 PRIu64 " failed: %s", AEROFS_CTL_NAME,
 			 h->o.gen->media[h->o.media].name, size, off, why);
+	else if (obj_in_images(&h->o))
+		snprintf(msg, sizeof(msg), "%s/%s/%s: read of %zu bytes at %"
+			 PRIu64 " (chunk %" PRIu32 ") failed: %s",
+			 AEROFS_CTL_NAME, AEROFS_IMAGES_NAME,
+			 h->o.gen->media[h->o.media].id, size, off,
+			 h->o.chunk, why);
 	else
 		snprintf(msg, sizeof(msg), "%s: read of %zu bytes at %" PRIu64
 			 " failed: %s", pack_node_path(h->o.node), size, off,
@@ -858,6 +1098,9 @@ static void aerofs_op_opendir(fuse_req_t req, fuse_ino_t ino,
 		err = ENOTDIR;
 	if (!err && h->o.kind == OBJ_CTL)
 		h->o.gen = aerofs_gen_current(a, 1);	/* for the image */
+	/* A listing under images/ names the version: wait for the hash. */
+	if (!err && obj_in_images(&h->o))
+		err = -aerofs_gen_hashed(a, h->o.gen);
 	if (err) {
 		obj_put(a, &h->o);
 		free(h);
@@ -873,11 +1116,85 @@ static void aerofs_op_opendir(fuse_req_t req, fuse_ino_t ino,
 	}
 }
 
-/* Entry I of directory handle H ("." and ".." first); false past the end. */
+/* Entry I (after "." and "..") of the images/ directory H; false past
+ * the end.  A chunk's name is written to BUF. */
+static bool images_entry(const struct handle *h, size_t i, const char **name,
+			 char buf[CHUNKED_NAME_LEN], struct obj *o)
+{
+	const struct aerofs_gen *g = h->o.gen;
+	const struct aerofs_media *m = &g->media[h->o.media];
+
+	*o = h->o;
+	o->chunk = 0;
+	switch (h->o.kind) {
+	case OBJ_IMAGES:
+		if (i >= g->nmedia)
+			return false;
+		o->kind = OBJ_IMGDIR;
+		o->media = i;
+		*name = g->media[i].id;
+		return true;
+	case OBJ_IMGDIR:
+		o->kind = i == 0 ? OBJ_LATEST : OBJ_VERDIR;
+		*name = i == 0 ? AEROFS_LATEST_NAME :
+				 chunked_version(m->chunks);
+		return i < 2;
+	case OBJ_VERDIR:
+		o->kind = i == 0 ? OBJ_VIMAGE : i == 1 ? OBJ_MANIFEST :
+							 OBJ_CHUNKDIR;
+		*name = i == 0 ? m->file : i == 1 ? AEROFS_MANIFEST_NAME :
+						    AEROFS_CHUNKS_NAME;
+		return i < 3;
+	case OBJ_CHUNKDIR:
+		if (i >= chunked_count(m->chunks))
+			return false;
+		o->kind = OBJ_CHUNK;
+		o->chunk = (uint32_t)i;
+		chunked_chunk_name(o->chunk, buf);
+		*name = buf;
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* The parent of the images/ directory O. */
+static struct obj images_parent(const struct obj *o)
+{
+	struct obj p = *o;
+
+	switch (o->kind) {
+	case OBJ_IMAGES:
+		p.kind = OBJ_CTL;
+		break;
+	case OBJ_IMGDIR:
+		p.kind = OBJ_IMAGES;
+		p.media = 0;
+		break;
+	case OBJ_VERDIR:
+		p.kind = OBJ_IMGDIR;
+		break;
+	default:
+		p.kind = OBJ_VERDIR;
+		break;
+	}
+	return p;
+}
+
+/* Entry I of directory handle H ("." and ".." first); false past the end.
+ * BUF holds a name made up for the entry. */
 static bool dir_entry(struct aerofs *a, const struct handle *h, size_t i,
-		      const char **name, struct obj *o)
+		      const char **name, char buf[CHUNKED_NAME_LEN],
+		      struct obj *o)
 {
 	memset(o, 0, sizeof(*o));
+	if ((i == 0 || i == 1) && obj_in_images(&h->o)) {
+		*name = i == 0 ? "." : "..";
+		*o = i == 0 ? h->o : images_parent(&h->o);
+		return true;
+	}
+	if (i >= 2 && obj_in_images(&h->o))
+		return images_entry(h, i - 2, name, buf, o);
 	if (i == 0 || i == 1) {
 		*name = i == 0 ? "." : "..";
 		if (h->o.kind == OBJ_CTL) {
@@ -899,6 +1216,12 @@ static bool dir_entry(struct aerofs *a, const struct handle *h, size_t i,
 			o->gen = h->o.gen;
 			o->media = i;
 			*name = h->o.gen->media[i].name;
+			return true;
+		}
+		if (i == h->o.gen->nmedia + 1) {
+			o->kind = OBJ_IMAGES;
+			o->gen = h->o.gen;
+			*name = AEROFS_IMAGES_NAME;
 			return true;
 		}
 		if (i > h->o.gen->nmedia)
@@ -930,6 +1253,8 @@ static bool dir_links(struct aerofs *a, const struct handle *h)
 {
 	bool cur;
 
+	if (obj_in_images(&h->o))
+		return true;	/* generation-specific node ids */
 	if (h->o.kind == OBJ_NODE && h->o.node != pack_root(h->o.gen->pack))
 		return true;
 	pthread_mutex_lock(&a->lock);
@@ -946,6 +1271,7 @@ static void do_readdir(fuse_req_t req, size_t size, off_t off,
 	char *buf = malloc(size ? size : 1);
 	size_t used = 0, i;
 	uint64_t held = 0;	/* references handed out, on h->o.gen */
+	char namebuf[CHUNKED_NAME_LEN];
 	const char *name;
 	struct obj o;
 	bool links;
@@ -955,8 +1281,8 @@ static void do_readdir(fuse_req_t req, size_t size, off_t off,
 		return;
 	}
 	links = plus && dir_links(a, h);
-	for (i = off < 0 ? 0 : (size_t)off; dir_entry(a, h, i, &name, &o);
-	     i++) {
+	for (i = off < 0 ? 0 : (size_t)off;
+	     dir_entry(a, h, i, &name, namebuf, &o); i++) {
 		struct fuse_entry_param e;
 		size_t need;
 
@@ -1270,5 +1596,9 @@ void aerofs_invalidate(struct aerofs *a, const struct aerofs_gen *old,
 		fuse_lowlevel_notify_inval_entry(a->se, AEROFS_NODE_CTL,
 						 new_gen->media[i].name,
 						 strlen(new_gen->media[i].name));
+	/* images/ of OLD: its node id is OLD's. */
+	fuse_lowlevel_notify_inval_entry(a->se, AEROFS_NODE_CTL,
+					 AEROFS_IMAGES_NAME,
+					 strlen(AEROFS_IMAGES_NAME));
 	fuse_lowlevel_notify_inval_inode(a->se, AEROFS_NODE_CTL, 0, 0);
 }

@@ -64,6 +64,7 @@ int aerofs_reload_now(struct aerofs *a)
 		aerofs_set_reload_error(a, err.msg);
 		return r;
 	}
+	aerofs_gen_hash_start(g);
 	old = aerofs_gen_install(a, g);
 	aerofs_invalidate(a, old, g);
 	aerofs_gen_announce(a, g);

@@ -89,7 +89,7 @@ def test_hidden_control_dir():
         images = [i["name"] for i in d.status()["images"]]
         check_eq(ISO_NAME in images, True, "the ISO among the images")
         check_eq(sorted(os.listdir(d.path(CTL))),
-                 sorted(images + ["status.json"]), "ls .aerofs")
+                 sorted(images + ["images", "status.json"]), "ls .aerofs")
         check_eq(os.path.isdir(d.path(CTL, "..", "win7")), True,
                  ".aerofs/.. is the root")
         s = d.status()
