@@ -4,6 +4,10 @@
  * catalog checks, the pack tree, or the manifest.  It writes nothing; use
  * aerofs-export for that and aerofs to mount.
  *
+ * The summary is printed from the report's structs (report.h), never from
+ * the manifest text, and every string in it is escaped for the terminal
+ * (termesc.h): they come from the source.
+ *
  * Exit codes: 0 ok, 1 checks failed (with --check), 2 usage, 3 the source
  * could not be read or the selection failed.
  */
@@ -15,11 +19,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
-
 #include "catalog/stage/catalog.h"
+#include "catalog/stage/inspect.h"
+#include "catalog/stage/report.h"
+#include "catalog/stage/select.h"
 #include "catalog/util/log.h"
 #include "catalog/util/sbuf.h"
+#include "catalog/util/termesc.h"
 
 #define PROG "aerofs-catalog"
 
@@ -42,7 +48,7 @@ static void usage(FILE *f)
 	    "it.\n"
 	    "\n"
 	    "  -o, --options LIST  catalog options, comma-separated:\n"
-	    "        drivers=ID,...   viostor,netkvm (required), viosnd, "
+	    "        drivers=ID+...   viostor+netkvm (required), viosnd, "
 	    "vioinput\n"
 	    "        strict-optional  a missing optional driver is an error\n"
 	    "        drop-pdb         leave .pdb debug symbols out\n"
@@ -65,216 +71,124 @@ static void usage(FILE *f)
 	    "error.\n");
 }
 
-static bool is_flag_option(const char *t)
-{
-	return !strcmp(t, "strict-optional") || !strcmp(t, "drop-pdb") ||
-	       !strcmp(t, "source-hash");
-}
-
 /*
- * Splits an -o list at commas ("\," is a literal comma).  Because driver
- * ids are separated by commas too, bare words that follow "drivers=" and
- * are not flags continue the drivers list: "-o drivers=viostor,netkvm,
- * drop-pdb" means what it says.
+ * Every string printed for a human comes from the source (INF values,
+ * names): escaped, so that it cannot drive the terminal (termesc.h).  The
+ * copies live in KEEP until the caller frees it.
  */
-static int split_options(const char *list, struct strlist *out)
+static const char *safe(struct strlist *keep, const char *s)
 {
-	struct sbuf tok = SBUF_INIT;
-	struct strlist raw = STRLIST_INIT;
-	int r = 0;
+	char *e;
 
-	for (const char *p = list;; p++) {
-		if (*p == '\\' && p[1] == ',') {
-			sbuf_putc(&tok, ',');
-			p++;
-			continue;
-		}
-		if (*p && *p != ',') {
-			sbuf_putc(&tok, *p);
-			continue;
-		}
-		if (tok.oom || strlist_add(&raw, tok.len ? tok.buf : "") < 0)
-			r = -ENOMEM;
-		sbuf_release(&tok);
-		if (!*p || r)
-			break;
+	if (!s || !termesc_needed(s))
+		return s;
+	e = termesc_dup(s);
+	if (!e || strlist_add(keep, e) < 0) {
+		free(e);
+		return "?";
 	}
-	for (size_t i = 0; !r && i < raw.n; i++) {
-		const char *t = raw.v[i];
-
-		if (!*t)
-			continue;
-		if (out->n && !strchr(t, '=') && !is_flag_option(t) &&
-		    !strncmp(out->v[out->n - 1], "drivers=", 8)) {
-			char *prev = out->v[out->n - 1];
-			size_t len = strlen(prev) + strlen(t) + 2;
-			char *merged = malloc(len);
-
-			if (!merged) {
-				r = -ENOMEM;
-				break;
-			}
-			snprintf(merged, len, "%s,%s", prev, t);
-			free(prev);
-			out->v[out->n - 1] = merged;
-			continue;
-		}
-		if (strlist_add(out, t) < 0)
-			r = -ENOMEM;
-	}
-	strlist_free(&raw);
-	return r;
+	free(e);
+	return keep->v[keep->n - 1];
 }
 
-static const char *jstr(const cJSON *o, const char *key)
+static const char *or(const char *s, const char *dflt)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-
-	return cJSON_IsString(v) ? v->valuestring : NULL;
+	return s ? s : dflt;
 }
 
-static const char *jstr_or(const cJSON *o, const char *key, const char *d)
+/* The summary, from the report's structs (report.h). */
+static void print_summary(const struct catalog_report *rep,
+			  const struct pack *p)
 {
-	const char *s = jstr(o, key);
+	const struct report *r = catalog_report_details(rep);
+	struct strlist keep = STRLIST_INIT, *k = &keep;
+	char when[40];
 
-	return s ? s : d;
-}
-
-/* A count from the manifest, 0 if it is not one (1e300 -> size_t is UB). */
-static size_t jcount(const cJSON *o, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-
-	return cJSON_IsNumber(v) && v->valuedouble > 0 &&
-		       v->valuedouble < 9007199254740992.0
-		   ? (size_t)v->valuedouble
-		   : 0;
-}
-
-static void print_list(const cJSON *a)
-{
-	const cJSON *e;
-	bool first = true;
-
-	cJSON_ArrayForEach(e, a)
-	{
-		if (cJSON_IsString(e))
-			printf("%s%s", first ? "" : ", ", e->valuestring);
-		first = false;
-	}
-	if (first)
-		printf("none");
-}
-
-static void print_summary(const cJSON *m, const struct pack *p,
-			  const struct catalog_report *rep)
-{
-	const cJSON *src = cJSON_GetObjectItemCaseSensitive(m, "source");
-	const cJSON *img = cJSON_GetObjectItemCaseSensitive(m, "image");
-	const cJSON *results, *d, *w, *chk;
-	size_t nfailed = 0, ntotal = 0, nwarn = 0;
-
-	printf("source:   %s (%s, %s names", jstr_or(src, "name", "?"),
-	       jstr_or(src, "kind", "?"), jstr_or(src, "names", "?"));
-	if (jstr(src, "volume_label"))
-		printf(", volume label \"%s\"", jstr(src, "volume_label"));
+	printf("source:   %s (%s, %s names", safe(k, or(r->source.name, "?")),
+	       or(r->source.kind, "?"), safe(k, or(r->source.names, "?")));
+	if (r->source.volume_label)
+		printf(", volume label \"%s\"",
+		       safe(k, r->source.volume_label));
 	printf(")\n");
-	printf("version:  %s\n", jstr_or(src, "derived_version", "unknown"));
-	printf("epoch:    %s (%s)\n", jstr_or(m, "created_utc", "?"),
-	       jstr_or(m, "epoch_source", "?"));
-	printf("label:    %s\n", jstr_or(img, "label", "?"));
+	printf("version:  %s\n", safe(k, or(r->source.version, "unknown")));
+	inspect_utc(r->epoch, when, sizeof(when));
+	printf("epoch:    %s (%s)\n", when, safe(k, or(r->epoch_source, "?")));
+	printf("label:    %s\n", safe(k, catalog_report_label(rep)));
 	printf("drivers:  ");
-	print_list(cJSON_GetObjectItemCaseSensitive(m, "drivers"));
-	printf("\n");
-	results = cJSON_GetObjectItemCaseSensitive(m, "driver_results");
-	cJSON_ArrayForEach(d, results)
-	{
-		const cJSON *det =
-		    cJSON_GetObjectItemCaseSensitive(d, "details");
-		const cJSON *t;
+	for (size_t i = 0; i < r->drivers.n; i++)
+		printf("%s%s", i ? ", " : "", r->drivers.v[i]);
+	printf("%s\n", r->drivers.n ? "" : "none");
+	for (size_t i = 0; i < r->ndrv; i++) {
+		const struct report_driver *d = &r->drv[i];
+		bool any = false;
 
-		const cJSON *errs =
-		    cJSON_GetObjectItemCaseSensitive(d, "errors");
-		bool req = cJSON_IsTrue(
-		    cJSON_GetObjectItemCaseSensitive(d, "required"));
-
-		printf("  %-9s %-8s %-8s", jstr_or(d, "name", "?"),
-		       req ? "required" : "optional",
-		       jstr_or(d, "status", "?"));
-		cJSON_ArrayForEach(t, det)
-		{
-			printf("  %s <- %s", t->string,
-			       jstr_or(t, "source_path", "?"));
+		printf("  %-9s %-8s %-8s", d->name,
+		       d->required ? "required" : "optional", d->status);
+		for (size_t t = 0; t < SELECT_NTARGETS; t++) {
+			if (!d->t[t].present)
+				continue;
+			printf("  %s <- %s",
+			       select_target_name((enum select_target)t),
+			       safe(k, or(d->t[t].source_path, "?")));
+			any = true;
 		}
 		/* the first reason, sorted by target like the manifest */
-		if (!cJSON_GetArraySize(det) && cJSON_GetArraySize(errs) > 0 &&
-		    cJSON_IsString(errs->child))
-			printf("  (%s: %s)", errs->child->string,
-			       errs->child->valuestring);
+		if (!any && d->error_target)
+			printf("  (%s: %s)", d->error_target,
+			       safe(k, or(d->error, "")));
 		printf("\n");
 	}
 	printf("checks:\n");
-	cJSON_ArrayForEach(d, results)
-	{
-		const cJSON *det =
-		    cJSON_GetObjectItemCaseSensitive(d, "details");
-		const cJSON *t;
+	for (size_t i = 0; i < r->ndrv; i++) {
+		const struct report_driver *d = &r->drv[i];
 
-		cJSON_ArrayForEach(t, det)
-		{
-			const cJSON *inf =
-			    cJSON_GetObjectItemCaseSensitive(t, "inf");
-			const cJSON *cat =
-			    cJSON_GetObjectItemCaseSensitive(t, "catalog");
-			const cJSON *c;
+		for (size_t t = 0; t < SELECT_NTARGETS; t++) {
+			const struct inspect_result *res = &d->t[t].res;
 
-			printf("  %s %s: %s", jstr_or(d, "name", "?"),
-			       t->string, jstr_or(inf, "file", "?"));
-			if (jstr(inf, "driver_version"))
-				printf(" %s", jstr(inf, "driver_version"));
-			if (cJSON_IsObject(cat))
+			if (!d->t[t].present)
+				continue;
+			printf("  %s %s: %s", d->name,
+			       select_target_name((enum select_target)t),
+			       safe(k, or(res->file, "?")));
+			if (res->driver_version)
+				printf(" %s", safe(k, res->driver_version));
+			if (res->has_catalog)
 				printf(", %s %s catalog signed by %s",
-				       jstr_or(cat, "file", "?"),
-				       jstr_or(cat, "digest", "?"),
-				       jstr_or(cat, "signer", "unknown"));
+				       safe(k, or(res->cat_file, "?")),
+				       or(res->digest, "?"),
+				       safe(k, or(res->signer, "unknown")));
 			printf("\n");
-			cJSON_ArrayForEach(
-			    c, cJSON_GetObjectItemCaseSensitive(inf, "checks"))
-			{
-				bool ok = cJSON_IsTrue(
-				    cJSON_GetObjectItemCaseSensitive(c, "ok"));
-
-				ntotal++;
-				printf("    %s %s: %s\n", ok ? "PASS" : "FAIL",
-				       jstr_or(c, "name", "?"),
-				       jstr_or(c, "detail", ""));
-			}
+			for (size_t c = 0; c < res->nchecks; c++)
+				printf("    %s %s: %s\n",
+				       res->checks[c].ok ? "PASS" : "FAIL",
+				       res->checks[c].name,
+				       safe(k, or(res->checks[c].detail, "")));
 		}
 	}
-	w = cJSON_GetObjectItemCaseSensitive(m, "warnings");
-	if (cJSON_GetArraySize(w) > 0) {
-		const cJSON *e;
-
+	if (r->warnings.n) {
 		printf("warnings:\n");
-		cJSON_ArrayForEach(e, w)
-		{
-			if (cJSON_IsString(e))
-				printf("  - %s\n", e->valuestring);
-		}
+		for (size_t i = 0; i < r->warnings.n; i++)
+			printf("  - %s\n", safe(k, r->warnings.v[i]));
 	}
-	chk = cJSON_GetObjectItemCaseSensitive(m, "checks");
-	if (cJSON_IsObject(chk))
-		ntotal = jcount(chk, "total");
 	/*
-	 * The report's counts, not the manifest's: for an imported pack they
-	 * add the files that no longer match it, as --check does.
+	 * The report's counts: for an imported pack the checks ran again,
+	 * and the files that no longer match it count, as with --check.
 	 */
-	nfailed = catalog_report_failed_checks(rep);
-	nwarn = catalog_report_warnings(rep);
 	printf("pack:     %zu nodes, %" PRIu64 " bytes; %zu checks, %zu "
 	       "failed; %zu warnings\n",
-	       pack_node_count(p), pack_content_bytes(p), ntotal, nfailed,
-	       nwarn);
+	       pack_node_count(p), pack_content_bytes(p),
+	       catalog_report_checks(rep), catalog_report_failed_checks(rep),
+	       catalog_report_warnings(rep));
+	strlist_free(&keep);
+}
+
+/* "PROG: error: MSG" on stderr, MSG escaped: it may quote the source. */
+static void print_error(const char *msg)
+{
+	struct strlist keep = STRLIST_INIT;
+
+	fprintf(stderr, PROG ": error: %s\n", safe(&keep, msg));
+	strlist_free(&keep);
 }
 
 static void print_tree(const struct pack *p, const struct pack_node *n)
@@ -282,13 +196,16 @@ static void print_tree(const struct pack *p, const struct pack_node *n)
 	for (size_t i = 0; i < pack_node_nchildren(n); i++) {
 		const struct pack_node *c = pack_node_child(n, i);
 
+		struct strlist keep = STRLIST_INIT;
+		const char *path = safe(&keep, pack_node_path(c));
+
 		if (pack_node_is_dir(c)) {
-			printf("%12s  %s/\n", "-", pack_node_path(c));
+			printf("%12s  %s/\n", "-", path);
 			print_tree(p, c);
 		} else {
-			printf("%12" PRIu64 "  %s\n", pack_node_size(c),
-			       pack_node_path(c));
+			printf("%12" PRIu64 "  %s\n", pack_node_size(c), path);
 		}
+		strlist_free(&keep);
 	}
 }
 
@@ -305,7 +222,6 @@ int main(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	struct catalog_options opts = {0};
-	struct strlist optv = STRLIST_INIT;
 	struct aero_error err = {0, ""};
 	struct catalog_report *rep = NULL;
 	struct pack *pack = NULL;
@@ -318,10 +234,11 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "o:vhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
-			if (split_options(optarg, &optv) < 0) {
-				fprintf(stderr,
-					PROG ": error: out of memory\n");
-				return EXIT_SOURCE;
+			if (catalog_options_parse_list(&opts, optarg, NULL,
+						       NULL, NULL, &err) < 0) {
+				print_error(err.msg);
+				rc = EXIT_USAGE;
+				goto out;
 			}
 			break;
 		case 'j':
@@ -338,13 +255,14 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
-			return 0;
+			goto out;
 		case 'V':
 			printf(PROG " %s\n", AEROFS_VERSION);
-			return 0;
+			goto out;
 		default:
 			usage(stderr);
-			return EXIT_USAGE;
+			rc = EXIT_USAGE;
+			goto out;
 		}
 	}
 	if (optind != argc - 1) {
@@ -361,29 +279,19 @@ int main(int argc, char **argv)
 		rc = EXIT_USAGE;
 		goto out;
 	}
-	for (size_t i = 0; i < optv.n; i++) {
-		r = catalog_option_parse(&opts, optv.v[i], &err);
-		if (r == 0) {
-			fprintf(stderr, PROG ": error: unknown option '%s'\n",
-				optv.v[i]);
-			rc = EXIT_USAGE;
-			goto out;
-		}
-		if (r < 0) {
-			fprintf(stderr, PROG ": error: %s\n", err.msg);
-			rc = EXIT_USAGE;
-			goto out;
-		}
+	if (catalog_options_check(&opts, &err) < 0) {
+		print_error(err.msg);
+		rc = EXIT_USAGE;
+		goto out;
 	}
 	if (!opts.epoch_set && catalog_epoch_from_env(&ignored, &err) < 0) {
-		fprintf(stderr, PROG ": error: %s\n", err.msg);
+		print_error(err.msg);
 		rc = EXIT_USAGE;
 		goto out;
 	}
 	r = catalog_build(argv[optind], &opts, &pack, &rep, &err);
 	if (r < 0) {
-		fprintf(stderr, PROG ": error: %s\n",
-			err.msg[0] ? err.msg : strerror(-r));
+		print_error(err.msg[0] ? err.msg : strerror(-r));
 		rc = EXIT_SOURCE;
 		goto out;
 	}
@@ -400,18 +308,7 @@ int main(int argc, char **argv)
 	} else if (tree) {
 		print_tree(pack, pack_root(pack));
 	} else {
-		char *text = catalog_report_json(rep);
-		cJSON *m = text ? cJSON_Parse(text) : NULL;
-
-		if (m) {
-			print_summary(m, pack, rep);
-		} else {
-			fprintf(stderr, PROG ": error: cannot read the "
-					     "manifest back\n");
-			rc = EXIT_SOURCE;
-		}
-		cJSON_Delete(m);
-		free(text);
+		print_summary(rep, pack);
 	}
 	if (check && !rc && catalog_report_failed_checks(rep) > 0) {
 		fprintf(stderr, PROG ": %zu check(s) failed\n",
@@ -425,6 +322,6 @@ int main(int argc, char **argv)
 out:
 	catalog_report_free(rep);
 	pack_unref(pack);
-	strlist_free(&optv);
+	catalog_options_free(&opts);
 	return rc;
 }

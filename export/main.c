@@ -102,8 +102,6 @@ struct export {
 	struct image_options iopts;
 	uint32_t chunk_size;			/* OUT_CHUNKED */
 	bool force, quiet, json;
-	char *strings[64];	/* option strings the catalog borrows */
-	size_t nstrings;
 
 	/* the run */
 	struct pack *pack;
@@ -171,9 +169,9 @@ static void usage(FILE *f)
 "      --chunk-size BYTES    chunked: chunk size, a multiple of 512 up to\n"
 "                            64M (default 4M)\n"
 "\n"
-"Pack (also as -o opt[,opt...]; write a comma inside a value as \\,):\n"
-"      --drivers LIST        driver ids, comma-separated (default: all of\n"
-"                            viostor,netkvm,vioinput,viosnd)\n"
+"Pack (also as -o opt[,opt...], e.g. -o drivers=viostor+netkvm,drop-pdb):\n"
+"      --drivers LIST        driver ids separated by + or , (default: all\n"
+"                            of viostor+netkvm+vioinput+viosnd)\n"
 "      --strict-optional     a missing optional driver is an error\n"
 "      --drop-pdb            leave .pdb debug symbols out\n"
 "      --epoch SECONDS       timestamp of every entry (default:\n"
@@ -191,30 +189,25 @@ static void usage(FILE *f)
 
 /* ---- options ----------------------------------------------------------- */
 
+/* A long option as the -o word KEY[=VALUE]: one grammar (catalog.h). */
 static int catalog_opt(struct export *x, const char *key, const char *value)
 {
 	struct aero_error err = { 0 };
 	char *s;
 	int rc;
 
-	if (x->nstrings == sizeof(x->strings) / sizeof(*x->strings)) {
-		log_msg(LOG_LEVEL_ERR, "too many options");
-		return -1;
-	}
 	if (value) {
 		if (asprintf(&s, "%s=%s", key, value) < 0)
 			return -1;
 	} else if (!(s = strdup(key))) {
 		return -1;
 	}
-	x->strings[x->nstrings++] = s;	/* the catalog borrows it */
-	rc = catalog_option_parse(&x->copts, s, &err);
-	if (rc < 0) {
+	rc = catalog_option_parse(&x->copts, s, &err);	/* copies */
+	if (rc == 0)
+		catalog_option_unknown(s, NULL, &err);
+	free(s);
+	if (rc <= 0) {
 		log_msg(LOG_LEVEL_ERR, "%s", err.msg);
-		return -1;
-	}
-	if (rc == 0) {
-		log_msg(LOG_LEVEL_ERR, "unknown option '%s'", s);
 		return -1;
 	}
 	return 0;
@@ -281,66 +274,53 @@ static int parse_chunk_size(struct export *x, const char *s)
 	return -1;
 }
 
-/* One -o token: ours, or the catalog's. */
-static int o_token(struct export *x, char *tok)
+/* A -o word that is not the catalog's: 1 if it is ours, else 0. */
+static int o_word(void *ctx, const char *word, struct aero_error *err)
 {
-	if (!*tok)
-		return 0;
-	if (strcmp(tok, "no-rock-ridge") == 0) {
+	struct export *x = ctx;
+
+	if (strcmp(word, "no-rock-ridge") == 0) {
 		x->iopts.no_rock_ridge = true;
-		return 0;
+		return 1;
 	}
-	if (strcmp(tok, "no-joliet") == 0) {
+	if (strcmp(word, "no-joliet") == 0) {
 		x->iopts.no_joliet = true;
-		return 0;
+		return 1;
 	}
-	if (strcmp(tok, "no-winpe") == 0) {
+	if (strcmp(word, "no-winpe") == 0) {
 		x->iopts.no_winpe = true;
-		return 0;
+		return 1;
 	}
-	if (strncmp(tok, "format=", 7) == 0)
-		return parse_format(x, tok + 7);
-	if (strncmp(tok, "profile=", 8) == 0)
-		return parse_profile(x, tok + 8);
-	if (strncmp(tok, "chunk-size=", 11) == 0)
-		return parse_chunk_size(x, tok + 11);
-	return catalog_opt(x, tok, NULL);
+	/* the parse_*() functions say what is wrong themselves */
+	if (strncmp(word, "format=", 7) == 0)
+		return parse_format(x, word + 7) < 0 ? -EINVAL : 1;
+	if (strncmp(word, "profile=", 8) == 0)
+		return parse_profile(x, word + 8) < 0 ? -EINVAL : 1;
+	if (strncmp(word, "chunk-size=", 11) == 0)
+		return parse_chunk_size(x, word + 11) < 0 ? -EINVAL : 1;
+	(void)err;
+	return 0;
 }
 
-/* -o a,b=c\,d: split at commas not preceded by a backslash. */
+/* -o a,b=c\,d: the catalog's grammar (catalog.h) plus o_word(). */
 static int o_list(struct export *x, const char *list)
 {
-	char *buf = malloc(strlen(list) + 1), *w = buf;
-	int rc = 0;
+	struct aero_error err = { 0 };
+	int rc = catalog_options_parse_list(&x->copts, list, o_word, x,
+					    "format=FORMAT, profile=PROFILE, "
+					    "chunk-size=SIZE, no-rock-ridge, "
+					    "no-joliet, no-winpe",
+					    &err);
 
-	if (!buf)
-		return -1;
-	for (const char *p = list;; p++) {
-		if (*p == '\\' && p[1] == ',') {
-			*w++ = ',';
-			p++;
-			continue;
-		}
-		if (*p == ',' || !*p) {
-			*w = '\0';
-			if (o_token(x, buf) < 0) {
-				rc = -1;
-				break;
-			}
-			w = buf;
-			if (!*p)
-				break;
-			continue;
-		}
-		*w++ = *p;
-	}
-	free(buf);
-	return rc;
+	if (rc < 0 && err.msg[0])
+		log_msg(LOG_LEVEL_ERR, "%s", err.msg);
+	return rc < 0 ? -1 : 0;
 }
 
 /* Returns 0 to run, 1 to exit 0 (help, version), -1 for a usage error. */
 static int parse_args(struct export *x, int argc, char **argv)
 {
+	struct aero_error err = { 0 };
 	int c;
 
 	while ((c = getopt_long(argc, argv, "f:o:FqhV", long_options,
@@ -412,6 +392,10 @@ static int parse_args(struct export *x, int argc, char **argv)
 	if (argc - optind != 2) {
 		log_msg(LOG_LEVEL_ERR, "expected SOURCE and OUTPUT (see "
 			"--help)");
+		return -1;
+	}
+	if (catalog_options_check(&x->copts, &err) < 0) {
+		log_msg(LOG_LEVEL_ERR, "%s", err.msg);
 		return -1;
 	}
 	x->source = argv[optind];
@@ -1125,8 +1109,7 @@ int main(int argc, char **argv)
 
 	rc = parse_args(&x, argc, argv);
 	if (rc != 0) {
-		for (size_t i = 0; i < x.nstrings; i++)
-			free(x.strings[i]);
+		catalog_options_free(&x.copts);
 		return rc > 0 ? 0 : 2;
 	}
 	if (x.quiet)
@@ -1136,7 +1119,6 @@ int main(int argc, char **argv)
 	remove_temp(&x);
 	catalog_report_free(x.report);
 	pack_unref(x.pack);
-	for (size_t i = 0; i < x.nstrings; i++)
-		free(x.strings[i]);
+	catalog_options_free(&x.copts);
 	return rc;
 }

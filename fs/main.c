@@ -110,21 +110,6 @@ static void aerofs_fuse_log(enum fuse_log_level level, const char *fmt,
 		"%s", msg);
 }
 
-/* Keeps OPT alive for the catalog options that borrow from it. */
-static char *keep_opt(struct aerofs *a, const char *opt)
-{
-	char **v = realloc(a->optstrs, (a->noptstrs + 1) * sizeof(*v));
-	char *copy;
-
-	if (!v)
-		return NULL;
-	a->optstrs = v;
-	copy = strdup(opt);
-	if (copy)
-		a->optstrs[a->noptstrs++] = copy;
-	return copy;
-}
-
 /*
  * fuse_opt callback: 0 consumes ARG, 1 keeps it for libfuse, -1 fails.
  * fuse_opt hands us each -o option on its own, in a buffer it frees.
@@ -134,7 +119,6 @@ static int aerofs_opt_proc(void *data, const char *arg, int key,
 {
 	struct aerofs *a = data;
 	struct aero_error err = { 0 };
-	char *copy;
 	int r;
 
 	(void)outargs;
@@ -170,12 +154,10 @@ static int aerofs_opt_proc(void *data, const char *arg, int key,
 		}
 		return 0;
 	}
-	copy = keep_opt(a, arg);
-	if (!copy)
-		return -1;
-	r = catalog_option_parse(&a->copts, copy, &err);
+	/* the options copy what they keep (catalog_options_free()) */
+	r = catalog_option_parse(&a->copts, arg, &err);
 	if (r < 0) {
-		log_msg(LOG_LEVEL_ERR, "invalid option %s: %s", arg, err.msg);
+		log_msg(LOG_LEVEL_ERR, "%s", err.msg);
 		a->opt_error = 1;
 		return -1;
 	}
@@ -250,12 +232,8 @@ static bool wants_info(int argc, char *argv[])
 
 static void aerofs_fini(struct aerofs *a)
 {
-	size_t i;
-
 	aerofs_gen_free_all(a);
-	for (i = 0; i < a->noptstrs; i++)
-		free(a->optstrs[i]);
-	free(a->optstrs);
+	catalog_options_free(&a->copts);
 	free(a->source);
 	free(a->mountpoint);
 	free(a->notify_pipe);
@@ -305,6 +283,11 @@ int main(int argc, char *argv[])
 		if (!a.opt_error)
 			log_msg(LOG_LEVEL_ERR, "cannot parse options");
 		ret = 2;	/* a usage error (aerofs(1)) */
+		goto out_args;
+	}
+	if (catalog_options_check(&a.copts, &err) < 0) {
+		log_msg(LOG_LEVEL_ERR, "%s", err.msg);
+		ret = 2;
 		goto out_args;
 	}
 	if (a.source && !a.have_fsname &&

@@ -21,44 +21,19 @@
 #include <cjson/cJSON.h>
 #include <openssl/evp.h>
 
+#include "catalog/stage/build_i.h"
 #include "catalog/stage/inspect.h"
-#include "catalog/util/jsonout.h"
+#include "catalog/stage/manifest.h"
 #include "catalog/util/log.h"
 #include "catalog/util/sbuf.h"
+#include "catalog/util/termesc.h"
 #include "catalog/stage/select.h"
 #include "catalog/source/source.h"
 #include "catalog/stage/synth.h"
 
-#define CATALOG_PACK_NAME "aero-win7-driver-pack"
-#define CATALOG_SCHEMA_VERSION 1
 #define CATALOG_MANIFEST_MAX (64u << 20)
 
-struct catalog_report {
-	char *json;
-	size_t json_len;
-	size_t warnings;
-	size_t failed;
-	char label[17];
-};
-
-/* One file of the pack, for the manifest's "files". */
-struct catalog_file {
-	char *path;
-	uint64_t size;
-	unsigned char sha256[32];
-};
-
-struct catalog_build {
-	const struct catalog_options *opts;
-	struct source *src;
-	struct pack_builder *b;
-	int image_src; /* pack source index of the image, or -1 */
-	struct catalog_file *files;
-	size_t nfiles, capfiles;
-	struct aero_error *err;
-};
-
-static int catalog_oom(struct aero_error *err)
+int catalog_oom(struct aero_error *err)
 {
 	return aero_error_set(err, -ENOMEM, "out of memory");
 }
@@ -66,7 +41,7 @@ static int catalog_oom(struct aero_error *err)
 static int catalog_note_file(struct catalog_build *cb, const char *path,
 			     uint64_t size, const unsigned char sha[32])
 {
-	struct catalog_file *f;
+	struct manifest_file *f;
 
 	if (cb->nfiles == cb->capfiles) {
 		size_t cap = cb->capfiles ? cb->capfiles * 2 : 64;
@@ -89,14 +64,13 @@ static int catalog_note_file(struct catalog_build *cb, const char *path,
 
 static int catalog_file_cmp(const void *a, const void *b)
 {
-	return strcmp(((const struct catalog_file *)a)->path,
-		      ((const struct catalog_file *)b)->path);
+	return strcmp(((const struct manifest_file *)a)->path,
+		      ((const struct manifest_file *)b)->path);
 }
 
 /* Adds source file N at pack path PATH, by extent: never copied. */
-static int catalog_add_source_file(struct catalog_build *cb,
-				   const struct source_node *n,
-				   const char *path)
+int catalog_add_source_file(struct catalog_build *cb,
+			    const struct source_node *n, const char *path)
 {
 	unsigned char sha[32];
 	uint64_t size = source_node_size(n);
@@ -148,8 +122,8 @@ static int catalog_add_source_file(struct catalog_build *cb,
 	return catalog_note_file(cb, path, size, sha);
 }
 
-static int catalog_add_blob(struct catalog_build *cb, const char *path,
-			    char *data, size_t len)
+int catalog_add_blob(struct catalog_build *cb, const char *path, char *data,
+		     size_t len)
 {
 	unsigned char sha[32];
 	int r;
@@ -176,9 +150,8 @@ static bool catalog_is_pdb(const char *name)
  * them), and so is OS junk (Thumbs.db...); at the pack root, so is a
  * mounted aerofs tree's .aerofs/.  A name Windows cannot store fails.
  */
-static int catalog_add_tree(struct catalog_build *cb,
-			    const struct source_node *dir, const char *prefix,
-			    bool drop_pdb, unsigned depth)
+int catalog_add_tree(struct catalog_build *cb, const struct source_node *dir,
+		     const char *prefix, bool drop_pdb, unsigned depth)
 {
 	int r;
 
@@ -199,12 +172,18 @@ static int catalog_add_tree(struct catalog_build *cb,
 		    (!*prefix && !strcmp(name, ".aerofs")))
 			continue;
 		bad = select_windows_name_problem(name);
-		if (bad)
-			return aero_error_set(cb->err, -EINVAL,
-					      "%s%s%s: Windows cannot store this "
-					      "name: %s",
-					      prefix, *prefix ? "/" : "", name,
-					      bad);
+		if (bad) {
+			/* the name may hold control characters: escaped */
+			char *e = termesc_dup(name);
+
+			r = aero_error_set(cb->err, -EINVAL,
+					   "%s%s%s: Windows cannot store this "
+					   "name: %s",
+					   prefix, *prefix ? "/" : "",
+					   e ? e : "?", bad);
+			free(e);
+			return r;
+		}
 		if ((size_t)snprintf(path, sizeof(path), "%s%s%s", prefix,
 				     *prefix ? "/" : "",
 				     name) >= sizeof(path))
@@ -348,129 +327,22 @@ static bool catalog_version_file(const struct source *s, char *out, size_t size)
 	return false;
 }
 
-static void catalog_set_report(struct catalog_report *r, const char *label)
+/*
+ * Logs MSG, which quotes the source (INF values, names), with its control
+ * characters escaped (termesc.h): the log may be a terminal.
+ */
+void catalog_log_quoted(enum log_level level, const char *fmt,
+			const char *msg)
 {
-	snprintf(r->label, sizeof(r->label), "%s", label);
+	char *e = termesc_dup(msg);
+
+	log_msg(level, fmt, e ? e : "?");
+	free(e);
 }
 
-/* ---- pack import ------------------------------------------------------ */
-
-static int catalog_import(struct catalog_build *cb, cJSON *man,
-			  unsigned char *text, size_t len,
-			  struct catalog_report *rep)
+void catalog_set_report(struct catalog_report *r, const char *label)
 {
-	const struct catalog_options *o = cb->opts;
-	cJSON *ep = cJSON_GetObjectItemCaseSensitive(man, "epoch");
-	cJSON *img = cJSON_GetObjectItemCaseSensitive(man, "image");
-	cJSON *lab = cJSON_GetObjectItemCaseSensitive(img, "label");
-	cJSON *warn = cJSON_GetObjectItemCaseSensitive(man, "warnings");
-	cJSON *chk = cJSON_GetObjectItemCaseSensitive(man, "checks");
-	cJSON *files = cJSON_GetObjectItemCaseSensitive(man, "files");
-	cJSON *f;
-	int64_t epoch = 0;
-	bool *listed;
-	int r;
-
-	if (o->epoch_set)
-		epoch = o->epoch;
-	else if (cJSON_IsNumber(ep) && ep->valuedouble >= -62135596800.0 &&
-		 ep->valuedouble <= 253402300799.0)
-		epoch = (int64_t)ep->valuedouble;
-	if (o->drivers || o->strict_optional || o->drop_pdb)
-		log_msg(LOG_LEVEL_WARNING,
-			"the source is already a driver "
-			"pack: drivers=, strict-optional and drop-pdb are "
-			"ignored");
-	if (o->label)
-		catalog_set_report(rep, o->label);
-	else if (cJSON_IsString(lab) && catalog_label_valid(lab->valuestring))
-		catalog_set_report(rep, lab->valuestring);
-	else
-		catalog_set_report(rep, CATALOG_DEFAULT_LABEL);
-	rep->warnings = (size_t)cJSON_GetArraySize(warn);
-	f = cJSON_GetObjectItemCaseSensitive(chk, "failed");
-	/* a count, or 0: 1e300 to size_t is undefined (C11 6.3.1.4) */
-	rep->failed = cJSON_IsNumber(f) && f->valuedouble > 0 &&
-			      f->valuedouble < 9007199254740992.0
-			  ? (size_t)f->valuedouble
-			  : 0;
-	cb->b = pack_builder_new(epoch);
-	if (!cb->b)
-		return catalog_oom(cb->err);
-	if (source_kind(cb->src) == SOURCE_KIND_IMAGE) {
-		r = pack_builder_add_source(cb->b, source_fd(cb->src),
-					    source_size(cb->src));
-		if (r < 0)
-			return aero_error_set(cb->err, r,
-					      "cannot use the "
-					      "image: %s",
-					      strerror(-r));
-		cb->image_src = r;
-	}
-	r = catalog_add_tree(cb, source_root(cb->src), "", false, 0);
-	if (r < 0)
-		return r;
-	/*
-	 * A changed, missing or added file makes the manifest a lie: say so
-	 * and count it as a failed check (aerofs-catalog --check), but keep
-	 * going.
-	 */
-	listed = calloc(cb->nfiles ? cb->nfiles : 1, sizeof(*listed));
-	if (!listed)
-		return catalog_oom(cb->err);
-	cJSON_ArrayForEach(f, files)
-	{
-		cJSON *p = cJSON_GetObjectItemCaseSensitive(f, "path");
-		cJSON *h = cJSON_GetObjectItemCaseSensitive(f, "sha256");
-		bool found = false;
-
-		if (!cJSON_IsString(p) || !cJSON_IsString(h))
-			continue;
-		for (size_t i = 0; i < cb->nfiles; i++) {
-			char hex[65];
-
-			if (strcmp(cb->files[i].path, p->valuestring))
-				continue;
-			found = true;
-			listed[i] = true;
-			for (unsigned k = 0; k < 32; k++)
-				snprintf(hex + 2 * k, 3, "%02x",
-					 cb->files[i].sha256[k]);
-			if (strcmp(hex, h->valuestring)) {
-				log_msg(LOG_LEVEL_ERR,
-					"%s: content differs "
-					"from the pack's manifest.json",
-					p->valuestring);
-				rep->warnings++;
-				rep->failed++;
-			}
-		}
-		if (!found) {
-			log_msg(LOG_LEVEL_ERR,
-				"%s: listed in the pack's "
-				"manifest.json but missing",
-				p->valuestring);
-			rep->warnings++;
-			rep->failed++;
-		}
-	}
-	for (size_t i = 0; i < cb->nfiles; i++) {
-		if (listed[i] || !strcmp(cb->files[i].path, "manifest.json"))
-			continue;
-		log_msg(LOG_LEVEL_ERR,
-			"%s: not listed in the pack's manifest.json",
-			cb->files[i].path);
-		rep->warnings++;
-		rep->failed++;
-	}
-	free(listed);
-	rep->json = malloc(len + 1);
-	if (!rep->json)
-		return catalog_oom(cb->err);
-	memcpy(rep->json, text, len);
-	rep->json[len] = '\0';
-	rep->json_len = len;
-	return 0;
+	snprintf(r->label, sizeof(r->label), "%s", label);
 }
 
 /* The manifest of the source if the source is a pack, else NULL. */
@@ -489,7 +361,7 @@ static cJSON *catalog_pack_manifest(const struct source *s,
 	man = cJSON_ParseWithLength((const char *)*text, *len);
 	pack = cJSON_GetObjectItemCaseSensitive(man, "pack");
 	if (cJSON_IsString(pack) &&
-	    !strcmp(pack->valuestring, CATALOG_PACK_NAME))
+	    !strcmp(pack->valuestring, MANIFEST_PACK_NAME))
 		return man;
 	cJSON_Delete(man);
 	free(*text);
@@ -608,7 +480,7 @@ static int catalog_resolve_epoch(const struct catalog_build *cb,
 	return 0;
 }
 
-static const char *catalog_json_str(const cJSON *o, const char *key)
+const char *catalog_json_str(const cJSON *o, const char *key)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
 
@@ -642,10 +514,10 @@ static int catalog_synthesize(struct catalog_build *cb, struct catalog_fresh *f)
 			drv[n].inf[t] = res->inf_file;
 			drv[n].driver_ver[t] = res->driver_ver;
 			drv[n].provider[t] = res->provider;
-			drv[n].signer[t] =
-			    catalog_json_str(res->catalog, "signer");
-			drv[n].digest[t] =
-			    catalog_json_str(res->catalog, "digest");
+			drv[n].signer[t] = res->has_catalog ? res->signer
+							    : NULL;
+			drv[n].digest[t] = res->has_catalog ? res->digest
+							    : NULL;
 		}
 		n++;
 	}
@@ -676,203 +548,92 @@ static int catalog_synthesize(struct catalog_build *cb, struct catalog_fresh *f)
 	return catalog_add_blob(cb, "enable-testsigning.cmd", text, len);
 }
 
-static cJSON *catalog_targets_array(cJSON *parent, const char *key,
-				    const struct select_driver *d, bool present,
-				    bool *oom)
+/* The manifest of a fresh pack: the files added so far, and F. */
+static char *catalog_manifest(struct catalog_build *cb,
+			      const struct catalog_fresh *f, size_t *len)
 {
-	cJSON *a = jsonout_add_arr(parent, key, oom);
+	const struct source *s = cb->src;
+	struct manifest man = {
+	    .epoch = f->epoch,
+	    .epoch_source = f->epoch_source,
+	    .label = f->label,
+	    .source =
+		{
+		    .image = source_kind(s) == SOURCE_KIND_IMAGE,
+		    .name = f->source_name,
+		    .names = source_names(s),
+		    .volume_label = source_volume_label(s),
+		    .derived_version = f->has_version ? f->version : NULL,
+		    .size = source_size(s),
+		    .hash = f->hash[0] ? f->hash : NULL,
+		    .notices = &f->notice_names,
+		},
+	    .strict_optional = cb->opts->strict_optional,
+	    .drop_pdb = cb->opts->drop_pdb,
+	    .sel = &f->sel,
+	    .res = f->res,
+	};
 
-	for (size_t t = 0; t < SELECT_NTARGETS; t++)
-		if (d->t[t].present == present)
-			jsonout_add_str(
-			    a, NULL, select_target_name((enum select_target)t),
-			    oom);
-	return a;
-}
-
-/* {target: message} for the targets a driver is missing on, sorted. */
-static cJSON *catalog_errors_object(cJSON *parent,
-				    const struct select_driver *d, bool *oom)
-{
-	static const enum select_target order[] = {SELECT_AMD64, SELECT_X86};
-	cJSON *o = jsonout_add_obj(parent, "errors", oom);
-
-	for (size_t i = 0; i < 2; i++) {
-		const struct select_found *fd = &d->t[order[i]];
-
-		if (!fd->present && fd->error[0])
-			jsonout_add_str(o, select_target_name(order[i]),
-					fd->error, oom);
-	}
-	return o;
+	qsort(cb->files, cb->nfiles, sizeof(*cb->files), catalog_file_cmp);
+	man.files = cb->files;
+	man.nfiles = cb->nfiles;
+	return manifest_render(&man, len);
 }
 
 /*
- * Every addition is checked (jsonout_add*): a manifest that lacks a key
- * because an allocation failed would be a wrong manifest, not a short one.
- * Returns NULL when out of memory.
+ * The report (report.h) of a fresh pack: what the manifest says, the
+ * inspections moved out of F.
  */
-static cJSON *catalog_manifest(struct catalog_build *cb,
-			       struct catalog_fresh *f, size_t *failed)
+static int catalog_fresh_report(const struct catalog_build *cb,
+				struct catalog_fresh *f, struct report *rep)
 {
-	const struct catalog_options *o = cb->opts;
+	static const enum select_target order[] = {SELECT_AMD64, SELECT_X86};
 	const struct source *s = cb->src;
-	cJSON *m = cJSON_CreateObject(), *x, *a;
-	char when[40], generator[64];
-	bool any_missing = false, oom = false;
-	struct strlist incl = STRLIST_INIT;
+	int r = 0;
 
-	*failed = 0;
-	if (!m)
-		return NULL;
-	inspect_utc(f->epoch, when, sizeof(when));
-	snprintf(generator, sizeof(generator), "aerofs %s", AEROFS_VERSION);
-	jsonout_add_num(m, "schema_version", CATALOG_SCHEMA_VERSION, &oom);
-	jsonout_add_str(m, "pack", CATALOG_PACK_NAME, &oom);
-	jsonout_add_str(m, "generator", generator, &oom);
-	jsonout_add_str(m, "created_utc", when, &oom);
-	jsonout_add_num(m, "epoch", (double)f->epoch, &oom);
-	jsonout_add_str(m, "epoch_source", f->epoch_source, &oom);
-	x = jsonout_add_obj(m, "image", &oom);
-	jsonout_add_str(x, "label", f->label, &oom);
-
-	x = jsonout_add_obj(m, "source", &oom);
-	jsonout_add_str(
-	    x, "kind",
-	    source_kind(s) == SOURCE_KIND_IMAGE ? "iso" : "directory", &oom);
-	jsonout_add_str(x, "name", f->source_name, &oom);
-	jsonout_add_str(x, "names", source_names(s), &oom);
-	jsonout_add_str(x, "volume_label", source_volume_label(s), &oom);
-	jsonout_add_str(x, "derived_version",
-			f->has_version ? f->version : NULL, &oom);
-	if (source_kind(s) == SOURCE_KIND_IMAGE)
-		jsonout_add_num(x, "size", (double)source_size(s), &oom);
-	else
-		jsonout_add_str(x, "size", NULL, &oom);
-	if (f->hash[0]) {
-		cJSON *h = jsonout_add_obj(x, "hash", &oom);
-
-		jsonout_add_str(h, "algorithm", "sha256", &oom);
-		jsonout_add_str(h, "value", f->hash, &oom);
-	} else {
-		jsonout_add_str(x, "hash", NULL, &oom);
-	}
-	a = jsonout_add_arr(x, "license_notice_files_copied", &oom);
-	for (size_t i = 0; i < f->notice_names.n; i++)
-		jsonout_add_str(a, NULL, f->notice_names.v[i], &oom);
-
-	x = jsonout_add_obj(m, "options", &oom);
-	jsonout_add_bool(x, "strict_optional", o->strict_optional, &oom);
-	jsonout_add_bool(x, "drop_pdb", o->drop_pdb, &oom);
-
-	a = jsonout_add_arr(m, "drivers_requested", &oom);
+	r |= report_set(&rep->source.name, f->source_name);
+	rep->source.kind =
+	    source_kind(s) == SOURCE_KIND_IMAGE ? "iso" : "directory";
+	r |= report_set(&rep->source.names, source_names(s));
+	r |= report_set(&rep->source.volume_label, source_volume_label(s));
+	r |= report_set(&rep->source.version,
+			f->has_version ? f->version : NULL);
+	rep->epoch = f->epoch;
+	r |= report_set(&rep->epoch_source, f->epoch_source);
 	for (size_t i = 0; i < f->sel.ndrv; i++) {
-		jsonout_add_str(a, NULL, f->sel.drv[i].def->id, &oom);
-		if (select_included(&f->sel.drv[i]) &&
-		    strlist_add(&incl, f->sel.drv[i].def->id) < 0)
-			oom = true;
-	}
-	strlist_sort(&incl);
-	a = jsonout_add_arr(m, "drivers", &oom);
-	for (size_t i = 0; i < incl.n; i++)
-		jsonout_add_str(a, NULL, incl.v[i], &oom);
-	a = jsonout_add_arr(m, "optional_drivers_missing", &oom);
-	for (size_t i = 0; i < f->sel.ndrv; i++) {
-		const struct select_driver *d = &f->sel.drv[i];
-		cJSON *e;
+		const struct select_driver *sd = &f->sel.drv[i];
+		struct report_driver *d = &rep->drv[rep->ndrv++];
 
-		if (select_included(d))
-			continue;
-		any_missing = true;
-		e = jsonout_add_obj(a, NULL, &oom);
-		jsonout_add_str(e, "name", d->def->id, &oom);
-		catalog_targets_array(e, "missing_targets", d, false, &oom);
-		catalog_errors_object(e, d, &oom);
-	}
-	jsonout_add_bool(m, "optional_drivers_missing_any", any_missing, &oom);
-	a = jsonout_add_arr(m, "warnings", &oom);
-	for (size_t i = 0; i < f->sel.warnings.n; i++)
-		jsonout_add_str(a, NULL, f->sel.warnings.v[i], &oom);
-	{
-		size_t total = 0;
-
-		for (size_t i = 0; i < f->sel.ndrv; i++)
-			for (size_t t = 0; t < SELECT_NTARGETS; t++) {
-				total += f->res[i][t].nchecks;
-				*failed += f->res[i][t].nfailed;
+		d->name = sd->def->id;
+		d->required = sd->def->required;
+		d->status = select_status_name(sd->status);
+		if (select_included(sd) && strlist_add(&rep->drivers,
+						       d->name) < 0)
+			r = -ENOMEM;
+		for (size_t k = 0; k < 2 && !d->error_target; k++)
+			if (!sd->t[order[k]].present &&
+			    sd->t[order[k]].error[0]) {
+				d->error_target = select_target_name(order[k]);
+				r |= report_set(&d->error,
+						sd->t[order[k]].error);
 			}
-		x = jsonout_add_obj(m, "checks", &oom);
-		jsonout_add_num(x, "total", (double)total, &oom);
-		jsonout_add_num(x, "failed", (double)*failed, &oom);
-	}
-	a = jsonout_add_arr(m, "driver_results", &oom);
-	for (size_t i = 0; i < f->sel.ndrv; i++) {
-		const struct select_driver *d = &f->sel.drv[i];
-		cJSON *e = jsonout_add_obj(a, NULL, &oom), *det;
-
-		jsonout_add_str(e, "name", d->def->id, &oom);
-		jsonout_add_str(e, "upstream", d->def->upstream, &oom);
-		jsonout_add_bool(e, "required", d->def->required, &oom);
-		jsonout_add_str(e, "status", select_status_name(d->status),
-				&oom);
-		catalog_targets_array(e, "included_targets", d, true, &oom);
-		catalog_targets_array(e, "missing_targets", d, false, &oom);
-		catalog_errors_object(e, d, &oom);
-		det = jsonout_add_obj(e, "details", &oom);
 		for (size_t t = 0; t < SELECT_NTARGETS; t++) {
-			const struct select_found *fd = &d->t[t];
-			struct inspect_result *res = &f->res[i][t];
-			char pack_path[128];
-			cJSON *td;
+			struct report_target *rt = &d->t[t];
 
-			if (!fd->present)
+			if (!sd->t[t].present)
 				continue;
-			td = jsonout_add_obj(
-			    det, select_target_name((enum select_target)t),
-			    &oom);
-			snprintf(pack_path, sizeof(pack_path), "win7/%s/%s",
-				 select_target_arch((enum select_target)t),
-				 d->def->id);
-			jsonout_add_str(td, "pack_path", pack_path, &oom);
-			jsonout_add_str(td, "source_path", fd->source_path,
-					&oom);
-			jsonout_add_str(td, "os_dir",
-					source_node_name(fd->os_node), &oom);
-			jsonout_add_str(td, "arch_dir",
-					source_node_name(fd->arch_node), &oom);
-			/*
-			 * Moved into the manifest tree, or freed if that
-			 * fails: either way no longer the result's.
-			 */
-			jsonout_add(td, "inf", res->inf, &oom);
-			jsonout_add(td, "catalog", res->catalog, &oom);
-			res->inf = res->catalog = NULL;
+			rt->present = true;
+			r |= report_set(&rt->source_path,
+					sd->t[t].source_path);
+			rt->res = f->res[i][t];
+			memset(&f->res[i][t], 0, sizeof(f->res[i][t]));
 		}
 	}
-	a = jsonout_add_arr(m, "targets", &oom);
-	for (size_t t = 0; t < SELECT_NTARGETS; t++)
-		jsonout_add_str(a, NULL,
-				select_target_name((enum select_target)t),
-				&oom);
-	qsort(cb->files, cb->nfiles, sizeof(*cb->files), catalog_file_cmp);
-	a = jsonout_add_arr(m, "files", &oom);
-	for (size_t i = 0; i < cb->nfiles; i++) {
-		cJSON *e = jsonout_add_obj(a, NULL, &oom);
-		char hex[65];
-
-		for (unsigned k = 0; k < 32; k++)
-			snprintf(hex + 2 * k, 3, "%02x",
-				 cb->files[i].sha256[k]);
-		jsonout_add_str(e, "path", cb->files[i].path, &oom);
-		jsonout_add_num(e, "size", (double)cb->files[i].size, &oom);
-		jsonout_add_str(e, "sha256", hex, &oom);
-	}
-	strlist_free(&incl);
-	if (oom) {
-		cJSON_Delete(m);
-		return NULL;
-	}
-	return m;
+	strlist_sort(&rep->drivers);
+	for (size_t i = 0; i < f->sel.warnings.n; i++)
+		if (strlist_add(&rep->warnings, f->sel.warnings.v[i]) < 0)
+			r = -ENOMEM;
+	return r < 0 ? -ENOMEM : 0;
 }
 
 static int catalog_fresh(struct catalog_build *cb, const char *source_path,
@@ -882,7 +643,6 @@ static int catalog_fresh(struct catalog_build *cb, const char *source_path,
 	const struct catalog_options *o = cb->opts;
 	struct catalog_fresh *f = calloc(1, sizeof(*f));
 	const struct source_node *root = source_root(cb->src);
-	cJSON *man = NULL;
 	size_t failed = 0;
 	char *text;
 	size_t len;
@@ -998,9 +758,9 @@ static int catalog_fresh(struct catalog_build *cb, const char *source_path,
 	if (r < 0)
 		goto out;
 	for (size_t i = 0; i < f->sel.warnings.n; i++)
-		log_msg(LOG_LEVEL_WARNING, "%s", f->sel.warnings.v[i]);
-	man = catalog_manifest(cb, f, &failed);
-	text = man ? jsonout_print(man, &len) : NULL;
+		catalog_log_quoted(LOG_LEVEL_WARNING, "%s",
+				   f->sel.warnings.v[i]);
+	text = catalog_manifest(cb, f, &len);
 	if (!text) {
 		r = catalog_oom(cb->err);
 		goto out;
@@ -1008,14 +768,20 @@ static int catalog_fresh(struct catalog_build *cb, const char *source_path,
 	rep->json = strdup(text);
 	rep->json_len = len;
 	rep->warnings = f->sel.warnings.n;
+	for (size_t i = 0; i < f->sel.ndrv; i++)
+		for (size_t t = 0; t < SELECT_NTARGETS; t++) {
+			rep->checks += f->res[i][t].nchecks;
+			failed += f->res[i][t].nfailed;
+		}
 	rep->failed = failed;
 	r = pack_builder_add_blob(cb->b, "manifest.json", text, len, NULL,
 				  cb->err);
 	free(text);
 	if (!rep->json && r == 0)
 		r = catalog_oom(cb->err);
+	if (r == 0 && catalog_fresh_report(cb, f, &rep->data) < 0)
+		r = catalog_oom(cb->err);
 out:
-	cJSON_Delete(man);
 	catalog_fresh_free(f);
 	free(f);
 	return r;
@@ -1104,6 +870,11 @@ size_t catalog_report_warnings(const struct catalog_report *r)
 	return r->warnings;
 }
 
+size_t catalog_report_checks(const struct catalog_report *r)
+{
+	return r->checks;
+}
+
 size_t catalog_report_failed_checks(const struct catalog_report *r)
 {
 	return r->failed;
@@ -1114,10 +885,16 @@ const char *catalog_report_label(const struct catalog_report *r)
 	return r->label;
 }
 
+const struct report *catalog_report_details(const struct catalog_report *r)
+{
+	return &r->data;
+}
+
 void catalog_report_free(struct catalog_report *r)
 {
 	if (!r)
 		return;
+	report_free(&r->data);
 	free(r->json);
 	free(r);
 }

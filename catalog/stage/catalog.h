@@ -14,8 +14,12 @@
  *
  * A source that is itself a pack (a mounted aerofs tree or an exported
  * directory: manifest.json with "pack": "aero-win7-driver-pack" at its
- * root) is taken over verbatim with the manifest's epoch, so that exporting
- * a mount gives the same bytes as exporting its source.
+ * root) is taken over with the manifest's epoch, so that exporting a mount
+ * gives the same bytes as exporting its source.  The manifest is a claim,
+ * not trusted (import.c): only a pack's layout is served, every check runs
+ * again, every file is verified against the manifest's SHA-256 list, and
+ * the synthesized files are generated again and must match the pack's
+ * copies, or the pack is refused.
  *
  * Everything synthesized is a pure function of the source contents and the
  * options: no wall clock, no host paths, no locale.
@@ -50,29 +54,82 @@ struct catalog_report;
 /* Default volume label of images made from a pack. */
 #define CATALOG_DEFAULT_LABEL "AERO_W7_DRIVERS"	/* <= 16: Joliet keeps 16 */
 
+/*
+ * The options of a build, shared by aerofs, aerofs-export and
+ * aerofs-catalog with one grammar (catalog_option_parse()).  Zero it, fill
+ * it with the parsers, release it with catalog_options_free(): it owns its
+ * strings.  Not thread-safe; one owner.
+ */
 struct catalog_options {
 	/*
-	 * Comma-separated driver ids (viostor,netkvm,vioinput,viosnd); NULL
-	 * means all four.  Unknown ids and a list without the required ones
-	 * are errors.
+	 * Driver ids (viostor, netkvm, vioinput, viosnd) separated by ','
+	 * or '+'; NULL means all four.  Unknown ids and a list without the
+	 * required ones are errors.  Owned.
 	 */
-	const char *drivers;
+	char *drivers;
 	bool strict_optional;	/* a missing optional driver is an error */
 	bool drop_pdb;		/* leave .pdb debug symbols out */
 	bool epoch_set;		/* use EPOCH instead of the default */
 	int64_t epoch;		/* seconds since 1970 UTC */
-	bool source_hash;	/* put the SHA-256 of the source in the manifest */
-	const char *label;	/* image volume label; NULL: default */
+	bool source_hash;	/* the SHA-256 of the source in the manifest */
+	char *label;		/* image volume label; NULL: default.  Owned. */
+	/*
+	 * Parser state: the last word was drivers= (or continued it), so a
+	 * bare driver id continues the list.  That is how "drivers=viostor,
+	 * netkvm" reads after a -o list has been split at its commas.
+	 */
+	bool in_drivers;
 };
 
 /*
- * Parses one "key=value" or "flag" option shared by aerofs and aerofs-export
- * (drivers=, strict-optional, drop-pdb, epoch=, source-hash, label=) into
- * OPTS.  VALUE strings are borrowed from OPT.  Returns 1 if the option was
- * ours, 0 if it was not, -EINVAL (with ERR) if it was ours but malformed.
+ * The grammar of one word of a -o list (and of the long options, spelled
+ * as words):
+ *
+ *   drivers=ID[+ID...]   also ID,ID when the comma is escaped (\,) or
+ *                        when the next words are bare driver ids
+ *   strict-optional  drop-pdb  source-hash  epoch=SECONDS  label=LABEL
+ *
+ * Returns 1 if WORD was one of these (OPTS updated, strings copied), 0 if
+ * it is none of them nor close to one (a libfuse option for aerofs), or
+ * -EINVAL with ERR for a malformed value and for a word that is close to
+ * one (other case, '_' for '-', a typo, a value on a flag or none where
+ * one is needed), which ERR names with the accepted spelling.  -ENOMEM.
+ * On failure OPTS is unchanged.
  */
-int catalog_option_parse(struct catalog_options *opts, const char *opt,
+int catalog_option_parse(struct catalog_options *opts, const char *word,
 			 struct aero_error *err);
+
+/*
+ * Parses a whole -o LIST: words separated by ',' ("\," is a comma inside
+ * a word).  Each word goes to catalog_option_parse(), then, if that did
+ * not take it, to OTHER (may be NULL), which returns 1 if it took the
+ * word, 0 if not, or a negative errno with ERR.  A word nobody takes is
+ * an error (catalog_option_unknown(), OTHER_SPELLING listing OTHER's
+ * words).  Returns 0 or a negative errno with ERR.
+ */
+typedef int (*catalog_option_fn)(void *ctx, const char *word,
+				 struct aero_error *err);
+int catalog_options_parse_list(struct catalog_options *opts,
+			       const char *list, catalog_option_fn other,
+			       void *ctx, const char *other_spelling,
+			       struct aero_error *err);
+
+/*
+ * Sets ERR to "unknown option 'WORD'; accepted: ..." listing the catalog
+ * options and OTHER_SPELLING (may be NULL).  Returns -EINVAL.
+ */
+int catalog_option_unknown(const char *word, const char *other_spelling,
+			   struct aero_error *err);
+
+/*
+ * Checks OPTS as a whole, once every word is parsed: the drivers list
+ * names the required drivers.  Returns 0 or -EINVAL with ERR.
+ */
+int catalog_options_check(const struct catalog_options *opts,
+			  struct aero_error *err);
+
+/* Frees the strings OPTS owns and zeroes it. */
+void catalog_options_free(struct catalog_options *opts);
 
 /*
  * Parses S as seconds since 1970 UTC (decimal, optional sign), years 1 to
@@ -113,13 +170,19 @@ char *catalog_report_json(const struct catalog_report *r);
 
 /*
  * Number of warnings (every failed check is also a warning) and of failed
- * INF/catalog checks.  For an imported pack: its manifest's counts plus
- * one per file whose content no longer matches the manifest's SHA-256, per
- * file the manifest lists that is missing, and per file it does not list
- * (OS junk such as Thumbs.db is left out of an imported pack).
+ * INF/catalog checks.  For an imported pack: the checks as run again on
+ * its files, plus one per file whose content no longer matches the
+ * manifest's SHA-256, per file the manifest lists that is missing, per
+ * file it does not list (OS junk such as Thumbs.db is left out of an
+ * imported pack), per driver target whose inf/catalog results in the
+ * manifest differ from the re-run's, and one if its check counts differ;
+ * the warnings add the manifest's warnings that are not failed checks.
  */
 size_t catalog_report_warnings(const struct catalog_report *r);
 size_t catalog_report_failed_checks(const struct catalog_report *r);
+
+/* Number of INF/catalog checks run (for an imported pack: run again). */
+size_t catalog_report_checks(const struct catalog_report *r);
 
 /*
  * Volume label to use for images: the option, else (imported pack) the

@@ -20,7 +20,6 @@
 #include "catalog/util/civil.h"
 #include "catalog/util/checked.h"
 #include "catalog/formats/inf.h"
-#include "catalog/util/jsonout.h"
 #include "virtio/virtio_ids.h"
 
 int inspect_read(const struct source *s, const struct source_node *n,
@@ -143,12 +142,25 @@ static const struct source_node *inspect_find(const struct source_node *dir,
 	return NULL;
 }
 
-/* The INF that describes the driver: <id>.inf, <Upstream>.inf, else first. */
+static bool inspect_is_inf(const struct source_node *c)
+{
+	const char *name = source_node_name(c);
+	size_t len = strlen(name);
+
+	return source_node_type(c) == SOURCE_NODE_FILE && len >= 4 &&
+	       !strcasecmp(name + len - 4, ".inf");
+}
+
+/*
+ * The INF that describes the driver: <id>.inf, <Upstream>.inf, else the
+ * first; the others go to OTHERS.
+ */
 static const struct source_node *
 inspect_pick_inf(const struct source_node *dir,
-		 const struct select_driver_def *def, cJSON *others, bool *oom)
+		 const struct select_driver_def *def, struct strlist *others,
+		 bool *oom)
 {
-	const struct source_node *pick = NULL, *first = NULL;
+	const struct source_node *pick = NULL;
 	char want1[64], want2[64];
 
 	snprintf(want1, sizeof(want1), "%s.inf", def->id);
@@ -158,35 +170,15 @@ inspect_pick_inf(const struct source_node *dir,
 		pick = source_node_find(dir, want2);
 	if (pick && source_node_type(pick) != SOURCE_NODE_FILE)
 		pick = NULL;
+	for (size_t i = 0; !pick && i < source_node_nchildren(dir); i++)
+		if (inspect_is_inf(source_node_child(dir, i)))
+			pick = source_node_child(dir, i);
 	for (size_t i = 0; i < source_node_nchildren(dir); i++) {
 		const struct source_node *c = source_node_child(dir, i);
-		const char *name = source_node_name(c);
-		size_t len = strlen(name);
 
-		if (source_node_type(c) != SOURCE_NODE_FILE || len < 4 ||
-		    strcasecmp(name + len - 4, ".inf"))
-			continue;
-		if (!first)
-			first = c;
-		if (pick && c != pick)
-			jsonout_add_str(others, NULL, name, oom);
-	}
-	if (!pick) {
-		pick = first;
-		/* first is not an "other" INF: rebuild the list without it */
-		while (cJSON_GetArraySize(others) > 0)
-			cJSON_DeleteItemFromArray(others, 0);
-		for (size_t i = 0; i < source_node_nchildren(dir); i++) {
-			const struct source_node *c = source_node_child(dir, i);
-			const char *name = source_node_name(c);
-			size_t len = strlen(name);
-
-			if (c == pick ||
-			    source_node_type(c) != SOURCE_NODE_FILE ||
-			    len < 4 || strcasecmp(name + len - 4, ".inf"))
-				continue;
-			jsonout_add_str(others, NULL, name, oom);
-		}
+		if (c != pick && inspect_is_inf(c) &&
+		    strlist_add(others, source_node_name(c)) < 0)
+			*oom = true;
 	}
 	return pick;
 }
@@ -194,11 +186,29 @@ inspect_pick_inf(const struct source_node *dir,
 struct inspect_ctx {
 	const struct select_driver_def *def;
 	enum select_target t;
-	cJSON *checks;
 	struct strlist *warnings;
 	struct inspect_result *res;
-	bool oom; /* an addition to the JSON failed (jsonout_add) */
+	bool oom; /* an allocation failed: the result is incomplete */
 };
+
+/* A copy of S, or NULL for NULL; *OOM when the copy fails. */
+static char *inspect_dup(const char *s, bool *oom)
+{
+	char *c;
+
+	if (!s)
+		return NULL;
+	c = strdup(s);
+	if (!c)
+		*oom = true;
+	return c;
+}
+
+static void inspect_add(struct strlist *l, const char *s, bool *oom)
+{
+	if (strlist_add(l, s) < 0)
+		*oom = true;
+}
 
 static void inspect_check(struct inspect_ctx *c, const char *name, bool ok,
 			  const char *fmt, ...)
@@ -207,18 +217,28 @@ static void inspect_check(struct inspect_ctx *c, const char *name, bool ok,
 static void inspect_check(struct inspect_ctx *c, const char *name, bool ok,
 			  const char *fmt, ...)
 {
+	struct inspect_result *res = c->res;
+	struct inspect_check *v;
 	char detail[1024];
 	va_list ap;
-	cJSON *o;
 
 	va_start(ap, fmt);
 	vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
-	o = jsonout_add_obj(c->checks, NULL, &c->oom);
-	jsonout_add_str(o, "name", name, &c->oom);
-	jsonout_add_bool(o, "ok", ok, &c->oom);
-	jsonout_add_str(o, "detail", detail, &c->oom);
-	c->res->nchecks++;
+	v = realloc(res->checks, (res->nchecks + 1) * sizeof(*v));
+	if (!v) {
+		c->oom = true;
+		return;
+	}
+	res->checks = v;
+	v[res->nchecks] = (struct inspect_check){
+	    .name = name,
+	    .ok = ok,
+	    .detail = inspect_dup(detail, &c->oom),
+	};
+	if (!v[res->nchecks].detail)
+		return;
+	res->nchecks++;
 	if (ok)
 		return;
 	c->res->nfailed++;
@@ -245,21 +265,21 @@ static bool inspect_shipped(const struct inf *inf, const char *file,
 }
 
 static void inspect_check_files(struct inspect_ctx *c, const struct inf *inf,
-				const struct source_node *dir, cJSON *o)
+				const struct source_node *dir)
 {
-	cJSON *files = jsonout_add_arr(o, "referenced_files", &c->oom);
-	cJSON *inbox = jsonout_add_arr(o, "files_from_windows", &c->oom);
+	struct strlist *files = &c->res->referenced_files;
+	struct strlist *inbox = &c->res->files_from_windows;
 	struct sbuf missing = SBUF_INIT;
 	size_t n = inf_file_count(inf), nmissing = 0, ninbox = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		const char *f = inf_file(inf, i);
 
-		jsonout_add_str(files, NULL, f, &c->oom);
+		inspect_add(files, f, &c->oom);
 		if (inspect_find(dir, f, 0))
 			continue;
 		if (!inspect_shipped(inf, f, c->t)) {
-			jsonout_add_str(inbox, NULL, f, &c->oom);
+			inspect_add(inbox, f, &c->oom);
 			ninbox++;
 			continue;
 		}
@@ -285,33 +305,123 @@ static void inspect_check_files(struct inspect_ctx *c, const struct inf *inf,
 }
 
 /*
- * True if decoration D ("NTamd64.6.1") is for ARCH ("NTamd64") and, when it
- * names an OS version, one that Windows 7 (6.1) satisfies.  INF
- * Manufacturer section syntax: NT[Architecture][.[OSMajorVersion]
- * [.[OSMinorVersion][.[ProductType]...]]].  *TOO_NEW is set for an arch
- * match whose version is above 6.1 (a Windows 8+ INF in a w7 folder).
+ * How a [Manufacturer] decoration fits the Windows 7 SP1 client of one
+ * architecture.  INF Manufacturer section, TargetOSVersion:
+ *
+ *   NT[Architecture][.[OSMajorVersion][.[OSMinorVersion][.[ProductType]
+ *     [.[SuiteMask][.[BuildNumber]]]]]]
+ *
+ * Every field may be empty ("NTamd64.10.0...22000").  Windows uses a
+ * decoration when the running system is at least OSMajor.OSMinor, has
+ * product type ProductType (VER_NT_WORKSTATION 1, domain controller 2,
+ * server 3), has every suite bit of SuiteMask and is at least build
+ * BuildNumber.  A Windows 7 SP1 client is 6.1, product type 1, build
+ * 7601; its suite bits depend on the edition, so only an empty or zero
+ * SuiteMask is one every client satisfies.
  */
-static bool inspect_decoration_fits(const char *d, const char *arch,
-				    bool *too_new)
+enum inspect_dec {
+	INSPECT_DEC_FITS,
+	INSPECT_DEC_OTHER_ARCH,	/* not this architecture */
+	INSPECT_DEC_MALFORMED,
+	INSPECT_DEC_TOO_NEW,	/* OS version above 6.1 */
+	INSPECT_DEC_PRODUCT,	/* not a workstation */
+	INSPECT_DEC_SUITE,	/* needs suite bits */
+	INSPECT_DEC_BUILD,	/* build above 7601 */
+};
+
+#define INSPECT_WIN7_BUILD 7601ul
+
+/* One numeric field: "" (absent), decimal, or 0x-hex when HEX. */
+static bool inspect_dec_field(const char **p, bool hex, bool *present,
+			      unsigned long *v)
+{
+	const char *s = *p;
+	unsigned base = 10;
+	unsigned long x = 0;
+	size_t ndig = 0;
+
+	*present = false;
+	*v = 0;
+	if (hex && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		s += 2;
+	}
+	for (;; s++, ndig++) {
+		unsigned d;
+
+		if (*s >= '0' && *s <= '9')
+			d = (unsigned)(*s - '0');
+		else if (base == 16 && *s >= 'a' && *s <= 'f')
+			d = (unsigned)(*s - 'a' + 10);
+		else if (base == 16 && *s >= 'A' && *s <= 'F')
+			d = (unsigned)(*s - 'A' + 10);
+		else
+			break;
+		if (x > 0xffffffffu / base)
+			return false;
+		x = x * base + d;
+	}
+	if (*s && *s != '.')
+		return false;
+	if (base == 16 && !ndig)
+		return false;
+	*present = ndig > 0;
+	*v = x;
+	*p = s;
+	return true;
+}
+
+static enum inspect_dec inspect_decoration_fits(const char *d,
+						const char *arch)
 {
 	size_t n = strlen(arch);
-	unsigned long major = 0, minor = 0;
+	unsigned long v[5];
+	bool present[5];
 	const char *p;
-	char *end;
 
 	if (strncasecmp(d, arch, n) || (d[n] != '\0' && d[n] != '.'))
-		return false;
+		return INSPECT_DEC_OTHER_ARCH;
 	p = d + n;
-	if (*p == '.' && p[1] >= '0' && p[1] <= '9') {
-		major = strtoul(p + 1, &end, 10);
-		if (*end == '.' && end[1] >= '0' && end[1] <= '9')
-			minor = strtoul(end + 1, NULL, 10);
-		if (major > 6 || (major == 6 && minor > 1)) {
-			*too_new = true;
-			return false;
-		}
+	for (unsigned i = 0; i < 5; i++) {
+		present[i] = false;
+		v[i] = 0;
+		if (*p != '.')
+			continue;
+		p++;
+		if (!inspect_dec_field(&p, i == 3, &present[i], &v[i]))
+			return INSPECT_DEC_MALFORMED;
 	}
-	return true;
+	if (*p)
+		return INSPECT_DEC_MALFORMED;
+	if (present[0] && (v[0] > 6 || (v[0] == 6 && v[1] > 1)))
+		return INSPECT_DEC_TOO_NEW;
+	if (present[2] && v[2] != 1)
+		return INSPECT_DEC_PRODUCT;
+	if (present[3] && v[3] != 0)
+		return INSPECT_DEC_SUITE;
+	if (present[4] && v[4] > INSPECT_WIN7_BUILD)
+		return INSPECT_DEC_BUILD;
+	return INSPECT_DEC_FITS;
+}
+
+/* What a decoration of the right architecture asks that Windows 7 lacks. */
+static const char *inspect_dec_why(enum inspect_dec why)
+{
+	switch (why) {
+	case INSPECT_DEC_MALFORMED:
+		return "malformed (not NTArch.Major.Minor.ProductType."
+		       "SuiteMask.Build)";
+	case INSPECT_DEC_TOO_NEW:
+		return "for a Windows version above 6.1";
+	case INSPECT_DEC_PRODUCT:
+		return "for a product type other than workstation (1)";
+	case INSPECT_DEC_SUITE:
+		return "for a suite mask that not every Windows 7 client has";
+	case INSPECT_DEC_BUILD:
+		return "for a build above 7601 (Windows 7 SP1)";
+	default:
+		return "";
+	}
 }
 
 /*
@@ -319,34 +429,40 @@ static bool inspect_decoration_fits(const char *d, const char *arch,
  * files must decorate models-section-name entries ... for non-x86 target
  * OS versions"; for x86 the decorations are optional, and an undecorated
  * entry or an architecture-less one (NT, NT.6.1) serves x86.  So the amd64
- * folder needs NTamd64, the x86 folder NTx86, NT or no decoration.
+ * folder needs NTamd64, the x86 folder NTx86, NT or no decoration, each
+ * one a Windows 7 SP1 client satisfies.
  */
 static void inspect_check_decoration(struct inspect_ctx *c,
-				     const struct inf *inf, cJSON *o)
+				     const struct inf *inf)
 {
 	bool x86 = c->t == SELECT_X86;
 	const char *want = x86 ? "NTx86" : "NTamd64";
 	const char *other = x86 ? "NTamd64" : "NTx86";
-	cJSON *decs = jsonout_add_arr(o, "decorations", &c->oom);
 	size_t nm = inf_manufacturer_count(inf), ndec = 0;
-	bool match = false, has_other = false, too_new = false;
-	bool undecorated = false;
-	const char *matched = NULL;
+	bool match = false, has_other = false, undecorated = false;
+	enum inspect_dec why = INSPECT_DEC_OTHER_ARCH;
+	const char *matched = NULL, *refused = NULL;
 
 	for (size_t i = 0; i < nm; i++) {
 		if (!inf_decoration_count(inf, i))
 			undecorated = true;
 		for (size_t j = 0; j < inf_decoration_count(inf, i); j++) {
 			const char *d = inf_decoration(inf, i, j);
+			enum inspect_dec f = inspect_decoration_fits(d, want);
 
-			jsonout_add_str(decs, NULL, d, &c->oom);
+			if (f == INSPECT_DEC_OTHER_ARCH && x86)
+				f = inspect_decoration_fits(d, "NT");
+			inspect_add(&c->res->decorations, d, &c->oom);
 			ndec++;
-			if (inspect_decoration_fits(d, want, &too_new) ||
-			    (x86 &&
-			     inspect_decoration_fits(d, "NT", &too_new))) {
+			if (f == INSPECT_DEC_FITS) {
 				match = true;
 				if (!matched)
 					matched = d;
+			} else if (f != INSPECT_DEC_OTHER_ARCH &&
+				   (!refused || f == INSPECT_DEC_TOO_NEW)) {
+				/* too new first: the usual Win8+ INF */
+				why = f;
+				refused = d;
 			}
 			if (!strncasecmp(d, other, strlen(other)))
 				has_other = true;
@@ -370,12 +486,18 @@ static void inspect_check_decoration(struct inspect_ctx *c,
 			      "folder",
 			      select_target_arch(c->t), want,
 			      select_target_arch(c->t));
-	else if (too_new)
+	else if (why == INSPECT_DEC_TOO_NEW)
 		inspect_check(c, "arch_decoration", false,
 			      "[Manufacturer] is decorated %s only for a "
 			      "Windows version above 6.1: Windows 7 will not "
 			      "install it",
 			      want);
+	else if (refused)
+		inspect_check(c, "arch_decoration", false,
+			      "[Manufacturer] is decorated %s only %s: "
+			      "Windows 7 SP1 (6.1, workstation, build 7601) "
+			      "will not install it",
+			      refused, inspect_dec_why(why));
 	else
 		inspect_check(c, "arch_decoration", false,
 			      "[Manufacturer] has no %s decoration%s; this is "
@@ -387,11 +509,9 @@ static void inspect_check_decoration(struct inspect_ctx *c,
 			      select_target_arch(c->t));
 }
 
-static void inspect_check_binding(struct inspect_ctx *c, const struct inf *inf,
-				  cJSON *o)
+static void inspect_check_binding(struct inspect_ctx *c, const struct inf *inf)
 {
-	cJSON *ids = jsonout_add_arr(o, "hardware_ids", &c->oom);
-	cJSON *binds = jsonout_add_arr(o, "binds", &c->oom);
+	struct inspect_result *res = c->res;
 	const struct virtio_aero_device *devs;
 	struct strlist seen = STRLIST_INIT, bound = STRLIST_INIT;
 	struct sbuf meant = SBUF_INIT;
@@ -403,19 +523,26 @@ static void inspect_check_binding(struct inspect_ctx *c, const struct inf *inf,
 
 		if (!m->hardware_id || strlist_has(&seen, m->hardware_id, true))
 			continue;
-		if (strlist_add(&seen, m->hardware_id) < 0)
-			c->oom = true;
-		jsonout_add_str(ids, NULL, m->hardware_id, &c->oom);
+		inspect_add(&seen, m->hardware_id, &c->oom);
+		inspect_add(&res->hardware_ids, m->hardware_id, &c->oom);
 		for (size_t d = 0; d < ndev; d++) {
-			cJSON *b;
+			struct inspect_bind *b;
 
 			if (strcmp(devs[d].driver, c->def->id) ||
 			    !virtio_hwid_binds(m->hardware_id, &devs[d].id))
 				continue;
-			b = jsonout_add_obj(binds, NULL, &c->oom);
-			jsonout_add_str(b, "hardware_id", m->hardware_id,
-					&c->oom);
-			jsonout_add_str(b, "device", devs[d].name, &c->oom);
+			b = realloc(res->binds,
+				    (res->nbinds + 1) * sizeof(*b));
+			if (!b) {
+				c->oom = true;
+				continue;
+			}
+			res->binds = b;
+			b[res->nbinds].hardware_id =
+			    inspect_dup(m->hardware_id, &c->oom);
+			b[res->nbinds].device = devs[d].name;
+			if (b[res->nbinds].hardware_id)
+				res->nbinds++;
 			if (!strlist_has(&bound, devs[d].name, false) &&
 			    strlist_add(&bound, devs[d].name) < 0)
 				c->oom = true;
@@ -449,7 +576,7 @@ static void inspect_check_binding(struct inspect_ctx *c, const struct inf *inf,
 static void inspect_catalog(struct inspect_ctx *c, const struct source *s,
 			    const struct inf *inf, const unsigned char *infbuf,
 			    size_t inflen, const struct source_node *dir,
-			    cJSON **out, struct aero_error *err)
+			    struct aero_error *err)
 {
 	const char *arch = select_target_arch(c->t);
 	const char *name = inf_catalog_for_arch(inf, arch);
@@ -463,8 +590,7 @@ static void inspect_catalog(struct inspect_ctx *c, const struct source *s,
 	int64_t t = 0;
 	size_t len = 0;
 	bool covered = false;
-	cJSON *o;
-	char when[40];
+	struct inspect_result *res = c->res;
 
 	if (!name) {
 		inspect_check(c, "catalog_present", false,
@@ -496,27 +622,19 @@ static void inspect_catalog(struct inspect_ctx *c, const struct source *s,
 	free(buf);
 	inspect_check(c, "catalog_parse", true, "%s decodes",
 		      source_node_name(n));
-	o = cJSON_CreateObject();
-	*out = o;
-	if (!o)
-		c->oom = true;
 	dg = wincat_digest(cat);
-	jsonout_add_str(o, "file", source_node_name(n), &c->oom);
-	jsonout_add_str(o, "digest", wincat_digest_name(dg), &c->oom);
-	jsonout_add_str(o, "signer", wincat_signer(cat), &c->oom);
+	res->has_catalog = true;
+	res->cat_file = inspect_dup(source_node_name(n), &c->oom);
+	res->digest = wincat_digest_name(dg);
+	res->signer = inspect_dup(wincat_signer(cat), &c->oom);
 	ts = wincat_signing_time(cat, &t);
 	if (ts != WINCAT_TIME_NONE) {
-		inspect_utc(t, when, sizeof(when));
-		jsonout_add_str(o, "signing_time", when, &c->oom);
-		c->res->has_time = true;
-		c->res->time = t;
-	} else {
-		jsonout_add_str(o, "signing_time", NULL, &c->oom);
+		res->has_time = true;
+		res->time = t;
 	}
-	jsonout_add_str(o, "signing_time_source", wincat_time_source_name(ts),
-			&c->oom);
-	jsonout_add_str(o, "os", wincat_os_attr(cat), &c->oom);
-	jsonout_add_num(o, "members", (double)wincat_member_count(cat), &c->oom);
+	res->time_source = wincat_time_source_name(ts);
+	res->os = inspect_dup(wincat_os_attr(cat), &c->oom);
+	res->members = wincat_member_count(cat);
 	/* Flat files are hashed whole (cat.h); members match by digest. */
 	if (dg != WINCAT_DIGEST_SHA256 &&
 	    EVP_Digest(infbuf, inflen, md, &mdlen, EVP_sha1(), NULL))
@@ -524,7 +642,7 @@ static void inspect_catalog(struct inspect_ctx *c, const struct source *s,
 	if (dg != WINCAT_DIGEST_SHA1 &&
 	    EVP_Digest(infbuf, inflen, md, &mdlen, EVP_sha256(), NULL))
 		covered |= wincat_has_digest(cat, md, mdlen);
-	jsonout_add_bool(o, "covers_inf", covered, &c->oom);
+	res->covers_inf = covered;
 	if (covered)
 		inspect_check(c, "catalog_covers_inf", true,
 			      "%s lists the INF's %s hash", source_node_name(n),
@@ -555,26 +673,18 @@ int inspect_driver(const struct source *s, const struct select_driver_def *def,
 		   struct strlist *warnings, struct inspect_result *res,
 		   struct aero_error *err)
 {
-	struct inspect_ctx c = {def, t, NULL, warnings, res, false};
+	struct inspect_ctx c = {def, t, warnings, res, false};
 	struct aero_error perr = {0, ""};
 	const struct source_node *infn;
 	struct inf *inf = NULL;
 	unsigned char *buf = NULL;
 	size_t len = 0;
-	cJSON *o, *others;
 	const char *v;
 	int r = 0;
 
 	memset(res, 0, sizeof(*res));
-	o = res->inf = cJSON_CreateObject();
-	res->catalog = NULL;
-	if (!o)
-		return aero_error_set(err, -ENOMEM, "out of memory");
-	/* attached last, to keep the key order of the manifest */
-	others = cJSON_CreateArray();
-	c.checks = cJSON_CreateArray();
-	infn = inspect_pick_inf(arch_dir, def, others, &c.oom);
-	jsonout_add_str(o, "file", infn ? source_node_name(infn) : "", &c.oom);
+	infn = inspect_pick_inf(arch_dir, def, &res->other_inf_files, &c.oom);
+	res->file = inspect_dup(infn ? source_node_name(infn) : "", &c.oom);
 	if (!infn) {
 		/* select_has_inf() made sure there is one */
 		goto done;
@@ -586,8 +696,6 @@ int inspect_driver(const struct source *s, const struct select_driver_def *def,
 		r = inf_parse(buf, len, &inf, &perr);
 	if (r == -ENOMEM || r == -EIO) {
 		*err = perr;
-		cJSON_Delete(others);
-		cJSON_Delete(c.checks);
 		free(buf);
 		return r;
 	}
@@ -597,18 +705,16 @@ int inspect_driver(const struct source *s, const struct select_driver_def *def,
 		perr.code = 0;
 		goto done;
 	}
-	jsonout_add_str(o, "encoding", inf_encoding_name(inf_encoding(inf)),
-			&c.oom);
-	jsonout_add_str(o, "line_endings", inf_crlf(inf) ? "crlf" : "lf",
-			&c.oom);
-	jsonout_add_str(o, "class", inf_class(inf), &c.oom);
-	jsonout_add_str(o, "class_guid", inf_class_guid(inf), &c.oom);
-	jsonout_add_str(o, "provider", inf_provider(inf), &c.oom);
-	jsonout_add_str(o, "driver_date", inf_driver_date(inf), &c.oom);
-	jsonout_add_str(o, "driver_version", inf_driver_version(inf), &c.oom);
-	jsonout_add_str(o, "catalog_file",
-			inf_catalog_for_arch(inf, select_target_arch(t)),
-			&c.oom);
+	res->parsed = true;
+	res->encoding = inf_encoding_name(inf_encoding(inf));
+	res->crlf = inf_crlf(inf);
+	res->class_name = inspect_dup(inf_class(inf), &c.oom);
+	res->class_guid = inspect_dup(inf_class_guid(inf), &c.oom);
+	res->provider_name = inspect_dup(inf_provider(inf), &c.oom);
+	res->driver_date = inspect_dup(inf_driver_date(inf), &c.oom);
+	res->driver_version = inspect_dup(inf_driver_version(inf), &c.oom);
+	res->catalog_file = inspect_dup(
+	    inf_catalog_for_arch(inf, select_target_arch(t)), &c.oom);
 	if (inf_driver_date(inf) || inf_driver_version(inf))
 		snprintf(
 		    res->driver_ver, sizeof(res->driver_ver), "%s%s%s",
@@ -617,25 +723,17 @@ int inspect_driver(const struct source *s, const struct select_driver_def *def,
 		    inf_driver_version(inf) ? inf_driver_version(inf) : "");
 	v = inf_provider(inf);
 	snprintf(res->provider, sizeof(res->provider), "%s", v ? v : "");
-	{
-		cJSON *sv = jsonout_add_arr(o, "services", &c.oom);
-
-		for (size_t i = 0; i < inf_service_count(inf); i++)
-			jsonout_add_str(sv, NULL, inf_service(inf, i), &c.oom);
-	}
+	for (size_t i = 0; i < inf_service_count(inf); i++)
+		inspect_add(&res->services, inf_service(inf, i), &c.oom);
 	inspect_check(&c, "inf_parse", true, "%s (%s)", source_node_name(infn),
 		      inf_encoding_name(inf_encoding(inf)));
-	inspect_check_files(&c, inf, arch_dir, o);
-	inspect_check_decoration(&c, inf, o);
-	inspect_check_binding(&c, inf, o);
-	inspect_catalog(&c, s, inf, buf, len, arch_dir, &res->catalog, &perr);
+	inspect_check_files(&c, inf, arch_dir);
+	inspect_check_decoration(&c, inf);
+	inspect_check_binding(&c, inf);
+	inspect_catalog(&c, s, inf, buf, len, arch_dir, &perr);
 	inf_free(inf);
 done:
 	free(buf);
-	if (!res->catalog && !(res->catalog = cJSON_CreateNull()))
-		c.oom = true;
-	jsonout_add(o, "other_inf_files", others, &c.oom);
-	jsonout_add(o, "checks", c.checks, &c.oom);
 	if (perr.code == -EIO) {
 		*err = perr;
 		return perr.code;
@@ -647,7 +745,27 @@ done:
 
 void inspect_result_free(struct inspect_result *res)
 {
-	cJSON_Delete(res->inf);
-	cJSON_Delete(res->catalog);
-	res->inf = res->catalog = NULL;
+	free(res->file);
+	free(res->class_name);
+	free(res->class_guid);
+	free(res->provider_name);
+	free(res->driver_date);
+	free(res->driver_version);
+	free(res->catalog_file);
+	strlist_free(&res->services);
+	strlist_free(&res->referenced_files);
+	strlist_free(&res->files_from_windows);
+	strlist_free(&res->decorations);
+	strlist_free(&res->hardware_ids);
+	for (size_t i = 0; i < res->nbinds; i++)
+		free(res->binds[i].hardware_id);
+	free(res->binds);
+	strlist_free(&res->other_inf_files);
+	for (size_t i = 0; i < res->nchecks; i++)
+		free(res->checks[i].detail);
+	free(res->checks);
+	free(res->cat_file);
+	free(res->signer);
+	free(res->os);
+	memset(res, 0, sizeof(*res));
 }

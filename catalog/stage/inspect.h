@@ -7,7 +7,9 @@
  *   inf_parse           the INF parses (inf.h)
  *   referenced_files    every file the INF references is in the folder
  *   arch_decoration     [Manufacturer] is decorated for the folder's arch
- *                       (NTamd64; for x86 NTx86, NT or undecorated)
+ *                       (NTamd64; for x86 NTx86, NT or undecorated) with
+ *                       a version, product type, suite mask and build
+ *                       that a Windows 7 SP1 client satisfies
  *   binds_device        a model id binds to one of the emulator's devices
  *                       meant for this driver (virtio_aero_devices())
  *   catalog_present     the INF names a catalog and it is in the folder
@@ -25,8 +27,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <cjson/cJSON.h>
-
 #include "catalog/util/error.h"
 #include "catalog/util/sbuf.h"
 #include "catalog/stage/select.h"
@@ -43,23 +43,69 @@ int inspect_read(const struct source *s, const struct source_node *n,
 /* Formats T as "2019-06-08T02:48:04Z" (proleptic Gregorian, UTC). */
 void inspect_utc(int64_t t, char *buf, size_t size);
 
+/* One check: {name, ok, detail} in the manifest. */
+struct inspect_check {
+	const char *name; /* static: "inf_parse"... */
+	bool ok;
+	char *detail;	  /* owned */
+};
+
+/* A hardware id of the INF that binds one of the emulator's devices. */
+struct inspect_bind {
+	char *hardware_id; /* owned */
+	const char *device; /* static: virtio_aero_devices() */
+};
+
+/*
+ * What one driver folder's INF and catalog say, as plain data: the
+ * manifest's "inf" and "catalog" objects (manifest.h renders them, in
+ * the key order of the fields below).  Strings are owned; a NULL one is
+ * JSON null.  Free with inspect_result_free().
+ */
 struct inspect_result {
-	cJSON *inf;	/* the "inf" object, owned */
-	cJSON *catalog; /* the "catalog" object or JSON null, owned */
+	/* "inf" */
+	char *file;		/* the INF's name, "" if the folder has none */
+	bool parsed;		/* the INF parsed: the fields up to binds */
+	const char *encoding;	/* static, inf_encoding_name() */
+	bool crlf;
+	char *class_name, *class_guid, *provider_name;
+	char *driver_date, *driver_version;
+	char *catalog_file;	/* the CatalogFile for this arch */
+	struct strlist services;
+	struct strlist referenced_files, files_from_windows;
+	struct strlist decorations;
+	struct strlist hardware_ids;
+	struct inspect_bind *binds;
+	size_t nbinds;
+	struct strlist other_inf_files;
+	struct inspect_check *checks;
 	size_t nchecks;
 	size_t nfailed;
-	char inf_file[128];  /* for README and notices; "" if none */
+
+	/* "catalog": JSON null unless has_catalog (it decoded) */
+	bool has_catalog;
+	char *cat_file;
+	const char *digest;	 /* static, wincat_digest_name() */
+	char *signer;
+	bool has_time;		 /* signing_time; also for the epoch */
+	int64_t time;
+	const char *time_source; /* static, wincat_time_source_name() */
+	char *os;
+	size_t members;
+	bool covers_inf;
+
+	/* for README and the notices, cut to size as they print them */
+	char inf_file[128];  /* "" if none */
 	char driver_ver[96]; /* "06/07/2019,61.77.104.17200" or "" */
 	char provider[128];
-	bool has_time; /* catalog signing time, for the epoch */
-	int64_t time;
 };
 
 /*
  * Inspects the driver folder ARCH_DIR (DEF, target T) of S.  Failed checks
  * are appended to WARNINGS as "<id> <target>: <check>: <detail>".
- * Returns 0 (with RES filled; free with inspect_result_free()), or -errno
- * only for a source that cannot be read or for memory exhaustion.
+ * Returns 0 (with RES filled; free with inspect_result_free(), also after
+ * a failure), or -errno only for a source that cannot be read or for
+ * memory exhaustion.
  */
 int inspect_driver(const struct source *s, const struct select_driver_def *def,
 		   enum select_target t, const struct source_node *arch_dir,

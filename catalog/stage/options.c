@@ -5,7 +5,9 @@
  */
 #include "catalog/stage/catalog.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -67,58 +69,254 @@ bool catalog_label_valid(const char *label)
 	return true;
 }
 
-static bool catalog_flag(const char *opt, const char *name)
+/* The words of the grammar (catalog.h), and how each is spelled. */
+static const struct catalog_word {
+	const char *name;
+	bool value; /* name=value, else a bare flag */
+	const char *spelling;
+} catalog_words[] = {
+    {"drivers", true, "drivers=ID+ID..."},
+    {"strict-optional", false, "strict-optional"},
+    {"drop-pdb", false, "drop-pdb"},
+    {"epoch", true, "epoch=SECONDS"},
+    {"source-hash", false, "source-hash"},
+    {"label", true, "label=LABEL"},
+};
+
+#define CATALOG_NWORDS (sizeof(catalog_words) / sizeof(catalog_words[0]))
+#define CATALOG_KEY_MAX 32
+
+/* Levenshtein distance of two short keys (both < CATALOG_KEY_MAX). */
+static size_t catalog_distance(const char *a, const char *b)
 {
-	return !strcmp(opt, name);
+	size_t la = strlen(a), lb = strlen(b);
+	size_t row[CATALOG_KEY_MAX + 1];
+
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j];
+			size_t best = diag + (a[i - 1] != b[j - 1]);
+
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[lb];
 }
 
-int catalog_option_parse(struct catalog_options *opts, const char *opt,
-			 struct aero_error *err)
+/*
+ * The word of the grammar that the key of WORD (before any '=') is close
+ * to: the same ignoring case and '_' for '-', or within two typos of a
+ * name of five letters or more.  No libfuse option is that close to one.
+ */
+static const struct catalog_word *catalog_near(const char *word, size_t klen)
+{
+	const struct catalog_word *best = NULL;
+	size_t best_d = 3;
+	char key[CATALOG_KEY_MAX];
+
+	if (!klen || klen >= sizeof(key))
+		return NULL;
+	for (size_t i = 0; i < klen; i++)
+		key[i] = word[i] == '_' ? '-'
+					: (char)tolower((unsigned char)word[i]);
+	key[klen] = '\0';
+	for (size_t i = 0; i < CATALOG_NWORDS; i++) {
+		size_t d = catalog_distance(key, catalog_words[i].name);
+
+		if (d < best_d &&
+		    (d == 0 || strlen(catalog_words[i].name) >= 5)) {
+			best = &catalog_words[i];
+			best_d = d;
+		}
+	}
+	return best;
+}
+
+/* True if WORD is a driver id, in any case. */
+static bool catalog_is_driver_id(const char *word)
+{
+	char id[16];
+	size_t len = strlen(word);
+
+	if (!len || len >= sizeof(id))
+		return false;
+	for (size_t i = 0; i <= len; i++)
+		id[i] = (char)tolower((unsigned char)word[i]);
+	return select_driver_def(id) != NULL;
+}
+
+static int catalog_oom_err(struct aero_error *err)
+{
+	return aero_error_set(err, -ENOMEM, "out of memory");
+}
+
+static int catalog_set_drivers(struct catalog_options *opts, const char *list,
+			       bool append, struct aero_error *err)
 {
 	const struct select_driver_def *defs[SELECT_NDRIVERS];
+	char *copy;
 	size_t n;
 	int r;
 
-	if (!strncmp(opt, "drivers=", 8)) {
-		r = select_parse_drivers(opt + 8, defs, &n, err);
-		if (r < 0)
-			return r;
-		opts->drivers = opt + 8;
-		return 1;
+	r = select_parse_driver_ids(list, defs, &n, err);
+	if (r < 0) {
+		aero_error_prefix(err, "drivers=");
+		return r;
 	}
-	if (!strncmp(opt, "epoch=", 6)) {
-		r = catalog_parse_epoch(opt + 6, &opts->epoch, err);
+	if (append && opts->drivers) {
+		if (asprintf(&copy, "%s,%s", opts->drivers, list) < 0)
+			copy = NULL;
+	} else {
+		copy = strdup(list);
+	}
+	if (!copy)
+		return catalog_oom_err(err);
+	free(opts->drivers);
+	opts->drivers = copy;
+	opts->in_drivers = true;
+	return 1;
+}
+
+int catalog_option_parse(struct catalog_options *opts, const char *word,
+			 struct aero_error *err)
+{
+	const char *eq = strchr(word, '=');
+	const char *val = eq ? eq + 1 : NULL;
+	size_t klen = eq ? (size_t)(eq - word) : strlen(word);
+	const struct catalog_word *near;
+	int r;
+
+	if (!eq && opts->in_drivers && catalog_is_driver_id(word))
+		return catalog_set_drivers(opts, word, true, err);
+	if (val && klen == 7 && !strncmp(word, "drivers", 7))
+		return catalog_set_drivers(opts, val, false, err);
+	if (val && klen == 5 && !strncmp(word, "epoch", 5)) {
+		r = catalog_parse_epoch(val, &opts->epoch, err);
 		if (r < 0) {
 			aero_error_prefix(err, "epoch=");
 			return -EINVAL;
 		}
 		opts->epoch_set = true;
+		opts->in_drivers = false;
 		return 1;
 	}
-	if (!strncmp(opt, "label=", 6)) {
-		if (!catalog_label_valid(opt + 6))
+	if (val && klen == 5 && !strncmp(word, "label", 5)) {
+		char *copy;
+
+		if (!catalog_label_valid(val))
 			return aero_error_set(
 			    err, -EINVAL,
 			    "label=: invalid volume label '%s': use 1 to "
 			    "16 characters of A-Z a-z 0-9 _ . - (Joliet "
 			    "keeps only 16)",
-			    opt + 6);
-		opts->label = opt + 6;
+			    val);
+		copy = strdup(val);
+		if (!copy)
+			return catalog_oom_err(err);
+		free(opts->label);
+		opts->label = copy;
+		opts->in_drivers = false;
 		return 1;
 	}
-	if (catalog_flag(opt, "strict-optional")) {
+	if (!strcmp(word, "strict-optional")) {
 		opts->strict_optional = true;
+		opts->in_drivers = false;
 		return 1;
 	}
-	if (catalog_flag(opt, "drop-pdb")) {
+	if (!strcmp(word, "drop-pdb")) {
 		opts->drop_pdb = true;
+		opts->in_drivers = false;
 		return 1;
 	}
-	if (catalog_flag(opt, "source-hash")) {
+	if (!strcmp(word, "source-hash")) {
 		opts->source_hash = true;
+		opts->in_drivers = false;
 		return 1;
 	}
+	near = catalog_near(word, klen);
+	if (near)
+		return aero_error_set(err, -EINVAL,
+				      "unknown option '%s'; the spelling "
+				      "is %s",
+				      word, near->spelling);
 	return 0;
+}
+
+int catalog_option_unknown(const char *word, const char *other_spelling,
+			   struct aero_error *err)
+{
+	return aero_error_set(err, -EINVAL,
+			      "unknown option '%s'; accepted: "
+			      "drivers=ID+ID..., strict-optional, drop-pdb, "
+			      "epoch=SECONDS, source-hash, label=LABEL%s%s",
+			      word, other_spelling ? ", " : "",
+			      other_spelling ? other_spelling : "");
+}
+
+int catalog_options_parse_list(struct catalog_options *opts,
+			       const char *list, catalog_option_fn other,
+			       void *ctx, const char *other_spelling,
+			       struct aero_error *err)
+{
+	char *buf = malloc(strlen(list) + 1), *w = buf;
+	int r = 0;
+
+	if (!buf)
+		return catalog_oom_err(err);
+	for (const char *p = list;; p++) {
+		if (*p == '\\' && p[1] == ',') {
+			*w++ = ',';
+			p++;
+			continue;
+		}
+		if (*p && *p != ',') {
+			*w++ = *p;
+			continue;
+		}
+		*w = '\0';
+		if (*buf) {
+			r = catalog_option_parse(opts, buf, err);
+			if (r == 0 && other)
+				r = other(ctx, buf, err);
+			if (r == 0)
+				r = catalog_option_unknown(buf, other_spelling,
+							   err);
+			if (r < 0)
+				break;
+			r = 0;
+		}
+		w = buf;
+		if (!*p)
+			break;
+	}
+	free(buf);
+	return r;
+}
+
+int catalog_options_check(const struct catalog_options *opts,
+			  struct aero_error *err)
+{
+	const struct select_driver_def *defs[SELECT_NDRIVERS];
+	size_t n;
+
+	return select_parse_drivers(opts->drivers, defs, &n, err);
+}
+
+void catalog_options_free(struct catalog_options *opts)
+{
+	free(opts->drivers);
+	free(opts->label);
+	memset(opts, 0, sizeof(*opts));
 }
 
 int catalog_epoch_from_env(int64_t *out, struct aero_error *err)

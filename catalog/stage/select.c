@@ -73,9 +73,8 @@ static void select_supported(struct sbuf *sb)
 		sbuf_printf(sb, "%s%s", i ? ", " : "", select_defs[i].id);
 }
 
-int select_parse_drivers(const char *list,
-			 const struct select_driver_def **defs, size_t *n,
-			 struct aero_error *err)
+static int select_parse(const char *list, const struct select_driver_def **defs,
+			size_t *n, bool require, struct aero_error *err)
 {
 	struct sbuf unknown = SBUF_INIT, missing = SBUF_INIT;
 	const char *p = list;
@@ -97,9 +96,7 @@ int select_parse_drivers(const char *list,
 		bool dup = false;
 
 		start = p;
-		end = strchr(p, ',');
-		if (!end)
-			end = p + strlen(p);
+		end = p + strcspn(p, ",+");
 		p = *end ? end + 1 : end;
 		while (start < end && isspace((unsigned char)*start))
 			start++;
@@ -144,7 +141,7 @@ int select_parse_drivers(const char *list,
 					       : unknown.buf);
 		goto out;
 	}
-	for (size_t i = 0; i < SELECT_NDRIVERS; i++) {
+	for (size_t i = 0; require && i < SELECT_NDRIVERS; i++) {
 		bool found = false;
 
 		if (!select_defs[i].required)
@@ -168,6 +165,20 @@ out:
 	sbuf_release(&unknown);
 	sbuf_release(&missing);
 	return r;
+}
+
+int select_parse_drivers(const char *list,
+			 const struct select_driver_def **defs, size_t *n,
+			 struct aero_error *err)
+{
+	return select_parse(list, defs, n, true, err);
+}
+
+int select_parse_driver_ids(const char *list,
+			    const struct select_driver_def **defs, size_t *n,
+			    struct aero_error *err)
+{
+	return select_parse(list, defs, n, false, err);
 }
 
 static bool select_ends_with(const char *s, const char *suffix)
@@ -484,6 +495,10 @@ const char *select_windows_name_problem(const char *name)
 
 	if (strpbrk(name, "<>:\"\\|?*"))
 		return "it contains one of <>:\"\\|?*";
+	/* Naming Files, Paths, and Namespaces: 1 through 31 are invalid */
+	for (const char *p = name; *p; p++)
+		if ((unsigned char)*p < 0x20)
+			return "it contains a control character";
 	if (len && (name[len - 1] == '.' || name[len - 1] == ' '))
 		return "it ends in a dot or a space";
 	/* Win32 also trims blanks before the extension: "CON .txt". */

@@ -50,8 +50,8 @@ const struct select_driver_def *select_driver_defs(size_t *n);
 const struct select_driver_def *select_driver_def(const char *id);
 
 /*
- * Parses a drivers= list: comma-separated, blanks trimmed, lowercased,
- * duplicates dropped, order kept.  NULL means all four.  Writes the
+ * Parses a drivers= list: separated by '+' or ',', blanks trimmed,
+ * lowercased, duplicates dropped, order kept.  NULL means all four.  Writes the
  * definitions into DEFS (SELECT_NDRIVERS entries) and their number into
  * *N.  Returns 0, or -EINVAL with a message naming the unknown ids, the
  * empty list or the required ids that are missing.
@@ -59,6 +59,10 @@ const struct select_driver_def *select_driver_def(const char *id);
 int select_parse_drivers(const char *list,
 			 const struct select_driver_def **defs, size_t *n,
 			 struct aero_error *err);
+/* The same without requiring viostor and netkvm: part of a list. */
+int select_parse_driver_ids(const char *list,
+			    const struct select_driver_def **defs, size_t *n,
+			    struct aero_error *err);
 
 /* Where one driver was found (or not) for one target. */
 struct select_found {
@@ -135,7 +139,8 @@ bool select_is_junk_name(const char *name);
 /*
  * Why Windows could not store NAME, or NULL if it can: a reserved device
  * name (CON, PRN, AUX, NUL, COM1-9, LPT1-9, with or without extension), a
- * character out of <>:"\|?* or a trailing dot or space.  The pack ends up
+ * character out of <>:"\|?*, a control character (1 to 31) or a trailing
+ * dot or space.  The pack ends up
  * on a Windows guest, so such a name in a driver folder is an error rather
  * than a file that silently cannot be unpacked.
  */

@@ -338,9 +338,24 @@ def test_with_viosnd():
 
 def test_driver_list_errors():
     fx = full_fixture()
-    rc, out, err = run("-o", "drivers=viostor,netkvm,foo", iso(fx))
+    rc, out, err = run("-o", "drivers=viostor+netkvm+foo", iso(fx))
     expect_fail(rc, err, 2, "unknown driver(s) requested: foo",
                 "supported: viostor, netkvm, viosnd, vioinput")
+    # after drivers=, a bare word continues the list only if it is an id
+    rc, out, err = run("-o", "drivers=viostor,netkvm,foo", iso(fx))
+    expect_fail(rc, err, 2, "unknown option 'foo'; accepted: "
+                "drivers=ID+ID..., strict-optional, drop-pdb")
+    rc, out, err = run("-o", "drivers=viostor,drop_pdb", iso(fx))
+    expect_fail(rc, err, 2, "unknown option 'drop_pdb'; the spelling is "
+                "drop-pdb")
+    # one grammar: '+', the escaped comma and the split list agree
+    lists = ["drivers=viostor+netkvm+vioinput",
+             "drivers=viostor\\,netkvm\\,vioinput",
+             "drivers=viostor,netkvm,vioinput"]
+    texts = {manifest("-o", l, iso(fx))[1] for l in lists}
+    assert len(texts) == 1
+    assert json.loads(texts.pop())["drivers_requested"] == \
+        ["viostor", "netkvm", "vioinput"]
     rc, out, err = run("-o", "drivers=viostor\\,vioinput", iso(fx))
     expect_fail(rc, err, 2, "this driver pack requires: viostor, netkvm",
                 "missing from drivers=: netkvm")
@@ -577,6 +592,44 @@ def test_summary_output():
     assert "warnings:\n  - optional driver 'viosnd'" in out
 
 
+def test_terminal_escapes():
+    """An INF's control characters never reach the terminal raw: ESC[8m in
+    DriverVer would hide the FAIL lines that follow (issue 15 #10)."""
+    fx = full_fixture()
+    tree = os.path.join(_tmp, "escapes")
+    shutil.copytree(os.path.join(fx, "tree"), tree, symlinks=True)
+    inf = os.path.join(tree, "viostor/w7/amd64/viostor.inf")
+    with open(inf, "rb") as f:
+        text = f.read()
+    assert b"DriverVer = 06/07/2019,61.77.104.17200" in text
+    text = text.replace(b"DriverVer = 06/07/2019,61.77.104.17200",
+                        b"DriverVer = 06/07/2019,61.77.104.17200\x1b[8m"
+                        b"\r\xc2\x9b2J")
+    with open(inf, "wb") as f:
+        f.write(text)
+    rc, out, err = run("-v", tree)
+    assert rc == 0, err
+    for stream in (out, err):
+        assert "\x1b" not in stream and "\x9b" not in stream, stream
+        assert "\r" not in stream, stream
+    # C1 CSI (U+009B) from a UTF-8 INF is a control character too
+    assert "61.77.104.17200\\x1B[8m\\x0D\\u009B2J" in out, out
+    assert "FAIL catalog_covers_inf" in out
+    # the manifest keeps the value, escaped the JSON way
+    m, _ = manifest(tree)
+    inf = details(m, "viostor")["details"]["win7-amd64"]["inf"]
+    assert inf["driver_version"].startswith("61.77.104.17200\x1b[8m\r")
+    # a file name with ESC: left out of the pack, and the warning that
+    # says so does not drive the terminal either
+    with open(os.path.join(tree, "viostor/w7/amd64/a\x1b[8mb.sys"),
+              "wb") as f:
+        f.write(b"x")
+    rc, out, err = run("-v", "--tree", tree)
+    assert rc == 0, err
+    assert "\x1b" not in err and "\x1b" not in out, err
+    assert "8mb.sys" not in out and "a\\x1b[8mb.sys" in err, err
+
+
 # ---- a pack as the source -------------------------------------------------------
 
 
@@ -623,6 +676,137 @@ def test_pack_import():
     assert "win7/x86/viostor/viostor.sys: content differs from the " \
         "pack's manifest.json" in err, err
     assert out == orig
+
+
+def _forge_pack(pack, name):
+    """The attack of issue 15 #4 on an exported PACK: an amd64 viostor INF
+    decorated NTx86, a 5-byte junk .cat and the attacker's install.cmd,
+    with a manifest (pack name NAME) whose hashes and counts vouch for
+    them."""
+    d = os.path.join(pack, "win7/amd64/viostor")
+    with open(os.path.join(d, "viostor.inf"), "rb") as f:
+        inf = f.read()
+    assert b"NTamd64" in inf
+    files = {
+        "win7/amd64/viostor/viostor.inf": inf.replace(b"NTamd64", b"NTx86"),
+        "win7/amd64/viostor/viostor.cat": b"junk!",
+        "install.cmd": b"@echo off\r\necho pwned > C:\\pwned.txt\r\n",
+    }
+    with open(os.path.join(pack, "manifest.json")) as f:
+        m = json.load(f)
+    for path, data in files.items():
+        with open(os.path.join(pack, path), "wb") as f:
+            f.write(data)
+        for e in m["files"]:
+            if e["path"] == path:
+                e["size"] = len(data)
+                e["sha256"] = hashlib.sha256(data).hexdigest()
+    m["pack"] = name
+    m["checks"]["failed"] = 0
+    m["warnings"] = []
+    with open(os.path.join(pack, "manifest.json"), "w") as f:
+        json.dump(m, f, indent=2)
+    return hashlib.sha256(files["install.cmd"]).hexdigest()
+
+
+def test_pack_claim_is_checked():
+    """A source that claims to be a pack gets every check again and never
+    has its own scripts served (issue 15 #4)."""
+    export = os.path.join(BUILD, "export", "aerofs-export")
+    if not os.access(export, os.X_OK):
+        raise Skip("aerofs-export not built")
+    fx = full_fixture()
+    base = os.path.join(_tmp, "claim-pack")
+    r = subprocess.run([export, iso(fx), base], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE)
+    assert r.returncode == 0, r.stderr.decode()
+    rc, out, err = run("--check", base)
+    assert rc == 0, (rc, err)
+    sources = []
+    for name in ["aero-win7-driver-pack", "AERO-Win7-Driver-Pack"]:
+        pack = os.path.join(_tmp, "claim-" + name)
+        shutil.copytree(base, pack)
+        evil = _forge_pack(pack, name)
+        sources.append((pack, evil))
+        xorriso = shutil.which("xorriso")
+        if xorriso:
+            img = pack + ".iso"
+            r = subprocess.run([xorriso, "-as", "mkisofs", "-R", "-J",
+                                "-o", img, pack], stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT)
+            assert r.returncode == 0, r.stdout.decode()
+            sources.append((img, evil))
+    for src, evil in sources:
+        rc, out, err = run("--check", src)
+        assert rc != 0, (src, out)
+        rc, out, err = run("--json", src)
+        if rc == 0:
+            m = json.loads(out)
+            served = {f["path"]: f["sha256"] for f in m["files"]}
+            assert served.get("install.cmd") != evil, src
+        else:
+            # refused (the exact name) or not a pack at all (other case)
+            assert out == "" and err.startswith("aerofs-catalog: error: "), \
+                (src, err)
+
+
+def test_one_option_grammar():
+    """aerofs, aerofs-export and aerofs-catalog read -o alike (issue 11
+    #4): "-o drivers=viostor,netkvm" is what a new user types."""
+    export = os.path.join(BUILD, "export", "aerofs-export")
+    if not os.access(export, os.X_OK):
+        raise Skip("aerofs-export not built")
+    fx = full_fixture()
+    out = os.path.join(_tmp, "grammar")
+    os.mkdir(out)
+    zips = []
+    for i, o in enumerate(["drivers=viostor,netkvm,drop-pdb",
+                           "drivers=viostor+netkvm,drop-pdb",
+                           "drivers=viostor\\,netkvm,drop-pdb"]):
+        z = os.path.join(out, "%d.zip" % i)
+        r = subprocess.run([export, "-q", "-o", o, iso(fx), z],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert r.returncode == 0, (o, r.stderr.decode())
+        with open(z, "rb") as f:
+            zips.append(f.read())
+    assert zips[0] == zips[1] == zips[2]
+    _, want = manifest("-o", "drivers=viostor+netkvm,drop-pdb", iso(fx))
+    assert json.loads(want)["drivers_requested"] == ["viostor", "netkvm"]
+    for o, msg in [("drop_pdb", "unknown option 'drop_pdb'; the spelling "
+                    "is drop-pdb"),
+                   ("bogus", "unknown option 'bogus'; accepted: "
+                    "drivers=ID+ID...")]:
+        r = subprocess.run([export, "-o", o, iso(fx),
+                            os.path.join(out, "x.zip")],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        err = r.stderr.decode()
+        assert r.returncode == 2 and msg in err, (o, err)
+        assert err.startswith("aerofs-export: error: "), err
+    aerofs = os.path.join(BUILD, "fs", "aerofs")
+    if not (os.access(aerofs, os.X_OK) and os.path.exists("/dev/fuse") and
+            shutil.which("fusermount3")):
+        raise Skip("aerofs, /dev/fuse or fusermount3 missing")
+    r = subprocess.run([aerofs, iso(fx), out, "-f", "-o", "drop_pdb"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=60)
+    assert r.returncode == 2 and b"the spelling is drop-pdb" in r.stderr, \
+        r.stderr
+    mnt = os.path.join(out, "mnt")
+    os.mkdir(mnt)
+    d = subprocess.Popen([aerofs, iso(fx), mnt, "-f", "-o",
+                          "drivers=viostor,netkvm,drop-pdb"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        for _ in range(200):
+            if os.path.ismount(mnt) or d.poll() is not None:
+                break
+            time.sleep(0.05)
+        assert os.path.ismount(mnt), d.stderr.read().decode()
+        with open(os.path.join(mnt, "manifest.json")) as f:
+            assert f.read() == want
+    finally:
+        subprocess.run(["fusermount3", "-u", mnt])
+        d.wait(timeout=30)
 
 
 def test_export_roundtrip():

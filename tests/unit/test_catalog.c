@@ -19,11 +19,14 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
+#include <openssl/evp.h>
 
 #include "catalog/stage/catalog.h"
 #include "catalog/stage/inspect.h"
+#include "catalog/stage/report.h"
 #include "catalog/util/jsonout.h"
 #include "catalog/util/log.h"
+#include "catalog/util/termesc.h"
 #include "catalog/stage/select.h"
 #include "catalog/source/source.h"
 #include "catalog/stage/synth.h"
@@ -85,9 +88,9 @@ static const char *newdir(const char *name)
 	return path;
 }
 
-/* An INF like upstream's Win7 ones: decorated for ARCH, binding DEV. */
-static void put_inf(const char *dir, const char *rel, const char *svc,
-		    const char *arch, const char *dev)
+/* An INF like upstream's Win7 ones: [Manufacturer] decorated DEC. */
+static void put_inf_dec(const char *dir, const char *rel, const char *svc,
+			const char *dec, const char *dev)
 {
 	char text[2048];
 
@@ -101,8 +104,8 @@ static void put_inf(const char *dir, const char *rel, const char *svc,
 	    "CatalogFile=%s.cat\r\n\r\n"
 	    "[SourceDisksNames]\r\n1 = %%DiskId1%%,,,\"\"\r\n\r\n"
 	    "[SourceDisksFiles]\r\n%s.sys = 1,,\r\n\r\n"
-	    "[Manufacturer]\r\n%%VENDOR%% = Models,NT%s.6.1\r\n\r\n"
-	    "[Models.NT%s.6.1]\r\n"
+	    "[Manufacturer]\r\n%%VENDOR%% = Models,%s\r\n\r\n"
+	    "[Models.%s]\r\n"
 	    "%%Desc%% = inst, PCI\\VEN_1AF4&DEV_%s&SUBSYS_11001AF4&REV_01, "
 	    "PCI\\VEN_1AF4&DEV_%s\r\n\r\n"
 	    "[inst]\r\nCopyFiles = files\r\n\r\n[files]\r\n%s.sys,,,2\r\n\r\n"
@@ -111,8 +114,18 @@ static void put_inf(const char *dir, const char *rel, const char *svc,
 	    "ServiceBinary = %%12%%\\%s.sys\r\n\r\n"
 	    "[Strings]\r\nVENDOR = \"Red Hat, Inc.\"\r\n"
 	    "DiskId1 = \"disk\"\r\nDesc = \"device\"\r\n",
-	    svc, svc, arch, arch, dev, dev, svc, svc, svc);
+	    svc, svc, dec, dec, dev, dev, svc, svc, svc);
 	put(dir, rel, text);
+}
+
+/* An INF like upstream's Win7 ones: decorated NT<ARCH>.6.1, binding DEV. */
+static void put_inf(const char *dir, const char *rel, const char *svc,
+		    const char *arch, const char *dev)
+{
+	char dec[64];
+
+	snprintf(dec, sizeof(dec), "NT%s.6.1", arch);
+	put_inf_dec(dir, rel, svc, dec, dev);
 }
 
 /* A complete Win7 driver folder: INF, .sys, .cat, .pdb. */
@@ -252,14 +265,29 @@ static void test_option_parse(void)
 	CHECK_EQ_INT(1,
 		     catalog_option_parse(&o, "drivers=viostor,netkvm", &err));
 	CHECK_EQ_STR("viostor,netkvm", o.drivers);
-	CHECK_EQ_INT(-EINVAL,
-		     catalog_option_parse(&o, "drivers=viostor", &err));
+	CHECK_EQ_INT(0, catalog_options_check(&o, &err));
+	/* a part of a list is fine until the whole is checked */
+	CHECK_EQ_INT(1, catalog_option_parse(&o, "drivers=viostor", &err));
+	CHECK_EQ_STR("viostor", o.drivers);
+	CHECK_EQ_INT(-EINVAL, catalog_options_check(&o, &err));
 	CHECK_CONTAINS(err.msg, "missing from drivers=: netkvm");
+	/* the word after drivers= continues it if it is a driver id */
+	CHECK_EQ_INT(1, catalog_option_parse(&o, "NetKVM", &err));
+	CHECK_EQ_STR("viostor,NetKVM", o.drivers);
+	CHECK_EQ_INT(0, catalog_options_check(&o, &err));
 	CHECK_EQ_INT(-EINVAL, catalog_option_parse(&o, "drivers=x", &err));
 	CHECK_CONTAINS(err.msg, "unknown driver(s) requested: x");
+	CHECK_EQ_STR("viostor,NetKVM", o.drivers); /* unchanged */
+	/* '+' needs no escaping inside -o */
+	CHECK_EQ_INT(1, catalog_option_parse(
+			    &o, "drivers=viostor+netkvm+viosnd", &err));
+	CHECK_EQ_STR("viostor+netkvm+viosnd", o.drivers);
+	CHECK_EQ_INT(0, catalog_options_check(&o, &err));
 
 	CHECK_EQ_INT(1, catalog_option_parse(&o, "strict-optional", &err));
 	CHECK(o.strict_optional);
+	/* a flag closes the drivers list */
+	CHECK_EQ_INT(0, catalog_option_parse(&o, "vioinput", &err));
 	CHECK_EQ_INT(1, catalog_option_parse(&o, "drop-pdb", &err));
 	CHECK(o.drop_pdb);
 	CHECK_EQ_INT(1, catalog_option_parse(&o, "source-hash", &err));
@@ -293,9 +321,78 @@ static void test_option_parse(void)
 	CHECK_EQ_STR("AERO_W7_DRIVERS", o.label);
 	CHECK(catalog_label_valid(CATALOG_DEFAULT_LABEL));
 
+	/* not ours (libfuse's): left to the caller */
 	CHECK_EQ_INT(0, catalog_option_parse(&o, "allow_other", &err));
-	CHECK_EQ_INT(0, catalog_option_parse(&o, "drop-pdbs", &err));
-	CHECK_EQ_INT(0, catalog_option_parse(&o, "Drivers=viostor", &err));
+	CHECK_EQ_INT(0, catalog_option_parse(&o, "ro", &err));
+	CHECK_EQ_INT(0, catalog_option_parse(&o, "fsname=x", &err));
+	CHECK_EQ_INT(0, catalog_option_parse(&o, "default_permissions", &err));
+	/* close to ours: an error that shows the spelling */
+	CHECK_EQ_INT(-EINVAL, catalog_option_parse(&o, "drop-pdbs", &err));
+	CHECK_CONTAINS(err.msg, "unknown option 'drop-pdbs'; the spelling is "
+				"drop-pdb");
+	CHECK_EQ_INT(-EINVAL,
+		     catalog_option_parse(&o, "Drivers=viostor", &err));
+	CHECK_CONTAINS(err.msg, "drivers=ID+ID...");
+	CHECK_EQ_INT(-EINVAL, catalog_option_parse(&o, "drop_pdb", &err));
+	CHECK_EQ_INT(-EINVAL, catalog_option_parse(&o, "label", &err));
+	CHECK_CONTAINS(err.msg, "label=LABEL");
+	CHECK_EQ_INT(-EINVAL, catalog_option_parse(&o, "source-hash=1", &err));
+	CHECK_EQ_INT(-EINVAL, catalog_option_parse(&o, "strict-optinal", &err));
+	CHECK_EQ_STR("AERO_W7_DRIVERS", o.label);
+	catalog_options_free(&o);
+	CHECK(!o.drivers && !o.label && !o.drop_pdb);
+}
+
+static int take_other(void *ctx, const char *word, struct aero_error *err)
+{
+	(void)err;
+	if (strcmp(word, "no-joliet"))
+		return 0;
+	++*(int *)ctx;
+	return 1;
+}
+
+/* One -o list grammar for the three tools (issue 11 #4). */
+static void test_option_list(void)
+{
+	struct catalog_options o = {0};
+	struct aero_error err = {0, ""};
+	int others = 0;
+
+	/* what a new user types, as aerofs-catalog always accepted it */
+	CHECK_EQ_INT(0, catalog_options_parse_list(
+			    &o, "drivers=viostor,netkvm,drop-pdb", NULL, NULL,
+			    NULL, &err));
+	CHECK_EQ_STR("viostor,netkvm", o.drivers);
+	CHECK(o.drop_pdb);
+	CHECK_EQ_INT(0, catalog_options_check(&o, &err));
+	catalog_options_free(&o);
+	CHECK_EQ_INT(0, catalog_options_parse_list(
+			    &o, "label=X,drivers=viostor\\,netkvm", NULL, NULL,
+			    NULL, &err));
+	CHECK_EQ_STR("viostor,netkvm", o.drivers);
+	CHECK_EQ_STR("X", o.label);
+	catalog_options_free(&o);
+	CHECK_EQ_INT(0, catalog_options_parse_list(
+			    &o, "drivers=viostor+netkvm,no-joliet,,epoch=5",
+			    take_other, &others, "no-joliet", &err));
+	CHECK_EQ_STR("viostor+netkvm", o.drivers);
+	CHECK_EQ_INT(1, others);
+	CHECK_EQ_INT(5, o.epoch);
+	catalog_options_free(&o);
+	CHECK_EQ_INT(-EINVAL,
+		     catalog_options_parse_list(&o, "drop-pdb,nonsense",
+						take_other, &others,
+						"no-joliet, format=zip|iso|dir",
+						&err));
+	CHECK_CONTAINS(err.msg, "unknown option 'nonsense'; accepted: "
+				"drivers=ID+ID..., strict-optional");
+	CHECK_CONTAINS(err.msg, "label=LABEL, no-joliet, format=zip|iso|dir");
+	CHECK_EQ_INT(-EINVAL, catalog_options_parse_list(
+				  &o, "drivers=viostor+nope", NULL, NULL, NULL,
+				  &err));
+	CHECK_CONTAINS(err.msg, "unknown driver(s) requested: nope");
+	catalog_options_free(&o);
 }
 
 static void test_epoch_env(void)
@@ -596,6 +693,34 @@ static void test_jsonout(void)
 	cJSON_Delete(o);
 }
 
+/* Control characters from a source never reach a terminal raw. */
+static void test_termesc(void)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+	    {"PCI\\VEN_1AF4&DEV_1042", "PCI\\VEN_1AF4&DEV_1042"},
+	    {"Red Hat, Inc.\t\xc3\xa9", "Red Hat, Inc.\t\xc3\xa9"},
+	    {"61.77\x1b[8m", "61.77\\x1B[8m"},
+	    {"a\rb\nc\x7f", "a\\x0Db\\x0Ac\\x7F"},
+	    {"\xc2\x9b" "2J", "\\u009B2J"},
+	    {"\x9b" "2J\xff", "\\x9B2J\\xFF"},
+	    {"\xe2\x80", "\\xE2\\x80"},
+	    {"", ""},
+	};
+	char *e;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		e = termesc_dup(cases[i].in);
+		CHECK_EQ_STR(cases[i].out, e);
+		CHECK(termesc_needed(cases[i].in) ==
+		      (strcmp(cases[i].in, cases[i].out) != 0));
+		free(e);
+	}
+	CHECK(termesc_dup(NULL) == NULL);
+	CHECK(!termesc_needed(NULL));
+}
+
 static void check_crlf_ascii(const char *name, const char *t, size_t len)
 {
 	CHECK_EQ_UINT(strlen(t), len);
@@ -813,10 +938,13 @@ static int build(const char *root, const char *const *optv, struct pack **p,
 		 struct catalog_report **rep, struct aero_error *err)
 {
 	struct catalog_options o = {0};
+	int r;
 
 	for (; optv && *optv; optv++)
 		assert(catalog_option_parse(&o, *optv, err) == 1);
-	return catalog_build(root, &o, p, rep, err);
+	r = catalog_build(root, &o, p, rep, err);
+	catalog_options_free(&o);
+	return r;
 }
 
 static void test_build_tree(void)
@@ -1104,6 +1232,100 @@ static void test_build_checks(void)
 	catalog_report_free(rep);
 }
 
+/*
+ * The full TargetOSVersion grammar: OK only for what a Windows 7 SP1
+ * client of the folder's architecture uses.
+ */
+static void test_decoration_grammar(void)
+{
+	static const struct {
+		const char *dec;
+		bool ok;
+		const char *why;
+	} cases[] = {
+	    {"NTamd64", true, NULL},
+	    {"NTamd64.6.1", true, NULL},
+	    {"ntAMD64.6.0", true, NULL},
+	    {"NTamd64.6.1.1", true, NULL},
+	    {"NTamd64.6.1.1.0x0", true, NULL},
+	    {"NTamd64.6.1.1..7601", true, NULL},
+	    {"NTamd64.6.1...7600", true, NULL},
+	    {"NTamd64.6.1.3", false, "product type other than workstation"},
+	    {"NTamd64.6.1.2", false, "product type other than workstation"},
+	    {"NTamd64.6.1...9200", false, "build above 7601"},
+	    {"NTamd64.6.1.1.0x0010", false, "suite mask"},
+	    {"NTamd64.6.2", false, "above 6.1"},
+	    {"NTamd64.10.0...22000", false, "above 6.1"},
+	    {"NTamd64.6.x", false, "malformed"},
+	    {"NTamd64.6.1.1.0x1.7601.5", false, "malformed"},
+	    {"NTx86.6.1", false, "no NTamd64 decoration"},
+	    {"NT.6.1", false, "no NTamd64 decoration"},
+	};
+	const char *optv[] = {"epoch=0", NULL};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *root = newdir("decoration");
+		struct aero_error err = {0, ""};
+		struct catalog_report *rep = NULL;
+		struct pack *p = NULL;
+		char want[256], *man;
+
+		put_required(root, "w7");
+		put_inf_dec(root, "viostor/w7/amd64/viostor.inf", "viostor",
+			    cases[i].dec, "1042");
+		if (build(root, optv, &p, &rep, &err) < 0) {
+			FAIL_AT("%s: catalog_build: %s", cases[i].dec, err.msg);
+			continue;
+		}
+		man = catalog_report_json(rep);
+		snprintf(want, sizeof(want),
+			 "viostor win7-amd64: arch_decoration:");
+		if (cases[i].ok) {
+			snprintf(want, sizeof(want),
+				 "\"detail\": \"[Manufacturer] is decorated "
+				 "%s\"",
+				 cases[i].dec);
+			CHECK_CONTAINS(man, want);
+			CHECK(!contains(man, "win7-amd64: arch_decoration"));
+		} else {
+			CHECK_CONTAINS(man, want);
+			CHECK_CONTAINS(man, cases[i].why);
+		}
+		free(man);
+		pack_unref(p);
+		catalog_report_free(rep);
+	}
+	/* x86: NT and NTx86 with the same grammar */
+	{
+		const char *root = newdir("decoration-x86");
+		struct aero_error err = {0, ""};
+		struct catalog_report *rep = NULL;
+		struct pack *p = NULL;
+		char *man;
+
+		put_required(root, "w7");
+		put_inf_dec(root, "viostor/w7/x86/viostor.inf", "viostor",
+			    "NT.6.1.3", "1042");
+		put_inf_dec(root, "NetKVM/w7/x86/netkvm.inf", "netkvm",
+			    "NTx86.6.1...9600", "1041");
+		if (build(root, optv, &p, &rep, &err) < 0) {
+			FAIL_AT("catalog_build: %s", err.msg);
+			return;
+		}
+		man = catalog_report_json(rep);
+		CHECK_CONTAINS(man, "viostor win7-x86: arch_decoration: "
+				    "[Manufacturer] is decorated NT.6.1.3 only "
+				    "for a product type");
+		CHECK_CONTAINS(man, "netkvm win7-x86: arch_decoration: "
+				    "[Manufacturer] is decorated "
+				    "NTx86.6.1...9600 only for a build above "
+				    "7601");
+		free(man);
+		pack_unref(p);
+		catalog_report_free(rep);
+	}
+}
+
 static void test_build_errors(void)
 {
 	struct aero_error err = {0, ""};
@@ -1122,14 +1344,14 @@ static void test_build_errors(void)
 	    "</html>\n");
 	CHECK_EQ_INT(-EINVAL, catalog_build(path, &o, &p, &rep, &err));
 	CHECK_CONTAINS(err.msg, "HTML");
-	o.label = "this-label-is-too-long";
+	o.label = strdup("this-label-is-too-long");
 	CHECK_EQ_INT(-EINVAL, catalog_build(root, &o, &p, &rep, &err));
 	CHECK_CONTAINS(err.msg, "invalid volume label");
-	o.label = NULL;
-	o.drivers = "viostor";
+	catalog_options_free(&o);
+	CHECK_EQ_INT(1, catalog_option_parse(&o, "drivers=viostor", &err));
 	CHECK_EQ_INT(-EINVAL, catalog_build(root, &o, &p, &rep, &err));
 	CHECK_CONTAINS(err.msg, "missing from drivers=: netkvm");
-	o.drivers = NULL;
+	catalog_options_free(&o);
 	CHECK_EQ_INT(-ENOENT, catalog_build(root, &o, &p, &rep, &err));
 	CHECK_CONTAINS(err.msg, "required driver 'viostor'");
 	CHECK(p == NULL && rep == NULL);
@@ -1222,12 +1444,16 @@ static void test_import_verify(void)
 	pack_unref(p2);
 	catalog_report_free(rep2);
 
-	/* plus one changed and one missing */
+	/*
+	 * plus one changed and one missing; the checks run again see the
+	 * missing .sys too (referenced_files), so the manifest's results for
+	 * netkvm win7-x86 and its check counts no longer hold: +3 more
+	 */
 	put(out, "win7/amd64/netkvm/netkvm.sys", "changed");
 	snprintf(path, sizeof(path), "%s/win7/x86/netkvm/netkvm.sys", out);
 	CHECK_EQ_INT(0, unlink(path));
 	CHECK_EQ_INT(0, build(out, NULL, &p2, &rep2, &err));
-	CHECK_EQ_UINT(base + 3, rep2 ? catalog_report_failed_checks(rep2) : 0);
+	CHECK_EQ_UINT(base + 6, rep2 ? catalog_report_failed_checks(rep2) : 0);
 	pack_unref(p2);
 	catalog_report_free(rep2);
 
@@ -1243,13 +1469,240 @@ static void test_import_verify(void)
 		edited = cJSON_PrintUnformatted(m);
 		put(out, "manifest.json", edited);
 		CHECK_EQ_INT(0, build(out, NULL, &p2, &rep2, &err));
-		CHECK_EQ_UINT(3, rep2 ? catalog_report_failed_checks(rep2) : 0);
+		/* the count is not believed anyway: the same as above */
+		CHECK_EQ_UINT(base + 6,
+			      rep2 ? catalog_report_failed_checks(rep2) : 0);
 		pack_unref(p2);
 		catalog_report_free(rep2);
 		free(edited);
 		cJSON_Delete(m);
 		free(text);
 	}
+	pack_unref(p);
+	catalog_report_free(rep);
+}
+
+/* The manifest's "files" entry of PATH gets the SHA-256 of DATA. */
+static void rehash(cJSON *m, const char *path, const char *data)
+{
+	unsigned char md[32];
+	char hex[65];
+	cJSON *f;
+
+	assert(EVP_Digest(data, strlen(data), md, NULL, EVP_sha256(), NULL));
+	for (unsigned k = 0; k < 32; k++)
+		snprintf(hex + 2 * k, 3, "%02x", md[k]);
+	cJSON_ArrayForEach(f, cJSON_GetObjectItem(m, "files"))
+	{
+		if (strcmp(cJSON_GetObjectItem(f, "path")->valuestring, path))
+			continue;
+		cJSON_ReplaceItemInObject(f, "sha256", cJSON_CreateString(hex));
+		cJSON_ReplaceItemInObject(f, "size",
+					  cJSON_CreateNumber(strlen(data)));
+		return;
+	}
+	f = cJSON_CreateObject();
+	cJSON_AddStringToObject(f, "path", path);
+	cJSON_AddNumberToObject(f, "size", (double)strlen(data));
+	cJSON_AddStringToObject(f, "sha256", hex);
+	cJSON_AddItemToArray(cJSON_GetObjectItem(m, "files"), f);
+}
+
+/* Writes PATH (DATA) into pack DIR and a manifest that vouches for it. */
+static void forge(const char *dir, const char *path, const char *data,
+		  bool fix_checks)
+{
+	char mpath[PATH_MAX + 64], *text, *out;
+	cJSON *m;
+	FILE *f;
+	long n;
+
+	snprintf(mpath, sizeof(mpath), "%s/manifest.json", dir);
+	f = fopen(mpath, "rb");
+	assert(f && fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0);
+	rewind(f);
+	text = calloc(1, (size_t)n + 1);
+	assert(text && fread(text, 1, (size_t)n, f) == (size_t)n);
+	fclose(f);
+	m = cJSON_Parse(text);
+	assert(m);
+	put(dir, path, data);
+	rehash(m, path, data);
+	if (fix_checks) {
+		/* claim that no check failed */
+		cJSON *c = cJSON_GetObjectItem(m, "checks");
+
+		cJSON_ReplaceItemInObject(c, "failed", cJSON_CreateNumber(0));
+		cJSON_ReplaceItemInObject(m, "warnings",
+					  cJSON_CreateArray());
+	}
+	out = cJSON_Print(m);
+	put(dir, "manifest.json", out);
+	free(out);
+	free(text);
+	cJSON_Delete(m);
+}
+
+/*
+ * A source that claims to be a pack is held to it (issue 15 #4): every
+ * check runs again, generated files are never taken from it, and nothing
+ * but what a pack holds is served.
+ */
+static void test_import_attacks(void)
+{
+	const char *root = newdir("attack-src");
+	const char *optv[] = {"epoch=1560000000", NULL};
+	struct aero_error err = {0, ""};
+	struct catalog_report *rep = NULL, *rep2 = NULL;
+	struct pack *p = NULL, *p2 = NULL;
+	char out[PATH_MAX], *man;
+	size_t base;
+
+	put_required(root, "w7");
+	if (build(root, optv, &p, &rep, &err) < 0) {
+		FAIL_AT("catalog_build: %s", err.msg);
+		return;
+	}
+	base = catalog_report_failed_checks(rep);
+
+	/* an amd64 INF decorated NTx86, the manifest vouching for it */
+	snprintf(out, sizeof(out), "%s", newdir("attack-inf"));
+	write_pack(p, pack_root(p), out);
+	put_inf(out, "win7/amd64/viostor/viostor.inf.tmp", "viostor", "x86",
+		"1042");
+	{
+		char *inf = NULL;
+		char tmp[PATH_MAX + 64];
+		FILE *f;
+		long n;
+
+		snprintf(tmp, sizeof(tmp),
+			 "%s/win7/amd64/viostor/viostor.inf.tmp", out);
+		f = fopen(tmp, "rb");
+		assert(f && fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0);
+		rewind(f);
+		inf = calloc(1, (size_t)n + 1);
+		assert(inf && fread(inf, 1, (size_t)n, f) == (size_t)n);
+		fclose(f);
+		unlink(tmp);
+		forge(out, "win7/amd64/viostor/viostor.inf", inf, true);
+		free(inf);
+	}
+	CHECK_EQ_INT(0, build(out, NULL, &p2, &rep2, &err));
+	/* the checks ran: the decoration fails, the lying counts too */
+	CHECK(rep2 && catalog_report_checks(rep2) ==
+			  catalog_report_checks(rep));
+	CHECK(rep2 && catalog_report_failed_checks(rep2) > base + 1);
+	if (rep2) {
+		const struct report *d = catalog_report_details(rep2);
+		char *all = strlist_join(&d->warnings, "\n");
+
+		CHECK_CONTAINS(all, "viostor win7-amd64: arch_decoration: "
+				    "[Manufacturer] has no NTamd64 decoration");
+		CHECK_CONTAINS(all, "manifest.json: its check counts differ");
+		CHECK_EQ_UINT(d->warnings.n, catalog_report_warnings(rep2));
+		free(all);
+	}
+	/* and without the driver results, README cannot be vouched for */
+	{
+		char mpath[PATH_MAX + 64];
+		cJSON *m;
+		char *text;
+
+		snprintf(mpath, sizeof(mpath), "%s", out);
+		text = read_pack_file(p, "manifest.json");
+		m = cJSON_Parse(text);
+		cJSON_DeleteItemFromObject(m, "driver_results");
+		free(text);
+		text = cJSON_Print(m);
+		put(out, "manifest.json", text);
+		free(text);
+		cJSON_Delete(m);
+		pack_unref(p2);
+		catalog_report_free(rep2);
+		p2 = NULL;
+		rep2 = NULL;
+		CHECK_EQ_INT(-EINVAL, build(mpath, NULL, &p2, &rep2, &err));
+		CHECK_CONTAINS(err.msg, "source_path is missing");
+	}
+	pack_unref(p2);
+	catalog_report_free(rep2);
+	rep2 = NULL;
+
+	/* an install.cmd of the attacker's: refused, never served */
+	snprintf(out, sizeof(out), "%s", newdir("attack-cmd"));
+	write_pack(p, pack_root(p), out);
+	forge(out, "install.cmd", "@echo off\r\nformat c: /q\r\n", false);
+	CHECK_EQ_INT(-EINVAL, build(out, NULL, &p2, &rep2, &err));
+	CHECK(!p2 && !rep2);
+	CHECK_CONTAINS(err.msg, "install.cmd: differs from the file aerofs "
+				"generates");
+	/* a README aerofs did not write: the same */
+	snprintf(out, sizeof(out), "%s", newdir("attack-readme"));
+	write_pack(p, pack_root(p), out);
+	forge(out, "README.txt", "run setup.exe\r\n", false);
+	CHECK_EQ_INT(-EINVAL, build(out, NULL, &p2, &rep2, &err));
+	CHECK_CONTAINS(err.msg, "README.txt: differs");
+
+	/* something a pack never holds, listed in the manifest */
+	snprintf(out, sizeof(out), "%s", newdir("attack-extra"));
+	write_pack(p, pack_root(p), out);
+	forge(out, "autorun.inf", "[autorun]\r\nopen=x.exe\r\n", false);
+	CHECK_EQ_INT(-EINVAL, build(out, NULL, &p2, &rep2, &err));
+	CHECK_CONTAINS(err.msg, "autorun.inf: not something a driver pack "
+				"holds");
+	snprintf(out, sizeof(out), "%s", newdir("attack-extra2"));
+	write_pack(p, pack_root(p), out);
+	forge(out, "win7/amd64/evil/evil.inf", "[Version]\r\n", false);
+	CHECK_EQ_INT(-EINVAL, build(out, NULL, &p2, &rep2, &err));
+	CHECK_CONTAINS(err.msg, "win7/amd64/evil: not a driver folder");
+
+	/* a required driver gone from one architecture */
+	snprintf(out, sizeof(out), "%s", newdir("attack-missing"));
+	write_pack(p, pack_root(p), out);
+	{
+		char path[PATH_MAX + 64];
+
+		snprintf(path, sizeof(path), "%s/win7/x86/netkvm", out);
+		rmtree(path);
+	}
+	CHECK_EQ_INT(-EINVAL, build(out, NULL, &p2, &rep2, &err));
+	CHECK_CONTAINS(err.msg, "win7/x86/netkvm: missing");
+
+	/* the untouched pack still round-trips byte for byte */
+	snprintf(out, sizeof(out), "%s", newdir("attack-none"));
+	write_pack(p, pack_root(p), out);
+	CHECK_EQ_INT(0, build(out, NULL, &p2, &rep2, &err));
+	man = catalog_report_json(rep);
+	if (rep2) {
+		char *man2 = catalog_report_json(rep2);
+
+		const struct report *a = catalog_report_details(rep);
+		const struct report *b = catalog_report_details(rep2);
+		char *wa = strlist_join(&a->warnings, "\n");
+		char *wb = strlist_join(&b->warnings, "\n");
+
+		CHECK_EQ_STR(man, man2);
+		CHECK_EQ_UINT(base, catalog_report_failed_checks(rep2));
+		CHECK_EQ_UINT(catalog_report_warnings(rep),
+			      catalog_report_warnings(rep2));
+		/* the summary's facts are the same as the original's */
+		CHECK_EQ_STR(wa, wb);
+		CHECK_EQ_STR(a->source.name, b->source.name);
+		CHECK_EQ_STR(a->epoch_source, b->epoch_source);
+		CHECK_EQ_UINT(a->ndrv, b->ndrv);
+		for (size_t i = 0; i < a->ndrv && i < b->ndrv; i++) {
+			CHECK_EQ_STR(a->drv[i].status, b->drv[i].status);
+			CHECK_EQ_UINT(a->drv[i].t[SELECT_AMD64].res.nchecks,
+				      b->drv[i].t[SELECT_AMD64].res.nchecks);
+		}
+		free(wa);
+		free(wb);
+		free(man2);
+	}
+	free(man);
+	pack_unref(p2);
+	catalog_report_free(rep2);
 	pack_unref(p);
 	catalog_report_free(rep);
 }
@@ -1344,6 +1797,7 @@ static void test_windows_names(void)
 		"CON", "con.txt", "Aux.inf", "nul", "COM1.sys", "lpt9",
 		"CON .txt", "a<b", "a>b", "a:b", "a\"b", "a\\b", "a|b",
 		"a?b", "a*b", "trailing.", "trailing ",
+		"a\x1b[8mb", "tab\tname", "\x01", "cr\r",
 	};
 	static const char *const good[] = {
 		"viostor.sys", "CONFIG.txt", "console", "COM10.sys", "COM0",
@@ -1372,6 +1826,7 @@ int main(void)
 	log_set_level(LOG_LEVEL_ERR);
 	RUN(test_parse_drivers);
 	RUN(test_option_parse);
+	RUN(test_option_list);
 	RUN(test_epoch_env);
 	RUN(test_names);
 	RUN(test_select_basic);
@@ -1381,14 +1836,17 @@ int main(void)
 	RUN(test_select_partial_optional);
 	RUN(test_utc);
 	RUN(test_jsonout);
+	RUN(test_termesc);
 	RUN(test_scripts);
 	RUN(test_readme_notices);
 	RUN(test_build_tree);
 	RUN(test_build_options);
 	RUN(test_build_checks);
+	RUN(test_decoration_grammar);
 	RUN(test_build_errors);
 	RUN(test_build_many_notices);
 	RUN(test_import_verify);
+	RUN(test_import_attacks);
 	RUN(test_build_oom);
 	RUN(test_windows_names);
 	rmtree(tmproot);

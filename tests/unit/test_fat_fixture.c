@@ -174,14 +174,17 @@ static void test_fixtures(void)
 			char path[600], tag[64];
 
 			snprintf(path, sizeof(path), "%s/%s", base, sources[i]);
-			if (minimal) {
-				o.drivers = "viostor,netkvm";
-				o.drop_pdb = true;
-			}
+			if (minimal &&
+			    (catalog_option_parse(&o, "drivers=viostor+netkvm",
+						  &err) != 1 ||
+			     catalog_option_parse(&o, "drop-pdb", &err) != 1))
+				FAIL_AT("options: %s", err.msg);
 			if (catalog_build(path, &o, &p, NULL, &err) < 0) {
 				FAIL_AT("catalog_build %s: %s", path, err.msg);
+				catalog_options_free(&o);
 				continue;
 			}
+			catalog_options_free(&o);
 			snprintf(tag, sizeof(tag), "%zu-%d", i, minimal);
 			check_pack(p, tag);
 			pack_unref(p);
