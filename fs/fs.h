@@ -165,8 +165,6 @@ struct aerofs {
 	struct catalog_options copts;
 	const struct profile *profile;	/* the tree at the mount's root */
 	struct image_options iopts;	/* of every image (-o no-winpe) */
-	char **optstrs;			/* strdup()ed options copts borrows */
-	size_t noptstrs;
 	char *notify_pipe;		/* -o notify_pipe=, set by fuse_opt */
 	bool have_fsname;
 	unsigned nonopts;		/* non-option arguments seen */
