@@ -184,6 +184,7 @@ struct aerofs {
 	 * session's exited flag): nothing may wait for the kernel. */
 	atomic_bool loop_done;
 	struct aerofs_reload *reload;	/* NULL unless the watcher runs */
+	atomic_bool cancel_builds;	/* copts.cancel: shutting down */
 
 	pthread_mutex_t lock;		/* guards everything below */
 	struct aerofs_gen *gens;

@@ -55,6 +55,11 @@ int aerofs_reload_now(struct aerofs *a)
 
 	log_msg(LOG_LEVEL_INFO, "reloading %s", a->source);
 	r = aerofs_gen_build(a, &g, &err);
+	if (r == -ECANCELED && atomic_load(&a->cancel_builds)) {
+		/* Shutting down: not a failure of the new source. */
+		log_msg(LOG_LEVEL_INFO, "reload abandoned: shutting down");
+		return r;
+	}
 	if (r < 0) {
 		atomic_fetch_add_explicit(&a->n.reloads_failed, 1,
 					  memory_order_relaxed);
@@ -227,6 +232,9 @@ void aerofs_reload_stop(struct aerofs *a)
 
 	if (!rl)
 		return;
+	/* A build in progress gives up at its next check instead of
+	 * hashing a whole new source that will never be served. */
+	atomic_store(&a->cancel_builds, true);
 	if (write(rl->stop_fd, &one, sizeof(one)) != (ssize_t)sizeof(one))
 		log_msg(LOG_LEVEL_ERR, "cannot stop the reload watcher: %s",
 			strerror(errno));

@@ -67,6 +67,7 @@ struct pack_builder {
 	size_t count;			/* nodes, root included */
 	struct pack_node **same;	/* files hashed, by extent list */
 	size_t same_cap, nsame;
+	const atomic_bool *cancel;	/* pack_builder_set_cancel() */
 };
 
 /* ---- nodes ------------------------------------------------------------- */
@@ -335,6 +336,11 @@ struct pack_builder *pack_builder_new(int64_t epoch)
 	strcpy(b->pack->label, PACK_DEFAULT_LABEL);
 	b->count = 1;
 	return b;
+}
+
+void pack_builder_set_cancel(struct pack_builder *b, const atomic_bool *cancel)
+{
+	b->cancel = cancel;
 }
 
 int pack_builder_set_label(struct pack_builder *b, const char *label)
@@ -612,6 +618,10 @@ int pack_builder_add_file(struct pack_builder *b, const char *path,
 	for (uint64_t off = 0; off < size;) {
 		size_t chunk = size - off < (1 << 18) ? size - off : (1 << 18);
 
+		if (b->cancel && atomic_load(b->cancel)) {
+			rc = aero_error_set(err, -ECANCELED, "cancelled");
+			goto fail;
+		}
 		rc = read_extents(p, node, buf, chunk, off);
 		if (rc < 0) {
 			aero_error_set(err, rc, "%s: cannot read %zu bytes at "

@@ -21,6 +21,7 @@
 #ifndef AEROFS_CATALOG_PACK_PACK_H
 #define AEROFS_CATALOG_PACK_PACK_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -80,6 +81,14 @@ struct pack_extent {
  * UTC; may be negative).  Returns NULL when out of memory.
  */
 struct pack_builder *pack_builder_new(int64_t epoch);
+
+/*
+ * Makes the builder give up: while CANCEL (NULL: never) is set, adding a
+ * file fails with -ECANCELED between two chunks of hashing, so that a
+ * build of a large source can be stopped (a daemon shutting down, a newer
+ * source).  CANCEL must outlive the builder.
+ */
+void pack_builder_set_cancel(struct pack_builder *b, const atomic_bool *cancel);
 
 /*
  * Sets the volume label (1..PACK_LABEL_MAX bytes, copied).  Returns 0 or

@@ -235,7 +235,8 @@ static char *catalog_source_name(const char *path)
 }
 
 /* SHA-256 of the whole image: only with source-hash, it reads 700 MB. */
-static int catalog_hash_source(const struct source *s, char hex[65],
+static int catalog_hash_source(const struct source *s,
+			       const atomic_bool *cancel, char hex[65],
 			       struct aero_error *err)
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -251,8 +252,13 @@ static int catalog_hash_source(const struct source *s, char hex[65],
 	while (off < size) {
 		size_t want =
 		    size - off > (1 << 20) ? (1 << 20) : (size_t)(size - off);
-		ssize_t k = pread(source_fd(s), buf, want, (off_t)off);
+		ssize_t k;
 
+		if (cancel && atomic_load(cancel)) {
+			r = aero_error_set(err, -ECANCELED, "cancelled");
+			goto out;
+		}
+		k = pread(source_fd(s), buf, want, (off_t)off);
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k <= 0) {
@@ -708,7 +714,7 @@ static int catalog_fresh(struct catalog_build *cb, const char *source_path,
 	if (r < 0)
 		goto out;
 	if (o->source_hash && source_kind(cb->src) == SOURCE_KIND_IMAGE) {
-		r = catalog_hash_source(cb->src, f->hash, cb->err);
+		r = catalog_hash_source(cb->src, o->cancel, f->hash, cb->err);
 		if (r < 0)
 			goto out;
 	}
@@ -720,6 +726,7 @@ static int catalog_fresh(struct catalog_build *cb, const char *source_path,
 		r = catalog_oom(cb->err);
 		goto out;
 	}
+	pack_builder_set_cancel(cb->b, o->cancel);
 	if (source_kind(cb->src) == SOURCE_KIND_IMAGE) {
 		r = pack_builder_add_source(cb->b, source_fd(cb->src),
 					    source_size(cb->src));

@@ -43,6 +43,7 @@
 #ifndef AEROFS_CATALOG_STAGE_CATALOG_H
 #define AEROFS_CATALOG_STAGE_CATALOG_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -79,6 +80,12 @@ struct catalog_options {
 	 * netkvm" reads after a -o list has been split at its commas.
 	 */
 	bool in_drivers;
+	/*
+	 * Not an option: while this is set (NULL: never), catalog_build()
+	 * stops at its next check with -ECANCELED (between chunks of the
+	 * hashing that dominates a build).  Borrowed.
+	 */
+	const atomic_bool *cancel;
 };
 
 /*

@@ -700,6 +700,7 @@ static int import_run(struct catalog_build *cb, struct import *im,
 	cb->b = pack_builder_new(epoch);
 	if (!cb->b)
 		return catalog_oom(cb->err);
+	pack_builder_set_cancel(cb->b, cb->opts->cancel);
 	if (source_kind(cb->src) == SOURCE_KIND_IMAGE) {
 		r = pack_builder_add_source(cb->b, source_fd(cb->src),
 					    source_size(cb->src));

@@ -160,6 +160,38 @@ def test_sigterm_unmounts():
 
 
 
+def test_sigterm_cancels_a_long_reload():
+    """A reload that would hash a whole new source (here 1 TiB, sparse,
+    with -o source-hash) is abandoned at SIGTERM: the daemon exits at
+    once instead of finishing a build it will never serve."""
+    fx = fixture()
+    dirpath = tmpdir()
+    src = os.path.join(dirpath, "virtio-win.iso")
+    shutil.copyfile(fixture_iso(fx), src)
+    d = Daemon(src, opts=["source-hash"])
+    d.start(timeout=120)
+    try:
+        big = os.path.join(dirpath, ".next.iso")
+        shutil.copyfile(fixture_iso(fx), big)
+        os.truncate(big, 1 << 40)
+        os.rename(big, src)
+        # The watcher's debounce, then the build starts hashing.
+        time.sleep(2)
+        check_eq(d.proc.poll(), None, "daemon alive during the reload")
+        t0 = time.monotonic()
+        os.kill(d.proc.pid, signal.SIGTERM)
+        try:
+            code = d.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("aerofs still hashing 60 s after SIGTERM")
+        check_eq(code, 0, "exit status after SIGTERM")
+        # Reading 1 TiB takes minutes on any disk; stopping, a moment.
+        print("# exited %.2f s after SIGTERM" % (time.monotonic() - t0))
+        d.check_log()
+    finally:
+        d.cleanup()
+
+
 def test_sigterm_during_reload():
     """SIGTERM while a reload is being built: the daemon must still exit
     and unmount, although a lookup is then waiting in the kernel that the
