@@ -37,6 +37,7 @@
 #define SECTOR 512u
 #define PART_LBA 2048u		/* 1 MiB, as DiskPart aligns partitions */
 #define DIRENT 32u
+#define CHS_MAX (65535ull * 16 * 255)	/* the largest VHD geometry */
 
 /* Cluster counts (spec 3.5), kept MARGIN away from each boundary. */
 #define MARGIN 1024u
@@ -124,8 +125,8 @@ void fat_image_chs(uint64_t total, struct fat_chs *g)
 	uint32_t spt, heads;
 
 	/* VHD spec, appendix: CHS calculation, verbatim in structure */
-	if (total > 65535ull * 16 * 255)
-		total = 65535ull * 16 * 255;
+	if (total > CHS_MAX)
+		total = CHS_MAX;
 	if (total >= 65535ull * 16 * 63) {
 		spt = 255;
 		heads = 16;
@@ -154,25 +155,22 @@ void fat_image_chs(uint64_t total, struct fat_chs *g)
 
 /*
  * The smallest disk of at least MIN sectors that is a whole number of
- * cylinders of its own VHD geometry, or 0 past the largest geometry.
+ * cylinders of its own VHD geometry (left in *G), or 0 past the largest
+ * geometry.  Such a disk is a multiple of its sectors per track, 17, 31,
+ * 63 or 255 (= 15 x 17), so only multiples of 17, 31 and 63 are tried;
+ * whole sizes are never more than one cylinder apart (16 x 63 sectors
+ * below 65535 x 16 x 63, 16 x 255 above), which bounds the walk.
  */
 static uint64_t chs_round_up(uint64_t min, struct fat_chs *g)
 {
-	uint64_t d = min;
-
-	for (;;) {
-		uint64_t prod;
-
-		if (d > 65535ull * 16 * 255)
-			return 0;
+	for (uint64_t d = min; d <= CHS_MAX; d++) {
+		if (d % 17 && d % 31 && d % 63)
+			continue;
 		fat_image_chs(d, g);
-		prod = (uint64_t)g->cylinders * g->heads * g->sectors;
-		if (prod == d)
+		if ((uint64_t)g->cylinders * g->heads * g->sectors == d)
 			return d;
-		/* prod < d: one more cylinder; the geometry may change with
-		 * the size, hence the loop (d grows every time) */
-		d = (uint64_t)(g->cylinders + 1) * g->heads * g->sectors;
 	}
+	return 0;
 }
 
 /* ---- dates ------------------------------------------------------------- */
@@ -805,18 +803,58 @@ static uint32_t fat_sectors(bool fat32, uint64_t clusters)
 			  SECTOR);
 }
 
+/* The smallest volume of G's type and cluster size with N clusters. */
+static uint64_t volume_secs(const struct geom *g, uint64_t n)
+{
+	return g->rsvd + 2ull * fat_sectors(g->fat32, n) + g->root_secs +
+	       n * g->spc;
+}
+
 /*
- * Tries a FAT type and cluster size: returns 0 with *G filled, 1 if the
- * tree does not fit in that type's cluster range this way, or -EFBIG past
- * the largest disk geometry.
+ * Fills a volume of PART sectors: readers count the clusters as what is
+ * left after the reserved sectors, FATs and root (spec 3.5), so the FAT
+ * must cover that count.  The smallest FAT that does gives the most
+ * clusters; it is found going down from one sized for all of PART.
+ */
+static void fill_volume(struct geom *g, uint64_t part)
+{
+	uint64_t avail = part - g->rsvd - g->root_secs;
+	uint64_t f = fat_sectors(g->fat32, avail / g->spc);
+
+	while (f > 1 && 2 * (f - 1) < avail &&
+	       fat_sectors(g->fat32, (avail - 2 * (f - 1)) / g->spc) <= f - 1)
+		f--;
+	g->fatsz = (uint32_t)f;
+	g->clusters = (uint32_t)((avail - 2 * f) / g->spc);
+	g->part_secs = part;
+}
+
+/*
+ * Tries a FAT type and cluster size, with a volume of PMIN..PMAX sectors:
+ * returns 0 with *G filled, 1 if the tree does not fit this way (too many
+ * or too few clusters, or no volume of whole tracks in the range), or
+ * -EFBIG past the largest disk geometry.
+ *
+ * The volume needs LO sectors: the tree's clusters (at least the type's
+ * minimum count) with their FATs, or PMIN.  The disk is the smallest whole
+ * geometry with room for the gap before the partition and LO sectors
+ * rounded up to a whole track; the volume then fills the disk's whole
+ * tracks, unless that would take it past the type's maximum count or
+ * PMAX, where it stops short of the disk's end.  Each turn of the loop is
+ * the next whole geometry.  The first with room for LO rounded up to a
+ * track ends less than a cylinder plus a track past 1 MiB + LO: whole
+ * sizes are at most a cylinder apart, and a partition starting 2048
+ * sectors in leaves 9, 29, 31 or 247 sectors of the disk's last track of
+ * 17, 31, 63 or 255 unused.  One more turn is needed only when the volume
+ * is one sector over LO and that sector grows the FAT by one (spec 3.5's
+ * count then falls one short); that disk, a cylinder larger, is still
+ * within the bound, as 1 + 9, 29, 31 or 247 is under a track.
  */
 static int try_geom(const struct layout *L, bool fat32, uint32_t spc,
-		    struct geom *g)
+		    uint64_t pmin, uint64_t pmax, struct geom *g)
 {
-	uint64_t need = need_clusters(L, fat32, spc), n0, p0, disk, part, n;
-	uint64_t min = fat32 ? FAT32_MIN : FAT16_MIN;
-	uint64_t max = fat32 ? FAT32_MAX : FAT16_MAX;
-	uint32_t fatsz;
+	uint64_t need = need_clusters(L, fat32, spc), nlo, nhi, lo, hi;
+	uint64_t disk;
 
 	memset(g, 0, sizeof(*g));
 	g->fat32 = fat32;
@@ -831,26 +869,46 @@ static int try_geom(const struct layout *L, bool fat32, uint32_t spc,
 			return 1;
 		g->root_secs = g->root_ents * DIRENT / SECTOR;
 	}
-	n0 = need < min ? min : need;
-	if (n0 > max)
+	nlo = fat32 ? FAT32_MIN : FAT16_MIN;
+	nhi = fat32 ? FAT32_MAX : FAT16_MAX;
+	if (need > nlo)
+		nlo = need;
+	if (nlo > nhi)
 		return 1;
-	p0 = g->rsvd + 2ull * fat_sectors(fat32, n0) + g->root_secs + n0 * spc;
-	disk = chs_round_up(PART_LBA + p0, &g->chs);
-	if (!disk)
-		return -EFBIG;
-	/* the partition ends on a track boundary (mtools checks this) */
-	part = (disk - PART_LBA) / g->chs.sectors * g->chs.sectors;
-	if (part < p0 || part > UINT32_MAX)
-		return part < p0 ? 1 : -EFBIG;
-	/* fill the partition: the FAT sized for the upper bound covers all */
-	n = (part - g->rsvd - g->root_secs) / spc;
-	fatsz = fat_sectors(fat32, n);
-	n = (part - g->rsvd - g->root_secs - 2ull * fatsz) / spc;
-	if (n < need || n < min || n > max)
+	lo = volume_secs(g, nlo);
+	if (lo < pmin)
+		lo = pmin;
+	/* any volume below volume_secs(nhi + 1) has at most nhi clusters */
+	hi = volume_secs(g, nhi + 1) - 1;
+	if (hi > pmax)
+		hi = pmax;
+	if (hi > UINT32_MAX)
+		hi = UINT32_MAX;
+	if (lo > hi)
 		return 1;
-	g->fatsz = fatsz;
-	g->clusters = (uint32_t)n;
-	g->part_secs = part;
+	for (uint64_t d = PART_LBA + lo;; d = disk + 1) {
+		uint32_t spt;
+		uint64_t part;
+		bool capped = false;
+
+		if (!(disk = chs_round_up(d, &g->chs)))
+			return -EFBIG;
+		/* a whole number of tracks: mtools checks the BPB's total
+		 * sector count against its sectors per track */
+		spt = g->chs.sectors;
+		part = (disk - PART_LBA) / spt * spt;
+		if (part > hi) {
+			part = hi / spt * spt;
+			capped = true;
+		}
+		if (part >= lo) {
+			fill_volume(g, part);
+			if (g->clusters >= nlo)
+				break;
+		}
+		if (capped)
+			return 1;
+	}
 	g->disk_secs = disk;
 	return 0;
 }
@@ -868,21 +926,27 @@ static int choose_geom(struct layout *L)
 	int rc = 1;
 
 	if (need_clusters(L, true, 1) >= FAT32_MIN) {
+		/* the first row whose volume size range holds the tree: a
+		 * volume just over a row's limit has the next row's size */
 		for (size_t i = 0; i < sizeof(t32) / sizeof(t32[0]); i++) {
-			rc = try_geom(L, true, t32[i].spc, &L->g);
-			if (rc < 0)
+			rc = try_geom(L, true, t32[i].spc,
+				      i ? t32[i - 1].max_secs + 1 : 0,
+				      t32[i].max_secs, &L->g);
+			if (rc <= 0)
 				break;
-			if (rc == 0 && L->g.part_secs <= t32[i].max_secs)
-				return 0;
 		}
-		return aero_error_set(L->err, -EFBIG,
+		if (rc == 0)
+			return 0;
+		if (rc > 0)
+			rc = -EFBIG;
+		return aero_error_set(L->err, rc,
 				      "pack too large for FAT32: %llu bytes "
 				      "of files, and volumes hold at most "
 				      "32 GiB", (unsigned long long)
 				      need_clusters(L, true, 1) * SECTOR);
 	}
 	for (uint32_t spc = 1; spc <= 64; spc *= 2) {
-		rc = try_geom(L, false, spc, &L->g);
+		rc = try_geom(L, false, spc, 0, UINT32_MAX, &L->g);
 		if (rc <= 0)
 			break;
 	}

@@ -13,21 +13,34 @@
  * 65525 clusters, that is 32 MiB of data with the smallest (512-byte)
  * clusters, and Windows' format refuses FAT32 below 32.5 MiB (the spec's
  * DskTableFAT32).  So: a pack whose data need 66549 or more 512-byte
- * clusters is FAT32, with the cluster size of DskTableFAT32 (512 B up to
- * 260 MB, 4 KiB up to 8 GB, 8 KiB up to 16 GB, 16 KiB up to 32 GB); a
- * smaller one is FAT16, with the smallest cluster size that keeps the
- * count in range, padded with free clusters when the pack is tiny.  Every
- * count stays at least 1024 clusters away from the 4085 and 65525
- * boundaries (the spec asks for 16; some drivers compute the count
- * slightly differently).  The volume fills its partition.  FAT16's fixed
- * root directory has the usual 512 entries, or as many whole sectors as
- * the root needs.
+ * clusters is FAT32, with the cluster size DskTableFAT32 gives for the
+ * volume's size (512 B up to 532480 sectors, 260 MB; 4 KiB up to 8 GiB,
+ * 8 KiB up to 16 GiB, 16 KiB up to 32 GiB), taking the first row whose
+ * range has room for the tree; a smaller pack is FAT16, with the smallest
+ * cluster size that keeps the count in range, padded with free clusters
+ * when the pack is tiny.  Every count stays at least 1024 clusters away
+ * from the 4085 and 65525 boundaries (the spec asks for 16; some drivers
+ * compute the count slightly differently).  The volume is a whole number
+ * of tracks (mtools checks its size against the BPB's sectors per
+ * track), so a tree that needs a volume within a track of a limit takes
+ * the next cluster size.  The FAT is the smallest that covers the
+ * clusters its volume leaves beside it.  FAT16's fixed root directory has
+ * the usual 512 entries, or as many whole sectors as the root needs.
  *
- * Disk size: always a whole cylinder count of the CHS geometry the VHD
- * specification's algorithm gives for it (fat_image_chs()), so that the
- * raw image and the VHD built on it (vhd_image.h) have one size whatever
- * a reader derives it from.  The partition ends on a track boundary
- * (mtools insists); the BPB and MBR use the same geometry.
+ * Disk size: the smallest disk that is a whole number of cylinders of
+ * the CHS geometry the VHD specification's algorithm gives for it
+ * (fat_image_chs()), so that the raw image and the VHD built on it
+ * (vhd_image.h) have one size whatever a reader derives it from, and
+ * that holds the 1 MiB before the partition and the needed volume,
+ * rounded up to a whole track: the reserved sectors, both FATs, FAT16's
+ * root and the tree's clusters (at least the type's minimum count; with
+ * clusters over 512 B, over the previous DskTableFAT32 row's size).
+ * That is less than one cylinder plus one track over 1 MiB plus the
+ * needed volume: under 1071 sectors (16 x 63 + 63) for disks below
+ * 65535 x 16 x 63 sectors (31.5 GiB), under 4335 (16 x 255 + 255) above.
+ * The partition fills the disk's whole tracks, or stops short of the end
+ * where that would take the count or the volume size past its limit;
+ * the BPB and MBR use the disk's geometry.
  *
  * Names.  Children are in pack order (bytewise by name).  A name that is a
  * valid upper-case 8.3 name, or one whose base and extension are each all

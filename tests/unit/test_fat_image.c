@@ -13,8 +13,11 @@
  * with dd), mtools (mdir, mcopy at the partition offset), 7z and qemu-img
  * inspect; extracted bytes and names must equal the pack, $WinPEDriver$
  * included.  Random reads and stitched spans must equal the sequential
- * image; bytes must not depend on TZ or umask.  A missing tool skips only
- * the cases that need it, as "ok N - name # SKIP why".
+ * image; bytes must not depend on TZ or umask.  A sweep of sparse packs
+ * from 28 MiB to 1.2 GB checks the cluster size rule, the disk size bound
+ * and the geometry against the header, computed here from the pack.  A
+ * missing tool skips only the cases that need it, as
+ * "ok N - name # SKIP why".
  */
 #include "tests/harness.h"
 
@@ -868,6 +871,293 @@ static void test_other_geometries(void)
 	harness_sh("rm -f %s %s", path, part);
 }
 
+/*
+ * The cluster size rule and the disk size bound near their edges (see
+ * fat_image.h), computed here from the pack independently of the layout:
+ * clusters of every file and directory (these names need no long name
+ * entries but "$WinPEDriver$" and the one long name below), FAT sizes from
+ * the spec's 2 or 4 bytes per entry, the boundaries of spec 3.5 with the
+ * header's margin of 1024, DskTableFAT32's rows.
+ */
+#define EDGE_LONG "A Long Driver File Name.sys"	/* 27: 3 LFN entries */
+
+static uint64_t div_up(uint64_t a, uint64_t b)
+{
+	return (a + b - 1) / b;
+}
+
+/* 32-byte entries a name takes in its directory. */
+static uint64_t name_entries(const char *name)
+{
+	if (strcmp(name, EDGE_LONG) == 0)
+		return 1 + 3;
+	if (strcmp(name, "$WinPEDriver$") == 0)
+		return 1 + 1;
+	return 1;
+}
+
+/* Clusters of CS bytes of directory D (not a FAT16 root) and its tree. */
+static uint64_t tree_clusters(const struct pack_node *d, uint64_t cs)
+{
+	uint64_t ents = 2, n = 0;
+
+	for (size_t i = 0; i < pack_node_nchildren(d); i++) {
+		const struct pack_node *c = pack_node_child(d, i);
+
+		ents += name_entries(pack_node_name(c));
+		n += pack_node_is_dir(c) ? tree_clusters(c, cs) :
+					   div_up(pack_node_size(c), cs);
+	}
+	return n + div_up(ents * 32, cs);
+}
+
+struct edge_need {
+	uint64_t clusters;	/* outside a FAT16 root */
+	uint64_t root_ents;	/* root entries, label included */
+};
+
+/* What the pack with its $WinPEDriver$ copy needs with CS-byte clusters. */
+static struct edge_need edge_need(const struct pack *p, bool fat32,
+				  uint64_t cs)
+{
+	const struct pack_node *root = pack_root(p);
+	const struct pack_node *x86 = pack_lookup_path(p, "win7/x86");
+	const struct pack_node *a64 = pack_lookup_path(p, "win7/amd64");
+	struct edge_need r = { 0, 1 + name_entries("$WinPEDriver$") };
+
+	assert(x86 && a64);
+	for (size_t i = 0; i < pack_node_nchildren(root); i++) {
+		const struct pack_node *c = pack_node_child(root, i);
+
+		r.root_ents += name_entries(pack_node_name(c));
+		r.clusters += pack_node_is_dir(c) ?
+				      tree_clusters(c, cs) :
+				      div_up(pack_node_size(c), cs);
+	}
+	/* $WinPEDriver$: ". .. x86 amd64", then the two copies */
+	r.clusters += div_up(4 * 32, cs) + tree_clusters(x86, cs) +
+		      tree_clusters(a64, cs);
+	if (fat32)
+		r.clusters += div_up(r.root_ents * 32, cs);
+	return r;
+}
+
+static uint64_t edge_fat_secs(bool fat32, uint64_t clusters)
+{
+	return div_up((clusters + 2) * (fat32 ? 4 : 2), 512);
+}
+
+/* DskTableFAT32: the largest volume (sectors) of each cluster size. */
+static const struct {
+	unsigned spc;
+	uint64_t max;
+} t32[] = { { 1, 532480 }, { 8, 16777216 }, { 16, 33554432 },
+	    { 32, 67108864 } };
+
+/*
+ * The smallest volume, in sectors, of that type and cluster size for what
+ * P needs, and the lowest volume size the table allows that cluster size.
+ */
+static uint64_t edge_volume(const struct pack *p, bool fat32, unsigned spc)
+{
+	struct edge_need n = edge_need(p, fat32, spc * 512ull);
+	uint64_t root = fat32 ? 0 :
+			n.root_ents <= 512 ? 32 : div_up(n.root_ents, 16);
+	uint64_t c = n.clusters, vol;
+
+	if (fat32 && c < 65525 + 1024)
+		c = 65525 + 1024;
+	if (!fat32 && c < 4085 + 1024)
+		c = 4085 + 1024;
+	vol = (fat32 ? 32 : 1) + root + 2 * edge_fat_secs(fat32, c) +
+	      c * spc;
+	for (size_t i = 1; fat32 && i < sizeof(t32) / sizeof(*t32); i++)
+		if (t32[i].spc == spc && vol <= t32[i - 1].max)
+			vol = t32[i - 1].max + 1;
+	return vol;
+}
+
+/*
+ * Checks the image of P (a file of HALVES half MiB) against the rule;
+ * returns its sectors per cluster.
+ */
+static unsigned check_edge(const struct pack *p, const struct image *img,
+			   unsigned halves)
+{
+	unsigned char mbr[512], bs[512];
+	uint64_t disk = image_size(img) / 512, part, count, fatsz, vol;
+	uint64_t root_secs, cyl, total;
+	unsigned spc, rsvd, spt;
+	bool fat32, want32;
+	struct fat_chs g;
+
+	assert(image_read(img, mbr, 512, 0) == 512);
+	assert(image_read(img, bs, 512, PART_OFF) == 512);
+	part = le32(mbr + 446 + 12);
+	spc = bs[13];
+	rsvd = bs[14] | bs[15] << 8;
+	root_secs = (bs[17] | bs[18] << 8) * 32u / 512;
+	fatsz = bs[22] | bs[23] << 8;
+	fat32 = fatsz == 0;
+	if (fat32)
+		fatsz = le32(bs + 36);
+	spt = bs[24] | bs[25] << 8;
+	total = bs[19] | bs[20] << 8;
+	CHECK_EQ_UINT(part, total ? total : le32(bs + 32));
+	count = (part - rsvd - root_secs - 2 * fatsz) / spc;
+
+	/* a whole geometry; the volume whole tracks of it, inside it */
+	fat_image_chs(disk, &g);
+	CHECK_EQ_UINT(disk, (uint64_t)g.cylinders * g.heads * g.sectors);
+	CHECK_EQ_UINT(g.sectors, spt);
+	CHECK_EQ_UINT(0, part % spt);
+	CHECK(2048 + part <= disk);
+	/* the FAT covers the count, which keeps the margins */
+	CHECK(edge_fat_secs(fat32, count) <= fatsz);
+	if (fat32)
+		CHECK(count >= 65525 + 1024);
+	else
+		CHECK(count >= 4085 + 1024 && count <= 65524 - 1024);
+	CHECK(count >= edge_need(p, fat32, spc * 512ull).clusters);
+
+	/* the type by the count the tree needs with 512-byte clusters */
+	want32 = edge_need(p, true, 512).clusters >= 65525 + 1024;
+	CHECK_EQ_INT(want32, fat32);
+	if (fat32) {
+		size_t i = 0;
+
+		/* the row of the volume's size, and the row before it had
+		 * no room: the smaller clusters' volume, in whole tracks,
+		 * is over that row's size */
+		while (part > t32[i].max)
+			i++;
+		CHECK_EQ_UINT(t32[i].spc, spc);
+		if (i > 0) {
+			uint64_t v = edge_volume(p, true, t32[i - 1].spc);
+
+			fat_image_chs(2048 + v, &g);
+			CHECK(div_up(v, g.sectors) * g.sectors >
+			      t32[i - 1].max);
+		}
+	} else if (spc > 1) {
+		/* the smallest cluster size in range: half of it is not,
+		 * within a track */
+		CHECK(edge_need(p, false, spc * 256ull).clusters >
+		      65524 - 1024 - 63);
+	}
+
+	/* the disk: 1 MiB + the needed volume + under a cylinder + a track */
+	fat_image_chs(disk, &g);
+	cyl = (uint64_t)g.heads * g.sectors;
+	vol = edge_volume(p, fat32, spc);
+	CHECK(part >= vol);
+	if (disk - 2048 - vol >= cyl + g.sectors || disk - 2048 - vol >= 1071)
+		FAIL_AT("%u half MiB: disk of %llu sectors for a volume of "
+			"%llu", halves, (unsigned long long)disk,
+			(unsigned long long)vol);
+	return spc;
+}
+
+/* One pack of the edge sweep: a small driver tree and a BYTES file. */
+static struct pack *edge_pack(int fd, uint64_t bytes)
+{
+	struct pack_builder *b = pack_builder_new(EPOCH);
+	struct pack_extent ext;
+	struct pack *p = NULL;
+	int src = pack_builder_add_source(b, fd, 1200ull << 20);
+	static const char *const blobs[] = {
+		"readme.txt",
+		"win7/x86/netkvm/netkvm.inf",
+		"win7/x86/netkvm/netkvm.cat",
+		"win7/amd64/netkvm/netkvm.inf",
+		"win7/amd64/netkvm/netkvm.cat",
+		("win7/amd64/netkvm/" EDGE_LONG),
+		"win7/amd64/viostor/viostor.sys",
+	};
+
+	assert(src >= 0);
+	for (size_t i = 0; i < sizeof(blobs) / sizeof(*blobs); i++) {
+		unsigned char buf[5000];
+		size_t len = 700 + i * 611;
+
+		harness_fill(buf, len, (uint32_t)i + 7);
+		assert(pack_builder_add_blob(b, blobs[i], buf, len, NULL,
+					     NULL) == 0);
+	}
+	ext = (struct pack_extent){ (unsigned)src, 0, bytes };
+	assert(pack_builder_add_file(b, "win7/amd64/netkvm/big.sys", &ext, 1,
+				     NULL, NULL) == 0);
+	assert(pack_builder_finish(b, &p) == 0);
+	return p;
+}
+
+/*
+ * A file in win7/amd64 (so twice on the disk, with $WinPEDriver$) of
+ * 14..40 MiB in half MiB steps: FAT16 with 512 B and 1 KiB clusters, then
+ * FAT32 with 512 B ones where the disk used to jump to 4 KiB clusters and
+ * 274 MB; then around the 260 MB row of DskTableFAT32, and on to a file
+ * of 600 MiB.
+ * fsck.fat and mtools read a few of them (sparse: only metadata is
+ * written).
+ */
+static void test_cluster_edge(void)
+{
+	static const unsigned extra[] = { 240, 250, 252, 254, 256, 258, 260,
+					  262, 270, 300, 600, 1200 };
+	static const unsigned checked[] = { 30, 33, 48, 256, 600 };
+	char path[160], img_path[160], part_path[160];
+	unsigned seen[65] = { 0 };
+	bool tools = harness_have("fsck.fat") && harness_have("mdir");
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/edge.src", tmpdir);
+	snprintf(img_path, sizeof(img_path), "%s/edge.img", tmpdir);
+	snprintf(part_path, sizeof(part_path), "%s/edge.part", tmpdir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	assert(fd >= 0 && ftruncate(fd, 1200ll << 20) == 0);
+	for (unsigned k = 0; k < 53 + sizeof(extra) / sizeof(*extra); k++) {
+		/* the file's size in half MiB */
+		unsigned x2 = k < 53 ? 28 + k : extra[k - 53];
+		struct pack *p = edge_pack(fd, (uint64_t)x2 << 19);
+		struct image *img = build("img", p, NULL);
+		unsigned spc = check_edge(p, img, x2);
+
+		seen[spc < 64 ? spc : 64]++;
+		for (size_t i = 0; i < sizeof(checked) / sizeof(*checked);
+		     i++) {
+			char *out, want[64];
+
+			if (checked[i] != x2 || !tools)
+				continue;
+			write_sparse(img, img_path);
+			snprintf(want, sizeof(want), "%u bytes per cluster",
+				 spc * 512);
+			out = harness_capture(
+				"dd if=%s of=%s bs=1M skip=1 conv=sparse "
+				"status=none && fsck.fat -n -v %s 2>&1; "
+				"echo rc=$?; mdir -i %s@@%u ::/ 2>&1; "
+				"echo rc=$?", img_path, part_path, part_path,
+				img_path, PART_OFF);
+			/* both exit codes 0, the cluster size, the tree */
+			if (!strstr(out, "rc=0\n") ||
+			    !strstr(strstr(out, "rc=0\n") + 5, "rc=0\n") ||
+			    !strstr(out, want) ||
+			    !strstr(out, "$WinPEDriver$") ||
+			    strstr(out, "Free cluster summary wrong"))
+				FAIL_AT("%u half MiB:\n%s", x2, out);
+			free(out);
+		}
+		image_free(img);
+		pack_unref(p);
+	}
+	close(fd);
+	harness_sh("rm -f %s %s %s", path, img_path, part_path);
+	/* the sweep crossed every edge it is meant to */
+	CHECK(seen[1] > 0 && seen[2] > 0 && seen[8] > 0);
+	if (!tools)
+		skip_why = "fsck.fat or mtools not installed";
+}
+
 static int layout_error(struct pack *p, struct aero_error *err)
 {
 	struct image *img = NULL;
@@ -972,6 +1262,7 @@ int main(void)
 	RUN_T(test_no_winpe);
 	RUN_T(test_iso_winpe);
 	RUN_T(test_other_geometries);
+	RUN_T(test_cluster_edge);
 	RUN_T(test_errors);
 
 	free_variant(&small);
