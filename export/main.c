@@ -1061,6 +1061,16 @@ static int run(struct export *x)
 				err.msg[0] ? err.msg : strerror(-rc));
 		return 1;
 	}
+	if (x->report && catalog_report_stray_files(x->report)) {
+		/* Its manifest would contradict its files: a pack changed
+		 * since it was made, or a mount read while it reloaded. */
+		log_msg(LOG_LEVEL_ERR, "%s: %zu file(s) differ from the pack's "
+			"manifest.json (changed, missing or not listed; a "
+			"mount that reloaded while it was read?): not "
+			"exporting it", x->source,
+			catalog_report_stray_files(x->report));
+		return 1;
+	}
 	if (cancelled) {
 		log_msg(LOG_LEVEL_ERR, "interrupted");
 		return 1;

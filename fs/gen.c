@@ -232,6 +232,12 @@ int aerofs_gen_build(const struct aerofs *a, struct aerofs_gen **out,
 	}
 	r = a->profile->build(a->source, &a->copts, &g->pack, &g->report,
 			      err);
+	if (r == 0 && catalog_report_stray_files(g->report))
+		/* Serving it would serve a manifest that lies. */
+		r = aero_error_set(err, -EINVAL, "%s: %zu file(s) differ from "
+				   "the pack's manifest.json (changed, missing "
+				   "or not listed): not serving it", a->source,
+				   catalog_report_stray_files(g->report));
 	if (r < 0 || (r = gen_media(a, g, err)) < 0)
 		goto fail;
 	g->built_at = (int64_t)time(NULL);

@@ -26,6 +26,7 @@ struct catalog_report {
 	size_t checks;	/* INF/catalog checks run */
 	size_t warnings;
 	size_t failed;
+	size_t stray_files;	/* imported pack: files unlike its manifest */
 	char label[17];
 	struct report data;	/* report.h */
 };

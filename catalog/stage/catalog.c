@@ -887,6 +887,11 @@ size_t catalog_report_failed_checks(const struct catalog_report *r)
 	return r->failed;
 }
 
+size_t catalog_report_stray_files(const struct catalog_report *r)
+{
+	return r->stray_files;
+}
+
 const char *catalog_report_label(const struct catalog_report *r)
 {
 	return r->label;

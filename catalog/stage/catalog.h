@@ -188,6 +188,16 @@ char *catalog_report_json(const struct catalog_report *r);
 size_t catalog_report_warnings(const struct catalog_report *r);
 size_t catalog_report_failed_checks(const struct catalog_report *r);
 
+/*
+ * For a pack taken over from a pack source: how many of its files differ
+ * from its manifest.json, are listed there but missing, or are not listed
+ * (0 for a virtio-win source).  aerofs-catalog reports them as failed
+ * checks; a program that would publish the pack (aerofs-export, the
+ * mount) must refuse it, since its manifest would contradict its files;
+ * a mount read while it reloads gives such a mix.
+ */
+size_t catalog_report_stray_files(const struct catalog_report *r);
+
 /* Number of INF/catalog checks run (for an imported pack: run again). */
 size_t catalog_report_checks(const struct catalog_report *r);
 

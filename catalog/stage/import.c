@@ -65,6 +65,7 @@ struct import {
 	struct strlist warnings; /* failed checks of the re-run */
 	size_t checks, failed;	/* of the re-run */
 	struct strlist mismatches; /* claims of the manifest that do not hold */
+	size_t stray_files;	   /* of those, files unlike the manifest */
 	bool oom;
 };
 
@@ -500,6 +501,7 @@ static void import_file_mismatch(struct import *im, const char *path,
 {
 	char *msg = NULL;
 
+	im->stray_files++;
 	if (asprintf(&msg, "%s: %s", path, what) < 0) {
 		im->oom = true;
 		return;
@@ -728,6 +730,7 @@ static int import_run(struct catalog_build *cb, struct import *im,
 				   im->warnings.v[i]);
 	rep->checks = im->checks;
 	rep->failed = im->failed + im->mismatches.n;
+	rep->stray_files = im->stray_files;
 	r = import_report(im, man, epoch, &rep->data);
 	if (r < 0)
 		return catalog_oom(cb->err);

@@ -494,6 +494,32 @@ def test_source_rewritten_free_running(tmp):
         t.join()
 
 
+def test_pack_unlike_its_manifest_is_refused(tmp):
+    """A pack source whose files differ from its manifest.json (what a
+    mount read across a reload gives): aerofs-export refuses it, with no
+    OUTPUT, rather than publish a manifest that lies."""
+    src = os.path.join(FIXTURES, "virtio-win-rr.iso")
+    tree = os.path.join(tmp, "pack")
+    r = run(["-q", src, tree])
+    check(r.returncode == 0, "export a pack: " + r.stderr)
+    victim = None
+    for d, _, files in sorted(os.walk(os.path.join(tree, "win7"))):
+        for n in sorted(files):
+            if n.endswith(".sys"):
+                victim = victim or os.path.join(d, n)
+    with open(victim, "r+b") as f:
+        b = f.read(1)
+        f.seek(0)
+        f.write(bytes([b[0] ^ 1]))
+    for fmt in ("zip", "iso", "dir"):
+        out = os.path.join(tmp, "from-changed." + fmt)
+        r = run(["-q", "-f", fmt, tree, out])
+        check(r.returncode == 1 and "differ from the pack's manifest" in
+              r.stderr, "%s: changed pack refused (%d): %s"
+              % (fmt, r.returncode, r.stderr.strip()))
+        check(not os.path.exists(out), "%s: no OUTPUT" % fmt)
+
+
 def require():
     if not os.path.exists(EXPORT):
         raise Skip("%s not built" % EXPORT)

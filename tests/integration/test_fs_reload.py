@@ -8,8 +8,11 @@ status.json."""
 import os
 import shutil
 import signal
+import subprocess
+import threading
+import time
 
-from aerofs_test import (CTL, ISO_NAME, check_eq, fixture, fixture_iso,
+from aerofs_test import (CTL, EXPORT, ISO_NAME, check_eq, fixture, fixture_iso,
                          mounted, run_tests, sha256, sha256_file, tmpdir,
                          wait_for)
 
@@ -125,6 +128,59 @@ def test_replace_keeps_open_files():
         check_eq(open(path, "rb").read(), old_bytes, "old bytes again")
         check_eq(sorted(os.listdir(d.path("win7", "x86"))), old_x86,
                  "old listing again")
+
+
+def test_export_of_a_reloading_mount_is_one_release():
+    """aerofs-export of a mount while its source flips between two
+    releases (bounded: 12 exports): every export either fails with no
+    OUTPUT or gives exactly the bytes of one release's export; never a
+    ZIP that mixes them and contradicts its own manifest."""
+    fx_a = fixture()
+    fx_b = fixture("--seed", "2", "--omit", "vioinput")
+    d0 = tmpdir()
+    src = os.path.join(d0, "virtio-win.iso")
+    copy_to(fixture_iso(fx_a), src)
+    want = set()
+    for i, fx in enumerate((fx_a, fx_b)):
+        # The same base name as the mount's source: the manifest has it.
+        ref = os.path.join(d0, "ref-%d" % i)
+        os.mkdir(ref)
+        copy_to(fixture_iso(fx), os.path.join(ref, "virtio-win.iso"))
+        out = os.path.join(d0, "ref-%d.zip" % i)
+        r = subprocess.run([EXPORT, "-q", os.path.join(ref, "virtio-win.iso"),
+                            out], capture_output=True, text=True)
+        check_eq(r.returncode, 0, "reference export: " + r.stderr)
+        want.add(sha256_file(out))
+    stop = []
+
+    def flipper():
+        k = 0
+        while not stop:
+            replace_source(src, fixture_iso((fx_a, fx_b)[k % 2]))
+            k += 1
+            time.sleep(0.05)
+    with mounted(src) as d:
+        d.allow(r"reload failed")
+        t = threading.Thread(target=flipper)
+        t.start()
+        outcomes = []
+        try:
+            for i in range(12):
+                out = os.path.join(d0, "mix-%d.zip" % i)
+                r = subprocess.run([EXPORT, "-q", d.mnt, out],
+                                   capture_output=True, text=True)
+                if r.returncode == 0:
+                    check_eq(sha256_file(out) in want, True,
+                             "export %d is one release's bytes" % i)
+                    outcomes.append("ok")
+                else:
+                    check_eq(os.path.exists(out), False,
+                             "failed export %d left its OUTPUT" % i)
+                    outcomes.append("failed")
+        finally:
+            stop.append(1)
+            t.join()
+        print("# outcomes: %s" % " ".join(outcomes))
 
 
 def test_directory_handles_across_reload():
