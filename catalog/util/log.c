@@ -5,11 +5,32 @@
 #include "catalog/util/log.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <syslog.h>
+
+#include "catalog/util/termesc.h"
 
 static enum log_level log_threshold = LOG_LEVEL_NOTICE;
 static log_sink_fn log_sink;
 static const char *log_program = "aerofs";
+
+/*
+ * The message, formatted, with control characters escaped (termesc.h):
+ * messages quote names and INF values from the source, which must not
+ * reach a terminal as commands.  NULL when out of memory.
+ */
+static char *safe_message(const char *fmt, va_list ap)
+{
+	char *raw = NULL, *safe;
+
+	if (vasprintf(&raw, fmt, ap) < 0)
+		return NULL;
+	if (!termesc_needed(raw))
+		return raw;
+	safe = termesc_dup(raw);
+	free(raw);
+	return safe;
+}
 
 static void log_stderr_sink(enum log_level level, const char *fmt, va_list ap)
 {
@@ -21,15 +42,19 @@ static void log_stderr_sink(enum log_level level, const char *fmt, va_list ap)
 		[LOG_LEVEL_DEBUG] = "debug",
 	};
 	const char *name = names[level];
+	char *msg = safe_message(fmt, ap);
 
-	fprintf(stderr, "%s: %s%s", log_program, name, *name ? ": " : "");
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	fprintf(stderr, "%s: %s%s%s\n", log_program, name, *name ? ": " : "",
+		msg ? msg : fmt);
+	free(msg);
 }
 
 static void log_syslog_sink(enum log_level level, const char *fmt, va_list ap)
 {
-	vsyslog((int)level, fmt, ap);
+	char *msg = safe_message(fmt, ap);
+
+	syslog((int)level, "%s", msg ? msg : fmt);
+	free(msg);
 }
 
 void log_msg(enum log_level level, const char *fmt, ...)

@@ -17,6 +17,12 @@ shift 4
 mkdir -p "$artifacts"
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/aerofs-fuzz.XXXXXX")
 trap 'rm -rf "$scratch"' EXIT
+# The target's dictionary (tests/fuzz/<target>.dict), if it has one.
+dict=""
+name=$(basename "$fuzzer")
+name=${name#fuzz_}
+here=$(dirname "$0")
+[ -f "$here/$name.dict" ] && dict="-dict=$here/$name.dict"
 seeds=""
 for dir in "$@"; do
 	[ -d "$dir" ] && seeds="$seeds $dir"
@@ -27,7 +33,7 @@ status=0
 # shellcheck disable=SC2086
 "$fuzzer" -max_total_time="$seconds" -seed="$seed" -timeout=10 -rss_limit_mb=2048 \
 	-error_exitcode=1 -timeout_exitcode=1 \
-	-print_final_stats=1 -artifact_prefix="$artifacts/" \
+	-print_final_stats=1 -artifact_prefix="$artifacts/" $dict \
 	"$scratch" $seeds || status=$?
 [ "$status" -eq 77 ] && status=1
 exit "$status"

@@ -270,6 +270,12 @@ def test_failures(tmp):
     check(not [n for n in os.listdir(tmp) if n.startswith(".exists.d.")],
           "old tree removed after --force")
 
+    # a control character in what an error quotes reaches no terminal
+    r = run(["-q", os.path.join(tmp, "no\x1b[8mthere.iso"),
+             os.path.join(tmp, "esc.zip")])
+    check(r.returncode == 1 and "\x1b" not in r.stderr and
+          "\\x1b" in r.stderr, "escaped error message: %r" % r.stderr)
+
     # usage errors
     check(run([]).returncode == 2, "no arguments: exit 2")
     check(run(["--format", "tar", src, "x"]).returncode == 2, "bad format")
