@@ -22,6 +22,8 @@
 #include <openssl/evp.h>
 
 #include "catalog/stage/build_i.h"
+#include "catalog/stage/devices.h"
+#include "catalog/formats/inf.h"
 #include "catalog/stage/inspect.h"
 #include "catalog/stage/manifest.h"
 #include "catalog/util/log.h"
@@ -210,6 +212,73 @@ int catalog_add_tree(struct catalog_build *cb, const struct source_node *dir,
 			return r;
 	}
 	return 0;
+}
+
+int catalog_devices_cmd(struct catalog_build *cb,
+			const struct source_node *(*dir)[SELECT_NTARGETS],
+			const char *const *id, size_t n, char **text,
+			size_t *len)
+{
+	enum { INFS_MAX = 64 };
+	struct devices_inf infs[INFS_MAX];
+	unsigned char *data[INFS_MAX];
+	char *name[INFS_MAX], generator[64];
+	size_t ninfs = 0;
+	int r = 0;
+
+	snprintf(generator, sizeof(generator), "aerofs %s", AEROFS_VERSION);
+	for (size_t i = 0; i < n && r == 0; i++)
+		for (size_t t = 0; t < SELECT_NTARGETS && r == 0; t++) {
+			const struct source_node *d = dir[i][t];
+			const char *arch =
+			    select_target_arch((enum select_target)t);
+
+			for (size_t k = 0; d && k < source_node_nchildren(d) &&
+					   r == 0;
+			     k++) {
+				const struct source_node *c =
+				    source_node_child(d, k);
+				const char *cn = source_node_name(c);
+				size_t cl = strlen(cn);
+
+				if (source_node_type(c) != SOURCE_NODE_FILE ||
+				    cl <= 4 || strcasecmp(cn + cl - 4, ".inf"))
+					continue;
+				if (ninfs == INFS_MAX) {
+					r = aero_error_set(cb->err, -EFBIG,
+							   "more than %d INFs",
+							   INFS_MAX);
+					break;
+				}
+				if (asprintf(&name[ninfs], "win7/%s/%s/%s", arch,
+					     id[i], cn) < 0) {
+					r = catalog_oom(cb->err);
+					break;
+				}
+				r = inspect_read(cb->src, c, INF_MAX_SIZE,
+						 &data[ninfs], &infs[ninfs].len,
+						 cb->err);
+				if (r < 0) {
+					aero_error_prefix(cb->err, "%s",
+							  name[ninfs]);
+					free(name[ninfs]);
+					break;
+				}
+				infs[ninfs].driver = id[i];
+				infs[ninfs].arch = arch;
+				infs[ninfs].name = name[ninfs];
+				infs[ninfs].data = data[ninfs];
+				ninfs++;
+			}
+		}
+	if (r == 0)
+		r = devices_cmd_render(infs, ninfs, generator, text, len,
+				       cb->err);
+	for (size_t i = 0; i < ninfs; i++) {
+		free(data[i]);
+		free(name[i]);
+	}
+	return r;
 }
 
 /* "name" of the source: the basename, never the host path. */
@@ -487,6 +556,32 @@ const char *catalog_json_str(const cJSON *o, const char *key)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+/* config/devices.cmd from the included drivers' INFs (devices.h). */
+static int catalog_fresh_devices(struct catalog_build *cb,
+				 const struct catalog_fresh *f)
+{
+	const struct source_node *dir[SELECT_NDRIVERS][SELECT_NTARGETS];
+	const char *id[SELECT_NDRIVERS];
+	size_t n = 0, len;
+	char *text;
+	int r;
+
+	for (size_t i = 0; i < f->sel.ndrv; i++) {
+		const struct select_driver *d = &f->sel.drv[i];
+
+		if (!select_included(d))
+			continue;
+		id[n] = d->def->id;
+		for (size_t t = 0; t < SELECT_NTARGETS; t++)
+			dir[n][t] = d->t[t].arch_node;
+		n++;
+	}
+	r = catalog_devices_cmd(cb, dir, id, n, &text, &len);
+	if (r < 0)
+		return r;
+	return catalog_add_blob(cb, "config/devices.cmd", text, len);
+}
+
 static int catalog_synthesize(struct catalog_build *cb, struct catalog_fresh *f)
 {
 	struct synth_driver drv[SELECT_NDRIVERS];
@@ -545,7 +640,10 @@ static int catalog_synthesize(struct catalog_build *cb, struct catalog_fresh *f)
 	if (r < 0)
 		return r;
 	text = synth_testsigning_cmd(&len);
-	return catalog_add_blob(cb, "enable-testsigning.cmd", text, len);
+	r = catalog_add_blob(cb, "enable-testsigning.cmd", text, len);
+	if (r < 0)
+		return r;
+	return catalog_fresh_devices(cb, f);
 }
 
 /* The manifest of a fresh pack: the files added so far, and F. */

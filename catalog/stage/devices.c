@@ -116,9 +116,8 @@ static bool devices_binds(const struct devices_group *g, const char *hwid)
  * Windows reads is that of the most specific install section present
  * ([inst.NTamd64], [inst.NT], [inst]); its first AddService.
  */
-static int devices_service(const struct inf *inf, const char *name,
-			   const char *inst, const char *arch,
-			   struct devices_facts *f, struct aero_error *err)
+static void devices_service(const struct inf *inf, const char *inst,
+			    const char *arch, struct devices_facts *f)
 {
 	const char *dec[3] = { !strcmp(arch, "x86") ? ".NTx86" : ".NTamd64",
 			       ".NT", "" };
@@ -130,18 +129,13 @@ static int devices_service(const struct inf *inf, const char *name,
 		add = inf_get(inf, sec, "AddService");
 	}
 	if (!add)
-		return aero_error_set(err, -EINVAL,
-				      "%s: install section [%s] adds no "
-				      "service", name, inst);
+		return;
 	snprintf(svc, sizeof(svc), "%s", add);
 	comma = strchr(svc, ',');
 	if (comma)
 		*comma = '\0';
 	if (!devices_name_ok(svc))
-		return aero_error_set(err, -EINVAL,
-				      "%s: [%s] AddService names no usable "
-				      "service (1 to %d of A-Z a-z 0-9 _ - .)",
-				      name, sec, DEVICES_NAME_MAX - 1);
+		return;
 	memcpy(f->service, svc, strlen(svc) + 1);	/* < DEVICES_NAME_MAX */
 	/* the third field: the service-install section */
 	sect = NULL;
@@ -164,7 +158,6 @@ static int devices_service(const struct inf *inf, const char *name,
 		if (devices_name_ok(base))
 			snprintf(f->sys, sizeof(f->sys), "%s", base);
 	}
-	return 0;
 }
 
 /* The facts of group G from ARCH's INFs; 0 with *FOUND false: none. */
@@ -175,7 +168,6 @@ static int devices_facts(const struct devices_group *g, const char *arch,
 {
 	const struct virtio_aero_device *dev;
 	bool bound = false;
-	const char *first = NULL;
 	size_t ndev;
 	int r = 0;
 
@@ -199,21 +191,19 @@ static int devices_facts(const struct devices_group *g, const char *arch,
 		    strcmp(infs[i].arch, arch))
 			continue;
 		*found = true;
-		first = first ? first : infs[i].name;
 		r = inf_parse(infs[i].data, infs[i].len, &inf, err);
 		if (r < 0) {
 			aero_error_prefix(err, "%s", infs[i].name);
 			break;
 		}
-		for (size_t m = 0; m < inf_model_count(inf) && r == 0; m++) {
+		for (size_t m = 0; m < inf_model_count(inf); m++) {
 			const struct inf_model *mo = inf_model(inf, m);
 			struct virtio_hwid h;
 
 			if (!bound && devices_binds(g, mo->hardware_id)) {
 				bound = true;
-				r = devices_service(inf, infs[i].name,
-						    mo->install_section, arch,
-						    f, err);
+				devices_service(inf, mo->install_section,
+						arch, f);
 			}
 			if (g->extra_type &&
 			    virtio_hwid_parse(mo->hardware_id, &h) == 0 &&
@@ -227,14 +217,16 @@ static int devices_facts(const struct devices_group *g, const char *arch,
 		}
 		inf_free(inf);
 	}
-	if (r == 0 && *found && !bound)
-		r = aero_error_set(err, -EINVAL,
-				   "%s: binds none of Aero's %s devices "
-				   "(virtio_ids.h)", first, g->what);
-	if (r == 0 && *found && g->sys && !f->sys[0])
-		r = aero_error_set(err, -EINVAL,
-				   "%s: service %s has no usable "
-				   "ServiceBinary", first, f->service);
+	/*
+	 * INFs that bind none of the devices, or name no service or binary:
+	 * the INF checks (inspect.h) report that as a failed check and a
+	 * warning; here the group is left empty, as if not packaged.
+	 */
+	if (r == 0 && *found &&
+	    (!bound || !f->service[0] || (g->sys && !f->sys[0]))) {
+		memset(f, 0, sizeof(*f));
+		*found = false;
+	}
 	return r;
 }
 

@@ -28,7 +28,10 @@
  *                                          writes them
  *
  * A group whose driver is not packaged gets empty SERVICE (and SYS) and
- * HWIDS lines.  CRLF, ASCII, one "@rem" header line naming the generator.
+ * HWIDS lines; so does one whose INFs bind none of its devices or name
+ * no usable service or binary (the INF checks of inspect.h report that
+ * as a failed check).  CRLF, ASCII, one "@rem" header line naming the
+ * generator.
  *
  * Thread-safe: no state.
  */
@@ -53,10 +56,9 @@ struct devices_inf {
  * included driver, both architectures).  GENERATOR ("aerofs 0.1.0") goes
  * into the header line.  Returns 0 with the text in *OUT (caller frees)
  * and its length in *LEN, or -errno with ERR: -EINVAL when an INF does not
- * parse, a packaged driver's INFs bind none of its Aero devices or name no
- * service (or a name cmd.exe cannot hold), when a driver is packaged for
- * one architecture only, or when the x86 and amd64 INFs disagree on the
- * service, the binary or the ids; -ENOMEM.
+ * parse, when a driver is usable for one architecture only, or when the
+ * x86 and amd64 INFs disagree on the service, the binary or the ids;
+ * -ENOMEM.
  */
 int devices_cmd_render(const struct devices_inf *infs, size_t n,
 		       const char *generator, char **out, size_t *len,
