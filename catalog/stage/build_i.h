@@ -35,6 +35,7 @@ struct catalog_build {
 	struct source *src;
 	struct pack_builder *b;
 	int image_src; /* pack source index of the image, or -1 */
+	struct extras *extras; /* extra-drivers=, or NULL (extras.h) */
 	struct manifest_file *files; /* every file added, in order */
 	size_t nfiles, capfiles;
 	struct aero_error *err;

@@ -22,7 +22,9 @@
 #include <openssl/evp.h>
 
 #include "catalog/stage/build_i.h"
+#include "catalog/stage/cert.h"
 #include "catalog/stage/devices.h"
+#include "catalog/stage/extras.h"
 #include "catalog/formats/inf.h"
 #include "catalog/stage/inspect.h"
 #include "catalog/stage/manifest.h"
@@ -734,6 +736,33 @@ static int catalog_fresh_report(const struct catalog_build *cb,
 	return r < 0 ? -ENOMEM : 0;
 }
 
+/* win7/<arch>/<name>/ of every extra driver (extras.h), by reference. */
+static int catalog_add_extras(struct catalog_build *cb)
+{
+	struct source *main_src = cb->src;
+	int r = 0;
+
+	if (!cb->extras)
+		return 0;
+	/* catalog_add_tree() reads from cb->src: the extras' for now */
+	cb->src = extras_source(cb->extras);
+	for (size_t t = 0; r == 0 && t < SELECT_NTARGETS; t++)
+		for (size_t i = 0; r == 0 && i < extras_count(cb->extras);
+		     i++) {
+			char prefix[96];
+
+			snprintf(prefix, sizeof(prefix), "win7/%s/%s",
+				 select_target_arch((enum select_target)t),
+				 extras_name(cb->extras, i));
+			r = catalog_add_tree(cb,
+					     extras_dir(cb->extras, i,
+							(enum select_target)t),
+					     prefix, cb->opts->drop_pdb, 3);
+		}
+	cb->src = main_src;
+	return r;
+}
+
 static int catalog_fresh(struct catalog_build *cb, const char *source_path,
 			 const struct select_driver_def *const *defs,
 			 size_t ndefs, struct catalog_report *rep)
@@ -843,6 +872,9 @@ static int catalog_fresh(struct catalog_build *cb, const char *source_path,
 			if (r < 0)
 				goto out;
 		}
+	r = catalog_add_extras(cb);
+	if (r < 0)
+		goto out;
 	for (size_t i = 0; i < f->nnotices; i++) {
 		char path[PATH_MAX];
 
@@ -916,9 +948,28 @@ int catalog_build(const char *source_path, const struct catalog_options *opts,
 	/* A malformed SOURCE_DATE_EPOCH is an error even when unused. */
 	if (!opts->epoch_set && catalog_epoch_from_env(&ignored, err) < 0)
 		return -EINVAL;
+	/* the user's own inputs first: refused before anything is built */
+	if (opts->cert) {
+		unsigned char *data;
+		size_t clen;
+		char *name;
+
+		r = cert_load(opts->cert, &data, &clen, &name, err);
+		if (r < 0)
+			return r;
+		free(data);
+		free(name);
+	}
+	if (opts->extra_drivers) {
+		r = extras_open(opts->extra_drivers, &cb.extras, err);
+		if (r < 0)
+			return r;
+	}
 	rep = calloc(1, sizeof(*rep));
-	if (!rep)
+	if (!rep) {
+		extras_free(cb.extras);
 		return catalog_oom(err);
+	}
 	cb.opts = opts;
 	cb.err = err;
 	cb.image_src = -1;
@@ -926,7 +977,11 @@ int catalog_build(const char *source_path, const struct catalog_options *opts,
 	if (r < 0)
 		goto out;
 	man = catalog_pack_manifest(cb.src, &text, &len);
-	if (man)
+	if (man && cb.extras)
+		r = aero_error_set(err, -EINVAL,
+				   "extra-drivers= needs a virtio-win source; "
+				   "this source is already a driver pack");
+	else if (man)
 		r = catalog_import(&cb, man, text, len, rep);
 	else
 		r = catalog_fresh(&cb, source_path, defs, ndefs, rep);
@@ -948,6 +1003,7 @@ int catalog_build(const char *source_path, const struct catalog_options *opts,
 out:
 	pack_builder_free(cb.b);
 	source_close(cb.src);
+	extras_free(cb.extras);
 	for (size_t i = 0; i < cb.nfiles; i++)
 		free(cb.files[i].path);
 	free(cb.files);

@@ -19,6 +19,7 @@
 
 #include "catalog/formats/inf.h"
 #include "catalog/stage/build_i.h"
+#include "catalog/stage/cert.h"
 #include "catalog/stage/devices.h"
 #include "catalog/stage/inspect.h"
 #include "catalog/stage/report.h"
@@ -264,11 +265,12 @@ static void gt_json_str(struct sbuf *sb, const char *s)
 	sbuf_putc(sb, '"');
 }
 
-/* The "drivers" array, from the driver pack's report. */
+/* The "drivers" array: the driver pack's report, then extra-drivers=. */
 static void gt_manifest_drivers(cJSON *m, const struct report *rep,
-				bool *oom)
+				const struct pack *dp, bool *oom)
 {
 	cJSON *arr = jsonout_add_arr(m, "drivers", oom);
+	const struct pack_node *xdir = pack_lookup_path(dp, "win7/x86");
 
 	for (size_t k = 0; k < rep->drivers.n; k++)
 		for (size_t i = 0; i < rep->ndrv; i++) {
@@ -301,18 +303,36 @@ static void gt_manifest_drivers(cJSON *m, const struct report *rep,
 				jsonout_add_str(paths, NULL, path, oom);
 			}
 		}
+	for (size_t i = 0; xdir && i < pack_node_nchildren(xdir); i++) {
+		const char *name = pack_node_name(pack_node_child(xdir, i));
+		cJSON *o, *paths;
+		char path[96];
+
+		if (strlist_has(&rep->drivers, name, false))
+			continue;
+		o = jsonout_add_obj(arr, NULL, oom);
+		jsonout_add_str(o, "name", name, oom);
+		jsonout_add_str(o, "origin", "extra-drivers", oom);
+		paths = jsonout_add_arr(o, "paths", oom);
+		for (size_t t = 0; t < SELECT_NTARGETS; t++) {
+			snprintf(path, sizeof(path), "drivers/%s/%s",
+				 select_target_arch((enum select_target)t),
+				 name);
+			jsonout_add_str(paths, NULL, path, oom);
+		}
+	}
 }
 
 /* manifest.json (guest_tools.h); the files noted so far are sorted. */
 static char *gt_manifest(struct gt *g, const cJSON *source,
-			 const struct report *rep, const char *generator,
-			 size_t *len)
+			 const struct report *rep, const char *cert,
+			 const char *generator, size_t *len)
 {
 	struct sbuf sb = SBUF_INIT;
 	bool oom = false;
 	char when[40], *head;
 	size_t hlen;
-	cJSON *m = cJSON_CreateObject();
+	cJSON *m = cJSON_CreateObject(), *certs;
 
 	inspect_utc(pack_epoch(g->dp), when, sizeof(when));
 	jsonout_add_num(m, "schema_version", 1, &oom);
@@ -320,13 +340,16 @@ static char *gt_manifest(struct gt *g, const cJSON *source,
 	jsonout_add_str(m, "generator", generator, &oom);
 	jsonout_add_str(m, "created_utc", when, &oom);
 	jsonout_add_num(m, "epoch", (double)pack_epoch(g->dp), &oom);
-	jsonout_add_str(m, "signing_policy", "production", &oom);
-	jsonout_add_arr(m, "certs", &oom);
+	jsonout_add_str(m, "signing_policy", cert ? "test" : "production",
+			&oom);
+	certs = jsonout_add_arr(m, "certs", &oom);
+	if (cert)
+		jsonout_add_str(certs, NULL, cert, &oom);
 	if (source)
 		jsonout_add(m, "source", cJSON_Duplicate(source, true), &oom);
 	else
 		jsonout_add_str(m, "source", NULL, &oom);
-	gt_manifest_drivers(m, rep, &oom);
+	gt_manifest_drivers(m, rep, g->dp, &oom);
 	head = oom ? NULL : jsonout_print(m, &hlen);
 	cJSON_Delete(m);
 	/* the object without its closing "\n}\n", then "files" by hand */
@@ -381,8 +404,12 @@ static cJSON *gt_pack_source(struct gt *g)
 }
 
 static int gt_assemble(struct gt *g, const struct report *rep,
-		       char **manifest, size_t *mlen)
+		       const struct catalog_options *opts, char **manifest,
+		       size_t *mlen)
 {
+	unsigned char *cert = NULL;
+	char *cert_name = NULL;
+	size_t cert_len = 0;
 	const struct pack_node *root = pack_root(g->dp), *n;
 	char generator[64], *text;
 	cJSON *source;
@@ -435,9 +462,23 @@ static int gt_assemble(struct gt *g, const struct report *rep,
 	r = pack_builder_add_dir(g->b, "certs", g->err);
 	if (r < 0)
 		return r;
+	if (opts && opts->cert) {
+		char path[96];
+
+		r = cert_load(opts->cert, &cert, &cert_len, &cert_name, g->err);
+		if (r < 0)
+			return r;
+		snprintf(path, sizeof(path), "certs/%s", cert_name);
+		r = gt_blob(g, path, (char *)cert, cert_len);
+		if (r < 0) {
+			free(cert_name);
+			return r;
+		}
+	}
 	source = gt_pack_source(g);
-	*manifest = gt_manifest(g, source, rep, generator, mlen);
+	*manifest = gt_manifest(g, source, rep, cert_name, generator, mlen);
 	cJSON_Delete(source);
+	free(cert_name);
 	if (!*manifest)
 		return catalog_oom(g->err);
 	return pack_builder_add_blob(g->b, "manifest.json", *manifest, *mlen,
@@ -469,7 +510,8 @@ int guest_tools_build(const char *source_path,
 		r = catalog_oom(err);
 		goto out;
 	}
-	r = gt_assemble(&g, catalog_report_details(rep), &manifest, &mlen);
+	r = gt_assemble(&g, catalog_report_details(rep), opts, &manifest,
+			&mlen);
 	if (r == 0 && (r = pack_builder_set_label(g.b, label)) < 0)
 		aero_error_set(err, r, "invalid volume label");
 	if (r < 0)

@@ -387,7 +387,8 @@ static void test_option_list(void)
 						&err));
 	CHECK_CONTAINS(err.msg, "unknown option 'nonsense'; accepted: "
 				"drivers=ID+ID..., strict-optional");
-	CHECK_CONTAINS(err.msg, "label=LABEL, no-joliet, format=zip|iso|dir");
+	CHECK_CONTAINS(err.msg, "label=LABEL, extra-drivers=DIR, cert=FILE, "
+				"no-joliet, format=zip|iso|dir");
 	CHECK_EQ_INT(-EINVAL, catalog_options_parse_list(
 				  &o, "drivers=viostor+nope", NULL, NULL, NULL,
 				  &err));
