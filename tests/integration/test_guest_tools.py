@@ -14,6 +14,10 @@
   mount serves .aerofs/aero-guest-tools.iso next to aero-win7-drivers.iso,
   and that image is byte-identical to aerofs-export's.
 - Deterministic: two exports under different TZ and umask are identical.
+- -o extra-drivers=DIR (both layouts) and -o cert=FILE (DER and PEM, made
+  by openssl(1)); every bad input (no INF, a wrong-arch INF, a private
+  key, an unreadable or non-X.509 certificate...) fails naming the file
+  and writes nothing.
 """
 
 import hashlib
@@ -278,6 +282,156 @@ def test_mount_profile():
     exp = os.path.join(tmpdir(), "gt.iso")
     export(iso, exp)
     check_eq(got, sha256_file(exp), ".aerofs/%s vs aerofs-export" % GT_ISO)
+
+
+def make_extras(layout="driver-first", name="aerogpu"):
+    """A folder of one extra driver, copied from the fixture's viostor
+    (any INF driver package will do: binding virtio is not asked)."""
+    fx = fixture()
+    info = json.load(open(os.path.join(fx, "fixture.json")))
+    root = os.path.join(tmpdir(), "extras")
+    for arch in ("x86", "amd64"):
+        src = os.path.join(fx, "tree", info["w7"]["viostor"][arch])
+        dst = (os.path.join(root, name, arch) if layout == "driver-first"
+               else os.path.join(root, arch, name))
+        shutil.copytree(src, dst)
+    return root
+
+
+def make_cert(tmp):
+    """(DER .cer, PEM .crt, PEM private key) made by openssl(1)."""
+    if not shutil.which("openssl"):
+        raise Skip("openssl not installed")
+    key, pem = os.path.join(tmp, "k.pem"), os.path.join(tmp, "c.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048",
+                    "-nodes", "-keyout", key, "-out", pem, "-days", "1",
+                    "-subj", "/CN=Aero test"], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    der = os.path.join(tmp, "aero-test.cer")
+    subprocess.run(["openssl", "x509", "-in", pem, "-outform", "der",
+                    "-out", der], check=True)
+    crt = os.path.join(tmp, "aero-test.crt")
+    shutil.copy(pem, crt)
+    return der, crt, key
+
+
+def test_extra_drivers_and_cert():
+    if not os.access(EXPORT, os.X_OK):
+        raise Skip("aerofs-export not built")
+    tmp = tmpdir()
+    der, crt, _ = make_cert(tmp)
+    iso = fixture_iso(fixture())
+    for layout, cert in (("driver-first", der), ("arch-first", crt)):
+        ex = make_extras(layout)
+        out = os.path.join(tmpdir(), "gt")
+        export(iso, out, "-o", "extra-drivers=%s,cert=%s" % (ex, cert))
+        man = json.load(open(os.path.join(out, "manifest.json")))
+        name = os.path.basename(cert)
+        check_eq(man["signing_policy"], "test", "signing_policy")
+        check_eq(man["certs"], [name], "certs")
+        check_eq(os.listdir(os.path.join(out, "certs")), [name], "certs/")
+        check_eq(sha256_file(os.path.join(out, "certs", name)),
+                 sha256_file(cert), "the certificate, unchanged")
+        for arch in ("x86", "amd64"):
+            src = (os.path.join(ex, "aerogpu", arch)
+                   if layout == "driver-first"
+                   else os.path.join(ex, arch, "aerogpu"))
+            check_eq(tree_files(os.path.join(out, "drivers", arch,
+                                              "aerogpu")),
+                     tree_files(src), "extra driver " + arch)
+        check_eq([d["name"] for d in man["drivers"]
+                  if d["origin"] == "extra-drivers"], ["aerogpu"],
+                 "manifest drivers")
+        listed = {f["path"] for f in man["files"]}
+        if "drivers/x86/aerogpu/viostor.inf" not in listed:
+            raise AssertionError("extra driver files not in the manifest")
+    # the driver pack gets them too
+    pack = os.path.join(tmpdir(), "pack")
+    r = subprocess.run([EXPORT, "-q", "-o", "extra-drivers=" + ex, iso,
+                        pack], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT)
+    check_eq(r.returncode, 0, "pack with extras: %s" % r.stdout)
+    check_eq(os.path.isdir(os.path.join(pack, "win7", "amd64", "aerogpu")),
+             True, "win7/amd64/aerogpu in the pack")
+
+
+def refused(opt, expect, out_name="gt.zip"):
+    """aerofs-export -o OPT fails naming EXPECT, and writes nothing."""
+    out = os.path.join(tmpdir(), out_name)
+    r = subprocess.run([EXPORT, "-q", "--profile", "guest-tools", "-o", opt,
+                        fixture_iso(fixture()), out],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    msg = r.stdout.decode(errors="replace")
+    check_eq(r.returncode != 0, True, "%s: exit status" % opt)
+    if expect not in msg:
+        raise AssertionError("%s: %r does not name %r" % (opt, msg, expect))
+    check_eq(os.listdir(os.path.dirname(out)), [], opt + ": no output")
+
+
+def test_bad_extras_and_certs():
+    if not os.access(EXPORT, os.X_OK):
+        raise Skip("aerofs-export not built")
+    tmp = tmpdir()
+    der, crt, key = make_cert(tmp)
+    # a driver folder without an INF
+    ex = make_extras()
+    for f in os.listdir(os.path.join(ex, "aerogpu", "x86")):
+        if f.endswith(".inf"):
+            os.unlink(os.path.join(ex, "aerogpu", "x86", f))
+    refused("extra-drivers=" + ex, "aerogpu/x86: no INF")
+    # the amd64 INF in the x86 folder: decorated for the other arch
+    ex = make_extras()
+    for f in os.listdir(os.path.join(ex, "aerogpu", "amd64")):
+        if f.endswith(".inf"):
+            shutil.copy(os.path.join(ex, "aerogpu", "amd64", f),
+                        os.path.join(ex, "aerogpu", "x86", f))
+    refused("extra-drivers=" + ex, "aerogpu/x86: viostor.inf: "
+            "arch_decoration")
+    # a private key among the drivers, whatever its name
+    ex = make_extras()
+    shutil.copy(key, os.path.join(ex, "aerogpu", "amd64", "readme.txt"))
+    refused("extra-drivers=" + ex, "aerogpu/amd64/readme.txt: holds a "
+            "private key")
+    ex = make_extras()
+    shutil.copy(der, os.path.join(ex, "aerogpu", "amd64", "signer.pfx"))
+    refused("extra-drivers=" + ex, "signer.pfx: a private key file")
+    # one architecture only; a name of the pack's own
+    ex = make_extras()
+    shutil.rmtree(os.path.join(ex, "aerogpu", "amd64"))
+    refused("extra-drivers=" + ex, "aerogpu has no amd64 folder")
+    refused("extra-drivers=" + make_extras(name="NetKVM"),
+            "NetKVM/amd64: the name of one of the pack's own drivers")
+    # certificates: a private key, in a .crt or beside the certificate
+    bad = os.path.join(tmp, "key.crt")
+    shutil.copy(key, bad)
+    refused("cert=" + bad, "key.crt: holds a private key")
+    both = os.path.join(tmp, "both.crt")
+    with open(both, "wb") as f:
+        f.write(open(crt, "rb").read() + open(key, "rb").read())
+    refused("cert=" + both, "both.crt: holds a private key")
+    # unreadable: missing, a folder
+    refused("cert=" + os.path.join(tmp, "missing.cer"), "missing.cer")
+    folder = os.path.join(tmp, "folder.cer")
+    os.mkdir(folder)
+    refused("cert=" + folder, "folder.cer: not a regular file")
+    # not X.509: random bytes, a DER certificate with a byte too many
+    junk = os.path.join(tmp, "junk.cer")
+    with open(junk, "wb") as f:
+        f.write(os.urandom(600))
+    refused("cert=" + junk, "junk.cer: not an X.509 certificate")
+    longer = os.path.join(tmp, "longer.cer")
+    with open(longer, "wb") as f:
+        f.write(open(der, "rb").read() + b"\0")
+    refused("cert=" + longer, "longer.cer: not an X.509 certificate")
+    # the mount refuses to start on the same input
+    from aerofs_test import AEROFS
+    mnt = tmpdir()
+    r = subprocess.run([AEROFS, fixture_iso(fixture()), mnt, "-f", "-o",
+                        "cert=" + junk], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=60)
+    check_eq(r.returncode != 0, True, "aerofs with a bad cert")
+    if b"junk.cer: not an X.509 certificate" not in r.stderr:
+        raise AssertionError("aerofs: %r" % r.stderr)
 
 
 def test_unknown_profile():
