@@ -27,7 +27,7 @@ struct devices_group {
 	const char *driver;	/* "viostor" */
 	const char *what;	/* "virtio-blk", for messages */
 	bool sys;		/* write AERO_VIRTIO_<G>_SYS */
-	int extra_type;		/* add the INF's other ids of this type, or 0 */
+	int extra_type;		/* add the INF's ids of this type; 0: no */
 };
 
 static const struct devices_group groups[] = {
@@ -136,7 +136,8 @@ static void devices_service(const struct inf *inf, const char *inst,
 		*comma = '\0';
 	if (!devices_name_ok(svc))
 		return;
-	memcpy(f->service, svc, strlen(svc) + 1);	/* < DEVICES_NAME_MAX */
+	/* devices_name_ok(): shorter than DEVICES_NAME_MAX */
+	memcpy(f->service, svc, strlen(svc) + 1);
 	/* the third field: the service-install section */
 	sect = NULL;
 	if (comma) {

@@ -46,7 +46,7 @@
 struct devices_inf {
 	const char *driver;	/* Aero driver id: "viostor" */
 	const char *arch;	/* "x86" or "amd64" */
-	const char *name;	/* for messages: "win7/x86/viostor/viostor.inf" */
+	const char *name;	/* messages: "win7/x86/viostor/viostor.inf" */
 	const void *data;	/* borrowed */
 	size_t len;
 };

@@ -26,7 +26,7 @@
  * files.  "files" lists every file but manifest.json, sorted by path
  * bytes, one element per line, exactly
  *
- *     {"path": "drivers/x86/viostor/viostor.sys", "size": 12345, "sha256": "<hex>"},
+ *     {"path": "drivers/x86/viostor/x.sys", "size": 1, "sha256": "<hex>"},
  *
  * (the last without the comma), and "signing_policy" is on a line of its
  * own: the scripts read both with cmd's for /f; JSON readers see JSON.
