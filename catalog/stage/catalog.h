@@ -11,6 +11,8 @@
  *   licenses/virtio-win/<notice files>         upstream notices, by extent
  *   manifest.json  THIRD_PARTY_NOTICES.md  README.txt
  *   install.cmd  enable-testsigning.cmd        synthesized blobs
+ *   config/devices.cmd                         generated (devices.h)
+ *   win7/<arch>/<extra>/...                    extra-drivers= (extras.h)
  *
  * A source that is itself a pack (a mounted aerofs tree or an exported
  * directory: manifest.json with "pack": "aero-win7-driver-pack" at its
