@@ -323,6 +323,33 @@ static void gt_manifest_drivers(cJSON *m, const struct report *rep,
 	}
 }
 
+/*
+ * HEAD[LEN] with the elements of "drivers" two spaces deeper than
+ * jsonout_print() puts them: the scripts take a line that opens with four
+ * spaces and '{' for a "files" element, so no other line may (JSON does
+ * not care about the indentation).
+ */
+static void gt_put_head(struct sbuf *sb, const char *head, size_t len)
+{
+	static const char open[] = "\n  \"drivers\": [\n";
+	const char *end = head + len, *p = head;
+	bool in = false;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
+
+		if (in && (!strncmp(p, "  ]", 3)))
+			in = false;
+		if (in)
+			sbuf_puts(sb, "  ");
+		sbuf_put(sb, p, n);
+		if (p > head && !strncmp(p - 1, open, sizeof(open) - 1))
+			in = true;
+		p += n;
+	}
+}
+
 /* manifest.json (guest_tools.h); the files noted so far are sorted. */
 static char *gt_manifest(struct gt *g, const cJSON *source,
 			 const struct report *rep, const char *cert,
@@ -357,7 +384,7 @@ static char *gt_manifest(struct gt *g, const cJSON *source,
 		free(head);
 		return NULL;
 	}
-	sbuf_put(&sb, head, hlen - 3);
+	gt_put_head(&sb, head, hlen - 3);
 	free(head);
 	sbuf_puts(&sb, ",\n  \"files\": [\n");
 	qsort(g->files, g->nfiles, sizeof(*g->files), gt_file_cmp);

@@ -30,6 +30,8 @@
  *
  * (the last without the comma), and "signing_policy" is on a line of its
  * own: the scripts read both with cmd's for /f; JSON readers see JSON.
+ * No other line opens with four spaces and '{' (the "drivers" elements
+ * are indented two more), since the scripts take such a line for a file.
  *
  * The volume label of its images is the label= option, else
  * GUEST_TOOLS_LABEL.  Like the pack, the tree is a pure function of the

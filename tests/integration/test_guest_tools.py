@@ -101,6 +101,10 @@ def test_tree_and_manifest():
         if want not in lines and want + "," not in lines:
             raise AssertionError("not one line: " + want)
     check_eq(paths, sorted(paths, key=lambda s: s.encode()), "files order")
+    # the scripts take every line that opens with 4 spaces and "{" for a
+    # file entry: no other line may
+    check_eq(len([x for x in lines if x.startswith("    {")]), len(paths),
+             "lines that open with 4 spaces and {")
     del files["manifest.json"]
     check_eq(listed, files, "manifest.json files vs the tree")
     # the scripts and README are CRLF text
