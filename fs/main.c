@@ -69,6 +69,9 @@ static void usage(const char *prog)
 	       "    -o epoch=SECONDS       timestamp of every file\n"
 	       "    -o source-hash         record the source's SHA-256 in "
 	       "manifest.json\n"
+	       "    -o profile=NAME        the tree at the mount's root: "
+	       "driver-pack\n"
+	       "                           (default) or guest-tools\n"
 	       "    -o label=LABEL         volume label of the CD image\n"
 	       "    -o no-winpe            no $WinPEDriver$ folder in the "
 	       "images\n"
@@ -110,6 +113,20 @@ static void aerofs_fuse_log(enum fuse_log_level level, const char *fmt,
 		"%s", msg);
 }
 
+/* The profile names joined with ", " into NAMES (SIZE > 0). */
+static const char *aerofs_profile_names(char *names, size_t size)
+{
+	const struct profile *p;
+	size_t n, used = 0;
+
+	p = profiles(&n);
+	names[0] = '\0';
+	for (size_t i = 0; i < n && used < size; i++)
+		used += (size_t)snprintf(names + used, size - used, "%s%s",
+					 i ? ", " : "", p[i].name);
+	return names;
+}
+
 /*
  * fuse_opt callback: 0 consumes ARG, 1 keeps it for libfuse, -1 fails.
  * fuse_opt hands us each -o option on its own, in a buffer it frees.
@@ -140,6 +157,19 @@ static int aerofs_opt_proc(void *data, const char *arg, int key,
 		return 1;
 	if (strncmp(arg, "fsname=", 7) == 0)
 		a->have_fsname = true;
+	if (strncmp(arg, "profile=", 8) == 0) {
+		char names[256];
+
+		a->profile = profile_find(arg + 8);
+		if (!a->profile) {
+			log_msg(LOG_LEVEL_ERR, "unknown profile '%s'; one of: "
+				"%s", arg + 8,
+				aerofs_profile_names(names, sizeof(names)));
+			a->opt_error = 1;
+			return -1;
+		}
+		return 0;
+	}
 	if (strcmp(arg, "no-winpe") == 0) {
 		a->iopts.no_winpe = true;
 		return 0;

@@ -68,6 +68,14 @@ struct pack_builder {
 	struct pack_node **same;	/* files hashed, by extent list */
 	size_t same_cap, nsame;
 	const atomic_bool *cancel;	/* pack_builder_set_cancel() */
+	struct pack_copy_map *maps;	/* pack_builder_add_copy() */
+	size_t nmaps;
+};
+
+/* Sources of one pack copied from: map[i] is ours for its source i + 1. */
+struct pack_copy_map {
+	const struct pack *from;
+	unsigned *map;			/* 0: not registered yet */
 };
 
 /* ---- nodes ------------------------------------------------------------- */
@@ -672,6 +680,116 @@ int pack_builder_add_blob(struct pack_builder *b, const char *path,
 	return 0;
 }
 
+/* Our index of source SRC of FROM, registering it the first time. */
+static int copy_source(struct pack_builder *b, const struct pack *from,
+		       unsigned src)
+{
+	struct pack_copy_map *m = NULL;
+	struct pack_source *s;
+	struct pack *p = b->pack;
+	int copy;
+
+	for (size_t i = 0; i < b->nmaps; i++)
+		if (b->maps[i].from == from)
+			m = &b->maps[i];
+	if (!m) {
+		m = realloc(b->maps, (b->nmaps + 1) * sizeof(*m));
+		if (!m)
+			return -ENOMEM;
+		b->maps = m;
+		m = &b->maps[b->nmaps];
+		m->from = from;
+		m->map = calloc(from->nsources ? from->nsources : 1,
+				sizeof(*m->map));
+		if (!m->map)
+			return -ENOMEM;
+		b->nmaps++;
+	}
+	if (m->map[src])
+		return (int)m->map[src] - 1;
+	if (p->nsources >= 1u << 20)
+		return -EMFILE;
+	s = realloc(p->sources, (p->nsources + 1) * sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	p->sources = s;
+	copy = fcntl(from->sources[src].fd, F_DUPFD_CLOEXEC, 3);
+	if (copy < 0 && errno == EMFILE && fdlimit_raise() > 0)
+		copy = fcntl(from->sources[src].fd, F_DUPFD_CLOEXEC, 3);
+	if (copy < 0)
+		return -errno;
+	/* FROM's record: a source changed since FROM was built stays so. */
+	s[p->nsources] = from->sources[src];
+	s[p->nsources].fd = copy;
+	m->map[src] = (unsigned)p->nsources + 1;
+	return (int)p->nsources++;
+}
+
+static void builder_free_maps(struct pack_builder *b)
+{
+	for (size_t i = 0; i < b->nmaps; i++)
+		free(b->maps[i].map);
+	free(b->maps);
+	b->maps = NULL;
+	b->nmaps = 0;
+}
+
+int pack_builder_add_copy(struct pack_builder *b, const char *path,
+			  const struct pack *from, const struct pack_node *n,
+			  unsigned char sha256[32], struct aero_error *err)
+{
+	struct pack_node *node;
+	struct pack_extent *ext = NULL;
+	int rc;
+
+	if (n->type != PACK_NODE_FILE)
+		return aero_error_set(err, -EISDIR, "%s: not a file",
+				      n->path);
+	if (n->blob) {
+		rc = pack_builder_add_blob(b, path, n->blob, n->size, NULL,
+					   err);
+		goto done;
+	}
+	if (n->next) {
+		ext = malloc(n->next * sizeof(*ext));
+		if (!ext)
+			return aero_error_set(err, -ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < n->next; i++) {
+		rc = copy_source(b, from, n->ext[i].src);
+		if (rc < 0) {
+			free(ext);
+			return aero_error_set(err, rc, "%s: %s", path,
+					      strerror(-rc));
+		}
+		ext[i] = n->ext[i];
+		ext[i].src = (unsigned)rc;
+	}
+	rc = add_file_node(b, path, &node, err);
+	if (rc < 0) {
+		free(ext);
+		return rc;
+	}
+	node->size = n->size;
+	node->ext = ext;
+	node->next = n->next;
+	if (n->next) {
+		node->ext_start = malloc(n->next * sizeof(uint64_t));
+		if (!node->ext_start) {
+			drop_file_node(b, node);
+			return aero_error_set(err, -ENOMEM, "out of memory");
+		}
+		memcpy(node->ext_start, n->ext_start,
+		       n->next * sizeof(uint64_t));
+	}
+	memcpy(node->sha256, n->sha256, 32);
+	rc = 0;
+done:
+	if (rc == 0 && sha256)
+		memcpy(sha256, n->sha256, 32);
+	return rc;
+}
+
 static int node_cmp(const void *a, const void *b)
 {
 	const struct pack_node *x = *(struct pack_node *const *)a;
@@ -729,6 +847,7 @@ int pack_builder_finish(struct pack_builder *b, struct pack **out)
 	 * content number alike whatever order files were added in.
 	 */
 	number_nodes(p, p->root);
+	builder_free_maps(b);
 	free(b->table);
 	free(b->same);
 	free(b);
@@ -751,6 +870,7 @@ void pack_builder_free(struct pack_builder *b)
 	if (!b)
 		return;
 	pack_free(b->pack);
+	builder_free_maps(b);
 	free(b->table);
 	free(b->same);
 	free(b);

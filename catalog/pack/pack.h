@@ -144,6 +144,22 @@ int pack_builder_add_blob(struct pack_builder *b, const char *path,
 			  const void *data, size_t len,
 			  unsigned char sha256[32], struct aero_error *err);
 
+/*
+ * Adds file PATH whose content is that of file N of the finished pack
+ * FROM, without reading it: a blob is copied; extents are copied with
+ * their sources registered in B (once per source of FROM, however many
+ * files refer to it: the descriptor dup()ed as by
+ * pack_builder_add_source(), with the size and the stat FROM recorded,
+ * so pack_source_check() still compares with the file as it was when
+ * FROM was built).  The SHA-256 is N's, copied to SHA256 if not NULL.
+ * FROM may be released afterwards.  Returns 0 or -errno as
+ * pack_builder_add_file() (-EISDIR when N is a directory, -EMFILE as
+ * pack_builder_add_source()).
+ */
+int pack_builder_add_copy(struct pack_builder *b, const char *path,
+			  const struct pack *from, const struct pack_node *n,
+			  unsigned char sha256[32], struct aero_error *err);
+
 /* True if PATH, ignoring case as Windows does, is in the builder. */
 bool pack_builder_has(const struct pack_builder *b, const char *path);
 

@@ -36,6 +36,7 @@ struct catalog_build {
 	struct source *src;
 	struct pack_builder *b;
 	int image_src; /* pack source index of the image, or -1 */
+	struct extras *extras; /* extra-drivers=, or NULL (extras.h) */
 	struct manifest_file *files; /* every file added, in order */
 	size_t nfiles, capfiles;
 	struct aero_error *err;
@@ -57,6 +58,17 @@ int catalog_add_blob(struct catalog_build *cb, const char *path, char *data,
 		     size_t len);
 int catalog_add_tree(struct catalog_build *cb, const struct source_node *dir,
 		     const char *prefix, bool drop_pdb, unsigned depth);
+
+/*
+ * config/devices.cmd (devices.h) of the drivers whose folders are
+ * DIR[i][target] (NULL: not packaged), ID[i] their driver ids, N of them:
+ * every INF at the top of each folder.  Returns 0 with the text in *TEXT
+ * (caller frees) and *LEN, or -errno with CB->err.
+ */
+int catalog_devices_cmd(struct catalog_build *cb,
+			const struct source_node *(*dir)[SELECT_NTARGETS],
+			const char *const *id, size_t n, char **text,
+			size_t *len);
 
 /* Logs FMT with MSG (from the source) escaped for a terminal. */
 void catalog_log_quoted(enum log_level level, const char *fmt,

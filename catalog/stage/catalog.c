@@ -22,6 +22,10 @@
 #include <openssl/evp.h>
 
 #include "catalog/stage/build_i.h"
+#include "catalog/stage/cert.h"
+#include "catalog/stage/devices.h"
+#include "catalog/stage/extras.h"
+#include "catalog/formats/inf.h"
 #include "catalog/stage/inspect.h"
 #include "catalog/stage/manifest.h"
 #include "catalog/util/log.h"
@@ -210,6 +214,73 @@ int catalog_add_tree(struct catalog_build *cb, const struct source_node *dir,
 			return r;
 	}
 	return 0;
+}
+
+int catalog_devices_cmd(struct catalog_build *cb,
+			const struct source_node *(*dir)[SELECT_NTARGETS],
+			const char *const *id, size_t n, char **text,
+			size_t *len)
+{
+	enum { INFS_MAX = 64 };
+	struct devices_inf infs[INFS_MAX];
+	unsigned char *data[INFS_MAX];
+	char *name[INFS_MAX], generator[64];
+	size_t ninfs = 0;
+	int r = 0;
+
+	snprintf(generator, sizeof(generator), "aerofs %s", AEROFS_VERSION);
+	for (size_t i = 0; i < n && r == 0; i++)
+		for (size_t t = 0; t < SELECT_NTARGETS && r == 0; t++) {
+			const struct source_node *d = dir[i][t];
+			const char *arch =
+			    select_target_arch((enum select_target)t);
+
+			for (size_t k = 0; d && k < source_node_nchildren(d) &&
+					   r == 0;
+			     k++) {
+				const struct source_node *c =
+				    source_node_child(d, k);
+				const char *cn = source_node_name(c);
+				size_t cl = strlen(cn);
+
+				if (source_node_type(c) != SOURCE_NODE_FILE ||
+				    cl <= 4 || strcasecmp(cn + cl - 4, ".inf"))
+					continue;
+				if (ninfs == INFS_MAX) {
+					r = aero_error_set(cb->err, -EFBIG,
+							   "more than %d INFs",
+							   INFS_MAX);
+					break;
+				}
+				if (asprintf(&name[ninfs], "win7/%s/%s/%s", arch,
+					     id[i], cn) < 0) {
+					r = catalog_oom(cb->err);
+					break;
+				}
+				r = inspect_read(cb->src, c, INF_MAX_SIZE,
+						 &data[ninfs], &infs[ninfs].len,
+						 cb->err);
+				if (r < 0) {
+					aero_error_prefix(cb->err, "%s",
+							  name[ninfs]);
+					free(name[ninfs]);
+					break;
+				}
+				infs[ninfs].driver = id[i];
+				infs[ninfs].arch = arch;
+				infs[ninfs].name = name[ninfs];
+				infs[ninfs].data = data[ninfs];
+				ninfs++;
+			}
+		}
+	if (r == 0)
+		r = devices_cmd_render(infs, ninfs, generator, text, len,
+				       cb->err);
+	for (size_t i = 0; i < ninfs; i++) {
+		free(data[i]);
+		free(name[i]);
+	}
+	return r;
 }
 
 /* "name" of the source: the basename, never the host path. */
@@ -493,6 +564,32 @@ const char *catalog_json_str(const cJSON *o, const char *key)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+/* config/devices.cmd from the included drivers' INFs (devices.h). */
+static int catalog_fresh_devices(struct catalog_build *cb,
+				 const struct catalog_fresh *f)
+{
+	const struct source_node *dir[SELECT_NDRIVERS][SELECT_NTARGETS];
+	const char *id[SELECT_NDRIVERS];
+	size_t n = 0, len;
+	char *text;
+	int r;
+
+	for (size_t i = 0; i < f->sel.ndrv; i++) {
+		const struct select_driver *d = &f->sel.drv[i];
+
+		if (!select_included(d))
+			continue;
+		id[n] = d->def->id;
+		for (size_t t = 0; t < SELECT_NTARGETS; t++)
+			dir[n][t] = d->t[t].arch_node;
+		n++;
+	}
+	r = catalog_devices_cmd(cb, dir, id, n, &text, &len);
+	if (r < 0)
+		return r;
+	return catalog_add_blob(cb, "config/devices.cmd", text, len);
+}
+
 static int catalog_synthesize(struct catalog_build *cb, struct catalog_fresh *f)
 {
 	struct synth_driver drv[SELECT_NDRIVERS];
@@ -551,7 +648,10 @@ static int catalog_synthesize(struct catalog_build *cb, struct catalog_fresh *f)
 	if (r < 0)
 		return r;
 	text = synth_testsigning_cmd(&len);
-	return catalog_add_blob(cb, "enable-testsigning.cmd", text, len);
+	r = catalog_add_blob(cb, "enable-testsigning.cmd", text, len);
+	if (r < 0)
+		return r;
+	return catalog_fresh_devices(cb, f);
 }
 
 /* The manifest of a fresh pack: the files added so far, and F. */
@@ -640,6 +740,33 @@ static int catalog_fresh_report(const struct catalog_build *cb,
 		if (strlist_add(&rep->warnings, f->sel.warnings.v[i]) < 0)
 			r = -ENOMEM;
 	return r < 0 ? -ENOMEM : 0;
+}
+
+/* win7/<arch>/<name>/ of every extra driver (extras.h), by reference. */
+static int catalog_add_extras(struct catalog_build *cb)
+{
+	struct source *main_src = cb->src;
+	int r = 0;
+
+	if (!cb->extras)
+		return 0;
+	/* catalog_add_tree() reads from cb->src: the extras' for now */
+	cb->src = extras_source(cb->extras);
+	for (size_t t = 0; r == 0 && t < SELECT_NTARGETS; t++)
+		for (size_t i = 0; r == 0 && i < extras_count(cb->extras);
+		     i++) {
+			char prefix[96];
+
+			snprintf(prefix, sizeof(prefix), "win7/%s/%s",
+				 select_target_arch((enum select_target)t),
+				 extras_name(cb->extras, i));
+			r = catalog_add_tree(cb,
+					     extras_dir(cb->extras, i,
+							(enum select_target)t),
+					     prefix, cb->opts->drop_pdb, 3);
+		}
+	cb->src = main_src;
+	return r;
 }
 
 static int catalog_fresh(struct catalog_build *cb, const char *source_path,
@@ -752,6 +879,9 @@ static int catalog_fresh(struct catalog_build *cb, const char *source_path,
 			if (r < 0)
 				goto out;
 		}
+	r = catalog_add_extras(cb);
+	if (r < 0)
+		goto out;
 	for (size_t i = 0; i < f->nnotices; i++) {
 		char path[PATH_MAX];
 
@@ -825,9 +955,28 @@ int catalog_build(const char *source_path, const struct catalog_options *opts,
 	/* A malformed SOURCE_DATE_EPOCH is an error even when unused. */
 	if (!opts->epoch_set && catalog_epoch_from_env(&ignored, err) < 0)
 		return -EINVAL;
+	/* the user's own inputs first: refused before anything is built */
+	if (opts->cert) {
+		unsigned char *data;
+		size_t clen;
+		char *name;
+
+		r = cert_load(opts->cert, &data, &clen, &name, err);
+		if (r < 0)
+			return r;
+		free(data);
+		free(name);
+	}
+	if (opts->extra_drivers) {
+		r = extras_open(opts->extra_drivers, &cb.extras, err);
+		if (r < 0)
+			return r;
+	}
 	rep = calloc(1, sizeof(*rep));
-	if (!rep)
+	if (!rep) {
+		extras_free(cb.extras);
 		return catalog_oom(err);
+	}
 	cb.opts = opts;
 	cb.err = err;
 	cb.image_src = -1;
@@ -835,7 +984,11 @@ int catalog_build(const char *source_path, const struct catalog_options *opts,
 	if (r < 0)
 		goto out;
 	man = catalog_pack_manifest(cb.src, &text, &len);
-	if (man)
+	if (man && cb.extras)
+		r = aero_error_set(err, -EINVAL,
+				   "extra-drivers= needs a virtio-win source; "
+				   "this source is already a driver pack");
+	else if (man)
 		r = catalog_import(&cb, man, text, len, rep);
 	else
 		r = catalog_fresh(&cb, source_path, defs, ndefs, rep);
@@ -857,6 +1010,7 @@ int catalog_build(const char *source_path, const struct catalog_options *opts,
 out:
 	pack_builder_free(cb.b);
 	source_close(cb.src);
+	extras_free(cb.extras);
 	for (size_t i = 0; i < cb.nfiles; i++)
 		free(cb.files[i].path);
 	free(cb.files);

@@ -11,6 +11,8 @@
  *   licenses/virtio-win/<notice files>         upstream notices, by extent
  *   manifest.json  THIRD_PARTY_NOTICES.md  README.txt
  *   install.cmd  enable-testsigning.cmd        synthesized blobs
+ *   config/devices.cmd                         generated (devices.h)
+ *   win7/<arch>/<extra>/...                    extra-drivers= (extras.h)
  *
  * A source that is itself a pack (a mounted aerofs tree or an exported
  * directory: manifest.json with "pack": "aero-win7-driver-pack" at its
@@ -75,6 +77,15 @@ struct catalog_options {
 	bool source_hash;	/* the SHA-256 of the source in the manifest */
 	char *label;		/* image volume label; NULL: default.  Owned. */
 	/*
+	 * A folder of extra INF driver packages (<driver>/{x86,amd64}/... or
+	 * {x86,amd64}/<driver>/...) added to every profile, and a public
+	 * test certificate (.cer/.crt, DER or PEM) for the Guest Tools'
+	 * certs/.  Absolute (resolved when parsed: the daemon changes to /);
+	 * NULL: none.  Owned.  See extras.h and cert.h.
+	 */
+	char *extra_drivers;
+	char *cert;
+	/*
 	 * Parser state: the last word was drivers= (or continued it), so a
 	 * bare driver id continues the list.  That is how "drivers=viostor,
 	 * netkvm" reads after a -o list has been split at its commas.
@@ -95,6 +106,7 @@ struct catalog_options {
  *   drivers=ID[+ID...]   also ID,ID when the comma is escaped (\,) or
  *                        when the next words are bare driver ids
  *   strict-optional  drop-pdb  source-hash  epoch=SECONDS  label=LABEL
+ *   extra-drivers=DIR  cert=FILE   (the path must exist when parsed)
  *
  * Returns 1 if WORD was one of these (OPTS updated, strings copied), 0 if
  * it is none of them nor close to one (a libfuse option for aerofs), or

@@ -24,6 +24,7 @@
  *    enable-testsigning.cmd are generated here again (synth.h) from the
  *    re-inspected drivers.  The pack's copies must be byte-identical, or
  *    the pack is refused: a script is never served from the source.
+ *    So is config/devices.cmd (devices.h), from the re-inspected INFs.
  *
  * manifest.json itself is served as it is, for the byte-identical round
  * trip: what it lists has been verified and its checks re-derived.
@@ -59,6 +60,7 @@ struct import {
 	const struct source_node *dir[SELECT_NDRIVERS][SELECT_NTARGETS];
 	struct inspect_result res[SELECT_NDRIVERS][SELECT_NTARGETS];
 	const struct source_node *synth[IMPORT_NSYNTH];
+	const struct source_node *devices; /* config/devices.cmd */
 	struct strlist notices; /* licenses/virtio-win/, sorted */
 	size_t order[SELECT_NDRIVERS]; /* defs as drivers_requested lists */
 	size_t norder;
@@ -145,6 +147,28 @@ static int import_win7(struct catalog_build *cb, struct import *im,
 	return 0;
 }
 
+/* config/: devices.cmd, nothing else. */
+static int import_config(struct catalog_build *cb, struct import *im,
+			 const struct source_node *dir)
+{
+	for (size_t i = 0; i < source_node_nchildren(dir); i++) {
+		const struct source_node *c = source_node_child(dir, i);
+		const char *cn = source_node_name(c);
+		char path[PATH_MAX];
+
+		if (select_is_junk_name(cn))
+			continue;
+		snprintf(path, sizeof(path), "config/%s", cn);
+		if (strcmp(cn, "devices.cmd") ||
+		    source_node_type(c) != SOURCE_NODE_FILE)
+			return import_refuse(cb, path,
+					     "not something a driver pack "
+					     "holds");
+		im->devices = c;
+	}
+	return 0;
+}
+
 /* licenses/virtio-win/<notice>: upstream's notices, nothing else. */
 static int import_licenses(struct catalog_build *cb, struct import *im,
 			   const struct source_node *lic)
@@ -225,6 +249,8 @@ static int import_scan(struct catalog_build *cb, struct import *im)
 			r = import_win7(cb, im, c);
 		else if (dir && !strcmp(name, "licenses"))
 			r = import_licenses(cb, im, c);
+		else if (dir && !strcmp(name, "config"))
+			r = import_config(cb, im, c);
 		else
 			r = import_refuse(cb, name,
 					  "not something a driver pack holds");
@@ -390,6 +416,50 @@ static bool import_text_ok(const char *s, size_t max)
 	return s && n < max;
 }
 
+/* config/devices.cmd generated again; the pack's copy must be the same. */
+static int import_devices(struct catalog_build *cb, struct import *im)
+{
+	const struct source_node *dir[SELECT_NDRIVERS][SELECT_NTARGETS];
+	const char *id[SELECT_NDRIVERS];
+	unsigned char *have = NULL;
+	size_t n = 0, len = 0, hlen = 0;
+	char *text;
+	bool same;
+	int r;
+
+	for (size_t i = 0; i < SELECT_NDRIVERS; i++) {
+		if (!im->dir[i][SELECT_X86])
+			continue;
+		id[n] = im->defs[i].id;
+		for (size_t t = 0; t < SELECT_NTARGETS; t++)
+			dir[n][t] = im->dir[i][t];
+		n++;
+	}
+	r = catalog_devices_cmd(cb, dir, id, n, &text, &len);
+	if (r < 0)
+		return r;
+	if (!im->devices) {
+		free(text);
+		return import_refuse(cb, "config/devices.cmd", "missing");
+	}
+	r = inspect_read(cb->src, im->devices, IMPORT_SYNTH_MAX, &have, &hlen,
+			 cb->err);
+	same = r == 0 && hlen == len && !memcmp(have, text, len);
+	free(have);
+	if (r < 0 && r != -EFBIG) {
+		free(text);
+		return r;
+	}
+	if (!same) {
+		free(text);
+		return import_refuse(cb, "config/devices.cmd",
+				     "differs from the file aerofs generates "
+				     "for this pack (a generated file is "
+				     "never served from the source)");
+	}
+	return catalog_add_blob(cb, "config/devices.cmd", text, len);
+}
+
 /* What synth.h needs, from the re-run and the manifest's provenance. */
 static int import_synth(struct catalog_build *cb, struct import *im,
 			const cJSON *man)
@@ -493,7 +563,7 @@ static int import_synth(struct catalog_build *cb, struct import *im,
 		if (r < 0)
 			return r;
 	}
-	return 0;
+	return import_devices(cb, im);
 }
 
 static void import_file_mismatch(struct import *im, const char *path,

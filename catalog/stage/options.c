@@ -81,6 +81,8 @@ static const struct catalog_word {
     {"epoch", true, "epoch=SECONDS"},
     {"source-hash", false, "source-hash"},
     {"label", true, "label=LABEL"},
+    {"extra-drivers", true, "extra-drivers=DIR"},
+    {"cert", true, "cert=FILE"},
 };
 
 #define CATALOG_NWORDS (sizeof(catalog_words) / sizeof(catalog_words[0]))
@@ -187,6 +189,32 @@ static int catalog_set_drivers(struct catalog_options *opts, const char *list,
 	return 1;
 }
 
+/*
+ * extra-drivers=DIR, cert=FILE: resolved now, since the daemon runs in /
+ * and the source may be reloaded long after the command line was read.
+ */
+static int catalog_set_path(struct catalog_options *opts, char **dst,
+			    const char *word, const char *val,
+			    struct aero_error *err)
+{
+	char *real;
+
+	if (!*val)
+		return aero_error_set(err, -EINVAL, "%.*s=: empty path",
+				      (int)(strchr(word, '=') - word), word);
+	real = realpath(val, NULL);
+	if (!real) {
+		int e = errno;
+
+		return aero_error_set(err, e == ENOMEM ? -ENOMEM : -EINVAL,
+				      "%s: %s", word, strerror(e));
+	}
+	free(*dst);
+	*dst = real;
+	opts->in_drivers = false;
+	return 1;
+}
+
 int catalog_option_parse(struct catalog_options *opts, const char *word,
 			 struct aero_error *err)
 {
@@ -228,6 +256,11 @@ int catalog_option_parse(struct catalog_options *opts, const char *word,
 		opts->in_drivers = false;
 		return 1;
 	}
+	if (val && ((klen == 13 && !strncmp(word, "extra-drivers", 13)) ||
+		    (klen == 4 && !strncmp(word, "cert", 4))))
+		return catalog_set_path(opts, klen == 4 ? &opts->cert
+							: &opts->extra_drivers,
+					word, val, err);
 	if (!strcmp(word, "strict-optional")) {
 		opts->strict_optional = true;
 		opts->in_drivers = false;
@@ -258,7 +291,8 @@ int catalog_option_unknown(const char *word, const char *other_spelling,
 	return aero_error_set(err, -EINVAL,
 			      "unknown option '%s'; accepted: "
 			      "drivers=ID+ID..., strict-optional, drop-pdb, "
-			      "epoch=SECONDS, source-hash, label=LABEL%s%s",
+			      "epoch=SECONDS, source-hash, label=LABEL, "
+			      "extra-drivers=DIR, cert=FILE%s%s",
 			      word, other_spelling ? ", " : "",
 			      other_spelling ? other_spelling : "");
 }
@@ -316,6 +350,8 @@ void catalog_options_free(struct catalog_options *opts)
 {
 	free(opts->drivers);
 	free(opts->label);
+	free(opts->extra_drivers);
+	free(opts->cert);
 	memset(opts, 0, sizeof(*opts));
 }
 

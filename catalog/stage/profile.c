@@ -5,11 +5,17 @@
 
 #include <string.h>
 
+#include "catalog/stage/guest_tools.h"
+
 /* Adding a profile: a row here, a build function in its own module. */
 static const struct profile table[] = {
 	{ "driver-pack", "aero-win7-drivers",
 	  "the Aero Win7 driver pack (install.cmd, win7/x86, win7/amd64)",
 	  catalog_build },
+	{ "guest-tools", "aero-guest-tools",
+	  "Aero Guest Tools (setup.cmd, config/devices.cmd, drivers/x86, "
+	  "drivers/amd64)",
+	  guest_tools_build },
 };
 
 const struct profile *profiles(size_t *n)

@@ -1,8 +1,8 @@
 /*
  * profile.h: the trees aerofs can make of one source.
  *
- * A *profile* turns the catalog of a source into a pack tree: today the
- * Aero Win7 driver pack.  Every profile is served by every image format of
+ * A *profile* turns the catalog of a source into a pack tree: the Aero
+ * Win7 driver pack (catalog.h) and Aero's Guest Tools (guest_tools.h).  Every profile is served by every image format of
  * export/image/image.h: the mount's .aerofs/<image_name>.<ext> and
  * `aerofs-export --profile NAME` are the (profile, format) pairs of the
  * two tables.  Adding a profile: one module with a build function, one row

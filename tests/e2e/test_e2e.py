@@ -27,6 +27,11 @@ What it does, per machine type (--machine pc or q35):
      against `aerofs-export --format iso|img|vhd SOURCE OUT` (same
      bytes), and runs virtio_config_check on the dumps with expectations
      derived from the device models it asked QEMU for.
+  6. on pc, MNT/.aerofs/aero-guest-tools.iso (the guest-tools profile) is
+     a second CD (IDE secondary master): the guest lists it the same way
+     and the host checks every file against the Guest Tools'
+     manifest.json, and the image against aerofs-export --profile
+     guest-tools (one more CD on a boot that runs anyway).
 
 Not here: unit tests of the parsers (tests/unit) and mount semantics
 (tests/integration).  Python 3 stdlib only.  Exit 0 pass, 1 fail, 77 skip.
@@ -59,6 +64,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 BEGIN = "@@AEROFS-E2E BEGIN@@"
 END = "@@AEROFS-E2E END@@"
 VIRTUAL_ISO = os.path.join(".aerofs", "aero-win7-drivers.iso")
+GT_ISO = os.path.join(".aerofs", "aero-guest-tools.iso")
 # The FAT disk images of the mount: name in the guest -> (file, QEMU
 # format, aerofs-export --format).
 DISKS = {
@@ -181,6 +187,26 @@ else
 		umount /mnt
 	else
 		fail "mount /dev/sr0 failed"
+	fi
+fi
+
+# The Guest Tools CD, when attached (pc): the second CD-ROM.
+if [ -f /etc/aerofs-gt ]; then
+	echo "MEDIUM gt"
+	i=0
+	while [ ! -b /dev/sr1 ] && [ $i -lt 200 ]; do
+		usleep 50000
+		i=$((i+1))
+	done
+	if [ ! -b /dev/sr1 ]; then
+		fail "no /dev/sr1"
+	elif mount -t iso9660 -o ro /dev/sr1 /mnt; then
+		echo "SIZE $(blockdev --getsize64 /dev/sr1)"
+		echo "MOUNT $(grep ' /mnt ' /proc/mounts)"
+		list_tree /mnt
+		umount /mnt
+	else
+		fail "mount /dev/sr1 failed"
 	fi
 fi
 
@@ -375,14 +401,17 @@ class Cpio:
         return bytes(self.out)
 
 
-def build_initramfs(busybox, moddir, out, disks):
+def build_initramfs(busybox, moddir, out, disks, gt=False):
     """Writes the initramfs to OUT; DISKS: the names of the FAT disks the
-    guest reads (virtio-blk serial "aerofs-NAME")."""
+    guest reads (virtio-blk serial "aerofs-NAME"); GT: read the Guest
+    Tools CD (/dev/sr1) too."""
     mods = resolve_modules(moddir, GUEST_MODULES)
     c = Cpio()
     for d in ("bin", "dev", "etc", "proc", "sys", "mnt", "tmp", "modules"):
         c.dir(d)
     c.file("etc/aerofs-disks", "".join(n + "\n" for n in disks).encode())
+    if gt:
+        c.file("etc/aerofs-gt", b"sr1\n")
     # The kernel opens /dev/console for init's stdio before devtmpfs.
     c.chardev("dev/console", 5, 1)
     with open(busybox, "rb") as f:
@@ -458,12 +487,16 @@ class Machine:
                                            ":pcie" if pcie_port else ""))
 
 
-def pc_machine(iso, scratch, ahci, disks):
+def pc_machine(iso, scratch, ahci, disks, gt=None):
     m = Machine("pc")
     m.cd = "IDE (PIIX3)"
     m.args += ["-M", "pc",
                "-drive", "file=%s,if=ide,media=cdrom,readonly=on,format=raw"
                % iso]
+    if gt:
+        # the Guest Tools CD: secondary master, /dev/sr1 in the guest
+        m.args += ["-drive", "file=%s,if=ide,index=2,media=cdrom,"
+                   "readonly=on,format=raw" % gt]
     # The FAT disks on the transitional and the modern-only function (IDE
     # hard disks cannot be read-only in QEMU 7.2); the legacy one blank.
     blk = blank_disks(scratch, 3)
@@ -493,7 +526,7 @@ def pc_machine(iso, scratch, ahci, disks):
     return m
 
 
-def q35_machine(iso, scratch, ahci, disks):
+def q35_machine(iso, scratch, ahci, disks, gt=None):
     m = Machine("q35")
     m.args += ["-M", "q35"]
     # Root ports at 00:02.0.. get buses 1.. in order (SeaBIOS numbers
@@ -880,6 +913,35 @@ def check_manifest(chk, m, manifest_path, what):
            diff_listing(m.files, want, "guest", "manifest"))
 
 
+def check_guest_tools(chk, rep, image_path, gt_dir):
+    """The guest's listing of the Guest Tools CD: exactly the files of
+    its manifest.json (GT_DIR: aerofs-export --profile guest-tools), the
+    manifest itself, and the directories of that tree."""
+    m = rep.medium("gt")
+    what = "pc Guest Tools CD (IDE secondary)"
+    chk.ok(not m.errors, "%s: guest reported no error" % what,
+           "\n".join(m.errors))
+    chk.ok(m.size == os.path.getsize(image_path),
+           "%s: guest block device is the image size" % what,
+           "guest: %r" % m.size)
+    manifest_path = os.path.join(gt_dir, "manifest.json")
+    with open(manifest_path, encoding="utf-8") as f:
+        entries = json.load(f)["files"]
+    want = {e["path"]: (e["size"], e["sha256"]) for e in entries}
+    want["manifest.json"] = (os.path.getsize(manifest_path),
+                             sha256_file(manifest_path))
+    chk.ok(m.files == want and len(entries) > 10,
+           "%s: guest's files are manifest.json's %d and manifest.json, "
+           "sizes and sha256 alike" % (what, len(entries)),
+           diff_listing(m.files, want, "guest", "manifest"))
+    _, dirs = walk_tree(gt_dir)
+    chk.ok(m.dirs == dirs and "certs" in dirs,
+           "%s: guest sees the same %d directories (certs/ too)"
+           % (what, len(dirs)),
+           "only guest: %s\nonly host: %s" % (sorted(m.dirs - dirs),
+                                               sorted(dirs - m.dirs)))
+
+
 def check_pci(chk, rep, machine, checker, outdir, qemu_version):
     dump = os.path.join(outdir, "virtio-pci-%s.txt" % machine.name)
     with open(dump, "w") as f:
@@ -1049,6 +1111,7 @@ def run(args, chk):
     try:
         label = args.label or DEFAULT_LABEL
         disks = {}              # name -> (path, QEMU format)
+        gt_image = gt_dir = None  # pc: the Guest Tools CD
         if args.iso:
             image = args.iso
             files = dirs = None
@@ -1081,6 +1144,19 @@ def run(args, chk):
                        "--format %s SOURCE out.%s" % (path, efmt, efmt))
                 disks[name] = (full, fmt)
             check_status(chk, mnt, DISKS)
+            if args.machine == "pc":
+                gt_image = os.path.join(mnt, GT_ISO)
+                gt_iso = os.path.join(scratch, "gt.iso")
+                gt_dir = os.path.join(scratch, "gt")
+                for out in (gt_iso, gt_dir):
+                    export_image(export, label_opts + ["--profile",
+                                                       "guest-tools"],
+                                 "iso" if out == gt_iso else "dir", source,
+                                 out)
+                chk.ok(os.path.isfile(gt_image) and
+                       sha256_file(gt_image) == sha256_file(gt_iso),
+                       "the mount's %s has the same sha256 as aerofs-export "
+                       "--profile guest-tools --format iso" % GT_ISO)
             # The pack's tree as the mount shows it; every image of it
             # also holds the $WinPEDriver$ copies.
             files, dirs = walk_tree(mnt, skip_top=(".aerofs",))
@@ -1092,11 +1168,11 @@ def run(args, chk):
         # initramfs; only the disks named here are looked for.
         initrd = os.path.join(scratch, "initrd.gz")
         mods = build_initramfs(env["BUSYBOX"], env["MODULES"], initrd,
-                               sorted(disks))
+                               sorted(disks), gt=gt_image is not None)
         log("initramfs %d bytes, modules: %s" % (os.path.getsize(initrd),
                                                   " ".join(mods)))
         build = pc_machine if args.machine == "pc" else q35_machine
-        machine = build(image, scratch, "ahci" in mods, disks)
+        machine = build(image, scratch, "ahci" in mods, disks, gt_image)
         lines, dt = run_qemu(qemu, env["KERNEL"], initrd, machine,
                              os.path.join(outdir, "serial-%s.log"
                                           % machine.name))
@@ -1128,6 +1204,8 @@ def run(args, chk):
                 check_listing(chk, m, files, dirs, what,
                               "the mount (and %s)" % WINPE)
                 check_manifest(chk, m, manifest, what)
+        if gt_image:
+            check_guest_tools(chk, rep, gt_image, gt_dir)
         check_pci(chk, rep, machine, checker, outdir, qemu_version)
         log("%s: boot %.1f s, whole run %.1f s"
             % (machine.name, dt, time.monotonic() - t_start))

@@ -161,7 +161,7 @@ def test_files_match_fixture():
     assert files_of(m)[lic] == (truth["virtio-win_license.txt"]["size"],
                                 truth["virtio-win_license.txt"]["sha256"])
     for p in ["README.txt", "THIRD_PARTY_NOTICES.md", "install.cmd",
-              "enable-testsigning.cmd"]:
+              "enable-testsigning.cmd", "config/devices.cmd"]:
         assert p in files_of(m), p
     # --tree lists the same files with the same sizes, plus manifest.json
     rc, out, err = run("--tree", iso(fx, "rr"))

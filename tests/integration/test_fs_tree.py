@@ -39,7 +39,8 @@ def test_tree_invariants():
         tree = walk(d.mnt)
         check_eq(CTL in os.listdir(d.mnt), False, ".aerofs in readdir(/)")
         for top in ("win7", "manifest.json", "THIRD_PARTY_NOTICES.md",
-                    "install.cmd", "enable-testsigning.cmd"):
+                    "install.cmd", "enable-testsigning.cmd",
+                    "config/devices.cmd"):
             if top not in tree:
                 raise AssertionError("missing /%s" % top)
         epochs = set()
@@ -171,8 +172,10 @@ def test_every_image_equals_export():
     for opts, args in (((), []), (("no-winpe",), ["--no-winpe"])):
         with mounted(iso, opts=opts) as d:
             images = d.status()["images"]
-            check_eq(sorted(i["format"] for i in images),
-                     ["img", "iso", "vhd"], "image formats")
+            check_eq(sorted((i["profile"], i["format"]) for i in images),
+                     [(p, f) for p in ("driver-pack", "guest-tools")
+                      for f in ("img", "iso", "vhd")],
+                     "image (profile, format) pairs")
             for i in images:
                 want = os.path.join(tmpdir(), i["name"])
                 r = subprocess.run([EXPORT, "-q", "--profile", i["profile"],

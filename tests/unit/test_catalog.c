@@ -387,7 +387,8 @@ static void test_option_list(void)
 						&err));
 	CHECK_CONTAINS(err.msg, "unknown option 'nonsense'; accepted: "
 				"drivers=ID+ID..., strict-optional");
-	CHECK_CONTAINS(err.msg, "label=LABEL, no-joliet, format=zip|iso|dir");
+	CHECK_CONTAINS(err.msg, "label=LABEL, extra-drivers=DIR, cert=FILE, "
+				"no-joliet, format=zip|iso|dir");
 	CHECK_EQ_INT(-EINVAL, catalog_options_parse_list(
 				  &o, "drivers=viostor+nope", NULL, NULL, NULL,
 				  &err));
@@ -989,6 +990,7 @@ static void test_build_tree(void)
 	CHECK(!pack_lookup_path(p, "licenses/virtio-win/VERSION"));
 	CHECK(pack_lookup_path(p, "install.cmd"));
 	CHECK(pack_lookup_path(p, "enable-testsigning.cmd"));
+	CHECK(pack_lookup_path(p, "config/devices.cmd"));
 	CHECK(pack_lookup_path(p, "THIRD_PARTY_NOTICES.md"));
 	CHECK(pack_lookup_path(p, "README.txt"));
 	CHECK(!pack_lookup_path(p, "README.md"));
@@ -1033,9 +1035,9 @@ static void test_build_tree(void)
 					  ->valuedouble);
 		nfiles++;
 	}
-	/* every file but the manifest: viostor 4+4+1, netkvm 4+4, 2 notices, 4
-	 * synth */
-	CHECK_EQ_UINT(23, nfiles);
+	/* every file but the manifest: viostor 4+4+1, netkvm 4+4, 2 notices, 5
+	 * synth (config/devices.cmd too) */
+	CHECK_EQ_UINT(24, nfiles);
 	/* the checks ran: the fake .cat does not decode */
 	CHECK(catalog_report_failed_checks(rep) >= 4);
 	CHECK_CONTAINS(man,
