@@ -161,7 +161,7 @@ struct aerofs_gen {
 	int64_t stamp;
 	struct aerofs_hash hash;
 	/* Below: under aerofs.lock. */
-	uint64_t refs;		/* kernel lookups + dir handles + temporary holds */
+	uint64_t refs;		/* kernel lookups, dir handles, short holds */
 	bool current;
 };
 

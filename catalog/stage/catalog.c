@@ -761,11 +761,13 @@ static int catalog_fresh(struct catalog_build *cb, const char *source_path,
 		}
 		cb->image_src = r;
 		for (size_t t = 0; t < SELECT_NTARGETS; t++)
-			for (size_t i = 0; i < f->sel.ndrv; i++)
-				if (select_included(&f->sel.drv[i]))
+			for (size_t i = 0; i < f->sel.ndrv; i++) {
+				const struct select_driver *d = &f->sel.drv[i];
+
+				if (select_included(d))
 					catalog_prefetch_tree(
-						cb, f->sel.drv[i].t[t].arch_node,
-						3);
+						cb, d->t[t].arch_node, 3);
+			}
 	}
 	for (size_t t = 0; t < SELECT_NTARGETS; t++)
 		for (size_t i = 0; i < f->sel.ndrv; i++) {
