@@ -38,7 +38,9 @@ done
 WORK=$(mktemp -d /var/tmp/aerofs-bench-start.XXXXXX)
 cleanup() {
 	for m in "$WORK"/mnt-*; do
-		[ -d "$m" ] && fusermount3 -u -z "$m" 2>/dev/null || true
+		if [ -d "$m" ]; then
+			fusermount3 -u -z "$m" 2>/dev/null || true
+		fi
 	done
 	rm -rf "$WORK"
 }
@@ -90,7 +92,7 @@ p.wait()
 print("%.4f" % t)
 EOF
 
-# catalog.py COLD -- CMD...: seconds CMD takes.
+# timeit.py COLD -- CMD...: seconds CMD takes.
 cat >"$WORK/timeit.py" <<'EOF'
 import os, subprocess, sys, time
 cold = sys.argv[1] == "1"
@@ -131,6 +133,8 @@ run() {
 	done
 }
 
+aerofs_cold=0 aerofs_warm=0 catalog_cold=0 catalog_warm=0
+fuseiso_cold=0 fuseiso_warm=0 archivemount_cold=0 archivemount_warm=0
 for n in aerofs catalog fuseiso archivemount; do
 	eval "${n}_cold=$(run $n 1 | median)"
 	eval "${n}_warm=$(run $n 0 | best)"
