@@ -10,8 +10,8 @@
  * its images (every profile in every image format) and the catalog
  * report.  A live reload builds a new
  * generation and makes it current; old generations stay alive while the
- * kernel still knows one of their node ids (lookup counts) or a file or
- * directory handle refers to them, and are freed when both drop to zero.
+ * kernel still knows one of their node ids (lookup counts) or a directory
+ * handle refers to them, and are freed when both drop to zero.
  *
  * Node ids: the kernel identifies an inode by a 64-bit node id that must
  * stay valid until it is forgotten, and keeps its page cache per node id.
@@ -19,7 +19,14 @@
  * file of a new generation never shares node id or cached pages with the
  * old one.  A few fixed ids below 2^32 are not tied to a generation: the
  * root (always served from the current generation) and the control
- * directory and its status file.
+ * directory.  status.json is a new node per lookup (AEROFS_NODE_SNAP_MIN).
+ *
+ * Files have no per-open state: open answers ENOSYS, after which the
+ * kernel opens every file of the connection by itself with
+ * FOPEN_KEEP_CACHE and sends neither OPEN nor RELEASE (the kernel's
+ * fs/fuse/file.c, fc->no_open).  A file that is open pins its generation
+ * through its node id: the kernel keeps the inode, and so its lookup
+ * count, while the file is open.  Directories keep their handles.
  *
  * Not here: the FUSE operations (ops.c), the status file (control.c),
  * watching the source (reload.c), option parsing (main.c).
@@ -53,7 +60,18 @@
 /* Fixed node ids (FUSE_ROOT_ID is 1). */
 #define AEROFS_NODE_ROOT ((fuse_ino_t)FUSE_ROOT_ID)
 #define AEROFS_NODE_CTL ((fuse_ino_t)2)
-#define AEROFS_NODE_STATUS ((fuse_ino_t)3)
+
+/*
+ * status.json: every lookup of the name renders a snapshot under a node id
+ * of its own, from AEROFS_NODE_SNAP_MIN up (high half 0).  Its size is
+ * exact and its pages never go stale, so it needs no per-open state
+ * (above).  The node's entry timeout is 0, so every path walk looks the
+ * name up again; its link count is 0, so the kernel forgets it as soon as
+ * nothing uses it (an unlinked file's inode is evicted on the last iput),
+ * which frees the snapshot.  At most AEROFS_SNAPS_MAX live at once.
+ */
+#define AEROFS_NODE_SNAP_MIN ((fuse_ino_t)16)
+#define AEROFS_SNAPS_MAX 1024
 
 /* Low half of the node id of a generation's image I is AEROFS_LOW_MEDIA + I
  * (pack inos are at most PACK_NODES_MAX, far below). */
@@ -143,7 +161,7 @@ struct aerofs_gen {
 	int64_t stamp;
 	struct aerofs_hash hash;
 	/* Below: under aerofs.lock. */
-	uint64_t refs;		/* kernel lookups + handles + temporary holds */
+	uint64_t refs;		/* kernel lookups, dir handles, short holds */
 	bool current;
 };
 
@@ -157,6 +175,7 @@ struct aerofs_counters {
 };
 
 struct aerofs_reload;
+struct aerofs_snap;		/* a status.json snapshot (ops.c) */
 
 struct aerofs {
 	/* Configuration, fixed once main() has parsed the command line. */
@@ -199,6 +218,9 @@ struct aerofs {
 	int64_t last_reload_error_at;
 	char *last_read_error;
 	int64_t last_read_error_at;
+	struct aerofs_snap *snaps;	/* live status.json snapshots */
+	size_t nsnaps;
+	uint32_t snap_seq;		/* the next snapshot's node id */
 
 	struct aerofs_counters n;
 };
@@ -290,6 +312,9 @@ void aerofs_set_read_error(struct aerofs *a, const char *msg);
 /* ---- operations (ops.c) ----------------------------------------------- */
 
 extern const struct fuse_lowlevel_ops aerofs_ll_ops;
+
+/* Frees every status.json snapshot (at shutdown, after the session). */
+void aerofs_snaps_free(struct aerofs *a);
 
 /*
  * After OLD was replaced by NEW: drops the kernel's cached entries for

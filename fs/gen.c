@@ -1,12 +1,13 @@
 /*
  * gen.c: building generations and keeping them alive while the kernel or
- * an open handle still refers to them (see fs.h).
+ * a directory handle still refers to them (see fs.h).
  *
  * A generation's lifetime is one counter, refs, that sums the kernel's
- * lookup counts on its node ids, its open file and directory handles and
- * short holds taken by operations; the current generation is also kept by
- * its "current" flag.  The live list is short (one, two while a reload
- * overlaps open files), so lookups by id walk it under the mutex.
+ * lookup counts on its node ids (an open file keeps its node's), its open
+ * directory handles and short holds taken by operations; the current
+ * generation is also kept by its "current" flag.  The live list is short
+ * (one, two while a reload overlaps open files), so lookups by id walk it
+ * under the mutex.
  *
  * Each generation hashes its images in a thread of its own, started when
  * it is built: the SHA-256 of a whole image names its content-addressed

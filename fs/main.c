@@ -263,6 +263,7 @@ static bool wants_info(int argc, char *argv[])
 static void aerofs_fini(struct aerofs *a)
 {
 	aerofs_gen_free_all(a);
+	aerofs_snaps_free(a);
 	catalog_options_free(&a->copts);
 	free(a->source);
 	free(a->mountpoint);

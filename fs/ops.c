@@ -3,8 +3,9 @@
  *
  * Everything is read-only: the pack of a generation never changes, so
  * entries and attributes get long timeouts, missing names are cached as
- * negative entries, files are opened with keep_cache and directories with
- * cache_readdir; a reload invalidates what it changes (aerofs_invalidate()).
+ * negative entries, files are opened by the kernel alone (open answers
+ * ENOSYS, fs.h) with keep_cache and directories with cache_readdir; a
+ * reload invalidates what it changes (aerofs_invalidate()).
  * File data is answered with fuse_reply_data() on buffers that point into
  * the source descriptors (FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK), so libfuse can
  * splice it or pread it straight into the reply; synthesized files are
@@ -54,15 +55,24 @@ enum obj_kind {
 struct obj {
 	enum obj_kind kind;
 	struct aerofs_gen *gen;		/* one hold; NULL for CTL/STATUS */
+	struct aerofs_snap *snap;	/* OBJ_STATUS: one hold, or NULL in
+					 * a listing (rendered on demand) */
 	const struct pack_node *node;	/* OBJ_NODE */
 	size_t media;			/* OBJ_MEDIA and images/ */
 	uint32_t chunk;			/* OBJ_CHUNK */
 };
 
-/* An open file or directory; fi->fh points here. */
+/* An open directory; fi->fh points here. */
 struct handle {
-	struct obj o;		/* the hold lasts until release */
-	char *text;		/* status.json snapshot */
+	struct obj o;		/* the hold lasts until releasedir */
+};
+
+/* A status.json snapshot (fs.h), in aerofs.snaps. */
+struct aerofs_snap {
+	struct aerofs_snap *next;
+	fuse_ino_t node;
+	uint64_t refs;		/* kernel lookups + holds; under aerofs.lock */
+	char *text;
 	size_t len;
 };
 
@@ -166,6 +176,118 @@ static bool images_decode(struct obj *o, uint32_t low)
 	       o->chunk < chunked_count(o->gen->media[o->media].chunks);
 }
 
+/* ---- status.json snapshots ------------------------------------------- */
+
+static struct aerofs_snap *snap_find_locked(struct aerofs *a, fuse_ino_t node)
+{
+	struct aerofs_snap *s;
+
+	for (s = a->snaps; s; s = s->next)
+		if (s->node == node)
+			return s;
+	return NULL;
+}
+
+/* Renders a new snapshot, with one hold; ENOMEM or ENFILE (too many). */
+static int snap_new(struct aerofs *a, struct aerofs_snap **out)
+{
+	struct aerofs_snap *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return ENOMEM;
+	s->text = aerofs_status_json(a, &s->len);
+	if (!s->text) {
+		free(s);
+		return ENOMEM;
+	}
+	s->refs = 1;
+	pthread_mutex_lock(&a->lock);
+	if (a->nsnaps >= AEROFS_SNAPS_MAX) {
+		pthread_mutex_unlock(&a->lock);
+		free(s->text);
+		free(s);
+		return ENFILE;
+	}
+	/* Fewer than 2^32 live: a free node id is never far. */
+	do {
+		if (a->snap_seq < AEROFS_NODE_SNAP_MIN)
+			a->snap_seq = AEROFS_NODE_SNAP_MIN;
+		s->node = a->snap_seq++;
+	} while (snap_find_locked(a, s->node));
+	s->next = a->snaps;
+	a->snaps = s;
+	a->nsnaps++;
+	pthread_mutex_unlock(&a->lock);
+	*out = s;
+	return 0;
+}
+
+/* Snapshot NODE with N holds added, or NULL if it is gone. */
+static struct aerofs_snap *snap_find(struct aerofs *a, fuse_ino_t node,
+				     uint64_t n)
+{
+	struct aerofs_snap *s;
+
+	pthread_mutex_lock(&a->lock);
+	s = snap_find_locked(a, node);
+	if (s)
+		s->refs += n;
+	pthread_mutex_unlock(&a->lock);
+	return s;
+}
+
+static void snap_hold(struct aerofs *a, struct aerofs_snap *s, uint64_t n)
+{
+	pthread_mutex_lock(&a->lock);
+	s->refs += n;
+	pthread_mutex_unlock(&a->lock);
+}
+
+/* Drops N holds on S, or on snapshot NODE if S is NULL (nothing if it is
+ * gone); frees it when nothing holds it. */
+static void snap_put_node(struct aerofs *a, struct aerofs_snap *s,
+			  fuse_ino_t node, uint64_t n)
+{
+	struct aerofs_snap **pp;
+	bool gone = false;
+
+	pthread_mutex_lock(&a->lock);
+	if (!s)
+		s = snap_find_locked(a, node);
+	if (s) {
+		s->refs -= n < s->refs ? n : s->refs;
+		gone = s->refs == 0;
+	}
+	if (gone) {
+		for (pp = &a->snaps; *pp != s; pp = &(*pp)->next)
+			;
+		*pp = s->next;
+		a->nsnaps--;
+	}
+	pthread_mutex_unlock(&a->lock);
+	if (gone) {
+		free(s->text);
+		free(s);
+	}
+}
+
+static void snap_put(struct aerofs *a, struct aerofs_snap *s, uint64_t n)
+{
+	snap_put_node(a, s, 0, n);
+}
+
+void aerofs_snaps_free(struct aerofs *a)
+{
+	while (a->snaps) {
+		struct aerofs_snap *s = a->snaps;
+
+		a->snaps = s->next;
+		free(s->text);
+		free(s);
+	}
+	a->nsnaps = 0;
+}
+
 /* Resolves INO; 0 or a positive errno for fuse_reply_err(). */
 static int obj_get(struct aerofs *a, fuse_ino_t ino, struct obj *o)
 {
@@ -182,9 +304,10 @@ static int obj_get(struct aerofs *a, fuse_ino_t ino, struct obj *o)
 		o->kind = OBJ_CTL;
 		return 0;
 	}
-	if (ino == AEROFS_NODE_STATUS) {
+	if (id == 0 && ino >= AEROFS_NODE_SNAP_MIN) {
 		o->kind = OBJ_STATUS;
-		return 0;
+		o->snap = snap_find(a, ino, 1);
+		return o->snap ? 0 : ESTALE;
 	}
 	if (id == 0)
 		return ESTALE;
@@ -220,6 +343,9 @@ static void obj_put(struct aerofs *a, struct obj *o)
 {
 	aerofs_gen_put(a, o->gen, o->gen ? 1 : 0);
 	o->gen = NULL;
+	if (o->snap)
+		snap_put(a, o->snap, 1);
+	o->snap = NULL;
 }
 
 /* The node id the kernel should use for O. */
@@ -229,7 +355,7 @@ static fuse_ino_t obj_nodeid(const struct obj *o)
 	case OBJ_CTL:
 		return AEROFS_NODE_CTL;
 	case OBJ_STATUS:
-		return AEROFS_NODE_STATUS;
+		return o->snap ? o->snap->node : 0;
 	case OBJ_MEDIA:
 		return aerofs_nodeid(o->gen, AEROFS_LOW_MEDIA + o->media);
 	case OBJ_IMAGES:
@@ -249,13 +375,27 @@ static fuse_ino_t obj_nodeid(const struct obj *o)
 	return aerofs_nodeid(o->gen, pack_node_ino(o->node));
 }
 
-/* Whether the kernel's lookup count on O's node id keeps its generation. */
+/* Whether the kernel's lookup count on O's node id keeps something: its
+ * generation, or its status.json snapshot. */
 static bool obj_counted(const struct obj *o)
 {
 	fuse_ino_t id = obj_nodeid(o);
 
-	return id != AEROFS_NODE_ROOT && id != AEROFS_NODE_CTL &&
-	       id != AEROFS_NODE_STATUS;
+	return id != 0 && id != AEROFS_NODE_ROOT && id != AEROFS_NODE_CTL;
+}
+
+/* Adds (or with PUT, drops) N of the kernel's references on O. */
+static void obj_count(struct aerofs *a, const struct obj *o, uint64_t n,
+		      bool put)
+{
+	if (o->kind == OBJ_STATUS && put)
+		snap_put(a, o->snap, n);
+	else if (o->kind == OBJ_STATUS)
+		snap_hold(a, o->snap, n);
+	else if (put)
+		aerofs_gen_put(a, o->gen, n);
+	else
+		aerofs_gen_hold(a, o->gen, n);
 }
 
 static void fill_times(struct stat *st, int64_t epoch)
@@ -327,12 +467,18 @@ static bool obj_stat(struct aerofs *a, const struct obj *o, struct stat *st)
 			st->st_nlink = 2;
 			break;
 		}
+		st->st_ino = AEROFS_STINO_STATUS;
+		st->st_mode = S_IFREG | PACK_FILE_MODE;
+		if (o->snap) {
+			/* Unlinked, so that it is forgotten (fs.h). */
+			st->st_nlink = 0;
+			st->st_size = (off_t)o->snap->len;
+			break;
+		}
 		text = aerofs_status_json(a, &len);
 		if (!text)
 			return false;
 		free(text);
-		st->st_ino = AEROFS_STINO_STATUS;
-		st->st_mode = S_IFREG | PACK_FILE_MODE;
 		st->st_nlink = 1;
 		st->st_size = (off_t)len;
 		break;
@@ -343,9 +489,10 @@ static bool obj_stat(struct aerofs *a, const struct obj *o, struct stat *st)
 
 static double obj_attr_timeout(const struct obj *o)
 {
-	/* status.json changes with every counter; everything else only
-	 * with a reload, which invalidates. */
-	return o->kind == OBJ_STATUS ? 0.0 : AEROFS_TIMEOUT;
+	/* A snapshot never changes; the status.json of a listing does with
+	 * every counter; everything else only with a reload, which
+	 * invalidates. */
+	return o->kind == OBJ_STATUS && !o->snap ? 0.0 : AEROFS_TIMEOUT;
 }
 
 /*
@@ -361,9 +508,10 @@ static bool obj_entry(struct aerofs *a, const struct obj *o,
 	e->ino = obj_nodeid(o);
 	e->generation = 1;
 	e->attr_timeout = obj_attr_timeout(o);
-	e->entry_timeout = AEROFS_TIMEOUT;
+	/* status.json: a new snapshot at every path walk. */
+	e->entry_timeout = o->kind == OBJ_STATUS ? 0.0 : AEROFS_TIMEOUT;
 	if (obj_counted(o))
-		aerofs_gen_hold(a, o->gen, 1);
+		obj_count(a, o, 1, false);
 	return true;
 }
 
@@ -450,7 +598,7 @@ static int obj_lookup(struct aerofs *a, const struct obj *dir,
 		aerofs_gen_put(a, g, 1);
 		if (strcmp(name, AEROFS_STATUS_NAME) == 0) {
 			child->kind = OBJ_STATUS;
-			return 0;
+			return snap_new(a, &child->snap);
 		}
 		if (strcmp(name, "..") == 0) {
 			child->gen = aerofs_gen_current(a, 1);
@@ -554,7 +702,7 @@ static void aerofs_op_lookup(fuse_req_t req, fuse_ino_t parent,
 	/* -ENOENT: the request was interrupted and the kernel took no
 	 * reference (libfuse's fuse.c forgets the node then too). */
 	if (fuse_reply_entry(req, &e) == -ENOENT && obj_counted(&child))
-		aerofs_gen_put(a, child.gen, 1);
+		obj_count(a, &child, 1, true);
 	obj_put(a, &child);
 }
 
@@ -563,6 +711,10 @@ static void forget_one(struct aerofs *a, fuse_ino_t ino, uint64_t nlookup)
 	struct aerofs_gen *g;
 	uint32_t id = (uint32_t)(ino >> 32);
 
+	if (id == 0 && ino >= AEROFS_NODE_SNAP_MIN && nlookup) {
+		snap_put_node(a, NULL, ino, nlookup);
+		return;
+	}
 	if (id == 0 || nlookup == 0)
 		return;	/* fixed node ids are not counted */
 	g = aerofs_gen_find(a, id, 0);
@@ -619,47 +771,21 @@ static bool obj_is_dir(const struct obj *o)
 	       (o->kind == OBJ_NODE && pack_node_is_dir(o->node));
 }
 
+/*
+ * No per-open state (fs.h): ENOSYS, after which the kernel opens every file
+ * of this connection itself, with FOPEN_KEEP_CACHE, and sends no RELEASE.
+ * A read names the node id, which is all it needs.  The write modes are
+ * refused first, though the "ro" mount already refuses them in the VFS.
+ */
 static void aerofs_op_open(fuse_req_t req, fuse_ino_t ino,
 			   struct fuse_file_info *fi)
 {
-	struct aerofs *a = req_fs(req);
-	struct handle *h;
-	int err;
-
+	(void)ino;
 	if ((fi->flags & O_ACCMODE) != O_RDONLY ||
-	    (fi->flags & (O_TRUNC | O_CREAT))) {
+	    (fi->flags & (O_TRUNC | O_CREAT)))
 		fuse_reply_err(req, EROFS);
-		return;
-	}
-	h = calloc(1, sizeof(*h));
-	if (!h) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	err = obj_get(a, ino, &h->o);
-	if (!err && obj_is_dir(&h->o))
-		err = EISDIR;
-	if (!err && h->o.kind == OBJ_STATUS) {
-		h->text = aerofs_status_json(a, &h->len);
-		if (!h->text)
-			err = ENOMEM;
-		/* A snapshot per open, whatever size getattr saw. */
-		fi->direct_io = 1;
-	} else {
-		fi->keep_cache = 1;
-	}
-	if (err) {
-		obj_put(a, &h->o);
-		free(h);
-		fuse_reply_err(req, err);
-		return;
-	}
-	fi->fh = (uintptr_t)h;
-	if (fuse_reply_open(req, fi) != 0) {
-		obj_put(a, &h->o);
-		free(h->text);
-		free(h);
-	}
+	else
+		fuse_reply_err(req, ENOSYS);
 }
 
 /* ---- serving bytes: pack files and images alike ----------------------- */
@@ -773,25 +899,25 @@ static ssize_t obj_read(const struct obj *o, void *buf, size_t len,
 	}
 }
 
-static void read_failed(struct aerofs *a, const struct handle *h,
+static void read_failed(struct aerofs *a, const struct obj *o,
 			uint64_t off, size_t size, const char *why)
 {
 	char msg[512];
 
 	count(&a->n.read_errors, 1);
-	if (h->o.kind == OBJ_MEDIA)
+	if (o->kind == OBJ_MEDIA)
 		snprintf(msg, sizeof(msg), "%s/%s: read of %zu bytes at %"
 			 PRIu64 " failed: %s", AEROFS_CTL_NAME,
-			 h->o.gen->media[h->o.media].name, size, off, why);
-	else if (obj_in_images(&h->o))
+			 o->gen->media[o->media].name, size, off, why);
+	else if (obj_in_images(o))
 		snprintf(msg, sizeof(msg), "%s/%s/%s: read of %zu bytes at %"
 			 PRIu64 " (chunk %" PRIu32 ") failed: %s",
 			 AEROFS_CTL_NAME, AEROFS_IMAGES_NAME,
-			 h->o.gen->media[h->o.media].id, size, off,
-			 h->o.chunk, why);
+			 o->gen->media[o->media].id, size, off,
+			 o->chunk, why);
 	else
 		snprintf(msg, sizeof(msg), "%s: read of %zu bytes at %" PRIu64
-			 " failed: %s", pack_node_path(h->o.node), size, off,
+			 " failed: %s", pack_node_path(o->node), size, off,
 			 why);
 	log_msg(LOG_LEVEL_ERR, "%s", msg);
 	aerofs_set_read_error(a, msg);
@@ -801,7 +927,7 @@ static void read_failed(struct aerofs *a, const struct handle *h,
  * Copies the range into memory: for replies libfuse could not splice
  * anyway (see splice_fits()).
  */
-static void read_copy(fuse_req_t req, struct aerofs *a, struct handle *h,
+static void read_copy(fuse_req_t req, struct aerofs *a, const struct obj *o,
 		      size_t size, uint64_t off)
 {
 	char *buf = malloc(size ? size : 1);
@@ -811,9 +937,9 @@ static void read_copy(fuse_req_t req, struct aerofs *a, struct handle *h,
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	r = obj_read(&h->o, buf, size, off);
+	r = obj_read(o, buf, size, off);
 	if (r < 0) {
-		read_failed(a, h, off, size, strerror((int)-r));
+		read_failed(a, o, off, size, strerror((int)-r));
 		fuse_reply_err(req, (int)-r);
 	} else {
 		count(&a->n.bytes_read, (uint64_t)r);
@@ -905,16 +1031,15 @@ static void prefetch(const struct obj *o, uint64_t off, uint64_t end)
  * A pack file or an image: one fuse_buf per span, so that file data goes
  * from the source descriptor to the reply without passing through our
  * memory, and a whole read is one fuse_reply_data().  Memory buffers point
- * into the image and its pack, which the caller's hold on the handle's
- * generation keeps alive until the reply is out.
+ * into the image and its pack, which the caller's hold on O's generation
+ * keeps alive until the reply is out.
  */
-static void read_data(fuse_req_t req, struct aerofs *a, struct handle *h,
+static void read_data(fuse_req_t req, struct aerofs *a, const struct obj *o,
 		      size_t size, uint64_t off)
 {
 	struct fuse_buf bufs[REPLY_BUFS_MAX];
 	union bufvec_store bv;
-	const struct obj o = h->o;
-	uint64_t osize = obj_size(&o);
+	uint64_t osize = obj_size(o);
 	uint64_t pos = off, end;
 	struct pack_span sp;
 	const char *why = NULL;
@@ -929,8 +1054,8 @@ static void read_data(fuse_req_t req, struct aerofs *a, struct handle *h,
 		end = off + size;
 	if (end > off && !splice_fits(a, end - off, 1)) {
 		/* No splice, or a reply too large for the pipe. */
-		read_copy(req, a, h, size, off);
-		prefetch(&o, off, end);
+		read_copy(req, a, o, size, off);
+		prefetch(o, off, end);
 		return;
 	}
 	memset(bufs, 0, sizeof(bufs));
@@ -948,7 +1073,7 @@ static void read_data(fuse_req_t req, struct aerofs *a, struct handle *h,
 				err = ENOMEM;
 				goto fail;
 			}
-			got = obj_read(&h->o, tail, (size_t)len, pos);
+			got = obj_read(o, tail, (size_t)len, pos);
 			if (got != (ssize_t)len) {
 				why = got < 0 ? strerror((int)-got) :
 						"short read";
@@ -960,7 +1085,7 @@ static void read_data(fuse_req_t req, struct aerofs *a, struct handle *h,
 			i++;
 			break;
 		}
-		r = obj_span(&h->o, pos, &sp);
+		r = obj_span(o, pos, &sp);
 		if (r < 0) {
 			why = strerror(-r);
 			goto fail;
@@ -977,7 +1102,7 @@ static void read_data(fuse_req_t req, struct aerofs *a, struct handle *h,
 			b->mem = (void *)zero_table;
 			break;
 		case PACK_SPAN_FD:
-			if (!source_holds(&o, &sp, &last_src)) {
+			if (!source_holds(o, &sp, &last_src)) {
 				why = "source changed or unreadable";
 				goto fail;
 			}
@@ -993,7 +1118,7 @@ static void read_data(fuse_req_t req, struct aerofs *a, struct handle *h,
 	}
 	if (needs_pipe(bufs, i) && !splice_fits(a, pos - off, i)) {
 		free(tail);
-		read_copy(req, a, h, size, off);
+		read_copy(req, a, o, size, off);
 	} else {
 		count(&a->n.bytes_read, pos - off);
 		if (i == 0)
@@ -1003,81 +1128,70 @@ static void read_data(fuse_req_t req, struct aerofs *a, struct handle *h,
 					FUSE_BUF_SPLICE_MOVE);
 		free(tail);
 	}
-	/* After the reply, so that the reader does not wait for it; from a
-	 * copy, since release may have freed H by now (the caller's hold
-	 * keeps the generation). */
-	prefetch(&o, off, end);
+	/* After the reply, so that the reader does not wait for it (the
+	 * caller's hold keeps the generation). */
+	prefetch(o, off, end);
 	return;
 fail:
-	read_failed(a, h, off, size, why);
+	read_failed(a, o, off, size, why);
 	fuse_reply_err(req, err);
 	free(tail);
 }
 
-/*
- * status.json: from a copy, because the snapshot belongs to the handle and
- * release can free it while the reply is still being written (see below).
- */
+/* status.json: from its snapshot, which the caller holds. */
 static void read_status(fuse_req_t req, struct aerofs *a,
-			const struct handle *h, size_t size, uint64_t off)
+			const struct aerofs_snap *s, size_t size, uint64_t off)
 {
-	char *buf;
-
-	if (off >= h->len) {
+	if (off >= s->len) {
 		fuse_reply_buf(req, NULL, 0);
 		return;
 	}
-	if (size > h->len - off)
-		size = h->len - (size_t)off;
-	buf = malloc(size);
-	if (!buf) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	memcpy(buf, h->text + off, size);
+	if (size > s->len - off)
+		size = s->len - (size_t)off;
 	count(&a->n.bytes_read, size);
-	fuse_reply_buf(req, buf, size);
-	free(buf);
+	fuse_reply_buf(req, s->text + off, size);
 }
 
+/*
+ * By node id alone (no handles, fs.h).  The reply wakes the reader before
+ * fuse_reply_*() returns; if it then closes the file and the kernel forgets
+ * the node, the last hold on an old generation could go while we are still
+ * in writev() or splice() on its memory and descriptors: ours lasts until
+ * the reply is out.
+ */
 static void aerofs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size,
 			   off_t off, struct fuse_file_info *fi)
 {
 	struct aerofs *a = req_fs(req);
-	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
-	struct aerofs_gen *g;
+	struct obj o;
+	int err;
 
-	(void)ino;
+	(void)fi;
 	count(&a->n.reads, 1);
 	if (off < 0) {
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
-	if (h->o.kind == OBJ_STATUS) {
-		read_status(req, a, h, size, (uint64_t)off);
-		return;
-	}
-	/*
-	 * The reply wakes the reader before fuse_reply_*() returns; if it
-	 * then closes the file, release may drop the last hold on an old
-	 * generation while we are still in writev() or splice() on its
-	 * memory and descriptors.  Hold it until the reply is out.
-	 */
-	g = h->o.gen;
-	aerofs_gen_hold(a, g, 1);
-	read_data(req, a, h, size, (uint64_t)off);
-	aerofs_gen_put(a, g, 1);
+	err = obj_get(a, ino, &o);
+	if (!err && obj_is_dir(&o))
+		err = EISDIR;
+	if (err)
+		fuse_reply_err(req, err);
+	else if (o.kind == OBJ_STATUS)
+		read_status(req, a, o.snap, size, (uint64_t)off);
+	else
+		read_data(req, a, &o, size, (uint64_t)off);
+	obj_put(a, &o);
 }
 
-static void aerofs_op_release(fuse_req_t req, fuse_ino_t ino,
-			      struct fuse_file_info *fi)
+static void aerofs_op_releasedir(fuse_req_t req, fuse_ino_t ino,
+				 struct fuse_file_info *fi)
 {
 	struct aerofs *a = req_fs(req);
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 
 	(void)ino;
 	obj_put(a, &h->o);
-	free(h->text);
 	free(h);
 	fuse_reply_err(req, 0);
 }
@@ -1298,10 +1412,11 @@ static void do_readdir(fuse_req_t req, size_t size, off_t off,
 			used += need;
 			continue;
 		}
-		if (i < 2 || !links) {
+		if (i < 2 || !links || o.kind == OBJ_STATUS) {
 			/* The kernel takes no reference for "." and "..":
 			 * pass attributes only (passthrough_ll does too),
-			 * node id 0. */
+			 * node id 0.  Nor for status.json, whose snapshots
+			 * are made by lookups. */
 			memset(&e, 0, sizeof(e));
 			if (!obj_stat(a, &o, &e.attr))
 				break;
@@ -1339,12 +1454,6 @@ static void aerofs_op_readdirplus(fuse_req_t req, fuse_ino_t ino,
 {
 	(void)ino;
 	do_readdir(req, size, off, fi, true);
-}
-
-static void aerofs_op_releasedir(fuse_req_t req, fuse_ino_t ino,
-				 struct fuse_file_info *fi)
-{
-	aerofs_op_release(req, ino, fi);
 }
 
 static void aerofs_op_statfs(fuse_req_t req, fuse_ino_t ino)
@@ -1533,7 +1642,6 @@ const struct fuse_lowlevel_ops aerofs_ll_ops = {
 	.open = aerofs_op_open,
 	.read = aerofs_op_read,
 	.write = aerofs_op_write,
-	.release = aerofs_op_release,
 	.opendir = aerofs_op_opendir,
 	.readdir = aerofs_op_readdir,
 	.readdirplus = aerofs_op_readdirplus,

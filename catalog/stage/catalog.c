@@ -11,6 +11,7 @@
 #include "catalog/stage/catalog.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -281,6 +282,36 @@ int catalog_devices_cmd(struct catalog_build *cb,
 		free(name[i]);
 	}
 	return r;
+}
+
+/*
+ * Asks the kernel to start reading every file below DIR in an image source
+ * (advice only; bounded like catalog_add_tree()), so that the disk works
+ * on all of them at once while the first are hashed: file by file, a cold
+ * build waits for each file's reads in turn.
+ */
+static void catalog_prefetch_tree(const struct catalog_build *cb,
+				  const struct source_node *dir, unsigned depth)
+{
+	const struct source_extent *ext;
+	size_t count;
+
+	if (!dir || depth > PACK_DEPTH_MAX)
+		return;
+	for (size_t i = 0; i < source_node_nchildren(dir); i++) {
+		const struct source_node *c = source_node_child(dir, i);
+
+		if (source_node_type(c) == SOURCE_NODE_DIR)
+			catalog_prefetch_tree(cb, c, depth + 1);
+		if (source_node_type(c) != SOURCE_NODE_FILE ||
+		    source_node_extents(c, &ext, &count) < 0)
+			continue;
+		for (size_t k = 0; k < count; k++)
+			(void)posix_fadvise(source_fd(cb->src),
+					    (off_t)ext[k].offset,
+					    (off_t)ext[k].length,
+					    POSIX_FADV_WILLNEED);
+	}
 }
 
 /* "name" of the source: the basename, never the host path. */
@@ -863,6 +894,14 @@ static int catalog_fresh(struct catalog_build *cb, const char *source_path,
 			goto out;
 		}
 		cb->image_src = r;
+		for (size_t t = 0; t < SELECT_NTARGETS; t++)
+			for (size_t i = 0; i < f->sel.ndrv; i++) {
+				const struct select_driver *d = &f->sel.drv[i];
+
+				if (select_included(d))
+					catalog_prefetch_tree(
+						cb, d->t[t].arch_node, 3);
+			}
 	}
 	for (size_t t = 0; t < SELECT_NTARGETS; t++)
 		for (size_t i = 0; i < f->sel.ndrv; i++) {

@@ -321,7 +321,16 @@ def test_status_json():
         with open(d.path(STATUS), "rb") as f:
             head = f.read(10)
             os.listdir(d.mnt)
-            json.loads(head + f.read())
+            body = head + f.read()
+            json.loads(body)
+            # The size is the snapshot's: fstat says what is read.
+            check_eq(os.fstat(f.fileno()).st_size, len(body),
+                     "status.json size")
+        # Each snapshot goes once the kernel forgets it: more opens than
+        # the daemon keeps snapshots at once (1024) all succeed.
+        for i in range(1500):
+            with open(d.path(STATUS), "rb") as f:
+                json.loads(f.read())
 
 
 if __name__ == "__main__":
