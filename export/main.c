@@ -39,6 +39,7 @@
 
 #include "catalog/stage/catalog.h"
 #include "catalog/stage/profile.h"
+#include "catalog/util/io.h"
 #include "catalog/util/log.h"
 #include "export/archive/tree.h"
 #include "export/archive/zip.h"
@@ -512,21 +513,6 @@ static int sync_parent(const char *output)
 	return rc;
 }
 
-static int write_all(int fd, const unsigned char *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /*
  * The point of no return.  With the signals blocked, an interrupt either
  * came before, and the export fails with OUTPUT untouched, or stays
@@ -658,7 +644,7 @@ static int write_image(struct export *x, int fd, struct aero_error *err)
 					    strerror(n < 0 ? (int)-n : EIO));
 			goto out;
 		}
-		if ((rc = write_all(fd, buf, (size_t)n)) < 0) {
+		if ((rc = io_write_full(fd, buf, (size_t)n)) < 0) {
 			aero_error_set(err, rc, "write %s: %s", x->tmp,
 				       strerror(-rc));
 			goto out;
@@ -745,8 +731,8 @@ static int chunk_sink(void *ctx, uint32_t chunk, uint64_t off,
 					      "%s: %s", name,
 					      strerror(errno));
 	}
-	if ((rc = write_all(w->chunk_fd, data, len)) < 0 ||
-	    (rc = write_all(w->image_fd, data, len)) < 0)
+	if ((rc = io_write_full(w->chunk_fd, data, len)) < 0 ||
+	    (rc = io_write_full(w->image_fd, data, len)) < 0)
 		return aero_error_set(w->err, rc, "write: %s", strerror(-rc));
 	w->tr->bytes += 2 * (uint64_t)len;
 	if (off + len == start + clen) {
@@ -773,7 +759,7 @@ static int write_text(int dirfd, const char *name, const char *text,
 	if (fd < 0)
 		return aero_error_set(err, -errno, "create %s: %s", name,
 				      strerror(errno));
-	rc = write_all(fd, (const unsigned char *)text, len);
+	rc = io_write_full(fd, text, len);
 	if (close(fd) < 0 && rc == 0)
 		rc = -errno;
 	if (rc < 0)

@@ -20,6 +20,7 @@
 #include <openssl/evp.h>
 
 #include "catalog/util/checked.h"
+#include "catalog/util/io.h"
 #include "catalog/util/fdlimit.h"
 #include "catalog/util/upcase.h"
 #include "catalog/util/utf.h"
@@ -1095,20 +1096,12 @@ static int read_extents(const struct pack *p, const struct pack_node *n,
 		size_t chunk = e->length - in < len ? e->length - in : len;
 		int fd = p->sources[e->src].fd;
 
-		while (chunk > 0) {
-			ssize_t r = pread(fd, out, chunk, (off_t)(e->offset + in));
-
-			if (r < 0 && errno == EINTR)
-				continue;
-			/* Short: the source shrank under us. */
-			if (r <= 0)
-				return -EIO;
-			out += r;
-			in += (uint64_t)r;
-			off += (uint64_t)r;
-			len -= (size_t)r;
-			chunk -= (size_t)r;
-		}
+		/* Short (end of file): the source shrank under us. */
+		if (io_pread_full(fd, out, chunk, e->offset + in, NULL) < 0)
+			return -EIO;
+		out += chunk;
+		off += chunk;
+		len -= chunk;
 		/* After the read: what we read is the file we registered. */
 		if (source_check(&p->sources[e->src]) < 0)
 			return -EIO;

@@ -59,6 +59,7 @@
 
 #include "catalog/util/checked.h"
 #include "catalog/util/civil.h"
+#include "catalog/util/io.h"
 #include "catalog/util/log.h"
 #include "catalog/source/source_i.h"
 
@@ -149,25 +150,16 @@ static uint16_t le16(const uint8_t *p)
 static int read_at(struct isofs_ctx *c, void *buf, size_t len, uint64_t off)
 {
 	size_t done = 0;
+	int rc = io_pread_full(c->s->fd, buf, len, off, &done);
 
-	while (done < len) {
-		ssize_t r = pread(c->s->fd, (uint8_t *)buf + done, len - done,
-				  (off_t)(off + done));
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return aero_error_set(c->err, -errno,
-					      "read at byte %llu: %s",
-					      (unsigned long long)(off + done),
-					      strerror(errno));
-		if (r == 0)
-			return aero_error_set(c->err, -EIO,
-					      "image shrank: end of file at "
-					      "byte %llu",
-					      (unsigned long long)(off + done));
-		done += (size_t)r;
-	}
+	if (rc == -EIO)
+		return aero_error_set(c->err, rc, "image shrank: end of file "
+				      "at byte %llu",
+				      (unsigned long long)(off + done));
+	if (rc < 0)
+		return aero_error_set(c->err, rc, "read at byte %llu: %s",
+				      (unsigned long long)(off + done),
+				      strerror(-rc));
 	return 0;
 }
 

@@ -29,6 +29,7 @@
 #include "catalog/formats/inf.h"
 #include "catalog/stage/inspect.h"
 #include "catalog/stage/manifest.h"
+#include "catalog/util/io.h"
 #include "catalog/util/log.h"
 #include "catalog/util/sbuf.h"
 #include "catalog/util/termesc.h"
@@ -354,27 +355,24 @@ static int catalog_hash_source(const struct source *s,
 	while (off < size) {
 		size_t want =
 		    size - off > (1 << 20) ? (1 << 20) : (size_t)(size - off);
-		ssize_t k;
+		size_t k = 0;
 
 		if (cancel && atomic_load(cancel)) {
 			r = aero_error_set(err, -ECANCELED, "cancelled");
 			goto out;
 		}
-		k = pread(source_fd(s), buf, want, (off_t)off);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0) {
+		if (io_pread_full(source_fd(s), buf, want, off, &k) < 0) {
 			r = aero_error_set(err, -EIO,
 					   "cannot read the source "
 					   "at offset %llu to hash it",
-					   (unsigned long long)off);
+					   (unsigned long long)(off + k));
 			goto out;
 		}
-		if (!EVP_DigestUpdate(ctx, buf, (size_t)k)) {
+		if (!EVP_DigestUpdate(ctx, buf, want)) {
 			r = catalog_oom(err);
 			goto out;
 		}
-		off += (uint64_t)k;
+		off += want;
 	}
 	if (!EVP_DigestFinal_ex(ctx, md, &mdlen)) {
 		r = catalog_oom(err);

@@ -20,6 +20,7 @@
 #include "catalog/util/civil.h"
 #include "catalog/util/checked.h"
 #include "catalog/formats/inf.h"
+#include "catalog/util/io.h"
 #include "virtio/virtio_ids.h"
 
 int inspect_read(const struct source *s, const struct source_node *n,
@@ -56,27 +57,19 @@ int inspect_read(const struct source *s, const struct source_node *n,
 
 			if (want > size - got)
 				want = size - got;
-			for (uint64_t done = 0; done < want;) {
-				ssize_t k =
-				    pread(source_fd(s), p + got,
-					  (size_t)(want - done),
-					  (off_t)(ext[i].offset + done));
+			size_t done = 0;
 
-				if (k < 0 && errno == EINTR)
-					continue;
-				if (k <= 0) {
-					free(p);
-					return aero_error_set(
-					    err, -EIO,
-					    "%s: cannot read at offset "
-					    "%llu of the image",
-					    source_node_name(n),
-					    (unsigned long long)(ext[i].offset +
-								 done));
-				}
-				done += (uint64_t)k;
-				got += (size_t)k;
+			if (io_pread_full(source_fd(s), p + got, (size_t)want,
+					  ext[i].offset, &done) < 0) {
+				free(p);
+				return aero_error_set(err, -EIO,
+						      "%s: cannot read at "
+						      "offset %llu of the image",
+						      source_node_name(n),
+						      (unsigned long long)
+						      (ext[i].offset + done));
 			}
+			got += (size_t)want;
 		}
 	} else {
 		int fd = source_node_open(s, n);

@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "catalog/util/io.h"
+
 #define CHUNK (64 * 1024)
 
 struct tree_ctx {
@@ -35,24 +37,6 @@ static int sys_fail(struct tree_ctx *t, const char *what,
 			      strerror(e));
 }
 
-static int write_all(int fd, const unsigned char *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			if (n == 0)
-				errno = EIO;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static int write_file(struct tree_ctx *t, int dirfd, const struct pack_node *n)
 {
 	uint64_t size = pack_node_size(n), off = 0;
@@ -73,7 +57,8 @@ static int write_file(struct tree_ctx *t, int dirfd, const struct pack_node *n)
 							       EIO));
 			goto out;
 		}
-		if (write_all(fd, t->buf, (size_t)got) < 0) {
+		if ((rc = io_write_full(fd, t->buf, (size_t)got)) < 0) {
+			errno = -rc;
 			rc = sys_fail(t, "write", n);
 			goto out;
 		}

@@ -25,6 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "catalog/util/io.h"
+
 #define DOS_EPOCH 315532800		/* 1980-01-01T00:00:00Z */
 #define UT_MAX 4294967294LL		/* even: DOS keeps 2-second steps */
 #define CHUNK (64 * 1024)
@@ -56,8 +58,7 @@ static la_ssize_t write_cb(struct archive *a, void *ctx, const void *buf,
 			   size_t len)
 {
 	struct zip_writer *w = ctx;
-	const char *p = buf;
-	size_t left = len;
+	int rc;
 
 	(void)a;
 	/*
@@ -68,18 +69,10 @@ static la_ssize_t write_cb(struct archive *a, void *ctx, const void *buf,
 	 */
 	if (w->discard)
 		return (la_ssize_t)len;
-	while (left) {
-		ssize_t n = write(w->fd, p, left);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			w->err = n < 0 ? errno : EIO;
-			w->discard = true;
-			return (la_ssize_t)len;
-		}
-		p += n;
-		left -= (size_t)n;
+	if ((rc = io_write_full(w->fd, buf, len)) < 0) {
+		w->err = -rc;
+		w->discard = true;
+		return (la_ssize_t)len;
 	}
 	EVP_DigestUpdate(w->md, buf, len);
 	w->bytes += len;
