@@ -2,18 +2,21 @@
  * synth.c: README.txt, THIRD_PARTY_NOTICES.md and the two batch scripts of
  * the pack (synth.h).
  *
- * The scripts fix what the reference's did wrong (anchor §5, §11):
+ * The scripts fix what the reference's did wrong (anchor §5, §11); their
+ * text is in catalog/stage/scripts/ and comes through winscripts.h:
  * install.cmd checks for administrator rights, finds the 64-bit pnputil
  * from a 32-bit cmd.exe (WOW64: Sysnative), checks every pnputil exit
- * code, prints a summary, exits non-zero on failure and pauses only when
- * interactive; enable-testsigning.cmd asks before rebooting and explains
- * that 32-bit Windows 7 does not need test signing.
+ * code as text, pre-seeds virtio-blk as a boot driver, prints a summary,
+ * exits non-zero on failure and pauses only when interactive;
+ * enable-testsigning.cmd asks before rebooting and explains that 32-bit
+ * Windows 7 does not need test signing.
  */
 #include "catalog/stage/synth.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "catalog/stage/winscripts.h"
 #include "catalog/util/sbuf.h"
 
 /* Text written with '\n' becomes CRLF text. */
@@ -245,213 +248,15 @@ char *synth_notices(const struct synth_info *info, size_t *len)
 	return synth_crlf(&sb, len);
 }
 
+/* The scripts' text lives in catalog/stage/scripts/ (winscripts.h). */
 char *synth_install_cmd(size_t *len)
 {
-	struct sbuf sb = SBUF_INIT;
-
-	sbuf_puts(&sb,
-"@echo off\n"
-"rem install.cmd: installs the Aero Windows 7 virtio drivers of this pack.\n"
-"rem Usage: install.cmd [/quiet]\n"
-"rem Exit codes: 0 all installed, 1 a driver failed, 2 usage or not\n"
-"rem administrator, 3 no drivers for this architecture.\n"
-"setlocal EnableExtensions DisableDelayedExpansion\n"
-"rem Delayed expansion, used below, would eat a '!' in the pack's own\n"
-"rem path: refuse such a path before turning it on.\n"
-"set \"HERE=%~dp0\"\n"
-"if not \"%HERE:!=%\"==\"%HERE%\" (\n"
-"  echo install.cmd: error: the folder of this pack contains '!'; copy the pack to a folder without it.\n"
-"  exit /b 2\n"
-")\n"
-"setlocal EnableDelayedExpansion\n"
-"set \"QUIET=\"\n"
-"set \"RC=0\"\n"
-"set \"RESTART=\"\n"
-"\n"
-":args\n"
-"if \"%~1\"==\"\" goto args_done\n"
-"if /i \"%~1\"==\"/quiet\" (\n"
-"  set \"QUIET=1\"\n"
-") else if /i \"%~1\"==\"/q\" (\n"
-"  set \"QUIET=1\"\n"
-") else if \"%~1\"==\"/?\" (\n"
-"  echo Usage: install.cmd [/quiet]\n"
-"  echo Installs every driver under win7\\x86 or win7\\amd64 with pnputil.\n"
-"  exit /b 0\n"
-") else (\n"
-"  echo install.cmd: error: unknown option %1\n"
-"  set \"RC=2\"\n"
-"  goto end\n"
-")\n"
-"shift\n"
-"goto args\n"
-":args_done\n"
-"\n"
-"rem net session succeeds only in an elevated prompt.\n"
-"net session >nul 2>&1\n"
-"if errorlevel 1 (\n"
-"  echo install.cmd: error: administrator rights are required.\n"
-"  echo Right-click install.cmd and choose \"Run as administrator\".\n"
-"  set \"RC=2\"\n"
-"  goto end\n"
-")\n"
-"\n"
-"rem A 32-bit cmd.exe on 64-bit Windows reports x86 in\n"
-"rem PROCESSOR_ARCHITECTURE and AMD64 in PROCESSOR_ARCHITEW6432.\n"
-"set \"ARCH=x86\"\n"
-"if /i \"%PROCESSOR_ARCHITECTURE%\"==\"AMD64\" set \"ARCH=amd64\"\n"
-"if /i \"%PROCESSOR_ARCHITEW6432%\"==\"AMD64\" set \"ARCH=amd64\"\n"
-"\n"
-"rem From a 32-bit cmd.exe, System32 is redirected to SysWOW64; the 64-bit\n"
-"rem pnputil that can install 64-bit drivers is reached through Sysnative.\n"
-"set \"PNPUTIL=%SystemRoot%\\System32\\pnputil.exe\"\n"
-"if exist \"%SystemRoot%\\Sysnative\\pnputil.exe\" "
-	"set \"PNPUTIL=%SystemRoot%\\Sysnative\\pnputil.exe\"\n"
-"\n"
-"set \"DRVDIR=%~dp0win7\\%ARCH%\"\n"
-"if not exist \"!DRVDIR!\\\" (\n"
-"  echo install.cmd: error: !DRVDIR! is missing: "
-	"this pack has no drivers for !ARCH!.\n"
-"  set \"RC=3\"\n"
-"  goto end\n"
-")\n"
-"\n"
-"echo Installing the Aero virtio drivers for Windows 7 !ARCH!\n"
-"set /a OK=0\n"
-"set /a FAILED=0\n"
-"set \"FAILED_LIST=\"\n"
-"rem pnputil's exit code is compared as text: a crashed pnputil exits with\n"
-"rem a negative code, which \"if errorlevel 1\" would take for success.\n"
-"rem 259 is ERROR_NO_MORE_ITEMS: the package was added to the driver store\n"
-"rem but no present device uses it.  3010: installed, restart needed.\n"
-"rem FOR /R takes its root before delayed expansion: %DRVDIR%, not !DRVDIR!.\n"
-"for /r \"%DRVDIR%\" %%I in (*.inf) do (\n"
-"  echo.\n"
-"  echo === %%~nxI\n"
-"  \"!PNPUTIL!\" -i -a \"%%I\"\n"
-"  set \"PRC=!errorlevel!\"\n"
-"  if \"!PRC!\"==\"0\" (\n"
-"    set /a OK+=1\n"
-"  ) else if \"!PRC!\"==\"259\" (\n"
-"    echo %%~nxI is in the driver store; no device for it is present now.\n"
-"    set /a OK+=1\n"
-"  ) else if \"!PRC!\"==\"3010\" (\n"
-"    set /a OK+=1\n"
-"    set \"RESTART=1\"\n"
-"  ) else (\n"
-"    echo install.cmd: error: pnputil failed for %%I "
-	"with exit code !PRC!\n"
-"    set /a FAILED+=1\n"
-"    set \"FAILED_LIST=!FAILED_LIST! %%~nxI\"\n"
-"  )\n"
-")\n"
-"\n"
-"echo.\n"
-"echo Summary: !OK! driver package(s) installed, !FAILED! failed.\n"
-"if defined RESTART echo Restart Windows to finish the installation.\n"
-"if !OK! equ 0 if !FAILED! equ 0 (\n"
-"  echo install.cmd: error: no .inf file found under !DRVDIR!\n"
-"  set \"RC=3\"\n"
-"  goto end\n"
-")\n"
-"if !FAILED! gtr 0 (\n"
-"  echo Failed:!FAILED_LIST!\n"
-"  echo On 64-bit Windows 7 a signature error usually means the drivers are\n"
-"  echo test-signed: run enable-testsigning.cmd and restart, then retry.\n"
-"  set \"RC=1\"\n"
-")\n"
-"\n"
-":end\n"
-"if not defined QUIET pause\n"
-"exit /b %RC%\n");
-	return synth_crlf(&sb, len);
+	return winscript_install_cmd(len);
 }
 
 char *synth_testsigning_cmd(size_t *len)
 {
-	struct sbuf sb = SBUF_INIT;
-
-	sbuf_puts(&sb,
-"@echo off\n"
-"rem enable-testsigning.cmd: turns on test signing so that 64-bit\n"
-"rem Windows 7 loads test-signed drivers.  Takes effect after a restart.\n"
-"rem Usage: enable-testsigning.cmd [/reboot or /noreboot] [/force]\n"
-"rem Exit codes: 0 done (or not needed), 1 bcdedit failed, 2 usage or not\n"
-"rem administrator.\n"
-"setlocal EnableExtensions\n"
-"set \"REBOOT=ask\"\n"
-"set \"FORCE=\"\n"
-"\n"
-":args\n"
-"if \"%~1\"==\"\" goto args_done\n"
-"if /i \"%~1\"==\"/reboot\" (\n"
-"  set \"REBOOT=yes\"\n"
-") else if /i \"%~1\"==\"/noreboot\" (\n"
-"  set \"REBOOT=no\"\n"
-") else if /i \"%~1\"==\"/force\" (\n"
-"  set \"FORCE=1\"\n"
-") else if \"%~1\"==\"/?\" (\n"
-"  echo Usage: enable-testsigning.cmd [/reboot ^| /noreboot] [/force]\n"
-"  echo   /reboot    restart without asking once test signing is on\n"
-"  echo   /noreboot  do not restart; restart later yourself\n"
-"  echo   /force     also turn test signing on for 32-bit Windows\n"
-"  exit /b 0\n"
-") else (\n"
-"  echo enable-testsigning.cmd: error: unknown option %1\n"
-"  exit /b 2\n"
-")\n"
-"shift\n"
-"goto args\n"
-":args_done\n"
-"\n"
-"set \"ARCH=x86\"\n"
-"if /i \"%PROCESSOR_ARCHITECTURE%\"==\"AMD64\" set \"ARCH=amd64\"\n"
-"if /i \"%PROCESSOR_ARCHITEW6432%\"==\"AMD64\" set \"ARCH=amd64\"\n"
-"if \"%ARCH%\"==\"x86\" if not defined FORCE (\n"
-"  echo This is 32-bit Windows, which does not enforce kernel driver\n"
-"  echo signatures: test-signed or unsigned drivers install after a warning,\n"
-"  echo so test signing is not needed.  Nothing was changed.\n"
-"  echo Use /force to turn it on anyway.\n"
-"  exit /b 0\n"
-")\n"
-"\n"
-"net session >nul 2>&1\n"
-"if errorlevel 1 (\n"
-"  echo enable-testsigning.cmd: error: administrator rights are required.\n"
-"  echo Right-click enable-testsigning.cmd and choose "
-	"\"Run as administrator\".\n"
-"  exit /b 2\n"
-")\n"
-"\n"
-"rem bcdedit.exe is 64-bit only on 64-bit Windows: reach it through\n"
-"rem Sysnative when this cmd.exe is the 32-bit one.\n"
-"set \"BCDEDIT=%SystemRoot%\\System32\\bcdedit.exe\"\n"
-"if exist \"%SystemRoot%\\Sysnative\\bcdedit.exe\" "
-	"set \"BCDEDIT=%SystemRoot%\\Sysnative\\bcdedit.exe\"\n"
-"\n"
-"\"%BCDEDIT%\" /set testsigning on\n"
-"if errorlevel 1 (\n"
-"  echo enable-testsigning.cmd: error: bcdedit /set testsigning on failed.\n"
-"  echo Check that this prompt runs as administrator and that BitLocker or\n"
-"  echo a firmware policy does not lock the boot configuration.\n"
-"  exit /b 1\n"
-")\n"
-"echo Test signing is on.  \"Test Mode\" will show on the desktop after the\n"
-"echo restart; undo it with: bcdedit /set testsigning off\n"
-"\n"
-"if \"%REBOOT%\"==\"no\" goto later\n"
-"if \"%REBOOT%\"==\"yes\" goto reboot\n"
-"choice /c YN /m \"Restart Windows now\"\n"
-"rem 1 is Y; N is 2, and Ctrl+C makes choice return 0: no restart.\n"
-"if errorlevel 2 goto later\n"
-"if not errorlevel 1 goto later\n"
-":reboot\n"
-"shutdown /r /t 10 /c \"Restarting to enable driver test signing\"\n"
-"exit /b 0\n"
-":later\n"
-"echo Restart Windows for the change to take effect.\n"
-"exit /b 0\n");
-	return synth_crlf(&sb, len);
+	return winscript_testsigning_cmd(len);
 }
 
 /* clang-format on */
