@@ -82,6 +82,8 @@ if not exist "!DRVDIR!\" (
   set "RC=4"
   goto end
 )
+rem CALL doubles the carets of a quoted path: devices.cmd runs as a copy
+rem in TEMP.
 if not defined SKIPSTORAGE (
   if not exist "!HERE!config\devices.cmd" (
     set "M=!ME!: error: config\devices.cmd is missing from the pack; /skipstorage installs without pre-seeding."
@@ -89,7 +91,6 @@ if not defined SKIPSTORAGE (
     set "RC=4"
     goto end
   )
-  rem CALL doubles the carets of a quoted path: run a copy from TEMP.
   copy /y "!HERE!config\devices.cmd" "%AERO_TMP%.cmd" >nul
   call "%AERO_TMP%.cmd"
   del "%AERO_TMP%.cmd"

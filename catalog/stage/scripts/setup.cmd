@@ -71,9 +71,10 @@ set "DRVDIR=!HERE!drivers\!ARCH!"
 
 if "!MODE!"=="verify" goto verify_media
 
+rem fltmc needs administrator rights and, unlike "net session", not the
+rem Server service, which a hardened guest may have disabled.  /check and
+rem /verify-media change nothing and need no elevation.
 if not "!MODE!"=="check" (
-  rem fltmc needs administrator rights and, unlike "net session", not the
-  rem Server service, which a hardened guest may have disabled.
   "!FLTMC!" >nul 2>&1
   if not "!errorlevel!"=="0" (
     set "M=!ME!: error: administrator rights are required. Right-click !ME! and choose Run as administrator."
