@@ -32,6 +32,9 @@ works around it:
 - Wine's pause returns at end of input: runs read /dev/null, and a pause is
   seen as its "Press any key" line.
 
+Set AERO_WINE_GT_MEDIA or AERO_WINE_PACK_MEDIA to an exported media
+directory to run the scripts of real media too (SKIPped otherwise).
+
 SKIPs without wine or x86_64-w64-mingw32-gcc.
 """
 
@@ -683,6 +686,63 @@ def test_testsigning():
     assert not os.path.exists(marker)
     rc, out, _ = w.run(ts, ["/?"])
     assert rc == 0 and "Usage" in out and PRESS in out
+
+
+# ---- real media ---------------------------------------------------------------
+
+def copy_media(src, name):
+    dst = os.path.join(wine().c, "media", name)
+    shutil.rmtree(dst, ignore_errors=True)
+    shutil.copytree(src, dst)
+    return dst
+
+
+def test_real_guest_tools():
+    """AERO_WINE_GT_MEDIA: an exported Guest Tools media (a directory) to
+    run setup.cmd /check, /verify-media and an install on."""
+    src = os.environ.get("AERO_WINE_GT_MEDIA")
+    if not src:
+        raise T.Skip("AERO_WINE_GT_MEDIA not set")
+    w = wine()
+    w.reset()
+    m = copy_media(src, ODD + " gt")
+    setup = os.path.join(m, "setup.cmd")
+    before = state(w)
+    rc, out, _ = w.run(setup, ["/check", "/quiet"])
+    assert rc == 0 and state(w) == before, (rc, out)
+    rc, out, _ = w.run(setup, ["/verify-media", "/quiet"])
+    assert rc == 0 and " 0 do not" in out, (rc, out)
+    rc, out, _ = w.run(setup, ["/quiet", "/notestsigning"])
+    assert rc == 0, (rc, out)
+    v = w.values(SVC.rsplit("\\", 1)[0] + "\\" + service_of(m))
+    assert v and v["Start"] == ("REG_DWORD", "0x0"), v
+    rc, out, _ = w.run(os.path.join(m, "uninstall.cmd"),
+                       ["/quiet", "/cleanupstorage"])
+    assert rc == 0, (rc, out)
+
+
+def test_real_pack():
+    """AERO_WINE_PACK_MEDIA: an exported driver pack (a directory) whose
+    install.cmd is run."""
+    src = os.environ.get("AERO_WINE_PACK_MEDIA")
+    if not src:
+        raise T.Skip("AERO_WINE_PACK_MEDIA not set")
+    w = wine()
+    w.reset()
+    m = copy_media(src, ODD + " pack")
+    rc, out, calls = w.run(os.path.join(m, "install.cmd"), ["/quiet"])
+    assert rc == 0, (rc, out)
+    assert of(calls, "pnputil"), calls
+    v = w.values(SVC.rsplit("\\", 1)[0] + "\\" + service_of(m))
+    assert v and v["Start"] == ("REG_DWORD", "0x0"), v
+
+
+def service_of(media):
+    with open(os.path.join(media, "config", "devices.cmd"), "rb") as f:
+        for ln in f.read().decode("ascii").split("\r\n"):
+            if ln.startswith('set "AERO_VIRTIO_BLK_SERVICE='):
+                return ln.split("=", 1)[1].rstrip('"')
+    raise AssertionError("no AERO_VIRTIO_BLK_SERVICE in devices.cmd")
 
 
 def require():

@@ -16,10 +16,10 @@ rem Every option is read before anything can fail, so that /quiet holds
 rem on every exit path; an unknown one is reported after the loop.
 :args
 if "%~1"=="" goto args_done
-if /i "%~1"=="/quiet" (set "QUIET=1") & goto args_next
-if /i "%~1"=="/q" (set "QUIET=1") & goto args_next
-if /i "%~1"=="/cleanupstorage" (set "CLEANSTORAGE=1") & goto args_next
-if "%~1"=="/?" (set "HELP=1") & goto args_next
+if /i "%~1"=="/quiet" set "QUIET=1" & goto args_next
+if /i "%~1"=="/q" set "QUIET=1" & goto args_next
+if /i "%~1"=="/cleanupstorage" set "CLEANSTORAGE=1" & goto args_next
+if "%~1"=="/?" set "HELP=1" & goto args_next
 if not defined BADARG set "BADARG=%~1"
 :args_next
 shift

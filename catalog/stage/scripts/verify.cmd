@@ -15,9 +15,9 @@ set "RC=0"
 
 :args
 if "%~1"=="" goto args_done
-if /i "%~1"=="/quiet" (set "QUIET=1") & goto args_next
-if /i "%~1"=="/q" (set "QUIET=1") & goto args_next
-if "%~1"=="/?" (set "HELP=1") & goto args_next
+if /i "%~1"=="/quiet" set "QUIET=1" & goto args_next
+if /i "%~1"=="/q" set "QUIET=1" & goto args_next
+if "%~1"=="/?" set "HELP=1" & goto args_next
 if not defined BADARG set "BADARG=%~1"
 :args_next
 shift
