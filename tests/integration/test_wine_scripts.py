@@ -549,6 +549,39 @@ def test_skipstorage():
     check_not_preseeded(w)
 
 
+def test_other_exit_codes():
+    """uninstall.cmd 1, 2, 3; verify.cmd 2, 4; install.cmd 6."""
+    w = wine()
+    w.reset()
+    m = make_media("others")
+    rc, out, _ = w.run(os.path.join(m, "setup.cmd"),
+                       ["/quiet", "/notestsigning"])
+    assert rc == 0, (rc, out)
+    un = os.path.join(m, "uninstall.cmd")
+    rc, out, calls = w.run(un, ["/quiet"], rc={"fltmc": -2147024891})
+    assert rc == 3 and names(calls) == ["fltmc"], (rc, out, calls)
+    rc, out, _ = w.run(un, ["/nope", "/quiet"])
+    assert rc == 2 and PRESS not in out, (rc, out)
+    rc, out, _ = w.run(un, ["/quiet"], rc={"pnputil": -536870347})
+    assert rc == 1 and "FAILED" in out, (rc, out)
+    with open(os.path.join(w.c, "AeroGuestTools", "installed.txt")) as f:
+        rec = f.read()
+    assert rec.count("driver oem7.inf") == 3, rec  # kept for a retry
+    assert "cert Root" not in rec, rec              # those went
+    rc, out, calls = w.run(un, ["/quiet"])
+    assert rc == 0 and len(of(calls, "pnputil")) == 3, (rc, out)
+    ver = os.path.join(m, "verify.cmd")
+    rc, out, _ = w.run(ver, ["/nope", "/quiet"])
+    assert rc == 2, (rc, out)
+    os.remove(os.path.join(m, "config", "devices.cmd"))
+    rc, out, _ = w.run(ver, ["/quiet"])
+    assert rc == 4, (rc, out)
+    p = make_media("others", kind="pack", service="notviostor")
+    rc, out, calls = w.run(os.path.join(p, "install.cmd"), ["/quiet"])
+    assert rc == 6 and "pnputil" not in names(calls), (rc, out)
+    w.reset()
+
+
 # ---- verify.cmd --------------------------------------------------------------
 
 ENUM = "HKLM\\SYSTEM\\CurrentControlSet\\Enum\\PCI"
@@ -562,7 +595,8 @@ def test_verify():
                        ["/quiet", "/notestsigning"])
     assert rc == 0, (rc, out)
     blk = ENUM + "\\VEN_1AF4&DEV_1042&SUBSYS_00021AF4&REV_01\\3&13c0b0c5&0&20"
-    net = ENUM + "\\VEN_1AF4&DEV_1041&SUBSYS_00011AF4&REV_01\\3&13c0b0c5&0&18"
+    # a REV devices.cmd does not list still matches by VEN&DEV
+    net = ENUM + "\\VEN_1AF4&DEV_1041&SUBSYS_00011AF4&REV_02\\3&13c0b0c5&0&18"
     try:
         assert w.reg("add", blk, "/v", "Service", "/t", "REG_SZ",
                      "/d", "viostor", "/f")[0] == 0
@@ -601,7 +635,7 @@ def test_verify():
     finally:
         w.reg("delete", ENUM + "\\VEN_1AF4&DEV_1042&SUBSYS_00021AF4&REV_01",
               "/f")
-        w.reg("delete", ENUM + "\\VEN_1AF4&DEV_1041&SUBSYS_00011AF4&REV_01",
+        w.reg("delete", ENUM + "\\VEN_1AF4&DEV_1041&SUBSYS_00011AF4&REV_02",
               "/f")
 
 

@@ -204,6 +204,12 @@ for %%H in (%AERO_VIRTIO_BLK_HWIDS%) do if /i "%%~H"=="PCI\%DEVNAME%" set "KIND=
 for %%H in (%AERO_VIRTIO_NET_HWIDS%) do if /i "%%~H"=="PCI\%DEVNAME%" set "KIND=NET"
 for %%H in (%AERO_VIRTIO_INPUT_HWIDS%) do if /i "%%~H"=="PCI\%DEVNAME%" set "KIND=INPUT"
 for %%H in (%AERO_VIRTIO_SND_HWIDS%) do if /i "%%~H"=="PCI\%DEVNAME%" set "KIND=SND"
+rem A SUBSYS or REV devices.cmd does not list: match VEN_1AF4&DEV_xxxx.
+set "SHORT=%DEVNAME:~0,17%"
+if not defined KIND for %%H in (%AERO_VIRTIO_BLK_HWIDS%) do if /i "%%~H"=="PCI\%SHORT%" set "KIND=BLK"
+if not defined KIND for %%H in (%AERO_VIRTIO_NET_HWIDS%) do if /i "%%~H"=="PCI\%SHORT%" set "KIND=NET"
+if not defined KIND for %%H in (%AERO_VIRTIO_INPUT_HWIDS%) do if /i "%%~H"=="PCI\%SHORT%" set "KIND=INPUT"
+if not defined KIND for %%H in (%AERO_VIRTIO_SND_HWIDS%) do if /i "%%~H"=="PCI\%SHORT%" set "KIND=SND"
 if defined KIND call set "WANT=%%AERO_VIRTIO_%KIND%_SERVICE%%"
 "!REGEXE!" query "%D%" > "%AERO_TMP%.ins" 2>nul
 for /f "usebackq delims=" %%E in ("%AERO_TMP%.ins") do (
