@@ -764,9 +764,22 @@ def test_real_pack():
     w = wine()
     w.reset()
     m = copy_media(src, ODD + " pack")
-    rc, out, calls = w.run(os.path.join(m, "install.cmd"), ["/quiet"])
+    infs = sorted(os.path.join(d, f) for d, _, fs in
+                  os.walk(os.path.join(m, "win7", "amd64"))
+                  for f in fs if f.lower().endswith(".inf"))
+    assert infs, "no INF under win7/amd64"
+    inst = os.path.join(m, "install.cmd")
+    if not os.path.exists(os.path.join(m, "config", "devices.cmd")):
+        # a pack without devices.cmd: pre-seeding refused, /skipstorage ok
+        rc, out, calls = w.run(inst, ["/quiet"])
+        assert rc == 4 and "devices.cmd" in out, (rc, out)
+        rc, out, calls = w.run(inst, ["/quiet", "/skipstorage"])
+        assert rc == 0, (rc, out)
+        assert len(of(calls, "pnputil")) == len(infs), calls
+        return
+    rc, out, calls = w.run(inst, ["/quiet"])
     assert rc == 0, (rc, out)
-    assert of(calls, "pnputil"), calls
+    assert len(of(calls, "pnputil")) == len(infs), calls
     v = w.values(SVC.rsplit("\\", 1)[0] + "\\" + service_of(m))
     assert v and v["Start"] == ("REG_DWORD", "0x0"), v
 
