@@ -85,6 +85,7 @@ rem whatever could not be removed.
 copy /y "!RECORD!" "%AERO_TMP%.rec" >nul
 type nul > "!RECORD!"
 set "NKEPT=0"
+type nul > "%AERO_TMP%.seen"
 for /f "usebackq tokens=1,2,*" %%A in ("%AERO_TMP%.rec") do (
   set "KIND=%%A"
   set "A1=%%B"
@@ -92,6 +93,7 @@ for /f "usebackq tokens=1,2,*" %%A in ("%AERO_TMP%.rec") do (
   call :undo_line
 )
 del "%AERO_TMP%.rec"
+del "%AERO_TMP%.seen"
 if "!NKEPT!"=="0" del "!RECORD!"
 set "M=!ME! finished with exit code !RC!."
 call :say
@@ -100,6 +102,11 @@ goto end
 rem One line of installed.txt: KIND A1 A2.  What could not be undone, and
 rem the storage entries unless /cleanupstorage, are written back.
 :undo_line
+rem setup.cmd run twice records a package twice: undo each line once.
+set "DUP="
+for /f "usebackq tokens=1,2,*" %%X in ("%AERO_TMP%.seen") do if "%%X %%Y %%Z"=="!KIND! !A1! !A2!" set "DUP=1"
+if defined DUP goto :eof
+>>"%AERO_TMP%.seen" echo !KIND! !A1! !A2!
 set "KEEP="
 set "FAIL="
 set "M=unknown record line: !KIND!"

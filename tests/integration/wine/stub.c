@@ -8,7 +8,8 @@
  * certutil it really hashes: "certutil -hashfile FILE [SHA1|SHA256]"
  * prints what Windows 7's certutil prints, the digest as spaced byte
  * pairs between a header line and a status line.  As pnputil -a it prints
- * a "Published name : oemN.inf" line like Windows 7's.  Built with
+ * a "Published name : oemN.inf" line like Windows 7's, N being
+ * AERO_STUB_OEM (default 7) plus a hash of the INF path.  Built with
  * mingw-w64; uses CryptoAPI, which Wine implements.
  */
 #include <windows.h>
@@ -95,10 +96,13 @@ int main(int argc, char **argv)
 		return hashfile(argv[2], argc > 3 ? argv[3] : NULL);
 	if (!strcmp(name, "pnputil") && argc >= 3 &&
 	    (!_stricmp(argv[1], "-a") || !_stricmp(argv[2], "-a"))) {
-		static unsigned serial;
+		/* like Windows, the same package gets the same oemN.inf */
 		const char *s = getenv("AERO_STUB_OEM");
+		unsigned serial = s ? (unsigned)atoi(s) : 7, h = 0;
 
-		serial = s ? (unsigned)atoi(s) : 7;
+		for (const char *p = argv[argc - 1]; *p; p++)
+			h = h * 31 + (unsigned char)tolower((unsigned char)*p);
+		serial += h % 1000;
 		printf("Microsoft PnP Utility\r\n\r\n");
 		printf("Processing inf :            %s\r\n", argv[argc - 1]);
 		printf("Driver package added successfully.\r\n");
