@@ -214,9 +214,12 @@ goto end
 rem In a file entry F is '    {"path"', P ' "a/b", "size"' and WANT
 rem ' "<hex>"},': cut them to size.
 :verify_one
-set "F=%F:"=%"
-if not "%F:~0,5%"=="    {" goto :eof
+set "F=[%F:"=%]"
+if not "%F:~0,6%"=="[    {" goto :eof
+if not defined P goto :eof
+if not defined WANT goto :eof
 set "P=%P:~2,-9%"
+if not defined P goto :eof
 set "P=%P:/=\%"
 set "WANT=%WANT:~2,64%"
 set "GOT="
@@ -224,7 +227,8 @@ if exist "!HERE!!P!" (
   "!CERTUTIL!" -hashfile "!HERE!!P!" SHA256 > "%AERO_TMP%" 2>nul
   for /f "usebackq skip=1 delims=" %%L in ("%AERO_TMP%") do if not defined GOT set "GOT=%%L"
 )
-if defined GOT set "GOT=%GOT: =%"
+if not defined GOT set "GOT=missing"
+set "GOT=%GOT: =%"
 if /i "!GOT!"=="!WANT!" (
   set /a NOK+=1
 ) else (
@@ -319,8 +323,8 @@ set /a OK+=1
 set "M=  ok      !INFNAME!"
 call :say
 for /f "usebackq tokens=1,* delims=:" %%A in ("%AERO_TMP%") do (
-  set "N=%%A"
-  set "V=%%B"
+  set "N=[%%A]"
+  set "V=[%%B]"
   call :published
 )
 goto :eof
@@ -336,12 +340,14 @@ rem "Published name :   oem7.inf" from pnputil names the package to remove.
 :published
 set "N=%N: =%"
 set "V=%V: =%"
-if /i "%N%"=="Publishedname" >>"!RECORD!" echo driver %V%
+set "V=%V:~1,-1%"
+if /i "%N%"=="[Publishedname]" >>"!RECORD!" echo driver %V%
 goto :eof
 
 rem certutil -hashfile prints the digest as spaced pairs on Windows 7.
 :thumb
-if defined THUMB set "THUMB=%THUMB: =%"
+if not defined THUMB goto :eof
+set "THUMB=%THUMB: =%"
 goto :eof
 
 rem #include storage.cmdinc

@@ -177,7 +177,8 @@ set "KEY=%CDD%\%H:\=#%"
 goto :eof
 
 :thumb
-if defined THUMB set "THUMB=%THUMB: =%"
+if not defined THUMB goto :eof
+set "THUMB=%THUMB: =%"
 goto :eof
 
 :has_cert
