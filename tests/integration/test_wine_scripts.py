@@ -247,7 +247,8 @@ def script_text(name):
         return f.read()
 
 
-def make_media(name, kind="gt", policy="test", certs=True, service="viostor"):
+def make_media(name, kind="gt", policy="test", certs=True, service="viostor",
+               digest="sha1"):
     """A Guest Tools media (KIND "gt") or a driver pack ("pack") under
     C:\\media\\NAME.  Returns its host path."""
     root = os.path.join(wine().c, "media", name)
@@ -284,8 +285,11 @@ def make_media(name, kind="gt", policy="test", certs=True, service="viostor"):
             % (rel, len(data), hashlib.sha256(data).hexdigest())
             for rel, data in sorted(files.items())]
     man = ('{\n  "schema": "aero-guest-tools/1",\n'
-           '  "signing_policy": "%s",\n  "files": [\n%s\n  ]\n}\n'
-           % (policy, ",\n".join(rows)))
+           '  "signing_policy": "%s",\n'
+           '  "catalogs": [\n    {\n      "driver": "viostor",\n'
+           '      "digest": "%s"\n    }\n  ],\n'
+           '  "files": [\n%s\n  ]\n}\n'
+           % (policy, digest, ",\n".join(rows)))
     with open(os.path.join(root, "manifest.json"), "w") as f:
         f.write(man)
     json.loads(man)
@@ -627,6 +631,7 @@ def test_verify():
         assert j["critical_device_database"] is True, j
         assert j["testsigning"] == "on", j
         assert j["sha2_update"] is False, j
+        assert j["sha256_catalogs"] is False, j
         assert j["exit_code"] == 0, j
         assert [(d["id"], d["kind"], d["service"], d["ok"])
                 for d in j["devices"]] == [
@@ -644,6 +649,24 @@ def test_verify():
         bad = [d for d in j["devices"] if not d["ok"]]
         assert [(d["kind"], d["service"], d["expected"]) for d in bad] == [
             ("NET", "", "netkvm")], j
+        # a SHA-256 catalog without the SHA-2 update: a warning; with it,
+        # none
+        make_media(ODD, digest="sha256")
+        rc, out, _ = w.run(os.path.join(m, "verify.cmd"), ["/quiet"])
+        assert rc == 1 and "SHA-2 update is missing" in out, (rc, out)
+        with open(os.path.join(rep, "verify.json")) as f:
+            assert json.load(f)["sha256_catalogs"] is True
+        cbs = ("HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\"
+               "Component Based Servicing\\Packages\\"
+               "Package_for_KB4474419~31bf3856ad364e35~amd64~~6.1.4.0")
+        assert w.reg("add", cbs, "/f")[0] == 0
+        try:
+            rc, out, _ = w.run(os.path.join(m, "verify.cmd"), ["/quiet"])
+        finally:
+            w.reg("delete", cbs, "/f")
+        assert "SHA-2 update is missing" not in out, out
+        with open(os.path.join(rep, "verify.json")) as f:
+            assert json.load(f)["sha2_update"] is True
         # pre-seeding undone: the report says so
         w.reg("delete", CDD + "\\PCI#VEN_1AF4&DEV_1001", "/f")
         rc, out, _ = w.run(os.path.join(m, "verify.cmd"), ["/quiet"])

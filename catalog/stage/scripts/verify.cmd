@@ -154,8 +154,19 @@ for /f "usebackq delims=" %%P in ("%AERO_TMP%") do (
   set "L=%%P"
   call :kbline
 )
-set "M=SHA-2 code signing update (KB3033929 or KB4474419): !SHA2!; SHA-256 signed catalogs need it."
+set "M=SHA-2 code signing update (KB3033929 or KB4474419): !SHA2!"
 call :say
+rem A catalog's digest, as manifest.json records it: "digest": "sha256".
+set "SHA256CAT=false"
+if exist "!HERE!manifest.json" for /f "usebackq tokens=1,2 delims=:, " %%A in ("%HERE%manifest.json") do (
+  set "K=[%%A]"
+  set "V=[%%B]"
+  call :digestline
+)
+if "!SHA256CAT!!SHA2!"=="truefalse" (
+  set "M=WARNING: a catalog of this media is SHA-256 signed and the SHA-2 update is missing: Windows 7 cannot verify it. Install KB4474419."
+  call :say
+)
 
 >>"!JSON!" echo   "storage_service": "!SVC!",
 >>"!JSON!" echo   "storage_boot_start": !BOOTSTART!,
@@ -163,6 +174,7 @@ call :say
 >>"!JSON!" echo   "testsigning": "!TESTSIGNING!",
 >>"!JSON!" echo   "certificates": !CERTS!,
 >>"!JSON!" echo   "sha2_update": !SHA2!,
+>>"!JSON!" echo   "sha256_catalogs": !SHA256CAT!,
 >>"!JSON!" echo   "exit_code": !RC!
 >>"!JSON!" echo }
 set "M=Reports: !LOG! and !JSON!; exit code !RC!."
@@ -192,6 +204,14 @@ goto :eof
 :kbline
 if /i not "%L:KB3033929=%"=="%L%" set "SHA2=true"
 if /i not "%L:KB4474419=%"=="%L%" set "SHA2=true"
+goto :eof
+
+rem One "K": "V" line of manifest.json, as [K] and [V] with their quotes.
+:digestline
+set "K=%K:"=%"
+if not "%K%"=="[digest]" goto :eof
+set "V=%V:"=%"
+if /i "%V%"=="[sha256]" set "SHA256CAT=true"
 goto :eof
 
 rem One key D under Enum\PCI: when it is a vendor 1AF4 id, its instances,
