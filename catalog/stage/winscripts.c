@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "winscripts_text.h"
+#include "catalog/stage/winscripts_text.h" /* generated */
 
 static char *winscript_join(const char *const *lines, size_t *len)
 {
