@@ -1,37 +1,58 @@
 /*
- * winscripts.c: placeholder texts until the scripts module lands
- * (winscripts.h).  Each script says it is not built yet and fails, so
- * that nobody mistakes the media for a working one.
+ * winscripts.c: the Windows batch scripts (winscripts.h), from the C
+ * strings the build generates out of catalog/stage/scripts/: one string
+ * per CRLF line, NULL-terminated, joined here.
  */
 #include "catalog/stage/winscripts.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static char *winscript_placeholder(const char *name, size_t *len)
-{
-	char *s = NULL;
-	int n = asprintf(&s, "@echo off\r\necho %s: not built yet\r\n"
-			 "exit /b 1\r\n", name);
+#include "catalog/stage/winscripts_text.h" /* generated */
 
-	if (n < 0)
+static char *winscript_join(const char *const *lines, size_t *len)
+{
+	size_t n = 0, off = 0;
+	char *s;
+
+	for (size_t i = 0; lines[i]; i++)
+		n += strlen(lines[i]);
+	s = malloc(n + 1);
+	if (!s)
 		return NULL;
-	*len = (size_t)n;
+	for (size_t i = 0; lines[i]; i++) {
+		size_t k = strlen(lines[i]);
+
+		memcpy(s + off, lines[i], k);
+		off += k;
+	}
+	s[off] = '\0';
+	if (len)
+		*len = off;
 	return s;
 }
 
 char *winscript_setup_cmd(size_t *len)
 {
-	return winscript_placeholder("setup.cmd", len);
+	return winscript_join(winscript_setup, len);
 }
 
 char *winscript_uninstall_cmd(size_t *len)
 {
-	return winscript_placeholder("uninstall.cmd", len);
+	return winscript_join(winscript_uninstall, len);
 }
 
 char *winscript_verify_cmd(size_t *len)
 {
-	return winscript_placeholder("verify.cmd", len);
+	return winscript_join(winscript_verify, len);
+}
+
+char *winscript_install_cmd(size_t *len)
+{
+	return winscript_join(winscript_install, len);
+}
+
+char *winscript_testsigning_cmd(size_t *len)
+{
+	return winscript_join(winscript_testsigning, len);
 }

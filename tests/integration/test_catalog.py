@@ -176,6 +176,30 @@ def test_files_match_fixture():
     assert tree == {p: v[0] for p, v in files_of(m).items()}
 
 
+def test_scripts_are_the_sources():
+    """The pack's install.cmd and enable-testsigning.cmd are
+    catalog/stage/scripts/ expanded by the build's generator (the shared
+    storage pre-seeding pasted in), CRLF, byte for byte."""
+    fx = fixture()
+    m, _ = manifest(iso(fx, "rr"))
+    scripts = os.path.join(SOURCE_ROOT, "catalog", "stage", "scripts")
+    for name in ["install.cmd", "enable-testsigning.cmd"]:
+        out = os.path.join(_tmp, "expanded-" + name)
+        subprocess.run([sys.executable,
+                        os.path.join(scripts, "gen_winscripts.py"),
+                        "--expand", os.path.join(scripts, name), out],
+                       check=True)
+        with open(out, "rb") as f:
+            data = f.read()
+        assert files_of(m)[name] == (len(data),
+                                     hashlib.sha256(data).hexdigest()), name
+        assert b"\n" not in data.replace(b"\r\n", b""), name
+        assert data.isascii(), name
+    with open(os.path.join(_tmp, "expanded-install.cmd"), "rb") as f:
+        data = f.read()
+    assert b"CriticalDeviceDatabase" in data and b"#include" not in data
+
+
 def test_drop_pdb():
     fx = full_fixture()
     m, _ = manifest("-o", "drop-pdb", iso(fx))

@@ -11,6 +11,7 @@
  */
 #include "tests/harness.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -30,6 +31,7 @@
 #include "catalog/stage/select.h"
 #include "catalog/source/source.h"
 #include "catalog/stage/synth.h"
+#include "catalog/stage/winscripts.h"
 
 static char tmproot[PATH_MAX];
 
@@ -793,51 +795,182 @@ static void check_cmd_blocks(const char *name, const char *t)
 	CHECK_EQ_INT(0, depth);
 }
 
+/* Every exit code is compared as text: "if errorlevel 1" after a tool
+ * would take a negative code (0x80070005) for success. */
+static void check_no_errorlevel_after_tools(const char *name, const char *t)
+{
+	for (const char *p = strstr(t, "if errorlevel"); p;
+	     p = strstr(p + 1, "if errorlevel")) {
+		const char *line = p;
+
+		while (line > t && line[-1] != '\n')
+			line--;
+		while (*line == ' ')
+			line++;
+		if (!strncmp(line, "rem ", 4))
+			continue;
+		/* only right after choice, which returns 1..N or 0 */
+		if (p - t < 200 || !memmem(p - 200, 200, "choice /c YN", 12))
+			FAIL_AT("%s: 'if errorlevel' not after choice", name);
+	}
+}
+
+/*
+ * String edits (!VAR:a=b!, !VAR:~n,m!) under delayed expansion are one of
+ * the places Wine's cmd.exe and Windows 7's differ; the scripts make them
+ * with %VAR:...% on lines of their own.  Comments are skipped.
+ */
+static void check_no_delayed_edits(const char *name, const char *t)
+{
+	size_t lineno = 0;
+
+	while (*t) {
+		const char *end = strstr(t, "\r\n");
+		size_t len = end ? (size_t)(end - t) : strlen(t);
+		const char *p = t, *e = t + len;
+
+		lineno++;
+		while (p < e && *p == ' ')
+			p++;
+		if (strncmp(p, "rem ", 4))
+			for (; p < e; p++) {
+				const char *q = p + 1;
+
+				if (*p != '!')
+					continue;
+				while (q < e && (isalnum((unsigned char)*q) ||
+						 *q == '_'))
+					q++;
+				if (q > p + 1 && q < e && *q == ':')
+					FAIL_AT("%s:%zu: !VAR:...! edit", name,
+						lineno);
+			}
+		t += len + (end ? 2 : 0);
+	}
+}
+
+static char *script_block(const char *t, const char *from, const char *to)
+{
+	const char *a = strstr(t, from), *b = a ? strstr(a, to) : NULL;
+
+	return a && b ? strndup(a, (size_t)(b - a)) : NULL;
+}
+
 static void test_scripts(void)
 {
-	size_t len;
-	char *t = synth_install_cmd(&len);
+	static const struct {
+		const char *name;
+		char *(*fn)(size_t *len);
+	} scripts[] = {
+	    {"setup.cmd", winscript_setup_cmd},
+	    {"uninstall.cmd", winscript_uninstall_cmd},
+	    {"verify.cmd", winscript_verify_cmd},
+	    {"install.cmd", winscript_install_cmd},
+	    {"enable-testsigning.cmd", winscript_testsigning_cmd},
+	};
+	size_t len, len2;
+	char *t, *u, *a, *b;
 
-	check_crlf_ascii("install.cmd", t, len);
-	CHECK_CONTAINS(t, "@echo off\r\n");
-	CHECK_CONTAINS(t, "net session >nul 2>&1\r\nif errorlevel 1 (");
+	for (size_t i = 0; i < sizeof(scripts) / sizeof(scripts[0]); i++) {
+		const char *n = scripts[i].name;
+
+		t = scripts[i].fn(&len);
+		CHECK(t != NULL);
+		if (!t)
+			continue;
+		check_crlf_ascii(n, t, len);
+		check_cmd_blocks(n, t);
+		check_no_errorlevel_after_tools(n, t);
+		CHECK_CONTAINS(t, "@echo off\r\n");
+		/* elevation without the Server service; every exit pauses */
+		CHECK(!contains(t, "net session >"));
+		CHECK_CONTAINS(t, "\r\n:end\r\n");
+		CHECK_CONTAINS(t, "if not defined QUIET pause\r\n"
+				  "exit /b %RC%\r\n");
+		CHECK(!strstr(t, "\r\npause\r\n")); /* never unconditional */
+		CHECK(!strstr(t, "exit /b 0") && !strstr(t, "exit /b 1") &&
+		      !strstr(t, "exit /b 2"));
+		/* an unknown option is reported after /quiet is read */
+		CHECK_CONTAINS(t, "if not defined BADARG set \"BADARG=%~1\"");
+		CHECK(!contains(t, "unknown option %1"));
+		check_no_delayed_edits(n, t);
+		free(t);
+	}
+
+	t = winscript_setup_cmd(&len);
+	u = winscript_install_cmd(&len2);
+	CHECK_CONTAINS(t, "\"!FLTMC!\" >nul 2>&1\r\n"
+			  "  if not \"!errorlevel!\"==\"0\" (");
 	CHECK_CONTAINS(t, "PROCESSOR_ARCHITEW6432");
-	CHECK_CONTAINS(t, "Sysnative\\pnputil.exe");
-	check_cmd_blocks("install.cmd", t);
-	/*
-	 * pnputil's code compared as text: "if errorlevel 1" takes a crash's
-	 * negative code for success; 259 (added, no device present) and 3010
-	 * (restart needed) are not failures.
-	 */
-	CHECK_CONTAINS(t, "\"!PNPUTIL!\" -i -a \"%%I\"\r\n"
-			  "  set \"PRC=!errorlevel!\"\r\n"
-			  "  if \"!PRC!\"==\"0\" (\r\n    set /a OK+=1\r\n");
-	CHECK_CONTAINS(t, ") else if \"!PRC!\"==\"259\" (\r\n");
-	CHECK_CONTAINS(t, ") else if \"!PRC!\"==\"3010\" (\r\n");
-	CHECK_CONTAINS(t, "with exit code !PRC!\r\n    set /a FAILED+=1");
-	CHECK(!contains(strstr(t, "for /r"), "if errorlevel"));
-	CHECK_CONTAINS(t, "win7\\%ARCH%");
-	CHECK_CONTAINS(t, "for /r \"%DRVDIR%\" %%I in (*.inf) do (");
-	CHECK_CONTAINS(t, "echo Summary:");
-	CHECK_CONTAINS(t, "if not defined QUIET pause");
-	CHECK_CONTAINS(t, "/quiet");
-	CHECK_CONTAINS(t, "exit /b %RC%");
-	CHECK(!strstr(t, "\r\npause\r\n")); /* never unconditional */
+	CHECK_CONTAINS(t, "%SystemRoot%\\Sysnative");
+	CHECK_CONTAINS(t, "/verify-media");
+	CHECK_CONTAINS(t, "-hashfile \"!HERE!!P!\" SHA256");
+	CHECK_CONTAINS(t, "-addstore -f !STORE!");
+	CHECK_CONTAINS(t, "storage-not-preseeded.txt");
+	CHECK_CONTAINS(t, "set \"LOGDIR=%SystemDrive%\\AeroGuestTools\"");
+	/* pnputil: 0, 259 and 3010 are success, anything else a failure */
+	CHECK_CONTAINS(t, "  if \"!PRC!\"==\"0\" set \"GOOD=1\"\r\n"
+			  "  if \"!PRC!\"==\"259\" set \"GOOD=1\"\r\n"
+			  "  if \"!PRC!\"==\"3010\" set \"GOOD=1\"\r\n");
+	CHECK_CONTAINS(u, "  if \"!PRC!\"==\"0\" set \"GOOD=1\"\r\n"
+			  "  if \"!PRC!\"==\"259\" set \"GOOD=1\"\r\n"
+			  "  if \"!PRC!\"==\"3010\" set \"GOOD=1\"\r\n");
+	/* the pre-seeding is one shared text, byte for byte */
+	a = script_block(t, "rem ---- boot-critical virtio-blk pre-seeding",
+			 "\r\n:storage_key\r\n");
+	b = script_block(u, "rem ---- boot-critical virtio-blk pre-seeding",
+			 "\r\n:storage_key\r\n");
+	CHECK(a && b && !strcmp(a, b));
+	if (a) {
+		CHECK_CONTAINS(a, "/v Type /t REG_DWORD /d 1 ");
+		CHECK_CONTAINS(a, "/v Start /t REG_DWORD /d 0 ");
+		CHECK_CONTAINS(a, "/v ErrorControl /t REG_DWORD /d 1 ");
+		CHECK_CONTAINS(a, "/v Group /t REG_SZ /d \"SCSI miniport\"");
+		CHECK_CONTAINS(a, "/v ImagePath /t REG_EXPAND_SZ /d "
+				  "\"system32\\drivers\\");
+		CHECK_CONTAINS(a, "Control\\CriticalDeviceDatabase");
+		CHECK_CONTAINS(a, "(\"\" \"&CC_010000\" \"&CC_0100\")");
+		CHECK_CONTAINS(a, "{4D36E97B-E325-11CE-BFC1-08002BE10318}");
+		CHECK_CONTAINS(a, "/v Class /t REG_SZ /d \"SCSIAdapter\"");
+	}
+	free(a);
+	free(b);
+	CHECK_CONTAINS(u, "win7\\!ARCH!");
+	CHECK_CONTAINS(u, "/skipstorage");
+	/* the test-signing advice only on 64-bit Windows */
+	CHECK_CONTAINS(u, "  if \"!ARCH!\"==\"amd64\" (\r\n"
+			  "    echo On 64-bit Windows 7 a signature error");
 	free(t);
+	free(u);
+	/* synth.h hands out the same texts */
+	t = synth_install_cmd(&len);
+	u = winscript_install_cmd(&len2);
+	CHECK(t && u && len == len2 && !memcmp(t, u, len));
+	free(t);
+	free(u);
 
 	t = synth_testsigning_cmd(&len);
-	check_crlf_ascii("enable-testsigning.cmd", t, len);
-	check_cmd_blocks("enable-testsigning.cmd", t);
 	/* only Y restarts: Ctrl+C makes choice return 0 */
 	CHECK_CONTAINS(t, "if errorlevel 2 goto later\r\n"
 			  "if not errorlevel 1 goto later\r\n:reboot\r\n");
-	CHECK_CONTAINS(t, "net session");
-	CHECK_CONTAINS(t, "/set testsigning on\r\nif errorlevel 1 (");
+	/* bcdedit's code as text: 0x80070005 is not success */
+	CHECK_CONTAINS(t, "/set testsigning on\r\nset \"BRC=!errorlevel!\"\r\n"
+			  "if not \"!BRC!\"==\"0\" (");
 	CHECK_CONTAINS(t, "/noreboot");
-	CHECK_CONTAINS(t, "/reboot");
 	CHECK_CONTAINS(t, "choice /c YN");
 	CHECK_CONTAINS(t, "32-bit Windows");
 	CHECK(!strstr(t, "shutdown /r /t 0")); /* no instant reboot */
+	free(t);
+
+	t = winscript_uninstall_cmd(&len);
+	CHECK_CONTAINS(t, "/cleanupstorage");
+	CHECK_CONTAINS(t, "will NOT boot again");
+	CHECK_CONTAINS(t, "/v Start /t REG_DWORD /d 3 ");
+	free(t);
+	t = winscript_verify_cmd(&len);
+	CHECK_CONTAINS(t, "Enum\\PCI");
+	CHECK_CONTAINS(t, "verify.json");
+	CHECK_CONTAINS(t, "KB3033929");
 	free(t);
 }
 
