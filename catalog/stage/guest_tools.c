@@ -266,6 +266,26 @@ static void gt_json_str(struct sbuf *sb, const char *s)
 }
 
 /* The "drivers" array: the driver pack's report, then extra-drivers=. */
+
+/* The digest of a driver's catalogs: "sha256" if either architecture's
+ * catalog is SHA-256, else the first one's ("sha1"), NULL without any. */
+static const char *driver_digest(const struct report_driver *d)
+{
+	const char *any = NULL;
+
+	for (size_t t = 0; t < SELECT_NTARGETS; t++) {
+		const struct inspect_result *r = &d->t[t].res;
+
+		if (!d->t[t].present || !r->has_catalog || !r->digest)
+			continue;
+		if (strcmp(r->digest, "sha256") == 0)
+			return r->digest;
+		if (!any)
+			any = r->digest;
+	}
+	return any;
+}
+
 static void gt_manifest_drivers(cJSON *m, const struct report *rep,
 				const struct pack *dp, bool *oom)
 {
@@ -292,6 +312,9 @@ static void gt_manifest_drivers(cJSON *m, const struct report *rep,
 			jsonout_add_str(o, "signer",
 					x86->has_catalog ? x86->signer : NULL,
 					oom);
+			/* verify.cmd warns when a catalog needs SHA-2
+			 * support: "sha256" if either architecture's does. */
+			jsonout_add_str(o, "digest", driver_digest(d), oom);
 			paths = jsonout_add_arr(o, "paths", oom);
 			for (size_t t = 0; t < SELECT_NTARGETS; t++) {
 				if (!d->t[t].present)

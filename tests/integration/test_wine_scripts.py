@@ -32,8 +32,9 @@ works around it:
 - Wine's pause returns at end of input: runs read /dev/null, and a pause is
   seen as its "Press any key" line.
 
-Set AERO_WINE_GT_MEDIA or AERO_WINE_PACK_MEDIA to an exported media
-directory to run the scripts of real media too (SKIPped otherwise).
+The scripts of real media run too: the Guest Tools and the driver pack
+that aerofs-export makes of the build's fixture (or the exported media
+directories AERO_WINE_GT_MEDIA and AERO_WINE_PACK_MEDIA name).
 
 SKIPs without wine or x86_64-w64-mingw32-gcc.
 """
@@ -771,12 +772,26 @@ def copy_media(src, name):
     return dst
 
 
+def real_media(env, profile):
+    """The directory ENV names, else aerofs-export --profile PROFILE of
+    the build's fixture."""
+    src = os.environ.get(env)
+    if src:
+        return src
+    if not os.access(T.EXPORT, os.X_OK):
+        raise T.Skip("aerofs-export not built and %s not set" % env)
+    out = os.path.join(T.tmpdir(), profile)
+    r = subprocess.run([T.EXPORT, "-q", "--profile", profile,
+                        T.fixture_iso(T.fixture()), out],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return out
+
+
 def test_real_guest_tools():
-    """AERO_WINE_GT_MEDIA: an exported Guest Tools media (a directory) to
-    run setup.cmd /check, /verify-media and an install on."""
-    src = os.environ.get("AERO_WINE_GT_MEDIA")
-    if not src:
-        raise T.Skip("AERO_WINE_GT_MEDIA not set")
+    """The Guest Tools media aerofs exports: setup.cmd /check,
+    /verify-media, an install and an uninstall."""
+    src = real_media("AERO_WINE_GT_MEDIA", "guest-tools")
     w = wine()
     w.reset()
     m = copy_media(src, ODD + " gt")
@@ -796,11 +811,8 @@ def test_real_guest_tools():
 
 
 def test_real_pack():
-    """AERO_WINE_PACK_MEDIA: an exported driver pack (a directory) whose
-    install.cmd is run."""
-    src = os.environ.get("AERO_WINE_PACK_MEDIA")
-    if not src:
-        raise T.Skip("AERO_WINE_PACK_MEDIA not set")
+    """The driver pack aerofs exports: its install.cmd is run."""
+    src = real_media("AERO_WINE_PACK_MEDIA", "driver-pack")
     w = wine()
     w.reset()
     m = copy_media(src, ODD + " pack")
