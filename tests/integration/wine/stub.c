@@ -52,10 +52,23 @@ static int hashfile(const char *path, const char *alg)
 		printf("CertUtil: -hashfile command FAILED: 0x80070002\r\n");
 		return 2;
 	}
-	if (!CryptAcquireContextA(&prov, NULL, NULL, PROV_RSA_AES,
-				  CRYPT_VERIFYCONTEXT) ||
-	    !CryptCreateHash(prov, id, 0, 0, &h))
-		return 3;
+	/* Wine's provider can fail to start when the machine is busy (seen
+	 * once in CI-like runs): try again before giving up, and say so. */
+	for (int tries = 0;; tries++) {
+		if (CryptAcquireContextA(&prov, NULL, NULL, PROV_RSA_AES,
+					 CRYPT_VERIFYCONTEXT)) {
+			if (CryptCreateHash(prov, id, 0, 0, &h))
+				break;
+			CryptReleaseContext(prov, 0);
+		}
+		if (tries == 20) {
+			printf("CertUtil: -hashfile command FAILED: "
+			       "0x%08lx\r\n", (unsigned long)GetLastError());
+			CloseHandle(f);
+			return 3;
+		}
+		Sleep(50);
+	}
 	while (ReadFile(f, buf, sizeof(buf), &got, NULL) && got)
 		CryptHashData(h, buf, got, 0);
 	CloseHandle(f);
