@@ -37,38 +37,45 @@ enum {
 
 static void usage(FILE *f)
 {
-	fprintf(
-	    f,
-	    "Usage: " PROG
-	    " [-o OPTION[,OPTION...]] [--json | --tree] [--check] SOURCE\n"
-	    "\n"
-	    "Builds the Aero Windows 7 driver pack of SOURCE (a virtio-win "
-	    "ISO, an\n"
-	    "extracted virtio-win tree, or a pack) in memory and reports on "
-	    "it.\n"
-	    "\n"
-	    "  -o, --options LIST  catalog options, comma-separated:\n"
-	    "        drivers=ID+...   viostor+netkvm (required), viosnd, "
-	    "vioinput\n"
-	    "        strict-optional  a missing optional driver is an error\n"
-	    "        drop-pdb         leave .pdb debug symbols out\n"
-	    "        epoch=SECONDS    time of every file (default: "
-	    "SOURCE_DATE_EPOCH,\n"
-	    "                         the ISO volume time, the newest catalog\n"
-	    "                         signing time, 0)\n"
-	    "        source-hash      record the SHA-256 of the whole source "
-	    "ISO\n"
-	    "        label=LABEL      volume label of images (1-16 of A-Z a-z "
-	    "0-9 _ . -)\n"
-	    "  --json              print manifest.json instead of the summary\n"
-	    "  --tree              print the pack tree with file sizes\n"
-	    "  --check             exit 1 if any INF or catalog check failed\n"
-	    "  -v, --verbose       log more to stderr\n"
-	    "  -h, --help          show this help\n"
-	    "  -V, --version       show the version\n"
-	    "\n"
-	    "Exit status: 0 ok, 1 checks failed (--check), 2 usage, 3 source "
-	    "error.\n");
+	fprintf(f,
+		"Usage: " PROG
+		" [-o OPTION[,OPTION...]] [--json | --tree] [--check] SOURCE\n"
+		"\n"
+		"Builds the Aero Windows 7 driver pack of SOURCE (a virtio-win "
+		"ISO, an\n"
+		"extracted virtio-win tree, or a pack) in memory and reports "
+		"on "
+		"it.\n"
+		"\n"
+		"  -o, --options LIST  catalog options, comma-separated:\n"
+		"        drivers=ID+...   viostor+netkvm (required), viosnd, "
+		"vioinput\n"
+		"        strict-optional  a missing optional driver is an "
+		"error\n"
+		"        drop-pdb         leave .pdb debug symbols out\n"
+		"        epoch=SECONDS    time of every file (default: "
+		"SOURCE_DATE_EPOCH,\n"
+		"                         the ISO volume time, the newest "
+		"catalog\n"
+		"                         signing time, 0)\n"
+		"        source-hash      record the SHA-256 of the whole "
+		"source "
+		"ISO\n"
+		"        label=LABEL      volume label of images (1-16 of A-Z "
+		"a-z "
+		"0-9 _ . -)\n"
+		"  --json              print manifest.json instead of the "
+		"summary\n"
+		"  --tree              print the pack tree with file sizes\n"
+		"  --check             exit 1 if any INF or catalog check "
+		"failed\n"
+		"  -v, --verbose       log more to stderr\n"
+		"  -h, --help          show this help\n"
+		"  -V, --version       show the version\n"
+		"\n"
+		"Exit status: 0 ok, 1 checks failed (--check), 2 usage, 3 "
+		"source "
+		"error.\n");
 }
 
 /*
@@ -91,7 +98,7 @@ static const char *safe(struct strlist *keep, const char *s)
 	return keep->v[keep->n - 1];
 }
 
-static const char *or(const char *s, const char *dflt)
+static const char * or (const char *s, const char *dflt)
 {
 	return s ? s : dflt;
 }
@@ -104,15 +111,15 @@ static void print_summary(const struct catalog_report *rep,
 	struct strlist keep = STRLIST_INIT, *k = &keep;
 	char when[40];
 
-	printf("source:   %s (%s, %s names", safe(k, or(r->source.name, "?")),
-	       or(r->source.kind, "?"), safe(k, or(r->source.names, "?")));
+	printf("source:   %s (%s, %s names", safe(k, or (r->source.name, "?")),
+	       or (r->source.kind, "?"), safe(k, or (r->source.names, "?")));
 	if (r->source.volume_label)
 		printf(", volume label \"%s\"",
 		       safe(k, r->source.volume_label));
 	printf(")\n");
-	printf("version:  %s\n", safe(k, or(r->source.version, "unknown")));
+	printf("version:  %s\n", safe(k, or (r->source.version, "unknown")));
 	inspect_utc(r->epoch, when, sizeof(when));
-	printf("epoch:    %s (%s)\n", when, safe(k, or(r->epoch_source, "?")));
+	printf("epoch:    %s (%s)\n", when, safe(k, or (r->epoch_source, "?")));
 	printf("label:    %s\n", safe(k, catalog_report_label(rep)));
 	printf("drivers:  ");
 	for (size_t i = 0; i < r->drivers.n; i++)
@@ -129,13 +136,13 @@ static void print_summary(const struct catalog_report *rep,
 				continue;
 			printf("  %s <- %s",
 			       select_target_name((enum select_target)t),
-			       safe(k, or(d->t[t].source_path, "?")));
+			       safe(k, or (d->t[t].source_path, "?")));
 			any = true;
 		}
 		/* the first reason, sorted by target like the manifest */
 		if (!any && d->error_target)
 			printf("  (%s: %s)", d->error_target,
-			       safe(k, or(d->error, "")));
+			       safe(k, or (d->error, "")));
 		printf("\n");
 	}
 	printf("checks:\n");
@@ -149,20 +156,20 @@ static void print_summary(const struct catalog_report *rep,
 				continue;
 			printf("  %s %s: %s", d->name,
 			       select_target_name((enum select_target)t),
-			       safe(k, or(res->file, "?")));
+			       safe(k, or (res->file, "?")));
 			if (res->driver_version)
 				printf(" %s", safe(k, res->driver_version));
 			if (res->has_catalog)
 				printf(", %s %s catalog signed by %s",
-				       safe(k, or(res->cat_file, "?")),
-				       or(res->digest, "?"),
-				       safe(k, or(res->signer, "unknown")));
+				       safe(k, or (res->cat_file, "?")),
+				       or (res->digest, "?"),
+				       safe(k, or (res->signer, "unknown")));
 			printf("\n");
 			for (size_t c = 0; c < res->nchecks; c++)
 				printf("    %s %s: %s\n",
 				       res->checks[c].ok ? "PASS" : "FAIL",
 				       res->checks[c].name,
-				       safe(k, or(res->checks[c].detail, "")));
+				       safe(k, or (res->checks[c].detail, "")));
 		}
 	}
 	if (r->warnings.n) {
@@ -212,17 +219,17 @@ static void print_tree(const struct pack *p, const struct pack_node *n)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"options", required_argument, NULL, 'o'},
-	    {"json", no_argument, NULL, 'j'},
-	    {"tree", no_argument, NULL, 't'},
-	    {"check", no_argument, NULL, 'c'},
-	    {"verbose", no_argument, NULL, 'v'},
-	    {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},
-	    {NULL, 0, NULL, 0},
+		{ "options", required_argument, NULL, 'o' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "tree", no_argument, NULL, 't' },
+		{ "check", no_argument, NULL, 'c' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
 	};
-	struct catalog_options opts = {0};
-	struct aero_error err = {0, ""};
+	struct catalog_options opts = { 0 };
+	struct aero_error err = { 0, "" };
 	struct catalog_report *rep = NULL;
 	struct pack *pack = NULL;
 	bool json = false, tree = false, check = false;
@@ -267,8 +274,8 @@ int main(int argc, char **argv)
 	}
 	if (optind != argc - 1) {
 		fprintf(stderr, PROG ": error: %s\n",
-			optind >= argc ? "missing SOURCE"
-				       : "too many arguments");
+			optind >= argc ? "missing SOURCE" :
+					 "too many arguments");
 		usage(stderr);
 		rc = EXIT_USAGE;
 		goto out;

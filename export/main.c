@@ -53,12 +53,17 @@
  * An output format: a streamed archive, a directory tree, or one of the
  * image formats (export/image/image.h, which the mount serves too).
  */
-enum out_kind { OUT_ZIP, OUT_DIR, OUT_IMAGE, OUT_CHUNKED };
+enum out_kind {
+	OUT_ZIP,
+	OUT_DIR,
+	OUT_IMAGE,
+	OUT_CHUNKED
+};
 
 struct out_format {
 	enum out_kind kind;
-	const char *name;			/* --format */
-	const struct image_format *image;	/* OUT_IMAGE */
+	const char *name;		  /* --format */
+	const struct image_format *image; /* OUT_IMAGE */
 };
 
 static const struct out_format out_zip = { OUT_ZIP, "zip", NULL };
@@ -66,9 +71,18 @@ static const struct out_format out_dir = { OUT_DIR, "dir", NULL };
 static const struct out_format out_chunked = { OUT_CHUNKED, "chunked", NULL };
 
 enum {
-	OPT_DRIVERS = 256, OPT_STRICT, OPT_DROP_PDB, OPT_EPOCH, OPT_LABEL,
-	OPT_SOURCE_HASH, OPT_NO_RR, OPT_NO_JOLIET, OPT_NO_WINPE, OPT_JSON,
-	OPT_PROFILE, OPT_CHUNK_SIZE,
+	OPT_DRIVERS = 256,
+	OPT_STRICT,
+	OPT_DROP_PDB,
+	OPT_EPOCH,
+	OPT_LABEL,
+	OPT_SOURCE_HASH,
+	OPT_NO_RR,
+	OPT_NO_JOLIET,
+	OPT_NO_WINPE,
+	OPT_JSON,
+	OPT_PROFILE,
+	OPT_CHUNK_SIZE,
 };
 
 static const struct option long_options[] = {
@@ -93,21 +107,22 @@ static const struct option long_options[] = {
 };
 
 /* Everything main() decides, passed down explicitly. */
-struct export {
+struct export
+{
 	const char *source;
 	const char *output;
-	const struct out_format *format;	/* NULL: from OUTPUT's name */
-	struct out_format image_format;		/* storage for OUT_IMAGE */
+	const struct out_format *format; /* NULL: from OUTPUT's name */
+	struct out_format image_format;	 /* storage for OUT_IMAGE */
 	const struct profile *profile;
 	struct catalog_options copts;
 	struct image_options iopts;
-	uint32_t chunk_size;			/* OUT_CHUNKED */
+	uint32_t chunk_size; /* OUT_CHUNKED */
 	bool force, quiet, json;
 
 	/* the run */
 	struct pack *pack;
 	struct catalog_report *report;
-	char *tmp;		/* temporary output, removed on failure */
+	char *tmp; /* temporary output, removed on failure */
 	bool tmp_is_dir;
 	uint64_t size, files;
 	unsigned char sha256[32];
@@ -139,53 +154,70 @@ static void usage(FILE *f)
 	fmts = image_formats(&nfmt);
 	profs = profiles(&nprof);
 	fprintf(f,
-"usage: " PROG " [options] SOURCE OUTPUT\n"
-"\n"
-"Writes a profile (default: the Aero Win7 driver pack) of SOURCE (a\n"
-"virtio-win ISO, its extracted tree, or a mounted aerofs tree) to OUTPUT:\n"
-"a .zip, an image, or a directory.  Same source and options, same bytes.\n"
-"\n"
-"Output:\n"
-"  -f, --format FORMAT       output format (default: from OUTPUT's suffix,\n"
-"                            a directory otherwise); one of:\n"
-"                              zip   ZIP archive (deflate)\n"
-"                              dir   a directory tree\n"
-"                              chunked  a directory of every image of the\n"
-"                                    profile as Aero chunks (manifest.json,\n"
-"                                    chunks/, latest.json), for a CDN\n");
+		"usage: " PROG " [options] SOURCE OUTPUT\n"
+		"\n"
+		"Writes a profile (default: the Aero Win7 driver pack) of "
+		"SOURCE (a\n"
+		"virtio-win ISO, its extracted tree, or a mounted aerofs tree) "
+		"to OUTPUT:\n"
+		"a .zip, an image, or a directory.  Same source and options, "
+		"same bytes.\n"
+		"\n"
+		"Output:\n"
+		"  -f, --format FORMAT       output format (default: from "
+		"OUTPUT's suffix,\n"
+		"                            a directory otherwise); one of:\n"
+		"                              zip   ZIP archive (deflate)\n"
+		"                              dir   a directory tree\n"
+		"                              chunked  a directory of every "
+		"image of the\n"
+		"                                    profile as Aero chunks "
+		"(manifest.json,\n"
+		"                                    chunks/, latest.json), "
+		"for a CDN\n");
 	for (size_t i = 0; i < nfmt; i++)
 		fprintf(f, "                              %-5s %s\n",
 			fmts[i].name, fmts[i].what);
-	fprintf(f,
-"      --profile NAME        what to write; one of:\n");
+	fprintf(f, "      --profile NAME        what to write; one of:\n");
 	for (size_t i = 0; i < nprof; i++)
 		fprintf(f, "                              %s: %s\n",
 			profs[i].name, profs[i].what);
 	fprintf(f,
-"  -F, --force               replace an existing directory OUTPUT\n"
-"      --no-rock-ridge       ISO: leave Rock Ridge out\n"
-"      --no-joliet           ISO: leave Joliet out\n"
-"      --no-winpe            images: no $WinPEDriver$ folder (the copy of\n"
-"                            the drivers Windows Setup loads by itself)\n"
-"      --chunk-size BYTES    chunked: chunk size, a multiple of 512 up to\n"
-"                            64M (default 4M)\n"
-"\n"
-"Pack (also as -o opt[,opt...], e.g. -o drivers=viostor+netkvm,drop-pdb):\n"
-"      --drivers LIST        driver ids separated by + or , (default: all\n"
-"                            of viostor+netkvm+vioinput+viosnd)\n"
-"      --strict-optional     a missing optional driver is an error\n"
-"      --drop-pdb            leave .pdb debug symbols out\n"
-"      --epoch SECONDS       timestamp of every entry (default:\n"
-"                            $SOURCE_DATE_EPOCH, else the source's date)\n"
-"      --label LABEL         volume label (default " CATALOG_DEFAULT_LABEL
-")\n"
-"      --source-hash         record the source's SHA-256 in manifest.json\n"
-"\n"
-"Reporting:\n"
-"  -q, --quiet               no progress, errors only\n"
-"      --json                print a JSON summary on stdout\n"
-"  -h, --help                this text\n"
-"  -V, --version             the version\n");
+		"  -F, --force               replace an existing directory "
+		"OUTPUT\n"
+		"      --no-rock-ridge       ISO: leave Rock Ridge out\n"
+		"      --no-joliet           ISO: leave Joliet out\n"
+		"      --no-winpe            images: no $WinPEDriver$ folder "
+		"(the copy of\n"
+		"                            the drivers Windows Setup loads "
+		"by itself)\n"
+		"      --chunk-size BYTES    chunked: chunk size, a multiple "
+		"of 512 up to\n"
+		"                            64M (default 4M)\n"
+		"\n"
+		"Pack (also as -o opt[,opt...], e.g. -o "
+		"drivers=viostor+netkvm,drop-pdb):\n"
+		"      --drivers LIST        driver ids separated by + or , "
+		"(default: all\n"
+		"                            of "
+		"viostor+netkvm+vioinput+viosnd)\n"
+		"      --strict-optional     a missing optional driver is an "
+		"error\n"
+		"      --drop-pdb            leave .pdb debug symbols out\n"
+		"      --epoch SECONDS       timestamp of every entry "
+		"(default:\n"
+		"                            $SOURCE_DATE_EPOCH, else the "
+		"source's date)\n"
+		"      --label LABEL         volume label "
+		"(default " CATALOG_DEFAULT_LABEL ")\n"
+		"      --source-hash         record the source's SHA-256 in "
+		"manifest.json\n"
+		"\n"
+		"Reporting:\n"
+		"  -q, --quiet               no progress, errors only\n"
+		"      --json                print a JSON summary on stdout\n"
+		"  -h, --help                this text\n"
+		"  -V, --version             the version\n");
 }
 
 /* ---- options ----------------------------------------------------------- */
@@ -203,7 +235,7 @@ static int catalog_opt(struct export *x, const char *key, const char *value)
 	} else if (!(s = strdup(key))) {
 		return -1;
 	}
-	rc = catalog_option_parse(&x->copts, s, &err);	/* copies */
+	rc = catalog_option_parse(&x->copts, s, &err); /* copies */
 	if (rc == 0)
 		catalog_option_unknown(s, NULL, &err);
 	free(s);
@@ -241,8 +273,10 @@ static int parse_format(struct export *x, const char *s)
 	if (x->format)
 		return 0;
 	fmts = image_formats(&n);
-	fprintf(stderr, PROG ": unknown format '%s'; one of: zip, dir, "
-		"chunked", s);
+	fprintf(stderr,
+		PROG ": unknown format '%s'; one of: zip, dir, "
+		     "chunked",
+		s);
 	for (size_t i = 0; i < n; i++)
 		fprintf(stderr, ", %s", fmts[i].name);
 	fputc('\n', stderr);
@@ -324,8 +358,8 @@ static int parse_args(struct export *x, int argc, char **argv)
 	struct aero_error err = { 0 };
 	int c;
 
-	while ((c = getopt_long(argc, argv, "f:o:FqhV", long_options,
-				NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "f:o:FqhV", long_options, NULL)) !=
+	       -1) {
 		int rc = 0;
 
 		switch (c) {
@@ -392,7 +426,7 @@ static int parse_args(struct export *x, int argc, char **argv)
 	}
 	if (argc - optind != 2) {
 		log_msg(LOG_LEVEL_ERR, "expected SOURCE and OUTPUT (see "
-			"--help)");
+				       "--help)");
 		return -1;
 	}
 	if (catalog_options_check(&x->copts, &err) < 0) {
@@ -434,8 +468,8 @@ static void progress_line(struct export *x, uint64_t done, bool final)
 	if (!final && ms < 100)
 		return;
 	x->last = now;
-	fprintf(stderr, "\r" PROG ": %s: %3d%% (%.1f of %.1f MiB)%s",
-		x->output, x->total ? (int)(done * 100 / x->total) : 100,
+	fprintf(stderr, "\r" PROG ": %s: %3d%% (%.1f of %.1f MiB)%s", x->output,
+		x->total ? (int)(done * 100 / x->total) : 100,
 		(double)done / 1048576.0, (double)x->total / 1048576.0,
 		final ? "\n" : "");
 }
@@ -460,8 +494,8 @@ static char *temp_template(const char *output)
 {
 	char *d = strdup(output), *b = strdup(output), *t = NULL;
 
-	if (d && b && asprintf(&t, "%s/.%s.aerofs-XXXXXX", dirname(d),
-			       basename(b)) < 0)
+	if (d && b &&
+	    asprintf(&t, "%s/.%s.aerofs-XXXXXX", dirname(d), basename(b)) < 0)
 		t = NULL;
 	free(d);
 	free(b);
@@ -559,8 +593,8 @@ static char *canonical_output(const char *output)
 	if (d && b && (dir = realpath(dirname(d), NULL)) != NULL) {
 		const char *base = basename(b);
 
-		if (asprintf(&out, "%s%s%s", dir,
-			     strcmp(dir, "/") ? "/" : "", base) < 0)
+		if (asprintf(&out, "%s%s%s", dir, strcmp(dir, "/") ? "/" : "",
+			     base) < 0)
 			out = NULL;
 		free(dir);
 	}
@@ -584,17 +618,21 @@ static int check_output(const struct export *x, struct aero_error *err)
 	int rc = 0;
 
 	if (stat(x->source, &src) < 0)
-		return 0;	/* the catalog says what is wrong with it */
+		return 0; /* the catalog says what is wrong with it */
 	if (stat(x->output, &out) == 0) {
 		if (out.st_dev == src.st_dev && out.st_ino == src.st_ino)
-			return aero_error_set(err, -EINVAL, "OUTPUT %s is "
+			return aero_error_set(err, -EINVAL,
+					      "OUTPUT %s is "
 					      "the source; refusing to "
-					      "overwrite it", x->output);
+					      "overwrite it",
+					      x->output);
 		if (!S_ISREG(out.st_mode) && !S_ISDIR(out.st_mode))
-			return aero_error_set(err, -EINVAL, "OUTPUT %s exists "
+			return aero_error_set(err, -EINVAL,
+					      "OUTPUT %s exists "
 					      "and is not a regular file or a "
 					      "directory; refusing to replace "
-					      "it", x->output);
+					      "it",
+					      x->output);
 	}
 	rsrc = realpath(x->source, NULL);
 	rout = canonical_output(x->output);
@@ -604,11 +642,15 @@ static int check_output(const struct export *x, struct aero_error *err)
 				    rsrc ? x->output : x->source,
 				    strerror(errno ? errno : ENOMEM));
 	else if (S_ISDIR(src.st_mode) && path_within(rout, rsrc))
-		rc = aero_error_set(err, -EINVAL, "OUTPUT %s is inside the "
-				    "source tree %s", x->output, x->source);
+		rc = aero_error_set(err, -EINVAL,
+				    "OUTPUT %s is inside the "
+				    "source tree %s",
+				    x->output, x->source);
 	else if (path_within(rsrc, rout))
-		rc = aero_error_set(err, -EINVAL, "OUTPUT %s contains the "
-				    "source %s", x->output, x->source);
+		rc = aero_error_set(err, -EINVAL,
+				    "OUTPUT %s contains the "
+				    "source %s",
+				    x->output, x->source);
 	free(rsrc);
 	free(rout);
 	return rc;
@@ -705,16 +747,16 @@ static uint64_t count_files(const struct pack *p)
 struct chunk_writer {
 	struct export *x;
 	const struct chunked *c;
-	int chunks_fd;		/* <imageId>/.partial/chunks */
-	int image_fd;		/* <imageId>/.partial/<imageId>.<ext> */
-	int chunk_fd;		/* the chunk being written, or -1 */
-	uint64_t base;		/* bytes of the earlier images */
+	int chunks_fd; /* <imageId>/.partial/chunks */
+	int image_fd;  /* <imageId>/.partial/<imageId>.<ext> */
+	int chunk_fd;  /* the chunk being written, or -1 */
+	uint64_t base; /* bytes of the earlier images */
 	struct tree_result *tr;
 	struct aero_error *err;
 };
 
-static int chunk_sink(void *ctx, uint32_t chunk, uint64_t off,
-		      const void *data, size_t len)
+static int chunk_sink(void *ctx, uint32_t chunk, uint64_t off, const void *data,
+		      size_t len)
 {
 	struct chunk_writer *w = ctx;
 	char name[CHUNKED_NAME_LEN];
@@ -724,12 +766,14 @@ static int chunk_sink(void *ctx, uint32_t chunk, uint64_t off,
 	chunked_chunk_range(w->c, chunk, &start, &clen);
 	chunked_chunk_name(chunk, name);
 	if (off == start) {
-		w->chunk_fd = openat(w->chunks_fd, name, O_WRONLY | O_CREAT |
-				     O_EXCL | O_CLOEXEC, 0644);
+		w->chunk_fd = openat(w->chunks_fd, name,
+				     O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+				     0644);
 		if (w->chunk_fd < 0)
-			return aero_error_set(w->err, -errno, "create chunks/"
-					      "%s: %s", name,
-					      strerror(errno));
+			return aero_error_set(w->err, -errno,
+					      "create chunks/"
+					      "%s: %s",
+					      name, strerror(errno));
 	}
 	if ((rc = io_write_full(w->chunk_fd, data, len)) < 0 ||
 	    (rc = io_write_full(w->image_fd, data, len)) < 0)
@@ -739,9 +783,10 @@ static int chunk_sink(void *ctx, uint32_t chunk, uint64_t off,
 		rc = close(w->chunk_fd);
 		w->chunk_fd = -1;
 		if (rc < 0)
-			return aero_error_set(w->err, -errno, "close chunks/"
-					      "%s: %s", name,
-					      strerror(errno));
+			return aero_error_set(w->err, -errno,
+					      "close chunks/"
+					      "%s: %s",
+					      name, strerror(errno));
 		w->tr->files++;
 	}
 	if (progress_cb(w->x, w->base + off + len))
@@ -749,8 +794,8 @@ static int chunk_sink(void *ctx, uint32_t chunk, uint64_t off,
 	return 0;
 }
 
-static int write_text(int dirfd, const char *name, const char *text,
-		      size_t len, struct aero_error *err)
+static int write_text(int dirfd, const char *name, const char *text, size_t len,
+		      struct aero_error *err)
 {
 	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
 			0644);
@@ -774,8 +819,7 @@ static int make_dir(int dirfd, const char *name, struct aero_error *err)
 	int fd;
 
 	if (mkdirat(dirfd, name, 0755) < 0 ||
-	    (fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY |
-			 O_CLOEXEC)) < 0)
+	    (fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return aero_error_set(err, -errno, "mkdir %s: %s", name,
 				      strerror(errno));
 	return fd;
@@ -785,8 +829,12 @@ static int write_chunked_image(struct export *x, int dirfd,
 			       const struct image_format *fmt,
 			       struct tree_result *tr, struct aero_error *err)
 {
-	struct chunk_writer w = { .x = x, .chunks_fd = -1, .image_fd = -1,
-				  .chunk_fd = -1, .tr = tr, .err = err };
+	struct chunk_writer w = { .x = x,
+				  .chunks_fd = -1,
+				  .image_fd = -1,
+				  .chunk_fd = -1,
+				  .tr = tr,
+				  .err = err };
 	char id[128], file[160];
 	struct chunked *c = NULL;
 	struct image *img = NULL;
@@ -808,15 +856,15 @@ static int write_chunked_image(struct export *x, int dirfd,
 	    (rc = part_fd = make_dir(id_fd, ".partial", err)) < 0 ||
 	    (rc = w.chunks_fd = make_dir(part_fd, "chunks", err)) < 0)
 		goto out;
-	w.image_fd = openat(part_fd, file, O_WRONLY | O_CREAT | O_EXCL |
-			    O_CLOEXEC, 0644);
+	w.image_fd = openat(part_fd, file,
+			    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (w.image_fd < 0) {
 		rc = aero_error_set(err, -errno, "create %s: %s", file,
 				    strerror(errno));
 		goto out;
 	}
 	tr->dirs += 3;
-	tr->files += 3;	/* image, manifest, latest; chunk_sink() the chunks */
+	tr->files += 3; /* image, manifest, latest; chunk_sink() the chunks */
 	if ((rc = chunked_hash(c, chunk_sink, &w, err)) < 0)
 		goto out;
 	if (!(text = chunked_manifest_json(c, id, &len))) {
@@ -878,20 +926,23 @@ static int export_file(struct export *x, struct aero_error *err)
 	mode_t mask;
 
 	if (stat(x->output, &st) == 0 && S_ISDIR(st.st_mode))
-		return aero_error_set(err, -EISDIR, "%s is a directory; "
+		return aero_error_set(err, -EISDIR,
+				      "%s is a directory; "
 				      "give a file name ending in .%s",
-				      x->output, x->format->image ?
-				      x->format->image->ext : "zip");
+				      x->output,
+				      x->format->image ? x->format->image->ext :
+							 "zip");
 	if (!(x->tmp = temp_template(x->output)))
 		return aero_error_set(err, -ENOMEM, "out of memory");
-	fd = mkostemp(x->tmp, O_CLOEXEC);	/* O_EXCL, mode 0600 */
+	fd = mkostemp(x->tmp, O_CLOEXEC); /* O_EXCL, mode 0600 */
 	if (fd < 0) {
 		rc = -errno;
 		free(x->tmp);
 		x->tmp = NULL;
-		return aero_error_set(err, rc, "cannot create a temporary "
-				      "file next to %s: %s", x->output,
-				      strerror(-rc));
+		return aero_error_set(err, rc,
+				      "cannot create a temporary "
+				      "file next to %s: %s",
+				      x->output, strerror(-rc));
 	}
 	x->total = pack_content_bytes(x->pack);
 	if (x->format->kind == OUT_ZIP) {
@@ -921,8 +972,8 @@ static int export_file(struct export *x, struct aero_error *err)
 	    (rc = commit_begin(&old, err)) < 0)
 		return rc;
 	if (rename(x->tmp, x->output) < 0)
-		rc = aero_error_set(err, -errno, "rename to %s: %s",
-				    x->output, strerror(errno));
+		rc = aero_error_set(err, -errno, "rename to %s: %s", x->output,
+				    strerror(errno));
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (rc < 0)
 		return rc;
@@ -941,20 +992,25 @@ static int export_dir(struct export *x, struct aero_error *err)
 	int fd, rc;
 
 	if (exists && !x->force)
-		return aero_error_set(err, -EEXIST, "%s exists; use --force "
-				      "to replace it", x->output);
+		return aero_error_set(err, -EEXIST,
+				      "%s exists; use --force "
+				      "to replace it",
+				      x->output);
 	if (exists && !S_ISDIR(st.st_mode))
-		return aero_error_set(err, -ENOTDIR, "%s exists and is not a "
-				      "directory", x->output);
+		return aero_error_set(err, -ENOTDIR,
+				      "%s exists and is not a "
+				      "directory",
+				      x->output);
 	if (!(x->tmp = temp_template(x->output)))
 		return aero_error_set(err, -ENOMEM, "out of memory");
 	if (!mkdtemp(x->tmp)) {
 		rc = -errno;
 		free(x->tmp);
 		x->tmp = NULL;
-		return aero_error_set(err, rc, "cannot create a temporary "
-				      "directory next to %s: %s", x->output,
-				      strerror(-rc));
+		return aero_error_set(err, rc,
+				      "cannot create a temporary "
+				      "directory next to %s: %s",
+				      x->output, strerror(-rc));
 	}
 	x->tmp_is_dir = true;
 	fd = open(x->tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -982,8 +1038,8 @@ static int export_dir(struct export *x, struct aero_error *err)
 			rc = aero_error_set(err, -errno, "replace %s: %s",
 					    x->output, strerror(errno));
 	} else if (rename(x->tmp, x->output) < 0) {
-		rc = aero_error_set(err, -errno, "rename to %s: %s",
-				    x->output, strerror(errno));
+		rc = aero_error_set(err, -errno, "rename to %s: %s", x->output,
+				    strerror(errno));
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (rc < 0)
@@ -1014,8 +1070,9 @@ static void print_json(const struct export *x)
 		cJSON_AddNullToObject(j, "sha256");
 	cJSON_AddNumberToObject(j, "files", (double)x->files);
 	cJSON_AddNumberToObject(j, "epoch", (double)pack_epoch(x->pack));
-	cJSON_AddStringToObject(j, "label", x->iopts.label ? x->iopts.label :
-				pack_label(x->pack));
+	cJSON_AddStringToObject(j, "label",
+				x->iopts.label ? x->iopts.label :
+						 pack_label(x->pack));
 	s = cJSON_Print(j);
 	if (s)
 		printf("%s\n", s);
@@ -1050,11 +1107,12 @@ static int run(struct export *x)
 	if (x->report && catalog_report_stray_files(x->report)) {
 		/* Its manifest would contradict its files: a pack changed
 		 * since it was made, or a mount read while it reloaded. */
-		log_msg(LOG_LEVEL_ERR, "%s: %zu file(s) differ from the pack's "
+		log_msg(LOG_LEVEL_ERR,
+			"%s: %zu file(s) differ from the pack's "
 			"manifest.json (changed, missing or not listed; a "
 			"mount that reloaded while it was read?): not "
-			"exporting it", x->source,
-			catalog_report_stray_files(x->report));
+			"exporting it",
+			x->source, catalog_report_stray_files(x->report));
 		return 1;
 	}
 	if (cancelled) {
@@ -1066,7 +1124,8 @@ static int run(struct export *x)
 		x->stop_at = strtoull(getenv("AEROFS_TEST_STOP_AT"), NULL, 10);
 	clock_gettime(CLOCK_MONOTONIC, &x->last);
 	rc = x->format->kind == OUT_DIR || x->format->kind == OUT_CHUNKED ?
-		     export_dir(x, &err) : export_file(x, &err);
+		     export_dir(x, &err) :
+		     export_file(x, &err);
 	if (x->show_progress)
 		progress_line(x, rc == 0 ? x->total : 0, true);
 	if (rc == -EIO) {
@@ -1078,8 +1137,8 @@ static int run(struct export *x)
 	}
 	if (rc < 0) {
 		remove_temp(x);
-		log_msg(LOG_LEVEL_ERR, "%s", err.msg[0] ? err.msg :
-			strerror(-rc));
+		log_msg(LOG_LEVEL_ERR, "%s",
+			err.msg[0] ? err.msg : strerror(-rc));
 		return 1;
 	}
 	if (x->json)

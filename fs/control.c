@@ -34,8 +34,7 @@ static void set_error_slot(struct aerofs *a, char **slot, int64_t *at,
 
 void aerofs_set_reload_error(struct aerofs *a, const char *msg)
 {
-	set_error_slot(a, &a->last_reload_error, &a->last_reload_error_at,
-		       msg);
+	set_error_slot(a, &a->last_reload_error, &a->last_reload_error_at, msg);
 }
 
 void aerofs_set_read_error(struct aerofs *a, const char *msg)
@@ -55,8 +54,8 @@ static bool add_num(cJSON *o, const char *key, double v)
 	return cJSON_AddNumberToObject(o, key, v) != NULL;
 }
 
-static bool add_error(cJSON *o, const char *key, const char *msg,
-		      int64_t at, const char *at_key)
+static bool add_error(cJSON *o, const char *key, const char *msg, int64_t at,
+		      const char *at_key)
 {
 	if (!msg)
 		return cJSON_AddNullToObject(o, key) &&
@@ -104,8 +103,11 @@ static bool add_hash(cJSON *root, cJSON *imgs, struct aerofs_gen *g)
 
 	pthread_mutex_lock(&g->hash.lock);
 	state = g->hash.state;
-	ok = h && cJSON_AddStringToObject(h, "state", state > 0 ? "running" :
-					  state == 0 ? "done" : "failed") &&
+	ok = h &&
+	     cJSON_AddStringToObject(h, "state",
+				     state > 0	? "running" :
+				     state == 0 ? "done" :
+						  "failed") &&
 	     (state < 0 ? cJSON_AddStringToObject(h, "error", g->hash.error) :
 			  cJSON_AddNullToObject(h, "error")) &&
 	     (state == 0 ? add_num(h, "ms", (double)g->hash.ms) :
@@ -115,16 +117,16 @@ static bool add_hash(cJSON *root, cJSON *imgs, struct aerofs_gen *g)
 		cJSON *img = cJSON_GetArrayItem(imgs, (int)i);
 		const struct chunked *c = g->media[i].chunks;
 
-		ok = img && (state == 0 ?
-			cJSON_AddStringToObject(img, "version",
-						chunked_version(c)) :
-			cJSON_AddNullToObject(img, "version")) != NULL;
+		ok = img &&
+		     (state == 0 ?
+			      cJSON_AddStringToObject(img, "version",
+						      chunked_version(c)) :
+			      cJSON_AddNullToObject(img, "version")) != NULL;
 	}
 	return ok;
 }
 
-static bool add_generation(cJSON *root, struct aerofs_gen *g,
-			   unsigned live)
+static bool add_generation(cJSON *root, struct aerofs_gen *g, unsigned live)
 {
 	cJSON *img, *imgs;
 

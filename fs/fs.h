@@ -104,7 +104,7 @@ _Static_assert(AEROFS_MEDIA_MAX <= 32, "image index has 5 node id bits");
 /* st_ino of the control nodes; outside the pack's 1..PACK_NODES_MAX. */
 #define AEROFS_STINO_CTL 0xfffffffdu
 #define AEROFS_STINO_STATUS 0xfffffffeu
-#define AEROFS_STINO_MEDIA 0xffffff00u	/* + image index */
+#define AEROFS_STINO_MEDIA 0xffffff00u /* + image index */
 
 /*
  * Entry and attribute timeout for everything that cannot change without a
@@ -117,11 +117,11 @@ _Static_assert(AEROFS_MEDIA_MAX <= 32, "image index has 5 node id bits");
 struct aerofs_media {
 	const struct profile *profile;
 	const struct image_format *format;
-	char name[64];			/* "aero-win7-drivers.iso" */
-	char id[64];			/* imageId: "aero-win7-drivers-iso" */
-	char file[80];			/* "aero-win7-drivers-iso.iso" */
-	struct image *img;		/* owned */
-	struct chunked *chunks;		/* owned; hashed in the background */
+	char name[64];		/* "aero-win7-drivers.iso" */
+	char id[64];		/* imageId: "aero-win7-drivers-iso" */
+	char file[80];		/* "aero-win7-drivers-iso.iso" */
+	struct image *img;	/* owned */
+	struct chunked *chunks; /* owned; hashed in the background */
 	/* Set by the hasher before it reports success (aerofs_gen_hashed()),
 	 * read-only after: the texts of manifest.json and latest.json. */
 	char *manifest;
@@ -138,30 +138,30 @@ struct aerofs_media {
 struct aerofs_hash {
 	pthread_t thread;
 	bool started;
-	atomic_bool stop;		/* set by aerofs_gen_free() */
-	pthread_mutex_t lock;		/* guards the fields below */
+	atomic_bool stop;     /* set by aerofs_gen_free() */
+	pthread_mutex_t lock; /* guards the fields below */
 	pthread_cond_t cond;
-	int state;			/* 1 running, 0 done, -errno failed */
-	char error[512];		/* when it failed */
-	int64_t ms;			/* how long it took, when done */
+	int state;	 /* 1 running, 0 done, -errno failed */
+	char error[512]; /* when it failed */
+	int64_t ms;	 /* how long it took, when done */
 };
 
 struct aerofs_gen {
-	struct aerofs_gen *next;	/* list of live generations */
-	uint32_t id;			/* 1, 2, ...; 0 until installed */
-	struct pack *pack;		/* the mounted profile's; owned */
-	struct catalog_report *report;	/* owned */
-	struct aerofs_media media[AEROFS_MEDIA_MAX];	/* in table order */
+	struct aerofs_gen *next;       /* list of live generations */
+	uint32_t id;		       /* 1, 2, ...; 0 until installed */
+	struct pack *pack;	       /* the mounted profile's; owned */
+	struct catalog_report *report; /* owned */
+	struct aerofs_media media[AEROFS_MEDIA_MAX]; /* in table order */
 	size_t nmedia;
-	struct stat source_st;		/* the source as it was when built */
-	int64_t built_at;		/* wall clock, for status.json */
+	struct stat source_st; /* the source as it was when built */
+	int64_t built_at;      /* wall clock, for status.json */
 	/* mtime of latest.json, which changes with every generation, so
 	 * that an HTTP server's mtime validators (ETag, Last-Modified) do:
 	 * built_at, or one more than the previous generation's. */
 	int64_t stamp;
 	struct aerofs_hash hash;
 	/* Below: under aerofs.lock. */
-	uint64_t refs;		/* kernel lookups, dir handles, short holds */
+	uint64_t refs; /* kernel lookups, dir handles, short holds */
 	bool current;
 };
 
@@ -175,37 +175,37 @@ struct aerofs_counters {
 };
 
 struct aerofs_reload;
-struct aerofs_snap;		/* a status.json snapshot (ops.c) */
+struct aerofs_snap; /* a status.json snapshot (ops.c) */
 
 struct aerofs {
 	/* Configuration, fixed once main() has parsed the command line. */
-	char *source;			/* absolute path (realpath) */
-	char *mountpoint;		/* as given */
+	char *source;	  /* absolute path (realpath) */
+	char *mountpoint; /* as given */
 	struct catalog_options copts;
-	const struct profile *profile;	/* the tree at the mount's root */
-	struct image_options iopts;	/* of every image (-o no-winpe) */
-	char *notify_pipe;		/* -o notify_pipe=, set by fuse_opt */
+	const struct profile *profile; /* the tree at the mount's root */
+	struct image_options iopts;    /* of every image (-o no-winpe) */
+	char *notify_pipe;	       /* -o notify_pipe=, set by fuse_opt */
 	bool have_fsname;
-	unsigned nonopts;		/* non-option arguments seen */
+	unsigned nonopts; /* non-option arguments seen */
 	int opt_error;
 	uid_t uid;
 	gid_t gid;
 	unsigned debounce_ms;
-	int no_splice;			/* -o nosplice */
-	uint32_t chunk_size;		/* -o chunk-size= (images/ chunks) */
+	int no_splice;	     /* -o nosplice */
+	uint32_t chunk_size; /* -o chunk-size= (images/ chunks) */
 	/* Set once by the init operation, before any read: the largest
 	 * reply (header, data and one page per buffer) libfuse can splice
 	 * through its pipe, 0 when replies are never spliced. */
 	size_t splice_max;
 
-	struct fuse_session *se;	/* NULL until mounted */
+	struct fuse_session *se; /* NULL until mounted */
 	/* Set once the session loop has returned (libfuse then resets the
 	 * session's exited flag): nothing may wait for the kernel. */
 	atomic_bool loop_done;
-	struct aerofs_reload *reload;	/* NULL unless the watcher runs */
-	atomic_bool cancel_builds;	/* copts.cancel: shutting down */
+	struct aerofs_reload *reload; /* NULL unless the watcher runs */
+	atomic_bool cancel_builds;    /* copts.cancel: shutting down */
 
-	pthread_mutex_t lock;		/* guards everything below */
+	pthread_mutex_t lock; /* guards everything below */
 	struct aerofs_gen *gens;
 	struct aerofs_gen *cur;
 	/* What status.json describes: the current generation once the kernel
@@ -214,13 +214,13 @@ struct aerofs {
 	 * status.json also sees its files. */
 	struct aerofs_gen *announced;
 	uint32_t last_gen_id;
-	char *last_reload_error;	/* NULL: none since the last success */
+	char *last_reload_error; /* NULL: none since the last success */
 	int64_t last_reload_error_at;
 	char *last_read_error;
 	int64_t last_read_error_at;
-	struct aerofs_snap *snaps;	/* live status.json snapshots */
+	struct aerofs_snap *snaps; /* live status.json snapshots */
 	size_t nsnaps;
-	uint32_t snap_seq;		/* the next snapshot's node id */
+	uint32_t snap_seq; /* the next snapshot's node id */
 
 	struct aerofs_counters n;
 };
@@ -279,8 +279,7 @@ void aerofs_gen_announce(struct aerofs *a, struct aerofs_gen *g);
 struct aerofs_gen *aerofs_gen_current(struct aerofs *a, uint64_t n);
 
 /* Generation ID with N holds added, or NULL if it is gone. */
-struct aerofs_gen *aerofs_gen_find(struct aerofs *a, uint32_t id,
-				   uint64_t n);
+struct aerofs_gen *aerofs_gen_find(struct aerofs *a, uint32_t id, uint64_t n);
 
 /* Adds N holds to G, which the caller already holds. */
 void aerofs_gen_hold(struct aerofs *a, struct aerofs_gen *g, uint64_t n);
@@ -291,8 +290,7 @@ void aerofs_gen_put(struct aerofs *a, struct aerofs_gen *g, uint64_t n);
 /* Frees every generation (at shutdown, after the session is gone). */
 void aerofs_gen_free_all(struct aerofs *a);
 
-static inline fuse_ino_t aerofs_nodeid(const struct aerofs_gen *g,
-				       uint64_t low)
+static inline fuse_ino_t aerofs_nodeid(const struct aerofs_gen *g, uint64_t low)
 {
 	return ((fuse_ino_t)g->id << 32) | low;
 }

@@ -71,7 +71,8 @@ static int gen_media(const struct aerofs *a, struct aerofs_gen *g,
 			snprintf(m->file, sizeof(m->file), "%s-%s.%s",
 				 profs[p].image_name, fmts[f].name,
 				 fmts[f].ext);
-			r = image_build(&fmts[f], pack, &a->iopts, &m->img, err);
+			r = image_build(&fmts[f], pack, &a->iopts, &m->img,
+					err);
 			if (r == 0)
 				r = chunked_new(m->img, a->chunk_size,
 						&m->chunks, err);
@@ -100,8 +101,8 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int hash_sink(void *ctx, uint32_t chunk, uint64_t off,
-		     const void *data, size_t len)
+static int hash_sink(void *ctx, uint32_t chunk, uint64_t off, const void *data,
+		     size_t len)
 {
 	struct aerofs_gen *g = ctx;
 
@@ -231,13 +232,14 @@ int aerofs_gen_build(const struct aerofs *a, struct aerofs_gen **out,
 		aero_error_set(err, r, "%s: %s", a->source, strerror(-r));
 		goto fail;
 	}
-	r = a->profile->build(a->source, &a->copts, &g->pack, &g->report,
-			      err);
+	r = a->profile->build(a->source, &a->copts, &g->pack, &g->report, err);
 	if (r == 0 && catalog_report_stray_files(g->report))
 		/* Serving it would serve a manifest that lies. */
-		r = aero_error_set(err, -EINVAL, "%s: %zu file(s) differ from "
+		r = aero_error_set(err, -EINVAL,
+				   "%s: %zu file(s) differ from "
 				   "the pack's manifest.json (changed, missing "
-				   "or not listed): not serving it", a->source,
+				   "or not listed): not serving it",
+				   a->source,
 				   catalog_report_stray_files(g->report));
 	if (r < 0 || (r = gen_media(a, g, err)) < 0)
 		goto fail;
@@ -303,7 +305,7 @@ struct aerofs_gen *aerofs_gen_install(struct aerofs *a, struct aerofs_gen *g)
 	a->cur = g;
 	if (old) {
 		old->current = false;
-		old->refs++;	/* the caller's hold */
+		old->refs++; /* the caller's hold */
 	}
 	pthread_mutex_unlock(&a->lock);
 	if (old)

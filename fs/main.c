@@ -40,13 +40,15 @@ enum {
 	KEY_VERSION,
 };
 
-#define AEROFS_OPT(t, p, v) { t, offsetof(struct aerofs, p), v }
+#define AEROFS_OPT(t, p, v)                                                    \
+	{                                                                      \
+		t, offsetof(struct aerofs, p), v                               \
+	}
 
 static const struct fuse_opt aerofs_opts[] = {
 	AEROFS_OPT("notify_pipe=%s", notify_pipe, 0),
 	AEROFS_OPT("debounce_ms=%u", debounce_ms, 0),
-	AEROFS_OPT("nosplice", no_splice, 1),
-	FUSE_OPT_END
+	AEROFS_OPT("nosplice", no_splice, 1), FUSE_OPT_END
 };
 
 static void usage(const char *prog)
@@ -162,8 +164,10 @@ static int aerofs_opt_proc(void *data, const char *arg, int key,
 
 		a->profile = profile_find(arg + 8);
 		if (!a->profile) {
-			log_msg(LOG_LEVEL_ERR, "unknown profile '%s'; one of: "
-				"%s", arg + 8,
+			log_msg(LOG_LEVEL_ERR,
+				"unknown profile '%s'; one of: "
+				"%s",
+				arg + 8,
 				aerofs_profile_names(names, sizeof(names)));
 			a->opt_error = 1;
 			return -1;
@@ -313,7 +317,7 @@ int main(int argc, char *argv[])
 	if (fuse_opt_parse(&args, &a, aerofs_opts, aerofs_opt_proc) == -1) {
 		if (!a.opt_error)
 			log_msg(LOG_LEVEL_ERR, "cannot parse options");
-		ret = 2;	/* a usage error (aerofs(1)) */
+		ret = 2; /* a usage error (aerofs(1)) */
 		goto out_args;
 	}
 	a.copts.cancel = &a.cancel_builds;
@@ -355,8 +359,10 @@ int main(int argc, char *argv[])
 		goto out_opts;
 	}
 	if (!a.source || !opts.mountpoint) {
-		log_msg(LOG_LEVEL_ERR, "usage: %s SOURCE MOUNTPOINT "
-			"[options] (--help for more)", argv[0]);
+		log_msg(LOG_LEVEL_ERR,
+			"usage: %s SOURCE MOUNTPOINT "
+			"[options] (--help for more)",
+			argv[0]);
 		ret = 2;
 		goto out_opts;
 	}
@@ -391,7 +397,8 @@ int main(int argc, char *argv[])
 	 * wait forever (uninterruptibly, in the kernel) for its own answer.
 	 */
 	if (real && source_under(a.source, real)) {
-		log_msg(LOG_LEVEL_ERR, "source %s lies under the mountpoint "
+		log_msg(LOG_LEVEL_ERR,
+			"source %s lies under the mountpoint "
 			"%s: it would be read through the mount itself",
 			a.source, real);
 		goto out_opts;
@@ -405,8 +412,7 @@ int main(int argc, char *argv[])
 	aerofs_gen_install(&a, g);
 	aerofs_gen_announce(&a, g);
 
-	se = fuse_session_new(&args, &aerofs_ll_ops, sizeof(aerofs_ll_ops),
-			      &a);
+	se = fuse_session_new(&args, &aerofs_ll_ops, sizeof(aerofs_ll_ops), &a);
 	if (!se)
 		goto out_opts;
 	if (fuse_set_signal_handlers(se) != 0)
@@ -421,8 +427,7 @@ int main(int argc, char *argv[])
 		/* stderr is /dev/null now; before, libfuse's own format. */
 		fuse_set_log_func(aerofs_fuse_log);
 	}
-	log_msg(LOG_LEVEL_INFO, "%s mounted on %s", a.source,
-		opts.mountpoint);
+	log_msg(LOG_LEVEL_INFO, "%s mounted on %s", a.source, opts.mountpoint);
 	notify(a.notify_pipe, 's');
 	free(a.notify_pipe);
 	a.notify_pipe = NULL;
@@ -430,7 +435,7 @@ int main(int argc, char *argv[])
 	aerofs_gen_hash_start(a.cur);
 	if (aerofs_reload_start(&a) != 0)
 		log_msg(LOG_LEVEL_WARNING, "live reload disabled: cannot "
-			"start the watcher");
+					   "start the watcher");
 
 	if (opts.singlethread) {
 		r = fuse_session_loop(se);
@@ -439,7 +444,8 @@ int main(int argc, char *argv[])
 		if (!cfg) {
 			r = -ENOMEM;
 		} else {
-			fuse_loop_cfg_set_clone_fd(cfg, (unsigned)opts.clone_fd);
+			fuse_loop_cfg_set_clone_fd(cfg,
+						   (unsigned)opts.clone_fd);
 			fuse_loop_cfg_set_max_threads(cfg, opts.max_threads);
 			/* UINT_MAX means unset; libfuse warns about it. */
 			if (opts.max_idle_threads != UINT_MAX)

@@ -37,41 +37,41 @@
 
 /* What a node id designates, with a hold on its generation if any. */
 enum obj_kind {
-	OBJ_NODE,	/* a pack node (the root included) */
-	OBJ_CTL,	/* .aerofs */
-	OBJ_STATUS,	/* .aerofs/status.json */
-	OBJ_MEDIA,	/* .aerofs/<image>, gen->media[media] */
+	OBJ_NODE,   /* a pack node (the root included) */
+	OBJ_CTL,    /* .aerofs */
+	OBJ_STATUS, /* .aerofs/status.json */
+	OBJ_MEDIA,  /* .aerofs/<image>, gen->media[media] */
 	/* .aerofs/images/ (fs.h), of gen->media[media]; in node id order. */
-	OBJ_IMAGES,	/* images */
-	OBJ_IMGDIR,	/* images/<imageId> */
-	OBJ_LATEST,	/* images/<imageId>/latest.json */
-	OBJ_VERDIR,	/* images/<imageId>/<version> */
-	OBJ_VIMAGE,	/* <version>/<imageId>.<ext> */
-	OBJ_MANIFEST,	/* <version>/manifest.json */
-	OBJ_CHUNKDIR,	/* <version>/chunks */
-	OBJ_CHUNK,	/* <version>/chunks/<chunk>.bin */
+	OBJ_IMAGES,   /* images */
+	OBJ_IMGDIR,   /* images/<imageId> */
+	OBJ_LATEST,   /* images/<imageId>/latest.json */
+	OBJ_VERDIR,   /* images/<imageId>/<version> */
+	OBJ_VIMAGE,   /* <version>/<imageId>.<ext> */
+	OBJ_MANIFEST, /* <version>/manifest.json */
+	OBJ_CHUNKDIR, /* <version>/chunks */
+	OBJ_CHUNK,    /* <version>/chunks/<chunk>.bin */
 };
 
 struct obj {
 	enum obj_kind kind;
-	struct aerofs_gen *gen;		/* one hold; NULL for CTL/STATUS */
-	struct aerofs_snap *snap;	/* OBJ_STATUS: one hold, or NULL in
+	struct aerofs_gen *gen;	      /* one hold; NULL for CTL/STATUS */
+	struct aerofs_snap *snap;     /* OBJ_STATUS: one hold, or NULL in
 					 * a listing (rendered on demand) */
-	const struct pack_node *node;	/* OBJ_NODE */
-	size_t media;			/* OBJ_MEDIA and images/ */
-	uint32_t chunk;			/* OBJ_CHUNK */
+	const struct pack_node *node; /* OBJ_NODE */
+	size_t media;		      /* OBJ_MEDIA and images/ */
+	uint32_t chunk;		      /* OBJ_CHUNK */
 };
 
 /* An open directory; fi->fh points here. */
 struct handle {
-	struct obj o;		/* the hold lasts until releasedir */
+	struct obj o; /* the hold lasts until releasedir */
 };
 
 /* A status.json snapshot (fs.h), in aerofs.snaps. */
 struct aerofs_snap {
 	struct aerofs_snap *next;
 	fuse_ino_t node;
-	uint64_t refs;		/* kernel lookups + holds; under aerofs.lock */
+	uint64_t refs; /* kernel lookups + holds; under aerofs.lock */
 	char *text;
 	size_t len;
 };
@@ -453,8 +453,9 @@ static bool obj_stat(struct aerofs *a, const struct obj *o, struct stat *st)
 		st->st_size = (off_t)obj_size(o);
 		/* Everything under a version is immutable; latest.json is
 		 * not, and its mtime changes with every generation. */
-		fill_times(st, o->kind == OBJ_LATEST ? o->gen->stamp :
-			   pack_epoch(o->gen->pack));
+		fill_times(st, o->kind == OBJ_LATEST ?
+				       o->gen->stamp :
+				       pack_epoch(o->gen->pack));
 		break;
 	case OBJ_CTL:
 	case OBJ_STATUS:
@@ -530,7 +531,7 @@ static int images_lookup(struct aerofs *a, const struct obj *dir,
 	if (r < 0)
 		return -r;
 	*child = *dir;
-	child->kind = OBJ_NODE;	/* not found */
+	child->kind = OBJ_NODE; /* not found */
 	switch (dir->kind) {
 	case OBJ_IMAGES:
 		for (size_t k = 0; k < g->nmedia; k++)
@@ -572,8 +573,8 @@ static int images_lookup(struct aerofs *a, const struct obj *dir,
 }
 
 /* Finds NAME in directory DIR; 0 or ENOENT/ENOTDIR. */
-static int obj_lookup(struct aerofs *a, const struct obj *dir,
-		      const char *name, struct obj *child)
+static int obj_lookup(struct aerofs *a, const struct obj *dir, const char *name,
+		      struct obj *child)
 {
 	const struct pack_node *n;
 
@@ -657,8 +658,8 @@ static void aerofs_op_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_SPLICE_WRITE;
 	if (!a->no_splice && (conn->capable & FUSE_CAP_SPLICE_MOVE))
 		conn->want |= FUSE_CAP_SPLICE_MOVE;
-	a->splice_max = (conn->want & FUSE_CAP_SPLICE_WRITE) ?
-				pipe_max_size() : 0;
+	a->splice_max = (conn->want & FUSE_CAP_SPLICE_WRITE) ? pipe_max_size() :
+							       0;
 	/* Content never changes under a node id: no need to compare mtimes. */
 	conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
 	/* "To FUSE or not to FUSE" (FAST'17): the default 12 throttles
@@ -716,14 +717,13 @@ static void forget_one(struct aerofs *a, fuse_ino_t ino, uint64_t nlookup)
 		return;
 	}
 	if (id == 0 || nlookup == 0)
-		return;	/* fixed node ids are not counted */
+		return; /* fixed node ids are not counted */
 	g = aerofs_gen_find(a, id, 0);
 	if (g)
 		aerofs_gen_put(a, g, nlookup);
 }
 
-static void aerofs_op_forget(fuse_req_t req, fuse_ino_t ino,
-			     uint64_t nlookup)
+static void aerofs_op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
 	forget_one(req_fs(req), ino, nlookup);
 	fuse_reply_none(req);
@@ -899,26 +899,27 @@ static ssize_t obj_read(const struct obj *o, void *buf, size_t len,
 	}
 }
 
-static void read_failed(struct aerofs *a, const struct obj *o,
-			uint64_t off, size_t size, const char *why)
+static void read_failed(struct aerofs *a, const struct obj *o, uint64_t off,
+			size_t size, const char *why)
 {
 	char msg[512];
 
 	count(&a->n.read_errors, 1);
 	if (o->kind == OBJ_MEDIA)
-		snprintf(msg, sizeof(msg), "%s/%s: read of %zu bytes at %"
-			 PRIu64 " failed: %s", AEROFS_CTL_NAME,
-			 o->gen->media[o->media].name, size, off, why);
+		snprintf(msg, sizeof(msg),
+			 "%s/%s: read of %zu bytes at %" PRIu64 " failed: %s",
+			 AEROFS_CTL_NAME, o->gen->media[o->media].name, size,
+			 off, why);
 	else if (obj_in_images(o))
-		snprintf(msg, sizeof(msg), "%s/%s/%s: read of %zu bytes at %"
-			 PRIu64 " (chunk %" PRIu32 ") failed: %s",
+		snprintf(msg, sizeof(msg),
+			 "%s/%s/%s: read of %zu bytes at %" PRIu64
+			 " (chunk %" PRIu32 ") failed: %s",
 			 AEROFS_CTL_NAME, AEROFS_IMAGES_NAME,
-			 o->gen->media[o->media].id, size, off,
-			 o->chunk, why);
+			 o->gen->media[o->media].id, size, off, o->chunk, why);
 	else
-		snprintf(msg, sizeof(msg), "%s: read of %zu bytes at %" PRIu64
-			 " failed: %s", pack_node_path(o->node), size, off,
-			 why);
+		snprintf(msg, sizeof(msg),
+			 "%s: read of %zu bytes at %" PRIu64 " failed: %s",
+			 pack_node_path(o->node), size, off, why);
 	log_msg(LOG_LEVEL_ERR, "%s", msg);
 	aerofs_set_read_error(a, msg);
 }
@@ -1022,8 +1023,7 @@ static void prefetch(const struct obj *o, uint64_t off, uint64_t end)
 		/* Advice only: a failure costs nothing but the prefetch. */
 		if (sp.kind == PACK_SPAN_FD)
 			(void)posix_fadvise(sp.fd, (off_t)sp.fd_offset,
-					    (off_t)sp.len,
-					    POSIX_FADV_WILLNEED);
+					    (off_t)sp.len, POSIX_FADV_WILLNEED);
 	}
 }
 
@@ -1211,7 +1211,7 @@ static void aerofs_op_opendir(fuse_req_t req, fuse_ino_t ino,
 	if (!err && !obj_is_dir(&h->o))
 		err = ENOTDIR;
 	if (!err && h->o.kind == OBJ_CTL)
-		h->o.gen = aerofs_gen_current(a, 1);	/* for the image */
+		h->o.gen = aerofs_gen_current(a, 1); /* for the image */
 	/* A listing under images/ names the version: wait for the hash. */
 	if (!err && obj_in_images(&h->o))
 		err = -aerofs_gen_hashed(a, h->o.gen);
@@ -1254,10 +1254,12 @@ static bool images_entry(const struct handle *h, size_t i, const char **name,
 				 chunked_version(m->chunks);
 		return i < 2;
 	case OBJ_VERDIR:
-		o->kind = i == 0 ? OBJ_VIMAGE : i == 1 ? OBJ_MANIFEST :
-							 OBJ_CHUNKDIR;
-		*name = i == 0 ? m->file : i == 1 ? AEROFS_MANIFEST_NAME :
-						    AEROFS_CHUNKS_NAME;
+		o->kind = i == 0 ? OBJ_VIMAGE :
+			  i == 1 ? OBJ_MANIFEST :
+				   OBJ_CHUNKDIR;
+		*name = i == 0 ? m->file :
+			i == 1 ? AEROFS_MANIFEST_NAME :
+				 AEROFS_CHUNKS_NAME;
 		return i < 3;
 	case OBJ_CHUNKDIR:
 		if (i >= chunked_count(m->chunks))
@@ -1368,7 +1370,7 @@ static bool dir_links(struct aerofs *a, const struct handle *h)
 	bool cur;
 
 	if (obj_in_images(&h->o))
-		return true;	/* generation-specific node ids */
+		return true; /* generation-specific node ids */
 	if (h->o.kind == OBJ_NODE && h->o.node != pack_root(h->o.gen->pack))
 		return true;
 	pthread_mutex_lock(&a->lock);
@@ -1384,7 +1386,7 @@ static void do_readdir(fuse_req_t req, size_t size, off_t off,
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 	char *buf = malloc(size ? size : 1);
 	size_t used = 0, i;
-	uint64_t held = 0;	/* references handed out, on h->o.gen */
+	uint64_t held = 0; /* references handed out, on h->o.gen */
 	char namebuf[CHUNKED_NAME_LEN];
 	const char *name;
 	struct obj o;
@@ -1448,9 +1450,8 @@ static void aerofs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 	do_readdir(req, size, off, fi, false);
 }
 
-static void aerofs_op_readdirplus(fuse_req_t req, fuse_ino_t ino,
-				  size_t size, off_t off,
-				  struct fuse_file_info *fi)
+static void aerofs_op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
+				  off_t off, struct fuse_file_info *fi)
 {
 	(void)ino;
 	do_readdir(req, size, off, fi, true);
@@ -1476,8 +1477,8 @@ static void aerofs_op_statfs(fuse_req_t req, fuse_ino_t ino)
 	fuse_reply_statfs(req, &sv);
 }
 
-static void aerofs_op_getxattr(fuse_req_t req, fuse_ino_t ino,
-			       const char *name, size_t size)
+static void aerofs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			       size_t size)
 {
 	(void)ino;
 	(void)name;
@@ -1524,23 +1525,22 @@ static void erofs(fuse_req_t req)
 	fuse_reply_err(req, EROFS);
 }
 
-static void aerofs_op_setattr(fuse_req_t req, fuse_ino_t ino,
-			      struct stat *attr, int to_set,
-			      struct fuse_file_info *fi)
+static void aerofs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+			      int to_set, struct fuse_file_info *fi)
 {
 	(void)ino, (void)attr, (void)to_set, (void)fi;
 	erofs(req);
 }
 
-static void aerofs_op_mknod(fuse_req_t req, fuse_ino_t parent,
-			    const char *name, mode_t mode, dev_t rdev)
+static void aerofs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+			    mode_t mode, dev_t rdev)
 {
 	(void)parent, (void)name, (void)mode, (void)rdev;
 	erofs(req);
 }
 
-static void aerofs_op_mkdir(fuse_req_t req, fuse_ino_t parent,
-			    const char *name, mode_t mode)
+static void aerofs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+			    mode_t mode)
 {
 	(void)parent, (void)name, (void)mode;
 	erofs(req);
@@ -1568,8 +1568,8 @@ static void aerofs_op_rename(fuse_req_t req, fuse_ino_t parent,
 	erofs(req);
 }
 
-static void aerofs_op_link(fuse_req_t req, fuse_ino_t ino,
-			   fuse_ino_t newparent, const char *newname)
+static void aerofs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
+			   const char *newname)
 {
 	(void)ino, (void)newparent, (void)newname;
 	erofs(req);
@@ -1582,9 +1582,8 @@ static void aerofs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	erofs(req);
 }
 
-static void aerofs_op_setxattr(fuse_req_t req, fuse_ino_t ino,
-			       const char *name, const char *value,
-			       size_t size, int flags)
+static void aerofs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			       const char *value, size_t size, int flags)
 {
 	(void)ino, (void)name, (void)value, (void)size, (void)flags;
 	erofs(req);
@@ -1617,8 +1616,8 @@ static void aerofs_op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in,
 				      off_t off_in,
 				      struct fuse_file_info *fi_in,
 				      fuse_ino_t ino_out, off_t off_out,
-				      struct fuse_file_info *fi_out,
-				      size_t len, int flags)
+				      struct fuse_file_info *fi_out, size_t len,
+				      int flags)
 {
 	(void)ino_in, (void)off_in, (void)fi_in, (void)ino_out;
 	(void)off_out, (void)fi_out, (void)len, (void)flags;
@@ -1669,8 +1668,8 @@ static void inval_root_names(struct aerofs *a, const struct aerofs_gen *g)
 		const char *name = pack_node_name(c);
 
 		/* -ENOENT only means the kernel had nothing cached. */
-		fuse_lowlevel_notify_inval_entry(a->se, AEROFS_NODE_ROOT,
-						 name, strlen(name));
+		fuse_lowlevel_notify_inval_entry(a->se, AEROFS_NODE_ROOT, name,
+						 strlen(name));
 	}
 }
 
@@ -1683,8 +1682,7 @@ void aerofs_invalidate(struct aerofs *a, const struct aerofs_gen *old,
 	 * never comes; invalidating an entry of the root would wait for it
 	 * too, and the daemon would never get to unmount.
 	 */
-	if (!a->se || fuse_session_exited(a->se) ||
-	    atomic_load(&a->loop_done))
+	if (!a->se || fuse_session_exited(a->se) || atomic_load(&a->loop_done))
 		return;
 	/*
 	 * Old names: their dentries point at old node ids (d_invalidate also
@@ -1703,7 +1701,8 @@ void aerofs_invalidate(struct aerofs *a, const struct aerofs_gen *old,
 	for (size_t i = 0; i < new_gen->nmedia; i++)
 		fuse_lowlevel_notify_inval_entry(a->se, AEROFS_NODE_CTL,
 						 new_gen->media[i].name,
-						 strlen(new_gen->media[i].name));
+						 strlen(new_gen->media[i]
+								.name));
 	/* images/ of OLD: its node id is OLD's. */
 	fuse_lowlevel_notify_inval_entry(a->se, AEROFS_NODE_CTL,
 					 AEROFS_IMAGES_NAME,

@@ -35,8 +35,8 @@ struct aerofs_reload {
 	int inotify_fd;
 	int signal_fd;
 	int stop_fd;
-	char *dir;	/* directory of the source */
-	char *name;	/* its last component */
+	char *dir;  /* directory of the source */
+	char *name; /* its last component */
 };
 
 static int64_t now_ms(void)
@@ -91,7 +91,7 @@ static bool events_match(const struct aerofs_reload *rl, const char *buf,
 	     pos += (ssize_t)sizeof(*ev) + (ssize_t)ev->len) {
 		ev = (const struct inotify_event *)(buf + pos);
 		if (ev->mask & IN_Q_OVERFLOW)
-			hit = true;	/* lost events: check anyway */
+			hit = true; /* lost events: check anyway */
 		else if (ev->len && strcmp(ev->name, rl->name) == 0)
 			hit = true;
 	}
@@ -104,7 +104,7 @@ static void *reload_thread(void *arg)
 	struct aerofs_reload *rl = a->reload;
 	char buf[4096]
 		__attribute__((aligned(__alignof__(struct inotify_event))));
-	int64_t due = -1;	/* when to rebuild; -1: nothing pending */
+	int64_t due = -1; /* when to rebuild; -1: nothing pending */
 
 	for (;;) {
 		struct pollfd pfd[3] = {
@@ -117,8 +117,9 @@ static void *reload_thread(void *arg)
 		if (due >= 0) {
 			int64_t left = due - now_ms();
 
-			timeout = left < 0 ? 0 :
-				  left > INT_MAX ? INT_MAX : (int)left;
+			timeout = left < 0	 ? 0 :
+				  left > INT_MAX ? INT_MAX :
+						   (int)left;
 		}
 		n = poll(pfd, rl->inotify_fd >= 0 ? 3 : 2, timeout);
 		if (n < 0 && errno != EINTR) {
@@ -204,7 +205,8 @@ int aerofs_reload_start(struct aerofs *a)
 		/* Not fatal: SIGHUP still reloads. */
 		log_msg(LOG_LEVEL_WARNING,
 			"cannot watch %s for a new source (%s); reload with "
-			"SIGHUP", rl->dir, strerror(errno));
+			"SIGHUP",
+			rl->dir, strerror(errno));
 		if (rl->inotify_fd >= 0)
 			close(rl->inotify_fd);
 		rl->inotify_fd = -1;

@@ -29,53 +29,53 @@ static int harness_cases __attribute__((unused));
 static const char *harness_case __attribute__((unused)) = "";
 static char harness_skipped[256] __attribute__((unused));
 
-#define FAIL_AT(...)                                                          \
-	do {                                                                  \
-		fprintf(stderr, "%s:%d: %s: ", __FILE__, __LINE__,            \
-			harness_case);                                        \
-		fprintf(stderr, __VA_ARGS__);                                 \
-		fputc('\n', stderr);                                          \
-		harness_failures++;                                           \
+#define FAIL_AT(...)                                                           \
+	do {                                                                   \
+		fprintf(stderr, "%s:%d: %s: ", __FILE__, __LINE__,             \
+			harness_case);                                         \
+		fprintf(stderr, __VA_ARGS__);                                  \
+		fputc('\n', stderr);                                           \
+		harness_failures++;                                            \
 	} while (0)
 
-#define CHECK(cond)                                                           \
-	do {                                                                  \
-		if (!(cond))                                                  \
-			FAIL_AT("check failed: %s", #cond);                   \
+#define CHECK(cond)                                                            \
+	do {                                                                   \
+		if (!(cond))                                                   \
+			FAIL_AT("check failed: %s", #cond);                    \
 	} while (0)
 
-#define CHECK_EQ_INT(expected, got)                                           \
-	do {                                                                  \
-		long long e_ = (long long)(expected);                         \
-		long long g_ = (long long)(got);                              \
-		if (e_ != g_)                                                 \
-			FAIL_AT("expected %s == %lld, got %lld", #got, e_,    \
-				g_);                                          \
+#define CHECK_EQ_INT(expected, got)                                            \
+	do {                                                                   \
+		long long e_ = (long long)(expected);                          \
+		long long g_ = (long long)(got);                               \
+		if (e_ != g_)                                                  \
+			FAIL_AT("expected %s == %lld, got %lld", #got, e_,     \
+				g_);                                           \
 	} while (0)
 
-#define CHECK_EQ_UINT(expected, got)                                          \
-	do {                                                                  \
-		unsigned long long e_ = (unsigned long long)(expected);       \
-		unsigned long long g_ = (unsigned long long)(got);            \
-		if (e_ != g_)                                                 \
-			FAIL_AT("expected %s == %#llx, got %#llx", #got, e_,  \
-				g_);                                          \
+#define CHECK_EQ_UINT(expected, got)                                           \
+	do {                                                                   \
+		unsigned long long e_ = (unsigned long long)(expected);        \
+		unsigned long long g_ = (unsigned long long)(got);             \
+		if (e_ != g_)                                                  \
+			FAIL_AT("expected %s == %#llx, got %#llx", #got, e_,   \
+				g_);                                           \
 	} while (0)
 
-#define CHECK_EQ_STR(expected, got)                                           \
-	do {                                                                  \
-		const char *e_ = (expected);                                  \
-		const char *g_ = (got);                                       \
-		if (!e_ || !g_ || strcmp(e_, g_) != 0)                        \
-			FAIL_AT("expected %s == \"%s\", got \"%s\"", #got,    \
-				e_ ? e_ : "(null)", g_ ? g_ : "(null)");      \
+#define CHECK_EQ_STR(expected, got)                                            \
+	do {                                                                   \
+		const char *e_ = (expected);                                   \
+		const char *g_ = (got);                                        \
+		if (!e_ || !g_ || strcmp(e_, g_) != 0)                         \
+			FAIL_AT("expected %s == \"%s\", got \"%s\"", #got,     \
+				e_ ? e_ : "(null)", g_ ? g_ : "(null)");       \
 	} while (0)
 
-#define CHECK_EQ_MEM(expected, got, len)                                      \
-	do {                                                                  \
-		if (memcmp((expected), (got), (len)) != 0)                    \
-			FAIL_AT("%s differs from %s in its first %zu bytes",  \
-				#got, #expected, (size_t)(len));              \
+#define CHECK_EQ_MEM(expected, got, len)                                       \
+	do {                                                                   \
+		if (memcmp((expected), (got), (len)) != 0)                     \
+			FAIL_AT("%s differs from %s in its first %zu bytes",   \
+				#got, #expected, (size_t)(len));               \
 	} while (0)
 
 /*
@@ -83,32 +83,31 @@ static char harness_skipped[256] __attribute__((unused));
  * that failed before it still fail the case.  Use it only in the case
  * function itself (it returns from it).
  */
-#define SKIP_CASE(...)                                                        \
-	do {                                                                  \
-		snprintf(harness_skipped, sizeof(harness_skipped),            \
-			 __VA_ARGS__);                                        \
-		return;                                                       \
+#define SKIP_CASE(...)                                                         \
+	do {                                                                   \
+		snprintf(harness_skipped, sizeof(harness_skipped),             \
+			 __VA_ARGS__);                                         \
+		return;                                                        \
 	} while (0)
 
 /* Skips the current case unless TOOL is on PATH. */
-#define REQUIRE_TOOL(tool)                                                    \
-	do {                                                                  \
-		if (!harness_have(tool))                                      \
-			SKIP_CASE("%s is not installed", (tool));             \
+#define REQUIRE_TOOL(tool)                                                     \
+	do {                                                                   \
+		if (!harness_have(tool))                                       \
+			SKIP_CASE("%s is not installed", (tool));              \
 	} while (0)
 
-#define RUN(fn)                                                               \
-	do {                                                                  \
-		int before_ = harness_failures;                               \
-		harness_case = #fn;                                           \
-		harness_cases++;                                              \
-		harness_skipped[0] = '\0';                                    \
-		fn();                                                         \
-		printf("%s %d - %s%s%s\n",                                    \
-		       harness_failures == before_ ? "ok" : "not ok",         \
-		       harness_cases, #fn,                                    \
-		       harness_skipped[0] ? " # SKIP " : "",                  \
-		       harness_skipped);                                      \
+#define RUN(fn)                                                                \
+	do {                                                                   \
+		int before_ = harness_failures;                                \
+		harness_case = #fn;                                            \
+		harness_cases++;                                               \
+		harness_skipped[0] = '\0';                                     \
+		fn();                                                          \
+		printf("%s %d - %s%s%s\n",                                     \
+		       harness_failures == before_ ? "ok" : "not ok",          \
+		       harness_cases, #fn,                                     \
+		       harness_skipped[0] ? " # SKIP " : "", harness_skipped); \
 	} while (0)
 
 /*

@@ -14,18 +14,17 @@ struct expect {
 };
 
 /* BAR0_LEN 0 = unknown: the BAR0 checks report that, not every region */
-static bool region_ok(const struct virtio_pci_region *r,
-		      const struct expect *e, uint64_t bar0_len)
+static bool region_ok(const struct virtio_pci_region *r, const struct expect *e,
+		      uint64_t bar0_len)
 {
 	return r->present && r->bar == 0 && r->offset == e->offset &&
 	       r->length >= e->min_length &&
 	       (!bar0_len || (uint64_t)r->offset + r->length <= bar0_len);
 }
 
-enum virtio_aero_layout_err
-virtio_aero_layout_check(const struct virtio_pci_caps *caps,
-			 const struct virtio_pci_bar *bars,
-			 unsigned *mismatches)
+enum virtio_aero_layout_err virtio_aero_layout_check(
+	const struct virtio_pci_caps *caps, const struct virtio_pci_bar *bars,
+	unsigned *mismatches)
 {
 	/* AERO-W7-VIRTIO v1 "Transport": one 0x1000 page per structure */
 	static const struct expect common = {
@@ -34,9 +33,8 @@ virtio_aero_layout_check(const struct virtio_pci_caps *caps,
 	static const struct expect notify = {
 		0x1000, 0x100, VIRTIO_AERO_LAYOUT_NOTIFY_MISMATCH
 	};
-	static const struct expect isr = {
-		0x2000, 0x20, VIRTIO_AERO_LAYOUT_ISR_MISMATCH
-	};
+	static const struct expect isr = { 0x2000, 0x20,
+					   VIRTIO_AERO_LAYOUT_ISR_MISMATCH };
 	static const struct expect device = {
 		0x3000, 0x100, VIRTIO_AERO_LAYOUT_DEVICE_MISMATCH
 	};

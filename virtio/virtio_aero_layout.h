@@ -20,7 +20,7 @@ enum virtio_aero_layout_err {
 	VIRTIO_AERO_LAYOUT_BAD_ARGUMENT,
 	VIRTIO_AERO_LAYOUT_BAR0_MISSING,
 	VIRTIO_AERO_LAYOUT_BAR0_NOT_MMIO,
-	VIRTIO_AERO_LAYOUT_BAR0_TOO_SMALL,	/* < 0x4000 or unknown */
+	VIRTIO_AERO_LAYOUT_BAR0_TOO_SMALL, /* < 0x4000 or unknown */
 	VIRTIO_AERO_LAYOUT_COMMON_MISMATCH,
 	VIRTIO_AERO_LAYOUT_NOTIFY_MISMATCH,
 	VIRTIO_AERO_LAYOUT_ISR_MISMATCH,
@@ -56,10 +56,9 @@ enum virtio_aero_layout_err {
  * of them as VIRTIO_AERO_LAYOUT_BIT(err) bits (0 when OK;
  * BIT(BAD_ARGUMENT) alone for NULL CAPS or BARS).
  */
-enum virtio_aero_layout_err
-virtio_aero_layout_check(const struct virtio_pci_caps *caps,
-			 const struct virtio_pci_bar *bars,
-			 unsigned *mismatches);
+enum virtio_aero_layout_err virtio_aero_layout_check(
+	const struct virtio_pci_caps *caps, const struct virtio_pci_bar *bars,
+	unsigned *mismatches);
 
 /* A static lower-case message for ERR, never NULL. */
 const char *virtio_aero_layout_strerror(enum virtio_aero_layout_err err);

@@ -32,25 +32,44 @@
 
 /* virtio 1.2 §5 "Device Types"; gaps are reserved ids */
 static const char *const type_names[] = {
-	[1] = "net",		[2] = "block",
-	[3] = "console",	[4] = "rng",
-	[5] = "balloon",	[6] = "iomemory",
-	[7] = "rpmsg",		[8] = "scsi",
-	[9] = "9p",		[10] = "mac80211-wlan",
-	[11] = "rproc-serial",	[12] = "caif",
-	[13] = "memory-balloon", [16] = "gpu",
-	[17] = "clock",		[18] = "input",
-	[19] = "vsock",		[20] = "crypto",
-	[21] = "signal-dist",	[22] = "pstore",
-	[23] = "iommu",		[24] = "mem",
-	[25] = "sound",		[26] = "fs",
-	[27] = "pmem",		[28] = "rpmb",
-	[29] = "mac80211-hwsim", [30] = "video-encoder",
-	[31] = "video-decoder",	[32] = "scmi",
-	[33] = "nitro-sec-mod",	[34] = "i2c-adapter",
-	[35] = "watchdog",	[36] = "can",
-	[38] = "param-server",	[39] = "audio-policy",
-	[40] = "bluetooth",	[41] = "gpio",
+	[1] = "net",
+	[2] = "block",
+	[3] = "console",
+	[4] = "rng",
+	[5] = "balloon",
+	[6] = "iomemory",
+	[7] = "rpmsg",
+	[8] = "scsi",
+	[9] = "9p",
+	[10] = "mac80211-wlan",
+	[11] = "rproc-serial",
+	[12] = "caif",
+	[13] = "memory-balloon",
+	[16] = "gpu",
+	[17] = "clock",
+	[18] = "input",
+	[19] = "vsock",
+	[20] = "crypto",
+	[21] = "signal-dist",
+	[22] = "pstore",
+	[23] = "iommu",
+	[24] = "mem",
+	[25] = "sound",
+	[26] = "fs",
+	[27] = "pmem",
+	[28] = "rpmb",
+	[29] = "mac80211-hwsim",
+	[30] = "video-encoder",
+	[31] = "video-decoder",
+	[32] = "scmi",
+	[33] = "nitro-sec-mod",
+	[34] = "i2c-adapter",
+	[35] = "watchdog",
+	[36] = "can",
+	[38] = "param-server",
+	[39] = "audio-policy",
+	[40] = "bluetooth",
+	[41] = "gpio",
 	[42] = "rdma",
 };
 
@@ -151,8 +170,8 @@ static bool hex_field(const char *s, const char *end, unsigned digits,
 
 		if (!isxdigit(c))
 			return false;
-		v = v << 4 | (uint32_t)(isdigit(c) ? c - '0' :
-					tolower(c) - 'a' + 10);
+		v = v << 4 |
+		    (uint32_t)(isdigit(c) ? c - '0' : tolower(c) - 'a' + 10);
 	}
 	if (s + digits != end && s[digits] != '&')
 		return false;
@@ -167,7 +186,10 @@ int virtio_hwid_parse(const char *str, struct virtio_hwid *out)
 		const char *key;
 		unsigned digits;
 	} fields[] = {
-		{ "DEV_", 4 }, { "SUBSYS_", 8 }, { "REV_", 2 }, { "CC_", 6 },
+		{ "DEV_", 4 },
+		{ "SUBSYS_", 8 },
+		{ "REV_", 2 },
+		{ "CC_", 6 },
 	};
 	const char *s, *end;
 	size_t len;
@@ -189,7 +211,7 @@ int virtio_hwid_parse(const char *str, struct virtio_hwid *out)
 	while (s < end) {
 		unsigned f, digits;
 
-		s++;	/* the '&' hex_field() saw */
+		s++; /* the '&' hex_field() saw */
 		for (f = next; f < 4; f++)
 			if (prefix_ci(s, (size_t)(end - s), fields[f].key))
 				break;
@@ -255,9 +277,9 @@ int virtio_hwid_format(const struct virtio_hwid *h, char *buf, size_t size)
 	if (h->has_class)
 		n += (size_t)snprintf(tmp + n, sizeof(tmp) - n, "&CC_%0*X",
 				      (int)h->class_digits,
-				      h->class_code &
-				      (h->class_digits == 4 ? 0xFFFFu :
-				       0xFFFFFFu));
+				      h->class_code & (h->class_digits == 4 ?
+							       0xFFFFu :
+							       0xFFFFFFu));
 	if (n + 1 > size)
 		return -ENOSPC;
 	memcpy(buf, tmp, n + 1);
@@ -330,12 +352,15 @@ bool virtio_hwid_binds(const char *hwid, const struct virtio_pci_identity *id)
 
 /* ---- the Aero emulator (AERO-W7-VIRTIO v1 contract) ---- */
 
-#define AERO_DEV(nm, drv, dev, ss, cc)                                        \
-	{                                                                     \
-		.name = nm, .driver = drv,                                    \
-		.id = { .vendor = VIRTIO_PCI_VENDOR, .device = dev,           \
-			.subsys_vendor = VIRTIO_PCI_VENDOR, .subsys = ss,     \
-			.revision = 0x01, .class_code = cc },                 \
+#define AERO_DEV(nm, drv, dev, ss, cc)                                         \
+	{                                                                      \
+		.name = nm, .driver = drv,                                     \
+		.id = { .vendor = VIRTIO_PCI_VENDOR,                           \
+			.device = dev,                                         \
+			.subsys_vendor = VIRTIO_PCI_VENDOR,                    \
+			.subsys = ss,                                          \
+			.revision = 0x01,                                      \
+			.class_code = cc },                                    \
 	}
 
 /*
@@ -360,8 +385,8 @@ const struct virtio_aero_device *virtio_aero_devices(size_t *n)
 	return aero_devices;
 }
 
-const struct virtio_aero_device *
-virtio_aero_device_find(const struct virtio_pci_identity *id)
+const struct virtio_aero_device *virtio_aero_device_find(
+	const struct virtio_pci_identity *id)
 {
 	if (!id)
 		return NULL;

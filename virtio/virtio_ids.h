@@ -64,7 +64,7 @@ struct virtio_pci_identity {
 	uint16_t subsys_vendor;
 	uint16_t subsys;
 	uint8_t revision;
-	uint32_t class_code;	/* base << 16 | sub << 8 | prog-if */
+	uint32_t class_code; /* base << 16 | sub << 8 | prog-if */
 };
 
 /*
@@ -94,12 +94,12 @@ struct virtio_hwid {
 	bool has_device;
 	uint16_t device;
 	bool has_subsys;
-	uint32_t subsys;	/* subsystem id << 16 | subsystem vendor */
+	uint32_t subsys; /* subsystem id << 16 | subsystem vendor */
 	bool has_revision;
 	uint8_t revision;
-	bool has_class;		/* &CC_xxxxxx or &CC_xxxx */
-	uint32_t class_code;	/* the digits' value: CC_0100 gives 0x0100 */
-	unsigned class_digits;	/* 4 or 6 */
+	bool has_class;	       /* &CC_xxxxxx or &CC_xxxx */
+	uint32_t class_code;   /* the digits' value: CC_0100 gives 0x0100 */
+	unsigned class_digits; /* 4 or 6 */
 };
 
 /*
@@ -144,8 +144,8 @@ bool virtio_hwid_binds(const char *hwid, const struct virtio_pci_identity *id);
  * "viosnd").
  */
 struct virtio_aero_device {
-	const char *name;	/* "virtio-net", "virtio-blk"... */
-	const char *driver;	/* Aero pack driver id */
+	const char *name;   /* "virtio-net", "virtio-blk"... */
+	const char *driver; /* Aero pack driver id */
 	struct virtio_pci_identity id;
 };
 
@@ -157,7 +157,7 @@ const struct virtio_aero_device *virtio_aero_devices(size_t *n);
  * subsystem id and revision exactly (class is not compared: Windows binds
  * on the other four).  Returns a pointer into the static table, or NULL.
  */
-const struct virtio_aero_device *
-virtio_aero_device_find(const struct virtio_pci_identity *id);
+const struct virtio_aero_device *virtio_aero_device_find(
+	const struct virtio_pci_identity *id);
 
 #endif

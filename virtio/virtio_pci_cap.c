@@ -42,14 +42,14 @@
 #define CAP_NOTIFY_MULT 16
 
 struct region_rule {
-	uint32_t align;		/* offset alignment */
-	uint32_t min_length;	/* smallest usable structure */
+	uint32_t align;	     /* offset alignment */
+	uint32_t min_length; /* smallest usable structure */
 };
 
 /* Indexed by cfg_type 1..4 (Linux vp_modern_probe uses the same minima) */
 static const struct region_rule rules[] = {
 	[VIRTIO_PCI_CAP_COMMON_CFG] = { 4, VIRTIO_PCI_COMMON_CFG_MIN },
-	[VIRTIO_PCI_CAP_NOTIFY_CFG] = { 2, 2 },	/* one le16 write */
+	[VIRTIO_PCI_CAP_NOTIFY_CFG] = { 2, 2 }, /* one le16 write */
 	[VIRTIO_PCI_CAP_ISR_CFG] = { 1, 1 },
 	[VIRTIO_PCI_CAP_DEVICE_CFG] = { 4, 1 },
 };
@@ -118,7 +118,7 @@ static bool notify_taken(const uint8_t *cfg, size_t limit, size_t cur,
 	if (bar >= VIRTIO_PCI_NUM_BARS || !bars[bar].present)
 		return false;
 	return bars[bar].space == VIRTIO_PCI_SPACE_IO ? out->notify_io.present :
-							  out->notify.present;
+							out->notify.present;
 }
 
 /* One vendor-specific capability at CUR (its 2-byte header is in range). */
@@ -146,7 +146,7 @@ static enum virtio_pci_cap_err vendor_cap(const uint8_t *cfg, size_t limit,
 		break;
 	case VIRTIO_PCI_CAP_SHARED_MEMORY_CFG:
 	case VIRTIO_PCI_CAP_VENDOR_CFG:
-		return VIRTIO_PCI_CAP_OK;	/* defined, not used here */
+		return VIRTIO_PCI_CAP_OK; /* defined, not used here */
 	default:
 		/* §4.1.4.1: the driver MUST ignore a reserved cfg_type */
 		out->anomalies |= VIRTIO_PCI_ANOM_RESERVED_TYPE;
@@ -223,12 +223,11 @@ static bool overlap(const struct virtio_pci_region *a,
 	       a->offset < b_end && b->offset < a_end;
 }
 
-enum virtio_pci_cap_err
-virtio_pci_cap_parse(const uint8_t *cfg, size_t len,
-		     const struct virtio_pci_bar *bars,
-		     struct virtio_pci_caps *out)
+enum virtio_pci_cap_err virtio_pci_cap_parse(const uint8_t *cfg, size_t len,
+					     const struct virtio_pci_bar *bars,
+					     struct virtio_pci_caps *out)
 {
-	uint64_t visited = 0;	/* one bit per dword of 0x00..0xFF */
+	uint64_t visited = 0; /* one bit per dword of 0x00..0xFF */
 	size_t limit, ptr;
 	enum virtio_pci_cap_err err;
 
@@ -298,7 +297,7 @@ virtio_pci_cap_parse(const uint8_t *cfg, size_t len,
 	{
 		const struct virtio_pci_region *regs[] = {
 			&out->common, &out->notify, &out->notify_io,
-			&out->isr, &out->device,
+			&out->isr,    &out->device,
 		};
 		const size_t n = sizeof(regs) / sizeof(regs[0]);
 
@@ -359,9 +358,8 @@ const char *virtio_pci_cap_strerror(enum virtio_pci_cap_err err)
 	return "unknown error";
 }
 
-const struct virtio_pci_region *
-virtio_pci_notify_select(const struct virtio_pci_caps *caps, bool use_memory,
-			 bool use_io)
+const struct virtio_pci_region *virtio_pci_notify_select(
+	const struct virtio_pci_caps *caps, bool use_memory, bool use_io)
 {
 	const struct virtio_pci_region *mem, *io;
 
@@ -408,7 +406,7 @@ int virtio_pci_bars_decode(const uint8_t *cfg, size_t len,
 		uint32_t lo = virtio_le32(cfg + PCI_BASE_ADDRESS_0 + 4 * i);
 
 		if (b->upper_half || lo == 0)
-			continue;	/* consumed, or unimplemented */
+			continue; /* consumed, or unimplemented */
 		b->present = true;
 		if (lo & PCI_BAR_SPACE_IO) {
 			b->space = VIRTIO_PCI_SPACE_IO;
@@ -428,7 +426,8 @@ int virtio_pci_bars_decode(const uint8_t *cfg, size_t len,
 		}
 		b->is_64bit = true;
 		b->base |= (uint64_t)virtio_le32(cfg + PCI_BASE_ADDRESS_0 +
-						 4 * (i + 1)) << 32;
+						 4 * (i + 1))
+			   << 32;
 		bars[i + 1].upper_half = true;
 	}
 	return 0;

@@ -51,7 +51,7 @@
 
 /* The address space a BAR decodes (PCI 3.0 §6.2.5.1, bit 0 of the BAR). */
 enum virtio_pci_space {
-	VIRTIO_PCI_SPACE_UNKNOWN = 0,	/* the caller did not say */
+	VIRTIO_PCI_SPACE_UNKNOWN = 0, /* the caller did not say */
 	VIRTIO_PCI_SPACE_MEMORY,
 	VIRTIO_PCI_SPACE_IO,
 };
@@ -63,14 +63,14 @@ enum virtio_pci_space {
  * sets what it knows and leaves the rest zero.
  */
 struct virtio_pci_bar {
-	bool present;		/* implemented: the register is not 0 */
+	bool present; /* implemented: the register is not 0 */
 	enum virtio_pci_space space;
-	bool is_64bit;		/* memory BAR whose upper half is the next slot */
-	bool prefetchable;	/* memory BAR, bit 3 */
-	bool upper_half;	/* this slot is the upper dword of the BAR
+	bool is_64bit;	   /* memory BAR whose upper half is the next slot */
+	bool prefetchable; /* memory BAR, bit 3 */
+	bool upper_half;   /* this slot is the upper dword of the BAR
 				 * before it, not a BAR: never present */
-	uint64_t base;		/* address as programmed, 0 if unassigned */
-	uint64_t length;	/* bytes; 0 = unknown, no fit check */
+	uint64_t base;	   /* address as programmed, 0 if unassigned */
+	uint64_t length;   /* bytes; 0 = unknown, no fit check */
 };
 
 /*
@@ -97,59 +97,59 @@ int virtio_pci_bars_decode(const uint8_t *cfg, size_t len,
 /* One virtio structure found through a capability. */
 struct virtio_pci_region {
 	bool present;
-	uint8_t bar;		/* 0..5 */
-	uint8_t id;		/* the 1.2 cap id byte */
+	uint8_t bar; /* 0..5 */
+	uint8_t id;  /* the 1.2 cap id byte */
 	uint8_t cap_len;
-	uint16_t cap_offset;	/* where the capability is in config space */
-	enum virtio_pci_space space;	/* of its BAR; UNKNOWN without BARS */
-	uint32_t offset;	/* within the BAR */
+	uint16_t cap_offset; /* where the capability is in config space */
+	enum virtio_pci_space space; /* of its BAR; UNKNOWN without BARS */
+	uint32_t offset;	     /* within the BAR */
 	uint32_t length;
-	uint32_t multiplier;	/* notify_off_multiplier, NOTIFY only */
+	uint32_t multiplier; /* notify_off_multiplier, NOTIFY only */
 };
 
 /* Things the parser tolerated, as bits in virtio_pci_caps.anomalies. */
-#define VIRTIO_PCI_ANOM_PTR_LOW_BITS 0x01	/* masked pointer bits */
-#define VIRTIO_PCI_ANOM_DUPLICATE 0x02		/* later instance ignored */
-#define VIRTIO_PCI_ANOM_RESERVED_TYPE 0x04	/* reserved cfg_type */
-#define VIRTIO_PCI_ANOM_RESERVED_BAR 0x08	/* bar > 5 ignored */
-#define VIRTIO_PCI_ANOM_ABSENT_BAR 0x10		/* BAR not present */
-#define VIRTIO_PCI_ANOM_NO_DEVICE_CFG 0x20	/* no DEVICE structure */
+#define VIRTIO_PCI_ANOM_PTR_LOW_BITS 0x01  /* masked pointer bits */
+#define VIRTIO_PCI_ANOM_DUPLICATE 0x02	   /* later instance ignored */
+#define VIRTIO_PCI_ANOM_RESERVED_TYPE 0x04 /* reserved cfg_type */
+#define VIRTIO_PCI_ANOM_RESERVED_BAR 0x08  /* bar > 5 ignored */
+#define VIRTIO_PCI_ANOM_ABSENT_BAR 0x10	   /* BAR not present */
+#define VIRTIO_PCI_ANOM_NO_DEVICE_CFG 0x20 /* no DEVICE structure */
 
 struct virtio_pci_caps {
 	struct virtio_pci_region common;
-	struct virtio_pci_region notify;	/* memory or unknown space */
-	struct virtio_pci_region notify_io;	/* I/O space */
-	bool notify_io_first;	/* notify_io is listed before notify (or
+	struct virtio_pci_region notify;    /* memory or unknown space */
+	struct virtio_pci_region notify_io; /* I/O space */
+	bool notify_io_first; /* notify_io is listed before notify (or
 				 * notify is absent): the device prefers it */
 	struct virtio_pci_region isr;
-	struct virtio_pci_region device;	/* optional */
-	struct virtio_pci_region pci_cfg;	/* only cap position/len */
-	unsigned ncaps;		/* capabilities walked, all kinds */
-	unsigned nvendor;	/* of which vendor-specific (0x09) */
-	uint16_t msix_offset;	/* MSI-X capability position, 0 if none */
-	unsigned anomalies;	/* VIRTIO_PCI_ANOM_* */
-	uint16_t err_offset;	/* config offset the error is about */
+	struct virtio_pci_region device;  /* optional */
+	struct virtio_pci_region pci_cfg; /* only cap position/len */
+	unsigned ncaps;			  /* capabilities walked, all kinds */
+	unsigned nvendor;		  /* of which vendor-specific (0x09) */
+	uint16_t msix_offset; /* MSI-X capability position, 0 if none */
+	unsigned anomalies;   /* VIRTIO_PCI_ANOM_* */
+	uint16_t err_offset;  /* config offset the error is about */
 };
 
 enum virtio_pci_cap_err {
 	VIRTIO_PCI_CAP_OK = 0,
 	VIRTIO_PCI_CAP_BAD_ARGUMENT,
-	VIRTIO_PCI_CAP_CFG_TOO_SMALL,		/* < 64 bytes */
-	VIRTIO_PCI_CAP_NO_CAP_LIST,		/* status bit 4 or ptr 0 */
-	VIRTIO_PCI_CAP_PTR_OUT_OF_RANGE,	/* < 0x40 or past the end */
+	VIRTIO_PCI_CAP_CFG_TOO_SMALL,	 /* < 64 bytes */
+	VIRTIO_PCI_CAP_NO_CAP_LIST,	 /* status bit 4 or ptr 0 */
+	VIRTIO_PCI_CAP_PTR_OUT_OF_RANGE, /* < 0x40 or past the end */
 	VIRTIO_PCI_CAP_NEXT_OUT_OF_RANGE,
 	VIRTIO_PCI_CAP_LIST_LOOP,
-	VIRTIO_PCI_CAP_HEADER_TRUNCATED,	/* id/next/len/type cut off */
-	VIRTIO_PCI_CAP_LEN_TOO_SMALL,		/* cap_len < 16 */
-	VIRTIO_PCI_CAP_NOTIFY_LEN_TOO_SMALL,	/* cap_len < 20 */
-	VIRTIO_PCI_CAP_TRUNCATED,		/* runs past 0x100 / len */
+	VIRTIO_PCI_CAP_HEADER_TRUNCATED,     /* id/next/len/type cut off */
+	VIRTIO_PCI_CAP_LEN_TOO_SMALL,	     /* cap_len < 16 */
+	VIRTIO_PCI_CAP_NOTIFY_LEN_TOO_SMALL, /* cap_len < 20 */
+	VIRTIO_PCI_CAP_TRUNCATED,	     /* runs past 0x100 / len */
 	VIRTIO_PCI_CAP_OFFSET_UNALIGNED,
 	VIRTIO_PCI_CAP_REGION_TOO_SMALL,
-	VIRTIO_PCI_CAP_REGION_OVERFLOW,		/* end past 0xFFFFFFFF */
+	VIRTIO_PCI_CAP_REGION_OVERFLOW, /* end past 0xFFFFFFFF */
 	VIRTIO_PCI_CAP_REGION_OUTSIDE_BAR,
 	VIRTIO_PCI_CAP_BAD_NOTIFY_MULTIPLIER,
 	VIRTIO_PCI_CAP_REGION_OVERLAP,
-	VIRTIO_PCI_CAP_MISSING_COMMON_CFG,	/* not a modern device */
+	VIRTIO_PCI_CAP_MISSING_COMMON_CFG, /* not a modern device */
 	VIRTIO_PCI_CAP_MISSING_NOTIFY_CFG,
 	VIRTIO_PCI_CAP_MISSING_ISR_CFG,
 };
@@ -164,10 +164,9 @@ enum virtio_pci_cap_err {
  * capability (or pointer byte) at fault.
  * Returns VIRTIO_PCI_CAP_OK or the first problem found.
  */
-enum virtio_pci_cap_err
-virtio_pci_cap_parse(const uint8_t *cfg, size_t len,
-		     const struct virtio_pci_bar *bars,
-		     struct virtio_pci_caps *out);
+enum virtio_pci_cap_err virtio_pci_cap_parse(const uint8_t *cfg, size_t len,
+					     const struct virtio_pci_bar *bars,
+					     struct virtio_pci_caps *out);
 
 /* A static lower-case message for ERR, never NULL. */
 const char *virtio_pci_cap_strerror(enum virtio_pci_cap_err err);
@@ -179,9 +178,8 @@ const char *virtio_pci_cap_strerror(enum virtio_pci_cap_err err);
  * counts as usable by either.  Returns a pointer into CAPS, or NULL if no
  * usable NOTIFY region was found or CAPS is NULL.
  */
-const struct virtio_pci_region *
-virtio_pci_notify_select(const struct virtio_pci_caps *caps, bool use_memory,
-			 bool use_io);
+const struct virtio_pci_region *virtio_pci_notify_select(
+	const struct virtio_pci_caps *caps, bool use_memory, bool use_io);
 
 /*
  * Where queue notifications for QUEUE_NOTIFY_OFF go (§4.1.4.4): the byte

@@ -97,8 +97,8 @@ static inline void virtio_put_le64(void *p, uint64_t v)
 #define VIRTIO_STATUS_FAILED 0x80
 
 /* ---- reserved (device-independent) feature bits (§6) ---- */
-#define VIRTIO_F_NOTIFY_ON_EMPTY 24	/* legacy only */
-#define VIRTIO_F_ANY_LAYOUT 27		/* legacy only */
+#define VIRTIO_F_NOTIFY_ON_EMPTY 24 /* legacy only */
+#define VIRTIO_F_ANY_LAYOUT 27	    /* legacy only */
 #define VIRTIO_F_INDIRECT_DESC 28
 #define VIRTIO_F_EVENT_IDX 29
 #define VIRTIO_F_VERSION_1 32
@@ -114,7 +114,7 @@ static inline void virtio_put_le64(void *p, uint64_t v)
 #define VIRTIO_FEATURE(bit) ((uint64_t)1 << (bit))
 
 /* ---- PCI transport (§4.1.4) ---- */
-#define VIRTIO_PCI_CAP_VENDOR_ID 0x09	/* PCI capability id "vendor" */
+#define VIRTIO_PCI_CAP_VENDOR_ID 0x09 /* PCI capability id "vendor" */
 
 /* cfg_type values (§4.1.4); the rest are reserved and MUST be ignored */
 #define VIRTIO_PCI_CAP_COMMON_CFG 1
@@ -127,43 +127,43 @@ static inline void virtio_put_le64(void *p, uint64_t v)
 
 /* §4.1.4: virtio structure PCI capability */
 struct virtio_pci_cap {
-	uint8_t cap_vndr;	/* 0: 0x09 */
-	uint8_t cap_next;	/* 1 */
-	uint8_t cap_len;	/* 2: length of this capability, >= 16 */
-	uint8_t cfg_type;	/* 3: VIRTIO_PCI_CAP_* */
-	uint8_t bar;		/* 4: 0..5, others reserved */
-	uint8_t id;		/* 5: 1.2; the Aero crate lacks it */
-	uint8_t padding[2];	/* 6 */
-	uint32_t offset;	/* 8: le32, within the BAR */
-	uint32_t length;	/* 12: le32, of the structure */
+	uint8_t cap_vndr;   /* 0: 0x09 */
+	uint8_t cap_next;   /* 1 */
+	uint8_t cap_len;    /* 2: length of this capability, >= 16 */
+	uint8_t cfg_type;   /* 3: VIRTIO_PCI_CAP_* */
+	uint8_t bar;	    /* 4: 0..5, others reserved */
+	uint8_t id;	    /* 5: 1.2; the Aero crate lacks it */
+	uint8_t padding[2]; /* 6 */
+	uint32_t offset;    /* 8: le32, within the BAR */
+	uint32_t length;    /* 12: le32, of the structure */
 };
 
 /* §4.1.4.3 with the 1.2 64-bit extension for shared memory */
 struct virtio_pci_cap64 {
-	struct virtio_pci_cap cap;	/* 0 */
-	uint32_t offset_hi;		/* 16 */
-	uint32_t length_hi;		/* 20 */
+	struct virtio_pci_cap cap; /* 0 */
+	uint32_t offset_hi;	   /* 16 */
+	uint32_t length_hi;	   /* 20 */
 };
 
 /* §4.1.4.4 */
 struct virtio_pci_notify_cap {
-	struct virtio_pci_cap cap;		/* 0 */
-	uint32_t notify_off_multiplier;		/* 16: le32 */
+	struct virtio_pci_cap cap;	/* 0 */
+	uint32_t notify_off_multiplier; /* 16: le32 */
 };
 
 /* §4.1.4.9: the driver writes bar/offset/length, then pci_cfg_data */
 struct virtio_pci_cfg_cap {
-	struct virtio_pci_cap cap;	/* 0 */
-	uint8_t pci_cfg_data[4];	/* 16 */
+	struct virtio_pci_cap cap; /* 0 */
+	uint8_t pci_cfg_data[4];   /* 16 */
 };
 
 /* §4.1.4.10: vendor data capability (cfg_type 9) */
 struct virtio_pci_vndr_data {
-	uint8_t cap_vndr;	/* 0 */
-	uint8_t cap_next;	/* 1 */
-	uint8_t cap_len;	/* 2 */
-	uint8_t cfg_type;	/* 3 */
-	uint16_t vendor_id;	/* 4: le16, PCI-SIG vendor id */
+	uint8_t cap_vndr;   /* 0 */
+	uint8_t cap_next;   /* 1 */
+	uint8_t cap_len;    /* 2 */
+	uint8_t cfg_type;   /* 3 */
+	uint16_t vendor_id; /* 4: le16, PCI-SIG vendor id */
 };
 
 /*
@@ -173,9 +173,9 @@ struct virtio_pci_vndr_data {
  * offer (Linux's minlen for the common cap).
  */
 struct virtio_pci_common_cfg {
-	uint32_t device_feature_select;	/* 0 */
+	uint32_t device_feature_select; /* 0 */
 	uint32_t device_feature;	/* 4 */
-	uint32_t driver_feature_select;	/* 8 */
+	uint32_t driver_feature_select; /* 8 */
 	uint32_t driver_feature;	/* 12 */
 	uint16_t config_msix_vector;	/* 16 */
 	uint16_t num_queues;		/* 18 */
@@ -201,7 +201,7 @@ struct virtio_pci_common_cfg {
 #define VIRTIO_MSI_NO_VECTOR 0xFFFF
 
 /* ---- split virtqueue (§2.7) ---- */
-#define VIRTQ_MAX_SIZE 32768	/* §2.7: power of 2, at most 32768 */
+#define VIRTQ_MAX_SIZE 32768 /* §2.7: power of 2, at most 32768 */
 
 #define VIRTQ_DESC_F_NEXT 1
 #define VIRTQ_DESC_F_WRITE 2
@@ -209,34 +209,34 @@ struct virtio_pci_common_cfg {
 
 /* §2.7.5 */
 struct virtq_desc {
-	uint64_t addr;		/* 0: le64, device (bus) address */
-	uint32_t len;		/* 8 */
-	uint16_t flags;		/* 12: VIRTQ_DESC_F_* */
-	uint16_t next;		/* 14 */
+	uint64_t addr;	/* 0: le64, device (bus) address */
+	uint32_t len;	/* 8 */
+	uint16_t flags; /* 12: VIRTQ_DESC_F_* */
+	uint16_t next;	/* 14 */
 };
 
 #define VIRTQ_AVAIL_F_NO_INTERRUPT 1
 
 /* §2.7.6: followed by le16 used_event when EVENT_IDX is negotiated */
 struct virtq_avail {
-	uint16_t flags;		/* 0 */
-	uint16_t idx;		/* 2 */
-	uint16_t ring[];	/* 4 */
+	uint16_t flags;	 /* 0 */
+	uint16_t idx;	 /* 2 */
+	uint16_t ring[]; /* 4 */
 };
 
 #define VIRTQ_USED_F_NO_NOTIFY 1
 
 /* §2.7.8 */
 struct virtq_used_elem {
-	uint32_t id;		/* 0: head of the chain, le32 */
-	uint32_t len;		/* 4: bytes written by the device */
+	uint32_t id;  /* 0: head of the chain, le32 */
+	uint32_t len; /* 4: bytes written by the device */
 };
 
 /* §2.7.8: followed by le16 avail_event when EVENT_IDX is negotiated */
 struct virtq_used {
-	uint16_t flags;			/* 0 */
-	uint16_t idx;			/* 2 */
-	struct virtq_used_elem ring[];	/* 4 */
+	uint16_t flags;		       /* 0 */
+	uint16_t idx;		       /* 2 */
+	struct virtq_used_elem ring[]; /* 4 */
 };
 
 /* §2.7 table: alignment and size of each part for queue size N */
@@ -263,39 +263,39 @@ struct virtq_used {
 #define VIRTIO_BLK_F_SECURE_ERASE 16
 
 struct virtio_blk_geometry {
-	uint16_t cylinders;	/* 0 */
-	uint8_t heads;		/* 2 */
-	uint8_t sectors;	/* 3 */
+	uint16_t cylinders; /* 0 */
+	uint8_t heads;	    /* 2 */
+	uint8_t sectors;    /* 3 */
 };
 
 struct virtio_blk_topology {
-	uint8_t physical_block_exp;	/* 0 */
-	uint8_t alignment_offset;	/* 1 */
-	uint16_t min_io_size;		/* 2 */
-	uint32_t opt_io_size;		/* 4 */
+	uint8_t physical_block_exp; /* 0 */
+	uint8_t alignment_offset;   /* 1 */
+	uint16_t min_io_size;	    /* 2 */
+	uint32_t opt_io_size;	    /* 4 */
 };
 
 /* §5.2.4 */
 struct virtio_blk_config {
-	uint64_t capacity;				/* 0: in 512 B */
-	uint32_t size_max;				/* 8 */
-	uint32_t seg_max;				/* 12 */
-	struct virtio_blk_geometry geometry;		/* 16 */
-	uint32_t blk_size;				/* 20 */
-	struct virtio_blk_topology topology;		/* 24 */
-	uint8_t writeback;				/* 32 */
-	uint8_t unused0;				/* 33 */
-	uint16_t num_queues;				/* 34 */
-	uint32_t max_discard_sectors;			/* 36 */
-	uint32_t max_discard_seg;			/* 40 */
-	uint32_t discard_sector_alignment;		/* 44 */
-	uint32_t max_write_zeroes_sectors;		/* 48 */
-	uint32_t max_write_zeroes_seg;			/* 52 */
-	uint8_t write_zeroes_may_unmap;			/* 56 */
-	uint8_t unused1[3];				/* 57 */
-	uint32_t max_secure_erase_sectors;		/* 60 */
-	uint32_t max_secure_erase_seg;			/* 64 */
-	uint32_t secure_erase_sector_alignment;		/* 68 */
+	uint64_t capacity;			/* 0: in 512 B */
+	uint32_t size_max;			/* 8 */
+	uint32_t seg_max;			/* 12 */
+	struct virtio_blk_geometry geometry;	/* 16 */
+	uint32_t blk_size;			/* 20 */
+	struct virtio_blk_topology topology;	/* 24 */
+	uint8_t writeback;			/* 32 */
+	uint8_t unused0;			/* 33 */
+	uint16_t num_queues;			/* 34 */
+	uint32_t max_discard_sectors;		/* 36 */
+	uint32_t max_discard_seg;		/* 40 */
+	uint32_t discard_sector_alignment;	/* 44 */
+	uint32_t max_write_zeroes_sectors;	/* 48 */
+	uint32_t max_write_zeroes_seg;		/* 52 */
+	uint8_t write_zeroes_may_unmap;		/* 56 */
+	uint8_t unused1[3];			/* 57 */
+	uint32_t max_secure_erase_sectors;	/* 60 */
+	uint32_t max_secure_erase_seg;		/* 64 */
+	uint32_t secure_erase_sector_alignment; /* 68 */
 };
 
 #define VIRTIO_BLK_T_IN 0
@@ -316,9 +316,9 @@ struct virtio_blk_config {
 
 /* §5.2.6: request header; data follows, then a u8 status */
 struct virtio_blk_req_hdr {
-	uint32_t type;		/* 0: VIRTIO_BLK_T_* */
-	uint32_t ioprio;	/* 4: 1.2 "reserved"; legacy name ioprio */
-	uint64_t sector;	/* 8 */
+	uint32_t type;	 /* 0: VIRTIO_BLK_T_* */
+	uint32_t ioprio; /* 4: 1.2 "reserved"; legacy name ioprio */
+	uint64_t sector; /* 8 */
 };
 
 /* ---- network device (§5.1) ---- */
@@ -349,15 +349,15 @@ struct virtio_blk_req_hdr {
 
 /* §5.1.4 */
 struct virtio_net_config {
-	uint8_t mac[6];					/* 0 */
-	uint16_t status;				/* 6 */
-	uint16_t max_virtqueue_pairs;			/* 8 */
-	uint16_t mtu;					/* 10 */
-	uint32_t speed;					/* 12 */
-	uint8_t duplex;					/* 16 */
-	uint8_t rss_max_key_size;			/* 17 */
-	uint16_t rss_max_indirection_table_length;	/* 18 */
-	uint32_t supported_hash_types;			/* 20 */
+	uint8_t mac[6];				   /* 0 */
+	uint16_t status;			   /* 6 */
+	uint16_t max_virtqueue_pairs;		   /* 8 */
+	uint16_t mtu;				   /* 10 */
+	uint32_t speed;				   /* 12 */
+	uint8_t duplex;				   /* 16 */
+	uint8_t rss_max_key_size;		   /* 17 */
+	uint16_t rss_max_indirection_table_length; /* 18 */
+	uint32_t supported_hash_types;		   /* 20 */
 };
 
 #define VIRTIO_NET_HDR_F_NEEDS_CSUM 1
@@ -372,12 +372,12 @@ struct virtio_net_config {
 
 /* §5.1.6: legacy header without MRG_RXBUF */
 struct virtio_net_hdr {
-	uint8_t flags;		/* 0 */
-	uint8_t gso_type;	/* 1 */
-	uint16_t hdr_len;	/* 2 */
-	uint16_t gso_size;	/* 4 */
-	uint16_t csum_start;	/* 6 */
-	uint16_t csum_offset;	/* 8 */
+	uint8_t flags;	      /* 0 */
+	uint8_t gso_type;     /* 1 */
+	uint16_t hdr_len;     /* 2 */
+	uint16_t gso_size;    /* 4 */
+	uint16_t csum_start;  /* 6 */
+	uint16_t csum_offset; /* 8 */
 };
 
 /*
@@ -385,8 +385,8 @@ struct virtio_net_hdr {
  * whether or not MRG_RXBUF was negotiated.
  */
 struct virtio_net_hdr_mrg_rxbuf {
-	struct virtio_net_hdr hdr;	/* 0 */
-	uint16_t num_buffers;		/* 10 */
+	struct virtio_net_hdr hdr; /* 0 */
+	uint16_t num_buffers;	   /* 10 */
 };
 
 /* ---- input device (§5.8) ---- */
@@ -399,39 +399,39 @@ struct virtio_net_hdr_mrg_rxbuf {
 #define VIRTIO_INPUT_CFG_ABS_INFO 0x12
 
 struct virtio_input_absinfo {
-	uint32_t min;	/* 0 */
-	uint32_t max;	/* 4 */
-	uint32_t fuzz;	/* 8 */
-	uint32_t flat;	/* 12 */
-	uint32_t res;	/* 16 */
+	uint32_t min;  /* 0 */
+	uint32_t max;  /* 4 */
+	uint32_t fuzz; /* 8 */
+	uint32_t flat; /* 12 */
+	uint32_t res;  /* 16 */
 };
 
 struct virtio_input_devids {
-	uint16_t bustype;	/* 0 */
-	uint16_t vendor;	/* 2 */
-	uint16_t product;	/* 4 */
-	uint16_t version;	/* 6 */
+	uint16_t bustype; /* 0 */
+	uint16_t vendor;  /* 2 */
+	uint16_t product; /* 4 */
+	uint16_t version; /* 6 */
 };
 
 /* §5.8.4: the driver writes select/subsel, then reads size and u */
 struct virtio_input_config {
-	uint8_t select;		/* 0 */
-	uint8_t subsel;		/* 1 */
-	uint8_t size;		/* 2 */
-	uint8_t reserved[5];	/* 3 */
+	uint8_t select;	     /* 0 */
+	uint8_t subsel;	     /* 1 */
+	uint8_t size;	     /* 2 */
+	uint8_t reserved[5]; /* 3 */
 	union {
 		char string[128];
 		uint8_t bitmap[128];
 		struct virtio_input_absinfo abs;
 		struct virtio_input_devids ids;
-	} u;			/* 8 */
+	} u; /* 8 */
 };
 
 /* §5.8.6: evdev event, one per buffer on the event queue */
 struct virtio_input_event {
-	uint16_t type;		/* 0 */
-	uint16_t code;		/* 2 */
-	uint32_t value;		/* 4 */
+	uint16_t type;	/* 0 */
+	uint16_t code;	/* 2 */
+	uint32_t value; /* 4 */
 };
 
 /* ---- sound device (§5.14) ---- */
@@ -501,98 +501,98 @@ struct virtio_input_event {
 
 /* §5.14.4 */
 struct virtio_snd_config {
-	uint32_t jacks;		/* 0 */
-	uint32_t streams;	/* 4 */
-	uint32_t chmaps;	/* 8 */
+	uint32_t jacks;	  /* 0 */
+	uint32_t streams; /* 4 */
+	uint32_t chmaps;  /* 8 */
 };
 
 /* §5.14.6.1 */
 struct virtio_snd_hdr {
-	uint32_t code;		/* 0: VIRTIO_SND_R_* or VIRTIO_SND_S_* */
+	uint32_t code; /* 0: VIRTIO_SND_R_* or VIRTIO_SND_S_* */
 };
 
 struct virtio_snd_event {
-	struct virtio_snd_hdr hdr;	/* 0: VIRTIO_SND_EVT_* */
-	uint32_t data;			/* 4 */
+	struct virtio_snd_hdr hdr; /* 0: VIRTIO_SND_EVT_* */
+	uint32_t data;		   /* 4 */
 };
 
 /* §5.14.6.1: item query (16 bytes; the Aero crate's is 12) */
 struct virtio_snd_query_info {
-	struct virtio_snd_hdr hdr;	/* 0 */
-	uint32_t start_id;		/* 4 */
-	uint32_t count;			/* 8 */
-	uint32_t size;			/* 12 */
+	struct virtio_snd_hdr hdr; /* 0 */
+	uint32_t start_id;	   /* 4 */
+	uint32_t count;		   /* 8 */
+	uint32_t size;		   /* 12 */
 };
 
 struct virtio_snd_info {
-	uint32_t hda_fn_nid;	/* 0 */
+	uint32_t hda_fn_nid; /* 0 */
 };
 
 /* §5.14.6.4.1 */
 struct virtio_snd_jack_info {
-	struct virtio_snd_info hdr;	/* 0 */
-	uint32_t features;		/* 4 */
-	uint32_t hda_reg_defconf;	/* 8 */
-	uint32_t hda_reg_caps;		/* 12 */
-	uint8_t connected;		/* 16 */
-	uint8_t padding[7];		/* 17 */
+	struct virtio_snd_info hdr; /* 0 */
+	uint32_t features;	    /* 4 */
+	uint32_t hda_reg_defconf;   /* 8 */
+	uint32_t hda_reg_caps;	    /* 12 */
+	uint8_t connected;	    /* 16 */
+	uint8_t padding[7];	    /* 17 */
 };
 
 /* §5.14.6.6 */
 struct virtio_snd_pcm_hdr {
-	struct virtio_snd_hdr hdr;	/* 0 */
-	uint32_t stream_id;		/* 4 */
+	struct virtio_snd_hdr hdr; /* 0 */
+	uint32_t stream_id;	   /* 4 */
 };
 
 /* §5.14.6.6.2: the Aero crate names the first word stream_id */
 struct virtio_snd_pcm_info {
-	struct virtio_snd_info hdr;	/* 0 */
-	uint32_t features;		/* 4: 1 << VIRTIO_SND_PCM_F_* */
-	uint64_t formats;		/* 8: 1 << VIRTIO_SND_PCM_FMT_* */
-	uint64_t rates;			/* 16: 1 << VIRTIO_SND_PCM_RATE_* */
-	uint8_t direction;		/* 24 */
-	uint8_t channels_min;		/* 25 */
-	uint8_t channels_max;		/* 26 */
-	uint8_t padding[5];		/* 27 */
+	struct virtio_snd_info hdr; /* 0 */
+	uint32_t features;	    /* 4: 1 << VIRTIO_SND_PCM_F_* */
+	uint64_t formats;	    /* 8: 1 << VIRTIO_SND_PCM_FMT_* */
+	uint64_t rates;		    /* 16: 1 << VIRTIO_SND_PCM_RATE_* */
+	uint8_t direction;	    /* 24 */
+	uint8_t channels_min;	    /* 25 */
+	uint8_t channels_max;	    /* 26 */
+	uint8_t padding[5];	    /* 27 */
 };
 
 /* §5.14.6.6.3 */
 struct virtio_snd_pcm_set_params {
-	struct virtio_snd_pcm_hdr hdr;	/* 0 */
-	uint32_t buffer_bytes;		/* 8 */
-	uint32_t period_bytes;		/* 12 */
-	uint32_t features;		/* 16 */
-	uint8_t channels;		/* 20 */
-	uint8_t format;			/* 21 */
-	uint8_t rate;			/* 22 */
-	uint8_t padding;		/* 23 */
+	struct virtio_snd_pcm_hdr hdr; /* 0 */
+	uint32_t buffer_bytes;	       /* 8 */
+	uint32_t period_bytes;	       /* 12 */
+	uint32_t features;	       /* 16 */
+	uint8_t channels;	       /* 20 */
+	uint8_t format;		       /* 21 */
+	uint8_t rate;		       /* 22 */
+	uint8_t padding;	       /* 23 */
 };
 
 /* §5.14.6.8: I/O message header (4 bytes; the Aero crate's is 8) */
 struct virtio_snd_pcm_xfer {
-	uint32_t stream_id;	/* 0 */
+	uint32_t stream_id; /* 0 */
 };
 
 /* §5.14.6.8: I/O message status, device-writable tail */
 struct virtio_snd_pcm_status {
-	uint32_t status;		/* 0 */
-	uint32_t latency_bytes;		/* 4 */
+	uint32_t status;	/* 0 */
+	uint32_t latency_bytes; /* 4 */
 };
 
 /* §5.14.6.9.1 */
 struct virtio_snd_chmap_info {
-	struct virtio_snd_info hdr;	/* 0 */
-	uint8_t direction;		/* 4 */
-	uint8_t channels;		/* 5 */
-	uint8_t positions[18];		/* 6 */
+	struct virtio_snd_info hdr; /* 0 */
+	uint8_t direction;	    /* 4 */
+	uint8_t channels;	    /* 5 */
+	uint8_t positions[18];	    /* 6 */
 };
 
 /* ---- layout pins ---- */
-#define VIRTIO_PIN(type, field, off)                                          \
-	_Static_assert(offsetof(struct type, field) == (off),                 \
+#define VIRTIO_PIN(type, field, off)                                           \
+	_Static_assert(offsetof(struct type, field) == (off),                  \
 		       #type "." #field " is at " #off)
-#define VIRTIO_SIZE(type, size)                                               \
-	_Static_assert(sizeof(struct type) == (size),                         \
+#define VIRTIO_SIZE(type, size)                                                \
+	_Static_assert(sizeof(struct type) == (size),                          \
 		       "sizeof " #type " is " #size)
 
 VIRTIO_SIZE(virtio_pci_cap, 16);

@@ -66,11 +66,11 @@ static uint16_t *avail_event_field(struct virtq_used *used, unsigned size)
 /* ---- driver side ---- */
 
 struct virtq_slot {
-	void *cookie;		/* set on a chain's head while outstanding */
-	uint64_t writable;	/* head: device-writable bytes of the chain */
-	uint16_t next;		/* chain link, or free-list link */
-	uint16_t ndesc;		/* head: ring descriptors the chain holds */
-	uint16_t table;		/* head: indirect table index, or NONE */
+	void *cookie;	   /* set on a chain's head while outstanding */
+	uint64_t writable; /* head: device-writable bytes of the chain */
+	uint16_t next;	   /* chain link, or free-list link */
+	uint16_t ndesc;	   /* head: ring descriptors the chain holds */
+	uint16_t table;	   /* head: indirect table index, or NONE */
 };
 
 struct virtq {
@@ -82,16 +82,16 @@ struct virtq {
 	struct virtq_used *used;
 	uint16_t free_head;
 	unsigned num_free;
-	unsigned outstanding;	/* chains added and not yet used */
-	uint16_t avail_idx;	/* our copy; avail->idx after publish */
-	uint16_t kicked_idx;	/* avail_idx at the last kick decision */
+	unsigned outstanding; /* chains added and not yet used */
+	uint16_t avail_idx;   /* our copy; avail->idx after publish */
+	uint16_t kicked_idx;  /* avail_idx at the last kick decision */
 	uint16_t last_used;
 	uint16_t avail_flags;
 	struct virtq_desc *ind;
 	uint64_t ind_addr;
 	unsigned ind_tables, ind_len, ind_threshold;
 	unsigned ind_nfree;
-	uint16_t *ind_free;	/* stack of free table indices */
+	uint16_t *ind_free; /* stack of free table indices */
 	struct virtq_slot slots[];
 };
 
@@ -103,9 +103,8 @@ int virtq_create(const struct virtq_config *c, struct virtq **out)
 	if (!out)
 		return -EINVAL;
 	*out = NULL;
-	if (!c || !is_pow2(c->size) || c->size > VIRTQ_MAX_SIZE ||
-	    !c->desc || !c->avail || !c->used ||
-	    !aligned(c->desc, VIRTQ_DESC_ALIGN) ||
+	if (!c || !is_pow2(c->size) || c->size > VIRTQ_MAX_SIZE || !c->desc ||
+	    !c->avail || !c->used || !aligned(c->desc, VIRTQ_DESC_ALIGN) ||
 	    !aligned(c->avail, VIRTQ_AVAIL_ALIGN) ||
 	    !aligned(c->used, VIRTQ_USED_ALIGN))
 		return -EINVAL;
@@ -144,12 +143,12 @@ int virtq_create(const struct virtq_config *c, struct virtq **out)
 		vq->ind_threshold = c->indirect_threshold;
 		vq->ind_free = (uint16_t *)(void *)(vq->slots + c->size);
 		for (unsigned i = 0; i < c->indirect_tables; i++)
-			vq->ind_free[i] =
-				(uint16_t)(c->indirect_tables - 1 - i);
+			vq->ind_free[i] = (uint16_t)(c->indirect_tables - 1 -
+						     i);
 		vq->ind_nfree = c->indirect_tables;
-		memset(vq->ind, 0, (size_t)c->indirect_tables *
-					   c->indirect_len *
-					   sizeof(struct virtq_desc));
+		memset(vq->ind, 0,
+		       (size_t)c->indirect_tables * c->indirect_len *
+			       sizeof(struct virtq_desc));
 	}
 	*out = vq;
 	return 0;
@@ -229,9 +228,10 @@ int virtq_add(struct virtq *vq, const struct virtq_buf *bufs, unsigned n,
 		for (unsigned i = 0; i < n; i++)
 			fill_desc(&tab[i], &bufs[i],
 				  (uint16_t)((bufs[i].write ?
-					      VIRTQ_DESC_F_WRITE : 0) |
+						      VIRTQ_DESC_F_WRITE :
+						      0) |
 					     (i + 1 < n ? VIRTQ_DESC_F_NEXT :
-					      0)),
+							  0)),
 				  (uint16_t)(i + 1 < n ? i + 1 : 0));
 		ref.addr = vq->ind_addr + (uint64_t)t * vq->ind_len *
 						  sizeof(struct virtq_desc);
@@ -251,16 +251,17 @@ int virtq_add(struct virtq *vq, const struct virtq_buf *bufs, unsigned n,
 
 			fill_desc(&vq->desc[cur], &bufs[i],
 				  (uint16_t)((bufs[i].write ?
-					      VIRTQ_DESC_F_WRITE : 0) |
+						      VIRTQ_DESC_F_WRITE :
+						      0) |
 					     (i + 1 < n ? VIRTQ_DESC_F_NEXT :
-					      0)),
+							  0)),
 				  i + 1 < n ? nxt : 0);
 			prev = cur;
 			cur = nxt;
 		}
 		vq->free_head = cur;
 		vq->slots[prev].next = NONE;
-		vq->slots[head].ndesc = (uint16_t)n;	/* n <= size <= 32768 */
+		vq->slots[head].ndesc = (uint16_t)n; /* n <= size <= 32768 */
 		vq->slots[head].table = NONE;
 		vq->num_free -= n;
 	}
@@ -290,9 +291,9 @@ bool virtq_kick_prepare(struct virtq *vq)
 	/* §2.7.13.3.1: the index store before reading the suppression */
 	full_fence();
 	if (vq->event_idx)
-		return virtq_need_event(
-			load16(avail_event_field(vq->used, vq->size)), now,
-			old);
+		return virtq_need_event(load16(avail_event_field(vq->used,
+								 vq->size)),
+					now, old);
 	return !(load16(&vq->used->flags) & VIRTQ_USED_F_NO_NOTIFY);
 }
 
@@ -361,8 +362,7 @@ int virtq_get_used(struct virtq *vq, void **cookie, uint32_t *len)
 	 * it the device can miss the new used_event while we miss its new
 	 * idx, and nobody wakes up (Linux: virtio_store_mb()).
 	 */
-	if (vq->event_idx &&
-	    !(vq->avail_flags & VIRTQ_AVAIL_F_NO_INTERRUPT)) {
+	if (vq->event_idx && !(vq->avail_flags & VIRTQ_AVAIL_F_NO_INTERRUPT)) {
 		store16(used_event_field(vq->avail, vq->size), vq->last_used);
 		full_fence();
 	}
@@ -422,8 +422,8 @@ struct virtq_device {
 	virtq_map_fn map;
 	void *map_ctx;
 	uint16_t last_avail;
-	uint16_t used_idx;	/* our copy; used->idx after flush */
-	uint16_t flushed_idx;	/* used->idx at the last flush */
+	uint16_t used_idx;    /* our copy; used->idx after flush */
+	uint16_t flushed_idx; /* used->idx at the last flush */
 };
 
 int virtq_device_create(const struct virtq_device_config *c,
@@ -434,9 +434,8 @@ int virtq_device_create(const struct virtq_device_config *c,
 	if (!out)
 		return -EINVAL;
 	*out = NULL;
-	if (!c || !is_pow2(c->size) || c->size > VIRTQ_MAX_SIZE ||
-	    !c->desc || !c->avail || !c->used ||
-	    !aligned(c->desc, VIRTQ_DESC_ALIGN) ||
+	if (!c || !is_pow2(c->size) || c->size > VIRTQ_MAX_SIZE || !c->desc ||
+	    !c->avail || !c->used || !aligned(c->desc, VIRTQ_DESC_ALIGN) ||
 	    !aligned(c->avail, VIRTQ_AVAIL_ALIGN) ||
 	    !aligned(c->used, VIRTQ_USED_ALIGN))
 		return -EINVAL;
@@ -545,8 +544,8 @@ int virtq_device_pop(struct virtq_device *dev, uint16_t *head,
 		tab = dev->map(dev->map_ctx, d.addr, d.len);
 		if (!tab)
 			return -EIO;
-		rc = walk(tab, d.len / sizeof(struct virtq_desc), 0, bufs,
-			  max, n, &seen_write, NULL);
+		rc = walk(tab, d.len / sizeof(struct virtq_desc), 0, bufs, max,
+			  n, &seen_write, NULL);
 	}
 	if (rc)
 		return rc;
@@ -584,8 +583,8 @@ bool virtq_device_flush(struct virtq_device *dev)
 		return false;
 	full_fence();
 	if (dev->event_idx)
-		return virtq_need_event(
-			load16(&dev->avail->ring[dev->size]), now, old);
+		return virtq_need_event(load16(&dev->avail->ring[dev->size]),
+					now, old);
 	return !(load16(&dev->avail->flags) & VIRTQ_AVAIL_F_NO_INTERRUPT);
 }
 

@@ -34,11 +34,11 @@
 #include "virtio/virtio_spec.h"
 
 struct virtq_config {
-	unsigned size;			/* power of 2, 1..VIRTQ_MAX_SIZE */
-	bool event_idx;			/* VIRTIO_F_EVENT_IDX negotiated */
-	struct virtq_desc *desc;	/* VIRTQ_DESC_BYTES(size), 16-aligned */
-	struct virtq_avail *avail;	/* VIRTQ_AVAIL_BYTES(size), 2-aligned */
-	struct virtq_used *used;	/* VIRTQ_USED_BYTES(size), 4-aligned */
+	unsigned size;		   /* power of 2, 1..VIRTQ_MAX_SIZE */
+	bool event_idx;		   /* VIRTIO_F_EVENT_IDX negotiated */
+	struct virtq_desc *desc;   /* VIRTQ_DESC_BYTES(size), 16-aligned */
+	struct virtq_avail *avail; /* VIRTQ_AVAIL_BYTES(size), 2-aligned */
+	struct virtq_used *used;   /* VIRTQ_USED_BYTES(size), 4-aligned */
 	/*
 	 * Optional pool for VIRTIO_F_INDIRECT_DESC: indirect_tables tables
 	 * of indirect_len descriptors each, contiguous, 16-aligned, at
@@ -47,16 +47,16 @@ struct virtq_config {
 	struct virtq_desc *indirect;
 	uint64_t indirect_addr;
 	unsigned indirect_tables;
-	unsigned indirect_len;		/* 2..VIRTQ_MAX_SIZE; > size unused */
+	unsigned indirect_len; /* 2..VIRTQ_MAX_SIZE; > size unused */
 	/* Chains longer than this go indirect (when a table is free). */
 	unsigned indirect_threshold;
 };
 
 /* One element of a scatter-gather list. */
 struct virtq_buf {
-	uint64_t addr;		/* device address */
+	uint64_t addr; /* device address */
 	uint32_t len;
-	bool write;		/* device-writable */
+	bool write; /* device-writable */
 };
 
 /* ---- driver side ---- */
@@ -159,12 +159,12 @@ struct virtq_device;
 typedef const void *(*virtq_map_fn)(void *ctx, uint64_t addr, uint32_t len);
 
 struct virtq_device_config {
-	unsigned size;			/* as negotiated, power of 2 */
+	unsigned size; /* as negotiated, power of 2 */
 	bool event_idx;
 	const struct virtq_desc *desc;
 	const struct virtq_avail *avail;
 	struct virtq_used *used;
-	virtq_map_fn map;		/* NULL: indirect chains rejected */
+	virtq_map_fn map; /* NULL: indirect chains rejected */
 	void *map_ctx;
 };
 

@@ -47,8 +47,8 @@ struct arena_chunk {
 
 struct arena {
 	struct arena_chunk *head;
-	size_t total;		/* bytes of chunks allocated so far */
-	bool over_budget;	/* last failure: the budget, not ENOMEM */
+	size_t total;	  /* bytes of chunks allocated so far */
+	bool over_budget; /* last failure: the budget, not ENOMEM */
 };
 
 static void *arena_alloc(struct arena *a, size_t n)
@@ -167,22 +167,22 @@ static bool iprefix(const char *s, const char *prefix)
  * the names it must break.
  */
 #define SIP_ROTL(x, b) (((x) << (b)) | ((x) >> (64 - (b))))
-#define SIP_ROUND(v0, v1, v2, v3)					\
-	do {								\
-		v0 += v1;						\
-		v1 = SIP_ROTL(v1, 13);					\
-		v1 ^= v0;						\
-		v0 = SIP_ROTL(v0, 32);					\
-		v2 += v3;						\
-		v3 = SIP_ROTL(v3, 16);					\
-		v3 ^= v2;						\
-		v0 += v3;						\
-		v3 = SIP_ROTL(v3, 21);					\
-		v3 ^= v0;						\
-		v2 += v1;						\
-		v1 = SIP_ROTL(v1, 17);					\
-		v1 ^= v2;						\
-		v2 = SIP_ROTL(v2, 32);					\
+#define SIP_ROUND(v0, v1, v2, v3)                                              \
+	do {                                                                   \
+		v0 += v1;                                                      \
+		v1 = SIP_ROTL(v1, 13);                                         \
+		v1 ^= v0;                                                      \
+		v0 = SIP_ROTL(v0, 32);                                         \
+		v2 += v3;                                                      \
+		v3 = SIP_ROTL(v3, 16);                                         \
+		v3 ^= v2;                                                      \
+		v0 += v3;                                                      \
+		v3 = SIP_ROTL(v3, 21);                                         \
+		v3 ^= v0;                                                      \
+		v2 += v1;                                                      \
+		v1 = SIP_ROTL(v1, 17);                                         \
+		v1 ^= v2;                                                      \
+		v2 = SIP_ROTL(v2, 32);                                         \
 	} while (0)
 
 static uint64_t siphash(const uint64_t key[2], const unsigned char *p,
@@ -225,16 +225,16 @@ static uint32_t ihash(const uint64_t key[2], const char *s)
 }
 
 struct hslot {
-	const char *key;	/* NULL: empty slot */
+	const char *key; /* NULL: empty slot */
 	uint32_t hash;
 	uint32_t val;
 };
 
 struct hmap {
 	struct hslot *slots;
-	size_t cap;		/* power of two */
+	size_t cap; /* power of two */
 	size_t count;
-	uint64_t key[2];	/* ihash() key, set before first use */
+	uint64_t key[2]; /* ihash() key, set before first use */
 };
 
 static struct hslot *hmap_slot(const struct hmap *h, const char *key,
@@ -284,8 +284,7 @@ static int hmap_add(struct hmap *h, const char *key, uint32_t val)
 		h->cap = ncap;
 		for (size_t i = 0; i < ocap; i++)
 			if (old[i].key)
-				*hmap_slot(h, old[i].key, old[i].hash) =
-					old[i];
+				*hmap_slot(h, old[i].key, old[i].hash) = old[i];
 		free(old);
 	}
 	s = hmap_slot(h, key, hash);
@@ -309,22 +308,22 @@ static void hmap_free(struct hmap *h)
 
 struct inf_line {
 	uint32_t section;
-	uint32_t lineno;	/* physical line where the logical one starts */
-	uint32_t next;		/* next line of its section, or NONE */
-	const char *key_raw;	/* as written, NULL when there is no '=' */
-	const char *raw;	/* right of '=' (or the whole line) */
+	uint32_t lineno;     /* physical line where the logical one starts */
+	uint32_t next;	     /* next line of its section, or NONE */
+	const char *key_raw; /* as written, NULL when there is no '=' */
+	const char *raw;     /* right of '=' (or the whole line) */
 	const char **raw_fields;
 	size_t nfields;
-	const char *key;	/* substituted, unquoted; NULL as key_raw */
-	const char **fields;	/* substituted, unquoted */
-	const char *value;	/* fields joined by "," */
+	const char *key;     /* substituted, unquoted; NULL as key_raw */
+	const char **fields; /* substituted, unquoted */
+	const char *value;   /* fields joined by "," */
 };
 
 #define NONE UINT32_MAX
 
 struct inf_section {
-	const char *name;	/* as first written */
-	uint32_t first, last;	/* lines of every [name] block, merged */
+	const char *name;     /* as first written */
+	uint32_t first, last; /* lines of every [name] block, merged */
 };
 
 struct inf_catalog {
@@ -354,8 +353,8 @@ struct inf {
 	size_t nlines, lines_cap;
 	struct inf_section *sections;
 	size_t nsections, sections_cap;
-	struct hmap section_map;	/* name -> section index */
-	struct hmap strings;		/* token -> line in [Strings*] */
+	struct hmap section_map; /* name -> section index */
+	struct hmap strings;	 /* token -> line in [Strings*] */
 
 	const char *signature, *class_name, *class_guid, *provider;
 	const char *driver_date, *driver_version;
@@ -397,7 +396,8 @@ static int nomem(struct inf *inf, struct aero_error *err)
 {
 	if (inf->arena.over_budget)
 		return aero_error_set(err, -EFBIG,
-				      "inf text exceeds the %u MiB memory budget",
+				      "inf text exceeds the %u MiB memory "
+				      "budget",
 				      INF_ARENA_BUDGET >> 20);
 	return aero_error_set(err, -ENOMEM, "out of memory parsing inf");
 }
@@ -498,7 +498,8 @@ static int decode(struct inf *inf, const unsigned char *b, size_t len,
 
 		if (nul)
 			return aero_error_set(err, -EINVAL,
-					      "not inf text: binary data (NUL byte at offset %zu)",
+					      "not inf text: binary data (NUL "
+					      "byte at offset %zu)",
 					      (size_t)(nul - b) + bom);
 	}
 
@@ -544,7 +545,8 @@ static int decode(struct inf *inf, const unsigned char *b, size_t len,
 			if (!n) {
 				/* Latin-1, or U+FFFD: bad UTF-8 after a BOM */
 				cp = inf->encoding == INF_ENC_ANSI ?
-					     b[i] : UTF_REPLACEMENT;
+					     b[i] :
+					     UTF_REPLACEMENT;
 				n = 1;
 			}
 			o += utf8_put(out + o, cp);
@@ -618,17 +620,19 @@ static int new_section(struct inf *inf, const char *name, size_t n,
 		return 0;
 	}
 	if (inf->nsections >= INF_MAX_SECTIONS)
-		return aero_error_set(err, -EFBIG,
-				      "more than %u sections", INF_MAX_SECTIONS);
-	if (vec_reserve(&inf->sections, &inf->sections_cap,
-			inf->nsections + 1, sizeof(*inf->sections)) < 0)
+		return aero_error_set(err, -EFBIG, "more than %u sections",
+				      INF_MAX_SECTIONS);
+	if (vec_reserve(&inf->sections, &inf->sections_cap, inf->nsections + 1,
+			sizeof(*inf->sections)) < 0)
 		return nomem(inf, err);
 	*idx = (uint32_t)inf->nsections;
 	rc = hmap_add(&inf->section_map, copy, *idx);
 	if (rc < 0)
 		return nomem(inf, err);
 	inf->sections[inf->nsections++] = (struct inf_section){
-		.name = copy, .first = NONE, .last = NONE,
+		.name = copy,
+		.first = NONE,
+		.last = NONE,
 	};
 	return 0;
 }
@@ -806,7 +810,7 @@ static int add_strings_section(struct inf *inf, const struct inf_section *sec,
 		struct inf_line *l = &inf->lines[i];
 
 		if (l->fields)
-			continue;	/* a section listed twice */
+			continue; /* a section listed twice */
 		/* The whole right side is the string, commas included; it is
 		 * also the line's only field, should a CopyFiles or
 		 * [Manufacturer] entry name this section. */
@@ -878,8 +882,7 @@ static int scratch_put(struct inf *inf, size_t *o, const char *s, size_t n)
  * %12% in ServiceBinary is a DIRID, not a string.
  */
 static int substitute(struct inf *inf, const struct inf_line *l,
-		      const char *raw, const char **out,
-		      struct aero_error *err)
+		      const char *raw, const char **out, struct aero_error *err)
 {
 	size_t n = strlen(raw), o = 0;
 	bool quoted = false;
@@ -936,7 +939,8 @@ static int substitute(struct inf *inf, const struct inf_line *l,
 	}
 	if (rc == -EFBIG)
 		return aero_error_set(err, -EFBIG,
-				      "line %u: value longer than %u bytes after string substitution",
+				      "line %u: value longer than %u bytes "
+				      "after string substitution",
 				      l->lineno, INF_MAX_FIELD);
 	if (rc < 0)
 		return nomem(inf, err);
@@ -1040,8 +1044,9 @@ static int add_file_list(struct inf *inf, const struct inf_section *sec,
 	for (uint32_t i = sec->first; i != NONE; i = inf->lines[i].next) {
 		const struct inf_line *l = &inf->lines[i];
 		const char *dest = l->key ? l->key : l->fields[0];
-		const char *src = l->key ? l->fields[0] :
-			l->nfields > 1 ? l->fields[1] : "";
+		const char *src = l->key	 ? l->fields[0] :
+				  l->nfields > 1 ? l->fields[1] :
+						   "";
 		int rc;
 
 		/* The source name, when given, is the file in the package
@@ -1053,8 +1058,8 @@ static int add_file_list(struct inf *inf, const struct inf_section *sec,
 	return 0;
 }
 
-static int copy_files(struct inf *inf, const struct inf_line *l,
-		      bool *listed, struct aero_error *err)
+static int copy_files(struct inf *inf, const struct inf_line *l, bool *listed,
+		      struct aero_error *err)
 {
 	for (size_t f = 0; f < l->nfields; f++) {
 		const char *v = l->fields[f];
@@ -1093,8 +1098,8 @@ static int co_installers(struct inf *inf, const struct inf_line *l,
 	for (size_t f = 4; f < l->nfields; f++) {
 		const char *v = l->fields[f];
 		const char *comma = strchr(v, ',');
-		int rc = add_file(inf, v, comma ? (size_t)(comma - v) :
-					  strlen(v), err);
+		int rc = add_file(inf, v,
+				  comma ? (size_t)(comma - v) : strlen(v), err);
 
 		if (rc < 0)
 			return rc;
@@ -1264,8 +1269,7 @@ static int extract_version(struct inf *inf, struct aero_error *err)
 		    (key[11] != '\0' && key[11] != '.'))
 			continue;
 		if (vec_reserve(&inf->catalogs, &inf->catalogs_cap,
-				inf->ncatalogs + 1,
-				sizeof(*inf->catalogs)) < 0)
+				inf->ncatalogs + 1, sizeof(*inf->catalogs)) < 0)
 			return nomem(inf, err);
 		inf->catalogs[inf->ncatalogs++] = (struct inf_catalog){
 			.decoration = key[11] ? key + 12 : "",
@@ -1286,7 +1290,8 @@ int inf_parse(const void *buf, size_t len, struct inf **out,
 	*out = NULL;
 	if (len > INF_MAX_SIZE)
 		return aero_error_set(err, -EFBIG,
-				      "inf is %zu bytes, more than the %u MiB limit",
+				      "inf is %zu bytes, more than the %u MiB "
+				      "limit",
 				      len, INF_MAX_SIZE >> 20);
 	if (len == 0)
 		return aero_error_set(err, -EINVAL, "not an inf: empty input");
@@ -1298,8 +1303,7 @@ int inf_parse(const void *buf, size_t len, struct inf **out,
 		static const uint64_t base[2] = { 0x6165726f66732d69ull,
 						  0x6e662d7461626c65ull };
 		struct hmap *maps[] = { &inf->section_map, &inf->strings,
-					&inf->services.seen,
-					&inf->files.seen };
+					&inf->services.seen, &inf->files.seen };
 		uint64_t k = siphash(base, buf, len, false);
 
 		for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
@@ -1508,8 +1512,7 @@ const char *inf_file(const struct inf *inf, size_t i)
 	return i < inf->files.n ? inf->files.v[i] : NULL;
 }
 
-const char *inf_get(const struct inf *inf, const char *section,
-		    const char *key)
+const char *inf_get(const struct inf *inf, const char *section, const char *key)
 {
 	const struct inf_section *sec = find_section(inf, section);
 	const struct inf_line *l;

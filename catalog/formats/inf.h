@@ -26,12 +26,12 @@
 struct inf;
 
 enum inf_encoding {
-	INF_ENC_ASCII,		/* 7-bit only */
-	INF_ENC_ANSI,		/* 8-bit, no BOM, not valid UTF-8 */
-	INF_ENC_UTF8,		/* valid UTF-8 with non-ASCII, no BOM */
+	INF_ENC_ASCII, /* 7-bit only */
+	INF_ENC_ANSI,  /* 8-bit, no BOM, not valid UTF-8 */
+	INF_ENC_UTF8,  /* valid UTF-8 with non-ASCII, no BOM */
 	INF_ENC_UTF8_BOM,
 	INF_ENC_UTF16LE_BOM,
-	INF_ENC_UTF16LE,	/* no BOM */
+	INF_ENC_UTF16LE, /* no BOM */
 	INF_ENC_UTF16BE_BOM,
 };
 
@@ -64,7 +64,7 @@ void inf_free(struct inf *inf);
 enum inf_encoding inf_encoding(const struct inf *inf);
 /* "ascii", "ansi", "utf-8", "utf-8-bom", "utf-16le-bom", "utf-16le"... */
 const char *inf_encoding_name(enum inf_encoding enc);
-bool inf_crlf(const struct inf *inf);	/* true if most lines end in CRLF */
+bool inf_crlf(const struct inf *inf); /* true if most lines end in CRLF */
 
 /*
  * [Version] values after %string% substitution, quotes removed; NULL when
@@ -112,10 +112,10 @@ const char *inf_decoration(const struct inf *inf, size_t i, size_t j);
  * A model line without a hardware id gives no entry.
  */
 struct inf_model {
-	const char *description;	/* the device description, substituted */
-	const char *install_section;	/* "scsi_inst" */
-	const char *hardware_id;	/* "PCI\\VEN_1AF4&DEV_1042&..." as written */
-	const char *decoration;		/* "NTamd64.6.1", or "" */
+	const char *description;     /* the device description, substituted */
+	const char *install_section; /* "scsi_inst" */
+	const char *hardware_id; /* "PCI\\VEN_1AF4&DEV_1042&..." as written */
+	const char *decoration;	 /* "NTamd64.6.1", or "" */
 };
 size_t inf_model_count(const struct inf *inf);
 const struct inf_model *inf_model(const struct inf *inf, size_t i);

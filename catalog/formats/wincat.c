@@ -42,41 +42,44 @@
 /* --- OIDs, as DER contents ---------------------------------------------- */
 
 /* 1.2.840.113549.1.7.2 */
-static const unsigned char oid_signed_data[] = {
-	0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02 };
+static const unsigned char oid_signed_data[] = { 0x2a, 0x86, 0x48, 0x86, 0xf7,
+						 0x0d, 0x01, 0x07, 0x02 };
 /* 1.3.6.1.4.1.311.10.1 */
-static const unsigned char oid_ctl[] = {
-	0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x0a, 0x01 };
+static const unsigned char oid_ctl[] = { 0x2b, 0x06, 0x01, 0x04, 0x01,
+					 0x82, 0x37, 0x0a, 0x01 };
 /* 1.3.6.1.4.1.311.12.2.1 */
-static const unsigned char oid_name_value[] = {
-	0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x0c, 0x02, 0x01 };
+static const unsigned char oid_name_value[] = { 0x2b, 0x06, 0x01, 0x04, 0x01,
+						0x82, 0x37, 0x0c, 0x02, 0x01 };
 /* 1.3.6.1.4.1.311.2.1.4 */
 static const unsigned char oid_spc_indirect[] = {
-	0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x01, 0x04 };
+	0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x01, 0x04
+};
 /* 1.3.6.1.4.1.311.12.1.2 */
-static const unsigned char oid_ctl_v1[] = {
-	0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x0c, 0x01, 0x02 };
+static const unsigned char oid_ctl_v1[] = { 0x2b, 0x06, 0x01, 0x04, 0x01,
+					    0x82, 0x37, 0x0c, 0x01, 0x02 };
 /* 1.3.14.3.2.26 */
-static const unsigned char oid_sha1[] = {
-	0x2b, 0x0e, 0x03, 0x02, 0x1a };
+static const unsigned char oid_sha1[] = { 0x2b, 0x0e, 0x03, 0x02, 0x1a };
 /* 2.16.840.1.101.3.4.2.1 */
-static const unsigned char oid_sha256[] = {
-	0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01 };
+static const unsigned char oid_sha256[] = { 0x60, 0x86, 0x48, 0x01, 0x65,
+					    0x03, 0x04, 0x02, 0x01 };
 /* 1.2.840.113549.1.9.5 */
-static const unsigned char oid_signing_time[] = {
-	0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x05 };
+static const unsigned char oid_signing_time[] = { 0x2a, 0x86, 0x48, 0x86, 0xf7,
+						  0x0d, 0x01, 0x09, 0x05 };
 /* 1.2.840.113549.1.9.6 */
-static const unsigned char oid_countersig[] = {
-	0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x06 };
+static const unsigned char oid_countersig[] = { 0x2a, 0x86, 0x48, 0x86, 0xf7,
+						0x0d, 0x01, 0x09, 0x06 };
 /* 1.3.6.1.4.1.311.3.3.1 */
 static const unsigned char oid_ms_timestamp[] = {
-	0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x03, 0x03, 0x01 };
+	0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x03, 0x03, 0x01
+};
 /* 1.2.840.113549.1.9.16.2.14 */
-static const unsigned char oid_tst_token[] = {
-	0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x10, 0x02, 0x0e };
+static const unsigned char oid_tst_token[] = { 0x2a, 0x86, 0x48, 0x86,
+					       0xf7, 0x0d, 0x01, 0x09,
+					       0x10, 0x02, 0x0e };
 /* 1.2.840.113549.1.9.16.1.4 */
-static const unsigned char oid_tst_info[] = {
-	0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x10, 0x01, 0x04 };
+static const unsigned char oid_tst_info[] = { 0x2a, 0x86, 0x48, 0x86,
+					      0xf7, 0x0d, 0x01, 0x09,
+					      0x10, 0x01, 0x04 };
 
 /* --- DER reading (X.690 §8.1) ------------------------------------------- */
 
@@ -90,20 +93,20 @@ enum {
 	TAG_BMP_STRING = 0x1e,
 	TAG_SEQUENCE = 0x30,
 	TAG_SET = 0x31,
-	TAG_CTX0 = 0xa0,	/* [0] constructed */
+	TAG_CTX0 = 0xa0, /* [0] constructed */
 	TAG_CTX1 = 0xa1,
 };
 
 struct der {
 	const unsigned char *p;
-	size_t len;		/* bytes left */
+	size_t len; /* bytes left */
 };
 
 struct tlv {
 	unsigned tag;
-	const unsigned char *hdr;	/* start of the whole TLV */
+	const unsigned char *hdr; /* start of the whole TLV */
 	size_t hlen;
-	const unsigned char *v;		/* contents */
+	const unsigned char *v; /* contents */
 	size_t len;
 };
 
@@ -163,8 +166,7 @@ static struct der der_in(const struct tlv *t)
 	return (struct der){ t->v, t->len };
 }
 
-static bool oid_is(const struct tlv *t, const unsigned char *oid,
-		   size_t len)
+static bool oid_is(const struct tlv *t, const unsigned char *oid, size_t len)
 {
 	return t->tag == TAG_OID && t->len == len &&
 	       memcmp(t->v, oid, len) == 0;
@@ -222,13 +224,12 @@ static bool der_time(const struct tlv *t, int64_t *out)
 		ylen = 4;
 	else
 		return false;
-	if (n < ylen + 9 || s[n - 1] != 'Z' ||
-	    !digits(s, ylen, &y) || !digits(s + ylen, 2, &mo) ||
-	    !digits(s + ylen + 2, 2, &d) || !digits(s + ylen + 4, 2, &h) ||
-	    !digits(s + ylen + 6, 2, &mi))
+	if (n < ylen + 9 || s[n - 1] != 'Z' || !digits(s, ylen, &y) ||
+	    !digits(s + ylen, 2, &mo) || !digits(s + ylen + 2, 2, &d) ||
+	    !digits(s + ylen + 4, 2, &h) || !digits(s + ylen + 6, 2, &mi))
 		return false;
 	s += ylen + 8;
-	n -= ylen + 8;	/* what is left: [SS][.fff]Z */
+	n -= ylen + 8; /* what is left: [SS][.fff]Z */
 	if (n >= 3 && !digits(s, 2, &sec))
 		return false;
 	if (n != 1 && n != 3 && !(ylen == 4 && n > 4 && s[2] == '.'))
@@ -247,15 +248,15 @@ static bool der_time(const struct tlv *t, int64_t *out)
 
 struct cat_member {
 	char *name;
-	unsigned char digest[32];	/* SpcIndirectData messageDigest */
+	unsigned char digest[32]; /* SpcIndirectData messageDigest */
 	size_t digest_len;
-	unsigned char tag_digest[32];	/* the CTL subject identifier */
+	unsigned char tag_digest[32]; /* the CTL subject identifier */
 	size_t tag_len;
 };
 
 struct wincat_hwid {
-	unsigned long n;	/* the number in "HWID<n>" */
-	size_t seq;		/* order of appearance, to break ties */
+	unsigned long n; /* the number in "HWID<n>" */
+	size_t seq;	 /* order of appearance, to break ties */
 	char *value;
 };
 
@@ -394,9 +395,11 @@ static void tag_digest(const struct tlv *tag, struct cat_member *m)
 			hex = tag->v[i + 1] == 0 && hexval(tag->v[i]) >= 0;
 		if (hex) {
 			for (size_t i = 0; i < n / 4; i++)
-				m->tag_digest[i] = (unsigned char)(
-					hexval(tag->v[4 * i]) << 4 |
-					hexval(tag->v[4 * i + 2]));
+				m->tag_digest[i] =
+					(unsigned char)(hexval(tag->v[4 * i])
+								<< 4 |
+							hexval(tag->v[4 * i +
+								      2]));
 			m->tag_len = n / 4;
 			return;
 		}
@@ -412,8 +415,8 @@ static void tag_digest(const struct tlv *tag, struct cat_member *m)
  * subjectAttributes SET OF Attribute OPTIONAL }.  Unknown attributes
  * (OSAttr, MemberInfo) are skipped.
  */
-static int parse_member(struct wincat *cat, const struct tlv *entry,
-			size_t idx, struct aero_error *err)
+static int parse_member(struct wincat *cat, const struct tlv *entry, size_t idx,
+			struct aero_error *err)
 {
 	struct der d = der_in(entry), attrs;
 	struct cat_member *m;
@@ -425,7 +428,8 @@ static int parse_member(struct wincat *cat, const struct tlv *entry,
 				      CAT_MAX_MEMBERS);
 	if (!der_expect(&d, TAG_OCTET_STRING, &tag))
 		return aero_error_set(err, -EINVAL,
-				      "catalog member %zu: no subject identifier",
+				      "catalog member %zu: no subject "
+				      "identifier",
 				      idx);
 	if (grow(&cat->members, &cat->members_cap, cat->nmembers + 1,
 		 sizeof(*cat->members)) < 0)
@@ -442,13 +446,15 @@ static int parse_member(struct wincat *cat, const struct tlv *entry,
 
 		if (!der_expect(&attrs, TAG_SEQUENCE, &attr))
 			return aero_error_set(err, -EINVAL,
-					      "catalog member %zu: bad attribute",
+					      "catalog member %zu: bad "
+					      "attribute",
 					      idx);
 		a = der_in(&attr);
 		if (!der_expect(&a, TAG_OID, &oid) ||
 		    !der_expect(&a, TAG_SET, &vals))
 			return aero_error_set(err, -EINVAL,
-					      "catalog member %zu: bad attribute",
+					      "catalog member %zu: bad "
+					      "attribute",
 					      idx);
 		v = der_in(&vals);
 		if (!der_read(&v, &val) || !unwrap_seq(&val, &seq))
@@ -583,21 +589,25 @@ static int parse_ctl(struct wincat *cat, const struct tlv *ctl,
 	der_optional(&d, TAG_INTEGER, &t);
 	if (!der_expect(&d, TAG_SEQUENCE, &usage))
 		return aero_error_set(err, -EINVAL,
-				      "certificate trust list has no subject usage");
+				      "certificate trust list has no subject "
+				      "usage");
 	der_optional(&d, TAG_OCTET_STRING, &t);
 	der_optional(&d, TAG_INTEGER, &t);
 	if (!der_read(&d, &t))
 		return aero_error_set(err, -EINVAL,
-				      "certificate trust list has no ThisUpdate");
+				      "certificate trust list has no "
+				      "ThisUpdate");
 	*have_this_update = der_time(&t, this_update);
 	if (!*have_this_update)
 		return aero_error_set(err, -EINVAL,
-				      "certificate trust list ThisUpdate is not a valid time");
+				      "certificate trust list ThisUpdate is "
+				      "not a valid time");
 	if (!der_optional(&d, TAG_UTC_TIME, &t))
 		der_optional(&d, TAG_GENERALIZED_TIME, &t);
 	if (!der_expect(&d, TAG_SEQUENCE, &alg))
 		return aero_error_set(err, -EINVAL,
-				      "certificate trust list has no subject algorithm");
+				      "certificate trust list has no subject "
+				      "algorithm");
 	if (der_optional(&d, TAG_SEQUENCE, &subjects)) {
 		struct der s = der_in(&subjects);
 		size_t i = 0;
@@ -608,7 +618,8 @@ static int parse_ctl(struct wincat *cat, const struct tlv *ctl,
 
 			if (!der_expect(&s, TAG_SEQUENCE, &entry))
 				return aero_error_set(err, -EINVAL,
-						      "catalog member %zu is not a sequence",
+						      "catalog member %zu is "
+						      "not a sequence",
 						      i);
 			rc = parse_member(cat, &entry, i++, err);
 			if (rc < 0)
@@ -750,9 +761,8 @@ static bool find_attr(const struct tlv *attrs, const unsigned char *oid,
  * [0] IMPLICIT authenticatedAttributes OPTIONAL, digestEncryptionAlgorithm,
  * encryptedDigest, [1] IMPLICIT unauthenticatedAttributes OPTIONAL }
  */
-static bool signer_info(const struct tlv *si, struct tlv *sid,
-			struct tlv *auth, bool *has_auth, struct tlv *unauth,
-			bool *has_unauth)
+static bool signer_info(const struct tlv *si, struct tlv *sid, struct tlv *auth,
+			bool *has_auth, struct tlv *unauth, bool *has_unauth)
 {
 	struct der d = der_in(si);
 	struct tlv t;
@@ -775,8 +785,7 @@ static bool countersig_time(const struct tlv *cs, int64_t *t)
 	bool has_auth, has_unauth;
 
 	return cs->tag == TAG_SEQUENCE &&
-	       signer_info(cs, &sid, &auth, &has_auth, &unauth,
-			   &has_unauth) &&
+	       signer_info(cs, &sid, &auth, &has_auth, &unauth, &has_unauth) &&
 	       has_auth && FIND_ATTR(&auth, oid_signing_time, &tm) &&
 	       der_time(&tm, t);
 }
@@ -790,12 +799,11 @@ static bool countersig_time(const struct tlv *cs, int64_t *t)
 static bool rfc3161_time(const struct tlv *token, int64_t *t)
 {
 	struct der d = der_in(token), e;
-	struct tlv oid, ctx, sd, ver, algs, encap, eoid, ectx, octet, tst,
-		   x, gen;
+	struct tlv oid, ctx, sd, ver, algs, encap, eoid, ectx, octet, tst, x,
+		gen;
 
-	if (token->tag != TAG_SEQUENCE ||
-	    !der_expect(&d, TAG_OID, &oid) || !OID_IS(&oid, oid_signed_data) ||
-	    !der_expect(&d, TAG_CTX0, &ctx))
+	if (token->tag != TAG_SEQUENCE || !der_expect(&d, TAG_OID, &oid) ||
+	    !OID_IS(&oid, oid_signed_data) || !der_expect(&d, TAG_CTX0, &ctx))
 		return false;
 	d = der_in(&ctx);
 	if (!der_expect(&d, TAG_SEQUENCE, &sd))
@@ -816,8 +824,7 @@ static bool rfc3161_time(const struct tlv *token, int64_t *t)
 	if (!der_expect(&e, TAG_SEQUENCE, &tst))
 		return false;
 	e = der_in(&tst);
-	return der_expect(&e, TAG_INTEGER, &x) &&
-	       der_expect(&e, TAG_OID, &x) &&
+	return der_expect(&e, TAG_INTEGER, &x) && der_expect(&e, TAG_OID, &x) &&
 	       der_expect(&e, TAG_SEQUENCE, &x) &&
 	       der_expect(&e, TAG_INTEGER, &x) &&
 	       der_expect(&e, TAG_GENERALIZED_TIME, &gen) && der_time(&gen, t);
@@ -852,11 +859,10 @@ static int parse_signer(struct wincat *cat, const struct tlv *infos,
 		   countersig_time(&v, &t)) {
 		cat->time_source = WINCAT_TIME_COUNTERSIGNATURE;
 		cat->time = t;
-	} else if (has_unauth &&
-		   ((FIND_ATTR(&unauth, oid_ms_timestamp, &v) &&
-		     rfc3161_time(&v, &t)) ||
-		    (FIND_ATTR(&unauth, oid_tst_token, &v) &&
-		     rfc3161_time(&v, &t)))) {
+	} else if (has_unauth && ((FIND_ATTR(&unauth, oid_ms_timestamp, &v) &&
+				   rfc3161_time(&v, &t)) ||
+				  (FIND_ATTR(&unauth, oid_tst_token, &v) &&
+				   rfc3161_time(&v, &t)))) {
 		cat->time_source = WINCAT_TIME_RFC3161;
 		cat->time = t;
 	}
@@ -875,18 +881,18 @@ static int parse(struct wincat *cat, const unsigned char *buf, size_t len,
 {
 	struct der d = { buf, len };
 	struct tlv top, oid, ctx, sd, t, ci, ctype, cctx, ctl, certs, crls,
-		   infos;
+		infos;
 	int64_t this_update = 0;
 	bool have_this_update = false, have_certs;
 	int rc;
 
 	if (!der_expect(&d, TAG_SEQUENCE, &top))
 		return aero_error_set(err, -EINVAL,
-				      "not der: no outer sequence (bad tag or length)");
+				      "not der: no outer sequence (bad tag or "
+				      "length)");
 	d = der_in(&top);
 	if (!der_expect(&d, TAG_OID, &oid) || !OID_IS(&oid, oid_signed_data))
-		return aero_error_set(err, -EINVAL,
-				      "not a pkcs#7 signeddata");
+		return aero_error_set(err, -EINVAL, "not a pkcs#7 signeddata");
 	if (!der_expect(&d, TAG_CTX0, &ctx))
 		return aero_error_set(err, -EINVAL,
 				      "pkcs#7 signeddata has no content");
@@ -897,7 +903,8 @@ static int parse(struct wincat *cat, const unsigned char *buf, size_t len,
 	d = der_in(&sd);
 	if (!der_expect(&d, TAG_INTEGER, &t) || !der_expect(&d, TAG_SET, &t))
 		return aero_error_set(err, -EINVAL,
-				      "signeddata has no version or digest algorithms");
+				      "signeddata has no version or digest "
+				      "algorithms");
 	if (!der_expect(&d, TAG_SEQUENCE, &ci))
 		return aero_error_set(err, -EINVAL,
 				      "signeddata has no content info");
@@ -909,25 +916,30 @@ static int parse(struct wincat *cat, const unsigned char *buf, size_t len,
 					      "signeddata content has no type");
 		if (!OID_IS(&ctype, oid_ctl))
 			return aero_error_set(err, -EINVAL,
-					      "signeddata content is not a certificate trust list");
+					      "signeddata content is not a "
+					      "certificate trust list");
 		if (!der_expect(&c, TAG_CTX0, &cctx))
 			return aero_error_set(err, -EINVAL,
-					      "certificate trust list is missing");
+					      "certificate trust list is "
+					      "missing");
 		c = der_in(&cctx);
 		if (!der_read(&c, &ctl))
 			return aero_error_set(err, -EINVAL,
-					      "certificate trust list is truncated");
+					      "certificate trust list is "
+					      "truncated");
 		/* Real catalogs: the CTL itself.  CMS tools: an OCTET
 		 * STRING around it (RFC 5652 §5.2 eContent). */
 		if (ctl.tag == TAG_OCTET_STRING) {
 			c = der_in(&ctl);
 			if (!der_read(&c, &ctl))
 				return aero_error_set(err, -EINVAL,
-						      "certificate trust list is truncated");
+						      "certificate trust list "
+						      "is truncated");
 		}
 		if (ctl.tag != TAG_SEQUENCE)
 			return aero_error_set(err, -EINVAL,
-					      "certificate trust list is not a sequence");
+					      "certificate trust list is not a "
+					      "sequence");
 	}
 	rc = parse_ctl(cat, &ctl, &this_update, &have_this_update, err);
 	if (rc < 0)
@@ -947,7 +959,7 @@ static int parse(struct wincat *cat, const unsigned char *buf, size_t len,
 }
 
 int wincat_parse(const void *buf, size_t len, struct wincat **out,
-	      struct aero_error *err)
+		 struct aero_error *err)
 {
 	struct wincat *cat;
 	int rc;
@@ -955,7 +967,8 @@ int wincat_parse(const void *buf, size_t len, struct wincat **out,
 	*out = NULL;
 	if (len > WINCAT_MAX_SIZE)
 		return aero_error_set(err, -EFBIG,
-				      "catalog is %zu bytes, more than the %u MiB limit",
+				      "catalog is %zu bytes, more than the %u "
+				      "MiB limit",
 				      len, WINCAT_MAX_SIZE >> 20);
 	if (len == 0)
 		return aero_error_set(err, -EINVAL, "catalog is empty");
@@ -1011,7 +1024,8 @@ const char *wincat_signer(const struct wincat *cat)
 	return cat->signer;
 }
 
-enum wincat_time_source wincat_signing_time(const struct wincat *cat, int64_t *t)
+enum wincat_time_source wincat_signing_time(const struct wincat *cat,
+					    int64_t *t)
 {
 	if (t)
 		*t = cat->time_source == WINCAT_TIME_NONE ? 0 : cat->time;
@@ -1061,7 +1075,7 @@ const char *wincat_member_name(const struct wincat *cat, size_t i)
 }
 
 const unsigned char *wincat_member_digest(const struct wincat *cat, size_t i,
-				       size_t *len)
+					  size_t *len)
 {
 	const struct cat_member *m;
 
@@ -1081,7 +1095,7 @@ const unsigned char *wincat_member_digest(const struct wincat *cat, size_t i,
 }
 
 bool wincat_has_digest(const struct wincat *cat, const unsigned char *digest,
-		    size_t digest_len)
+		       size_t digest_len)
 {
 	if (digest_len != 20 && digest_len != 32)
 		return false;

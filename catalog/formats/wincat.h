@@ -38,10 +38,10 @@ enum wincat_digest {
 /* Where the signing time came from, in the order they are tried. */
 enum wincat_time_source {
 	WINCAT_TIME_NONE,
-	WINCAT_TIME_SIGNING_TIME,		/* authenticated PKCS#9 signingTime */
-	WINCAT_TIME_COUNTERSIGNATURE,	/* legacy PKCS#9 countersignature */
-	WINCAT_TIME_RFC3161,		/* 1.3.6.1.4.1.311.3.3.1 TSTInfo genTime */
-	WINCAT_TIME_THIS_UPDATE,		/* CTL ThisUpdate */
+	WINCAT_TIME_SIGNING_TIME,     /* authenticated PKCS#9 signingTime */
+	WINCAT_TIME_COUNTERSIGNATURE, /* legacy PKCS#9 countersignature */
+	WINCAT_TIME_RFC3161,	 /* 1.3.6.1.4.1.311.3.3.1 TSTInfo genTime */
+	WINCAT_TIME_THIS_UPDATE, /* CTL ThisUpdate */
 };
 
 /*
@@ -56,13 +56,14 @@ enum wincat_time_source {
  * signer or time is then reported absent or taken from the next source.
  */
 int wincat_parse(const void *buf, size_t len, struct wincat **out,
-	      struct aero_error *err);
+		 struct aero_error *err);
 
 void wincat_free(struct wincat *cat);
 
 /* Digest algorithm of the members (SpcIndirectData), SHA-1 for Win7. */
 enum wincat_digest wincat_digest(const struct wincat *cat);
-const char *wincat_digest_name(enum wincat_digest d);	/* "sha1", "sha256", "unknown" */
+const char *wincat_digest_name(
+	enum wincat_digest d); /* "sha1", "sha256", "unknown" */
 
 /*
  * Signer certificate subject as a one-line string ("CN=Red Hat, Inc,
@@ -79,7 +80,8 @@ const char *wincat_signer(const struct wincat *cat);
  * WINCAT_TIME_NONE), and where it came from.  Only the first SignerInfo is
  * read.
  */
-enum wincat_time_source wincat_signing_time(const struct wincat *cat, int64_t *t);
+enum wincat_time_source wincat_signing_time(const struct wincat *cat,
+					    int64_t *t);
 /* "none", "signing-time", "countersignature", "rfc3161", "this-update" */
 const char *wincat_time_source_name(enum wincat_time_source s);
 
@@ -100,7 +102,7 @@ const char *wincat_member_name(const struct wincat *cat, size_t i);
  * has neither.
  */
 const unsigned char *wincat_member_digest(const struct wincat *cat, size_t i,
-				       size_t *len);
+					  size_t *len);
 
 /*
  * True if a member's digest equals DIGEST (DIGEST_LEN bytes), or its tag
@@ -110,6 +112,6 @@ const unsigned char *wincat_member_digest(const struct wincat *cat, size_t i,
  * the Authenticode way, which is the caller's business.
  */
 bool wincat_has_digest(const struct wincat *cat, const unsigned char *digest,
-		    size_t digest_len);
+		       size_t digest_len);
 
 #endif

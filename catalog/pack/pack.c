@@ -28,24 +28,24 @@
 struct pack_source {
 	int fd;
 	uint64_t size;
-	struct stat st;		/* at registration: see source_check() */
+	struct stat st; /* at registration: see source_check() */
 };
 
 struct pack_node {
-	char *name;			/* points into path */
-	char *path;			/* owned */
+	char *name; /* points into path */
+	char *path; /* owned */
 	enum pack_node_type type;
 	uint64_t ino;
 	uint64_t size;
 	unsigned nlink;
 	struct pack_node *parent;
-	struct pack_node **children;	/* owned array of owned nodes */
+	struct pack_node **children; /* owned array of owned nodes */
 	size_t nchildren;
 	size_t children_cap;
-	struct pack_extent *ext;	/* owned; files only */
-	uint64_t *ext_start;		/* file offset where ext[i] begins */
+	struct pack_extent *ext; /* owned; files only */
+	uint64_t *ext_start;	 /* file offset where ext[i] begins */
 	size_t next;
-	unsigned char *blob;		/* owned; blob files only */
+	unsigned char *blob; /* owned; blob files only */
 	unsigned char sha256[32];
 };
 
@@ -56,27 +56,27 @@ struct pack {
 	struct pack_source *sources;
 	size_t nsources;
 	struct pack_node *root;
-	struct pack_node **by_ino;	/* by_ino[ino - 1] */
+	struct pack_node **by_ino; /* by_ino[ino - 1] */
 	size_t count;
 	uint64_t content_bytes;
 };
 
 struct pack_builder {
 	struct pack *pack;
-	struct pack_node **table;	/* open addressing by path */
+	struct pack_node **table; /* open addressing by path */
 	size_t table_cap;
-	size_t count;			/* nodes, root included */
-	struct pack_node **same;	/* files hashed, by extent list */
+	size_t count;		 /* nodes, root included */
+	struct pack_node **same; /* files hashed, by extent list */
 	size_t same_cap, nsame;
-	const atomic_bool *cancel;	/* pack_builder_set_cancel() */
-	struct pack_copy_map *maps;	/* pack_builder_add_copy() */
+	const atomic_bool *cancel;  /* pack_builder_set_cancel() */
+	struct pack_copy_map *maps; /* pack_builder_add_copy() */
 	size_t nmaps;
 };
 
 /* Sources of one pack copied from: map[i] is ours for its source i + 1. */
 struct pack_copy_map {
 	const struct pack *from;
-	unsigned *map;			/* 0: not registered yet */
+	unsigned *map; /* 0: not registered yet */
 };
 
 /* ---- nodes ------------------------------------------------------------- */
@@ -236,7 +236,8 @@ static int check_name(const char *name, size_t len, struct aero_error *err)
 		/* Control characters cannot survive Joliet or a ZIP. */
 		if (c < 0x20 || c == 0x7f)
 			return aero_error_set(err, -EINVAL,
-					      "control character 0x%02x in name "
+					      "control character 0x%02x in "
+					      "name "
 					      "'%.*s'",
 					      c, (int)len, name);
 		n = utf8_get((const unsigned char *)name + i, len - i, &cp);
@@ -265,12 +266,14 @@ static int ensure_dir(struct pack_builder *b, const char *path, size_t len,
 	if (n) {
 		if (strlen(n->path) != len || memcmp(n->path, path, len) != 0)
 			return aero_error_set(err, -EEXIST,
-					      "'%.*s' collides with '%s' ignoring "
+					      "'%.*s' collides with '%s' "
+					      "ignoring "
 					      "case",
 					      (int)len, path, n->path);
 		if (n->type != PACK_NODE_DIR)
 			return aero_error_set(err, -EEXIST,
-					      "'%.*s' is a file, not a directory",
+					      "'%.*s' is a file, not a "
+					      "directory",
 					      (int)len, path);
 		*out = n;
 		return 0;
@@ -571,7 +574,8 @@ int pack_builder_add_file(struct pack_builder *b, const char *path,
 	for (size_t i = 0; i < n; i++) {
 		if (ext[i].src >= p->nsources)
 			return aero_error_set(err, -EINVAL,
-					      "%s: extent names unknown source %u",
+					      "%s: extent names unknown source "
+					      "%u",
 					      path, ext[i].src);
 		if (range_outside(ext[i].offset, ext[i].length,
 				  p->sources[ext[i].src].size))
@@ -581,15 +585,17 @@ int pack_builder_add_file(struct pack_builder *b, const char *path,
 					      "source",
 					      path, i,
 					      (unsigned long long)ext[i].length,
-					      (unsigned long long)ext[i].offset);
+					      (unsigned long long)ext[i]
+						      .offset);
 		/* Before any byte is read: the size alone can be refused. */
 		if (ADD_OVERFLOW(size, ext[i].length, &size) ||
 		    size > PACK_FILE_MAX)
 			return aero_error_set(err, -EFBIG,
 					      "%s: more than %llu bytes, the "
-					      "most a pack file may hold", path,
+					      "most a pack file may hold",
+					      path,
 					      (unsigned long long)
-					      PACK_FILE_MAX);
+						      PACK_FILE_MAX);
 	}
 	rc = add_file_node(b, path, &node, err);
 	if (rc < 0)
@@ -642,8 +648,9 @@ int pack_builder_add_file(struct pack_builder *b, const char *path,
 		}
 		rc = read_extents(p, node, buf, chunk, off);
 		if (rc < 0) {
-			aero_error_set(err, rc, "%s: cannot read %zu bytes at "
-					       "%llu of its content",
+			aero_error_set(err, rc,
+				       "%s: cannot read %zu bytes at "
+				       "%llu of its content",
 				       path, chunk, (unsigned long long)off);
 			goto fail;
 		}
@@ -753,8 +760,7 @@ int pack_builder_add_copy(struct pack_builder *b, const char *path,
 	int rc;
 
 	if (n->type != PACK_NODE_FILE)
-		return aero_error_set(err, -EISDIR, "%s: not a file",
-				      n->path);
+		return aero_error_set(err, -EISDIR, "%s: not a file", n->path);
 	if (n->blob) {
 		rc = pack_builder_add_blob(b, path, n->blob, n->size, NULL,
 					   err);
@@ -827,8 +833,8 @@ static void number_nodes(struct pack *p, struct pack_node *root)
 			continue;
 		}
 		if (n->nchildren)
-			qsort(n->children, n->nchildren,
-			      sizeof(*n->children), node_cmp);
+			qsort(n->children, n->nchildren, sizeof(*n->children),
+			      node_cmp);
 		n->nlink = 2;
 		for (size_t c = 0; c < n->nchildren; c++) {
 			struct pack_node *child = n->children[c];
@@ -896,8 +902,8 @@ struct pack *pack_ref(struct pack *p)
 
 void pack_unref(struct pack *p)
 {
-	if (p && atomic_fetch_sub_explicit(&p->refs, 1,
-					   memory_order_acq_rel) == 1)
+	if (p &&
+	    atomic_fetch_sub_explicit(&p->refs, 1, memory_order_acq_rel) == 1)
 		pack_free(p);
 }
 
@@ -955,8 +961,7 @@ const struct pack_node *pack_lookup(const struct pack_node *dir,
 	return NULL;
 }
 
-const struct pack_node *pack_lookup_path(const struct pack *p,
-					 const char *path)
+const struct pack_node *pack_lookup_path(const struct pack *p, const char *path)
 {
 	const struct pack_node *n = p->root;
 	char name[PACK_NAME_MAX + 1];
@@ -1156,7 +1161,9 @@ int pack_node_span(const struct pack *p, const struct pack_node *n,
 
 int pack_verify(const struct pack *p, struct aero_error *err)
 {
-	enum { CHUNK = 1 << 16 };
+	enum {
+		CHUNK = 1 << 16
+	};
 	unsigned char *buf = malloc(CHUNK);
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	int rc = 0;
@@ -1178,7 +1185,8 @@ int pack_verify(const struct pack *p, struct aero_error *err)
 		}
 		while (off < n->size) {
 			size_t len = n->size - off < CHUNK ?
-					     (size_t)(n->size - off) : CHUNK;
+					     (size_t)(n->size - off) :
+					     CHUNK;
 
 			if (read_extents(p, n, buf, len, off) < 0) {
 				rc = -EIO;
@@ -1191,13 +1199,16 @@ int pack_verify(const struct pack *p, struct aero_error *err)
 				memcmp(digest, n->sha256, 32) != 0))
 			rc = -EIO;
 		if (rc < 0)
-			aero_error_set(err, rc, "%s: the source changed since "
+			aero_error_set(err, rc,
+				       "%s: the source changed since "
 				       "the pack was built (rewritten in "
-				       "place?)", n->path);
+				       "place?)",
+				       n->path);
 	}
 	for (size_t i = 0; i < p->nsources && rc == 0; i++)
 		if (source_check(&p->sources[i]) < 0)
-			rc = aero_error_set(err, -EIO, "the source changed "
+			rc = aero_error_set(err, -EIO,
+					    "the source changed "
 					    "since the pack was built "
 					    "(rewritten in place?)");
 out:

@@ -69,7 +69,7 @@ enum pack_node_type {
 
 /* One piece of a file's content: LENGTH bytes at OFFSET of source SRC. */
 struct pack_extent {
-	unsigned src;		/* index returned by pack_builder_add_source() */
+	unsigned src; /* index returned by pack_builder_add_source() */
 	uint64_t offset;
 	uint64_t length;
 };
@@ -269,7 +269,7 @@ enum pack_span_kind {
 
 struct pack_span {
 	enum pack_span_kind kind;
-	unsigned src;		/* FD: the source index (pack_source_check) */
+	unsigned src; /* FD: the source index (pack_source_check) */
 	int fd;
 	uint64_t fd_offset;
 	const void *mem;

@@ -75,8 +75,7 @@ static int walk(struct source *s, struct source_node *dir, int fd,
 						"cannot read directory");
 			break;
 		}
-		if (strcmp(e->d_name, ".") == 0 ||
-		    strcmp(e->d_name, "..") == 0)
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
 		len = strlen(e->d_name);
 		why = source_name_invalid(e->d_name, len);
@@ -84,8 +83,8 @@ static int walk(struct source *s, struct source_node *dir, int fd,
 			source_skip(s, dir, e->d_name, len, why);
 			continue;
 		}
-		if (fstatat(dirfd(d), e->d_name, &st,
-			    AT_SYMLINK_NOFOLLOW) < 0) {
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) <
+		    0) {
 			char path[1024];
 
 			rc = -errno;
@@ -97,7 +96,7 @@ static int walk(struct source *s, struct source_node *dir, int fd,
 		}
 		type = S_ISDIR(st.st_mode) ? SOURCE_NODE_DIR :
 		       S_ISREG(st.st_mode) ? SOURCE_NODE_FILE :
-		       SOURCE_NODE_OTHER;
+					     SOURCE_NODE_OTHER;
 		n = source_node_alloc(s, dir, e->d_name, len, type, err);
 		if (!n) {
 			rc = err ? err->code : -E2BIG;
@@ -176,7 +175,8 @@ static void reserve_descriptors(const struct source *s)
 			"the tree has %zu files and the open-file limit is "
 			"%lu (hard limit %lu): a pack of most of them will "
 			"fail with \"Too many open files\"; raise the limit "
-			"(ulimit -n, systemd LimitNOFILE=)", files, soft, hard);
+			"(ulimit -n, systemd LimitNOFILE=)",
+			files, soft, hard);
 	}
 }
 
@@ -241,8 +241,8 @@ int source_node_open(const struct source *s, const struct source_node *n)
 	/* Every component with O_NOFOLLOW: no symlink anywhere on the path. */
 	cur = s->dirfd;
 	for (i = 0; i + 1 < n->depth; i++) {
-		fd = openat_more(cur, comp[i]->name, O_PATH | O_DIRECTORY |
-				 O_NOFOLLOW | O_CLOEXEC);
+		fd = openat_more(cur, comp[i]->name,
+				 O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		rc = -errno;
 		if (cur != s->dirfd)
 			close(cur);
@@ -253,8 +253,9 @@ int source_node_open(const struct source *s, const struct source_node *n)
 		cur = fd;
 	}
 	/* O_NONBLOCK: a FIFO put in the file's place must not hang us. */
-	fd = openat_more(cur, n->name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
-			 O_NOCTTY | O_NONBLOCK);
+	fd = openat_more(cur, n->name,
+			 O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
+				 O_NONBLOCK);
 	rc = -errno;
 	if (cur != s->dirfd)
 		close(cur);

@@ -64,12 +64,12 @@
 #include "catalog/source/source_i.h"
 
 #define ISOFS_SECTOR 2048u
-#define ISOFS_VD_FIRST 16u		/* ECMA-119 6.2.1: system area */
-#define ISOFS_MAX_VDS 64u		/* descriptors before a terminator */
+#define ISOFS_VD_FIRST 16u /* ECMA-119 6.2.1: system area */
+#define ISOFS_MAX_VDS 64u  /* descriptors before a terminator */
 #define ISOFS_CHUNK (32u * ISOFS_SECTOR)
 #define ISOFS_MAX_DIR_BYTES (64u << 20)
 #define ISOFS_MAX_CE 32u
-#define ISOFS_DR_MIN 34u		/* ECMA-119 9.1: 33 + 1 name byte */
+#define ISOFS_DR_MIN 34u /* ECMA-119 9.1: 33 + 1 name byte */
 /* Files may add up to this many times the image (see check_extents()). */
 #define ISOFS_MAX_SHARING 64u
 
@@ -86,23 +86,23 @@ enum isofs_names {
 
 /* A directory record, decoded (ECMA-119 9.1). */
 struct isofs_rec {
-	uint32_t block;		/* 9.1.3 extent location */
-	uint8_t xar;		/* 9.1.2 extended attribute record length */
-	uint32_t len;		/* 9.1.4 data length */
-	uint8_t flags;		/* 9.1.6 */
-	uint8_t unit;		/* 9.1.7 file unit size */
-	uint8_t gap;		/* 9.1.8 interleave gap size */
-	const uint8_t *name;	/* 9.1.11 file identifier */
+	uint32_t block;	     /* 9.1.3 extent location */
+	uint8_t xar;	     /* 9.1.2 extended attribute record length */
+	uint32_t len;	     /* 9.1.4 data length */
+	uint8_t flags;	     /* 9.1.6 */
+	uint8_t unit;	     /* 9.1.7 file unit size */
+	uint8_t gap;	     /* 9.1.8 interleave gap size */
+	const uint8_t *name; /* 9.1.11 file identifier */
 	size_t name_len;
-	const uint8_t *su;	/* 9.1.13 system use */
+	const uint8_t *su; /* 9.1.13 system use */
 	size_t su_len;
 };
 
 /* What the Rock Ridge entries of one record say (RRIP 1.12, SUSP 1.12). */
 struct isofs_rr {
-	bool any;		/* an RRIP entry was seen */
-	bool sp;		/* SUSP SP indicator */
-	uint8_t skip;		/* SP LEN_SKP */
+	bool any;     /* an RRIP entry was seen */
+	bool sp;      /* SUSP SP indicator */
+	uint8_t skip; /* SP LEN_SKP */
 	bool nm, nm_dot, nm_long;
 	char name[SOURCE_NAME_MAX + 1];
 	size_t name_len;
@@ -114,7 +114,7 @@ struct isofs_rr {
 
 struct isofs_tree {
 	bool present;
-	uint8_t root[ISOFS_DR_MIN];	/* root record from the descriptor */
+	uint8_t root[ISOFS_DR_MIN]; /* root record from the descriptor */
 };
 
 struct isofs_ctx {
@@ -122,11 +122,11 @@ struct isofs_ctx {
 	struct aero_error *err;
 	enum isofs_names names;
 	bool rr;
-	uint8_t skip;		/* SUSP bytes to skip in each system use */
-	uint8_t *buf;		/* ISOFS_CHUNK of directory data */
+	uint8_t skip; /* SUSP bytes to skip in each system use */
+	uint8_t *buf; /* ISOFS_CHUNK of directory data */
 	uint8_t ce[ISOFS_SECTOR];
-	uint64_t dir_bytes;	/* directory data read so far */
-	uint64_t ce_bytes;	/* continuation areas read so far */
+	uint64_t dir_bytes; /* directory data read so far */
+	uint64_t ce_bytes;  /* continuation areas read so far */
 };
 
 /* The directories on the path being listed, for cycle detection. */
@@ -153,7 +153,8 @@ static int read_at(struct isofs_ctx *c, void *buf, size_t len, uint64_t off)
 	int rc = io_pread_full(c->s->fd, buf, len, off, &done);
 
 	if (rc == -EIO)
-		return aero_error_set(c->err, rc, "image shrank: end of file "
+		return aero_error_set(c->err, rc,
+				      "image shrank: end of file "
 				      "at byte %llu",
 				      (unsigned long long)(off + done));
 	if (rc < 0)
@@ -172,12 +173,12 @@ bool isofs_date17(const uint8_t d[17], int64_t *t)
 
 	for (i = 0; i < 16; i++) {
 		if (d[i] < '0' || d[i] > '9')
-			return false;	/* NUL-filled or garbage: unset */
+			return false; /* NUL-filled or garbage: unset */
 		if (d[i] != '0')
 			zero = 0;
 	}
 	if (zero)
-		return false;	/* ECMA-119 8.4.26.1: all zero digits */
+		return false; /* ECMA-119 8.4.26.1: all zero digits */
 	for (i = 0; i < 7; i++) {
 		v[i] = 0;
 		for (j = 0; j < width[i]; j++)
@@ -269,7 +270,8 @@ const char *isofs_sniff(const uint8_t *head, size_t len)
 		i++;
 	for (j = 0; j < sizeof(low) && i + j < len; j++)
 		low[j] = (char)(head[i + j] >= 'A' && head[i + j] <= 'Z' ?
-				head[i + j] + 32 : head[i + j]);
+					head[i + j] + 32 :
+					head[i + j]);
 	if ((j >= 9 && memcmp(low, "<!doctype", 9) == 0) ||
 	    (j >= 5 && memcmp(low, "<html", 5) == 0) ||
 	    (j >= 5 && memcmp(low, "<head", 5) == 0))
@@ -280,7 +282,10 @@ const char *isofs_sniff(const uint8_t *head, size_t len)
 		return "a ZIP archive";
 	if (starts(head, len, "\x1f\x8b", 2))
 		return "a gzip-compressed file";
-	if (starts(head, len, "\xfd" "7zXZ", 5))
+	if (starts(head, len,
+		   "\xfd"
+		   "7zXZ",
+		   5))
 		return "an xz-compressed file";
 	if (starts(head, len, "BZh", 3))
 		return "a bzip2-compressed file";
@@ -296,7 +301,10 @@ const char *isofs_sniff(const uint8_t *head, size_t len)
 		return "an OLE compound file (an MSI package?)";
 	if (starts(head, len, "MZ", 2))
 		return "a Windows executable";
-	if (starts(head, len, "\x7f" "ELF", 4))
+	if (starts(head, len,
+		   "\x7f"
+		   "ELF",
+		   4))
 		return "an ELF executable";
 	if (starts(head, len, "QFI\xfb", 4))
 		return "a qcow2 disk image";
@@ -312,7 +320,7 @@ static int not_iso(struct isofs_ctx *c, const uint8_t *vd)
 {
 	uint8_t head[512] = { 0 };
 	size_t n = c->s->size < sizeof(head) ? (size_t)c->s->size :
-		   sizeof(head);
+					       sizeof(head);
 	const char *what;
 
 	if (vd && memcmp(vd + 9, "CDROM", 5) == 0)
@@ -336,9 +344,9 @@ static int not_iso(struct isofs_ctx *c, const uint8_t *vd)
 				      what ? what : "");
 	return aero_error_set(c->err, -EINVAL,
 			      "not an ISO9660 image: no \"CD001\" at byte "
-			      "%u%s%s", ISOFS_VD_FIRST * ISOFS_SECTOR + 1,
-			      what ? "; it looks like " : "",
-			      what ? what : "");
+			      "%u%s%s",
+			      ISOFS_VD_FIRST * ISOFS_SECTOR + 1,
+			      what ? "; it looks like " : "", what ? what : "");
 }
 
 /* Decodes the directory record at P, AVAIL bytes left in its sector. */
@@ -352,8 +360,8 @@ static int parse_rec(struct isofs_ctx *c, const uint8_t *p, size_t avail,
 		return aero_error_set(c->err, -EIO,
 				      "bad directory record at byte %llu "
 				      "(length %zu, %zu bytes left in the "
-				      "sector)", (unsigned long long)where,
-				      len, avail);
+				      "sector)",
+				      (unsigned long long)where, len, avail);
 	if (p[32] == 0 || 33u + p[32] > len)
 		return aero_error_set(c->err, -EIO,
 				      "bad directory record at byte %llu "
@@ -397,7 +405,7 @@ static int susp_area(struct isofs_ctx *c, const uint8_t *p, size_t len,
 		size_t el = e[2];
 
 		if (el < 4 || el > len - i)
-			break;	/* malformed: the rest is ignored (as Linux) */
+			break; /* malformed: the rest is ignored (as Linux) */
 		if (e[0] == 'S' && e[1] == 'P' && el >= 7 && e[4] == 0xbe &&
 		    e[5] == 0xef) {
 			rr->sp = true;
@@ -537,8 +545,8 @@ static int entry_error(struct isofs_ctx *c, const struct source_node *dir,
  * The name of record R as this tree spells it, into OUT (NUL-terminated).
  * Returns its length, or -1 when it cannot be decoded.
  */
-static int plain_name(struct isofs_ctx *c, const struct isofs_rec *r,
-		      char *out, size_t cap)
+static int plain_name(struct isofs_ctx *c, const struct isofs_rec *r, char *out,
+		      size_t cap)
 {
 	int n;
 	size_t i;
@@ -572,8 +580,8 @@ static int plain_name(struct isofs_ctx *c, const struct isofs_rec *r,
 
 /* State of a multi-extent file being assembled (ECMA-119 6.5.1). */
 struct isofs_multi {
-	struct source_node *node;	/* NULL when none */
-	uint8_t id[256];		/* its raw file identifier */
+	struct source_node *node; /* NULL when none */
+	uint8_t id[256];	  /* its raw file identifier */
 	size_t id_len;
 };
 
@@ -629,8 +637,7 @@ static int read_dot(struct isofs_ctx *c, uint64_t off, struct isofs_rec *r,
 	rc = parse_rec(c, sector, ISOFS_SECTOR, off, r);
 	if (rc < 0)
 		return rc;
-	if (r->name_len != 1 || r->name[0] != 0 ||
-	    !(r->flags & ISOFS_FLAG_DIR))
+	if (r->name_len != 1 || r->name[0] != 0 || !(r->flags & ISOFS_FLAG_DIR))
 		return aero_error_set(c->err, -EIO,
 				      "directory at byte %llu does not start "
 				      "with a \".\" record",
@@ -676,11 +683,12 @@ static int add_record(struct isofs_ctx *c, struct source_node *dir,
 		if (rc < 0) {
 			/* Not yet checked: no control bytes in the message. */
 			nl = plain_name(c, r, name, sizeof(name));
-			return entry_error(c, dir, nl < 0 ||
-					   source_name_invalid(name,
-							       (size_t)nl) ?
-					   "?" : name, rc, "%s",
-					   c->err ? c->err->msg : "");
+			return entry_error(c, dir,
+					   nl < 0 || source_name_invalid(
+							     name, (size_t)nl) ?
+						   "?" :
+						   name,
+					   rc, "%s", c->err ? c->err->msg : "");
 		}
 	}
 	if (rr.re) {
@@ -703,8 +711,8 @@ static int add_record(struct isofs_ctx *c, struct source_node *dir,
 	}
 	shown = name;
 	why = rr.nm_long ? "Rock Ridge name longer than 255 bytes" :
-	      rr.nm_dot ? "Rock Ridge name is \".\" or \"..\"" :
-	      source_name_invalid(name, len);
+	      rr.nm_dot	 ? "Rock Ridge name is \".\" or \"..\"" :
+			   source_name_invalid(name, len);
 	if (why) {
 		source_skip(c->s, dir, shown, len, why);
 		return 0;
@@ -716,12 +724,14 @@ static int add_record(struct isofs_ctx *c, struct source_node *dir,
 	if (r->unit || r->gap)
 		return entry_error(c, dir, name, -ENOTSUP,
 				   "interleaved file (unit %u, gap %u) is not "
-				   "supported", r->unit, r->gap);
+				   "supported",
+				   r->unit, r->gap);
 	if (rr.cl)
 		type = SOURCE_NODE_DIR;
 	else if (r->flags & ISOFS_FLAG_DIR)
 		type = rr.px && (rr.mode & RR_IFMT) != RR_IFDIR ?
-		       SOURCE_NODE_OTHER : SOURCE_NODE_DIR;
+			       SOURCE_NODE_OTHER :
+			       SOURCE_NODE_DIR;
 	else if (rr.sl || rr.pn || (rr.px && (rr.mode & RR_IFMT) != RR_IFREG))
 		type = SOURCE_NODE_OTHER;
 	else
@@ -788,8 +798,9 @@ static void hide_rr_moved(struct source_node *root)
 		struct source_node *ch = root->child[i];
 
 		if (ch->type == SOURCE_NODE_DIR && ch->had_relocated &&
-		    ch->nchild == 0 && (strcmp(ch->name, "rr_moved") == 0 ||
-					strcmp(ch->name, ".rr_moved") == 0))
+		    ch->nchild == 0 &&
+		    (strcmp(ch->name, "rr_moved") == 0 ||
+		     strcmp(ch->name, ".rr_moved") == 0))
 			continue;
 		root->child[out++] = ch;
 	}
@@ -800,8 +811,8 @@ static void hide_rr_moved(struct source_node *root)
  * Lists directory DIR (extent OFF, LEN bytes), then its subdirectories.
  * UP lists the directories above it.
  */
-static int load_dir(struct isofs_ctx *c, struct source_node *dir,
-		    uint64_t off, uint64_t len, const struct isofs_up *up)
+static int load_dir(struct isofs_ctx *c, struct source_node *dir, uint64_t off,
+		    uint64_t len, const struct isofs_up *up)
 {
 	struct isofs_multi multi = { .node = NULL };
 	struct isofs_up self = { .off = off, .up = up };
@@ -847,8 +858,8 @@ static int load_dir(struct isofs_ctx *c, struct source_node *dir,
 				   "often: more directory data than the "
 				   "image holds");
 	for (done = 0; done < len;) {
-		size_t chunk = len - done < ISOFS_CHUNK ?
-			       (size_t)(len - done) : ISOFS_CHUNK;
+		size_t chunk = len - done < ISOFS_CHUNK ? (size_t)(len - done) :
+							  ISOFS_CHUNK;
 		size_t sec;
 
 		rc = read_at(c, c->buf, chunk, off + done);
@@ -857,7 +868,7 @@ static int load_dir(struct isofs_ctx *c, struct source_node *dir,
 		/* ECMA-119 6.8.1.1: records do not cross sector boundaries. */
 		for (sec = 0; sec < chunk; sec += ISOFS_SECTOR) {
 			size_t end = chunk - sec < ISOFS_SECTOR ? chunk - sec :
-				     ISOFS_SECTOR;
+								  ISOFS_SECTOR;
 			size_t pos = 0;
 
 			while (pos < end && c->buf[sec + pos] != 0) {
@@ -868,7 +879,8 @@ static int load_dir(struct isofs_ctx *c, struct source_node *dir,
 				if (rc < 0)
 					return entry_error(c, dir, "", rc, "%s",
 							   c->err ?
-							   c->err->msg : "");
+								   c->err->msg :
+								   "");
 				rc = add_record(c, dir, &r, &multi);
 				if (rc < 0)
 					return rc;
@@ -903,7 +915,7 @@ static int load_dir(struct isofs_ctx *c, struct source_node *dir,
 struct isofs_part {
 	uint64_t off, len;
 	const struct source_node *node;
-	size_t idx;		/* which of the node's extents */
+	size_t idx; /* which of the node's extents */
 };
 
 static int part_cmp(const void *pa, const void *pb)
@@ -917,8 +929,7 @@ static int part_cmp(const void *pa, const void *pb)
 	return 0;
 }
 
-static bool same_parts(const struct source_node *a,
-		       const struct source_node *b)
+static bool same_parts(const struct source_node *a, const struct source_node *b)
 {
 	return a->next == b->next &&
 	       memcmp(a->ext, b->ext, a->next * sizeof(*a->ext)) == 0;
@@ -1010,11 +1021,12 @@ static int check_extents(struct isofs_ctx *c)
 			else if (b->idx != a->idx ||
 				 b->node->next != a->node->next ||
 				 b->node->ext[0].offset !=
-				 a->node->ext[0].offset ||
+					 a->node->ext[0].offset ||
 				 b->node->ext[0].length !=
-				 a->node->ext[0].length ||
+					 a->node->ext[0].length ||
 				 (b->idx == 0 && !same_parts(a->node, b->node)))
-				rc = part_error(c, a, b, "is shared with, but "
+				rc = part_error(c, a, b,
+						"is shared with, but "
 						"the file differs from,");
 			continue;
 		}
@@ -1074,7 +1086,8 @@ static void set_label(struct source *s, const uint8_t *vd)
 	/* Shown in manifests: keep printable ASCII only. */
 	for (i = 0; i < n; i++)
 		s->label[i] = vd[40 + i] >= 0x20 && vd[40 + i] < 0x7f ?
-			      (char)vd[40 + i] : '_';
+				      (char)vd[40 + i] :
+				      '_';
 	s->label[n] = '\0';
 }
 
@@ -1104,8 +1117,8 @@ static int read_descriptors(struct isofs_ctx *c, uint8_t *vd,
 			return aero_error_set(c->err, -EIO,
 					      "truncated image: it ends inside "
 					      "the volume descriptors (at "
-					      "descriptor %u, byte %llu)", i,
-					      (unsigned long long)off);
+					      "descriptor %u, byte %llu)",
+					      i, (unsigned long long)off);
 		}
 		rc = read_at(c, vd, ISOFS_SECTOR, off);
 		if (rc < 0)
@@ -1117,17 +1130,17 @@ static int read_descriptors(struct isofs_ctx *c, uint8_t *vd,
 			return aero_error_set(c->err, -EIO,
 					      "volume descriptor %u at byte "
 					      "%llu lacks \"CD001\" before a "
-					      "terminator", i,
-					      (unsigned long long)off);
+					      "terminator",
+					      i, (unsigned long long)off);
 		}
 		switch (vd[0]) {
-		case 255:	/* 8.3: volume descriptor set terminator */
+		case 255: /* 8.3: volume descriptor set terminator */
 			if (!pvd->present)
 				return aero_error_set(c->err, -EIO,
 						      "no primary volume "
 						      "descriptor");
 			return 0;
-		case 1:		/* 8.4: primary */
+		case 1: /* 8.4: primary */
 			if (pvd->present)
 				break;
 			/* 8.4.12: logical block size */
@@ -1135,7 +1148,8 @@ static int read_descriptors(struct isofs_ctx *c, uint8_t *vd,
 				return aero_error_set(c->err, -ENOTSUP,
 						      "logical block size %u "
 						      "is not supported (only "
-						      "2048)", le16(vd + 128));
+						      "2048)",
+						      le16(vd + 128));
 			pvd->present = true;
 			memcpy(pvd->root, vd + 156, ISOFS_DR_MIN);
 			set_label(c->s, vd);
@@ -1143,7 +1157,7 @@ static int read_descriptors(struct isofs_ctx *c, uint8_t *vd,
 			c->s->has_time = isofs_date17(vd + 830, &c->s->time) ||
 					 isofs_date17(vd + 813, &c->s->time);
 			break;
-		case 2:		/* 8.5: supplementary or enhanced */
+		case 2: /* 8.5: supplementary or enhanced */
 			if (le16(vd + 128) != ISOFS_SECTOR)
 				break;
 			if (vd[6] == 2 && !evd->present) {
@@ -1155,13 +1169,14 @@ static int read_descriptors(struct isofs_ctx *c, uint8_t *vd,
 				memcpy(jol->root, vd + 156, ISOFS_DR_MIN);
 			}
 			break;
-		default:	/* boot record, partition: not ours */
+		default: /* boot record, partition: not ours */
 			break;
 		}
 	}
 	return aero_error_set(c->err, -EIO,
 			      "no volume descriptor set terminator in the "
-			      "first %u descriptors", ISOFS_MAX_VDS);
+			      "first %u descriptors",
+			      ISOFS_MAX_VDS);
 }
 
 int isofs_load(struct source *s, struct aero_error *err)

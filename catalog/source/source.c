@@ -119,8 +119,9 @@ void source_dir_finish(struct source *s, struct source_node *dir)
 			struct source_node *x = dir->child[i];
 			size_t j = i;
 
-			for (; j > 0 && strcmp(dir->child[j - 1]->name,
-					       x->name) > 0; j--)
+			for (; j > 0 &&
+			       strcmp(dir->child[j - 1]->name, x->name) > 0;
+			     j--)
 				dir->child[j] = dir->child[j - 1];
 			dir->child[j] = x;
 		}
@@ -180,8 +181,8 @@ const char *source_name_invalid(const char *name, size_t len)
 		return "empty name";
 	if (len > SOURCE_NAME_MAX)
 		return "name longer than 255 bytes";
-	if ((len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' &&
-					  p[1] == '.'))
+	if ((len == 1 && p[0] == '.') ||
+	    (len == 2 && p[0] == '.' && p[1] == '.'))
 		return "name is \".\" or \"..\"";
 	for (i = 0; i < len; i += n) {
 		if (p[i] == '/' || p[i] == '\\')
@@ -250,12 +251,16 @@ int source_open(const char *path, const struct source_limits *limits,
 		close(fd);
 		return aero_error_set(err, -EINVAL,
 				      "%s: not a directory, regular file or "
-				      "block device but %s", path,
-				      S_ISFIFO(st.st_mode) ? "a FIFO" :
-				      S_ISSOCK(st.st_mode) ? "a socket" :
+				      "block device but %s",
+				      path,
+				      S_ISFIFO(st.st_mode) ?
+					      "a FIFO" :
+				      S_ISSOCK(st.st_mode) ?
+					      "a socket" :
 				      S_ISCHR(st.st_mode) ?
-				      "a character device" : "another kind of "
-				      "file");
+					      "a character device" :
+					      "another kind of "
+					      "file");
 	}
 	s = calloc(1, sizeof(*s));
 	if (!s) {
@@ -265,9 +270,9 @@ int source_open(const char *path, const struct source_limits *limits,
 	s->fd = -1;
 	s->dirfd = -1;
 	s->max_nodes = limits && limits->max_nodes ? limits->max_nodes :
-		       SOURCE_DEFAULT_MAX_NODES;
+						     SOURCE_DEFAULT_MAX_NODES;
 	s->max_depth = limits && limits->max_depth ? limits->max_depth :
-		       SOURCE_DEFAULT_MAX_DEPTH;
+						     SOURCE_DEFAULT_MAX_DEPTH;
 	if (S_ISDIR(st.st_mode)) {
 		s->kind = SOURCE_KIND_DIR;
 		s->dirfd = fd;
@@ -279,8 +284,7 @@ int source_open(const char *path, const struct source_limits *limits,
 		s->kind = SOURCE_KIND_IMAGE;
 		s->fd = fd;
 		/* A block device has st_size 0; SEEK_END gives its size. */
-		end = S_ISBLK(st.st_mode) ? lseek(fd, 0, SEEK_END) :
-		      st.st_size;
+		end = S_ISBLK(st.st_mode) ? lseek(fd, 0, SEEK_END) : st.st_size;
 		if (end < 0)
 			rc = aero_error_set(err, -errno, "cannot size: %s",
 					    strerror(errno));

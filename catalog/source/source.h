@@ -33,18 +33,18 @@ struct source;
 struct source_node;
 
 enum source_kind {
-	SOURCE_KIND_IMAGE,	/* ISO9660 image in a file or block device */
-	SOURCE_KIND_DIR,	/* extracted tree */
+	SOURCE_KIND_IMAGE, /* ISO9660 image in a file or block device */
+	SOURCE_KIND_DIR,   /* extracted tree */
 };
 
 enum source_node_type {
 	SOURCE_NODE_DIR,
 	SOURCE_NODE_FILE,
-	SOURCE_NODE_OTHER,	/* symlink, device, socket...: ignored */
+	SOURCE_NODE_OTHER, /* symlink, device, socket...: ignored */
 };
 
 struct source_extent {
-	uint64_t offset;	/* byte offset in the image */
+	uint64_t offset; /* byte offset in the image */
 	uint64_t length;
 };
 
@@ -53,8 +53,8 @@ struct source_extent {
  * zeroed struct, or NULL, means the defaults below.
  */
 struct source_limits {
-	size_t max_nodes;	/* default 200000 */
-	unsigned max_depth;	/* default 64 */
+	size_t max_nodes;   /* default 200000 */
+	unsigned max_depth; /* default 64 */
 };
 
 /*

@@ -23,33 +23,33 @@
 #define SOURCE_NAME_MAX 255
 
 struct source_node {
-	struct source_node *parent;	/* NULL for the root */
-	struct source_node *all_next;	/* allocation list, for freeing */
-	struct source_node **child;	/* sorted after source_dir_finish() */
+	struct source_node *parent;   /* NULL for the root */
+	struct source_node *all_next; /* allocation list, for freeing */
+	struct source_node **child;   /* sorted after source_dir_finish() */
 	size_t nchild;
 	size_t child_cap;
-	struct source_extent *ext;	/* ext1, or a heap array */
+	struct source_extent *ext; /* ext1, or a heap array */
 	size_t next;
-	size_t ext_cap;			/* 0 while ext points at ext1 */
+	size_t ext_cap; /* 0 while ext points at ext1 */
 	struct source_extent ext1;
 	uint64_t size;
 	enum source_node_type type;
-	unsigned depth;			/* components below the root */
-	bool had_relocated;		/* isofs: listed an RRIP RE entry */
-	char name[];			/* NUL-terminated */
+	unsigned depth;	    /* components below the root */
+	bool had_relocated; /* isofs: listed an RRIP RE entry */
+	char name[];	    /* NUL-terminated */
 };
 
 struct source {
 	enum source_kind kind;
-	int fd;			/* image descriptor, or -1 */
-	int dirfd;		/* directory root, or -1 */
-	uint64_t size;		/* image size */
+	int fd;	       /* image descriptor, or -1 */
+	int dirfd;     /* directory root, or -1 */
+	uint64_t size; /* image size */
 	size_t max_nodes;
 	unsigned max_depth;
 	size_t nnodes;
 	size_t nskipped;
 	struct source_node *root;
-	struct source_node *all;	/* every node ever allocated */
+	struct source_node *all; /* every node ever allocated */
 	const char *names;
 	char *label;
 	bool has_time;

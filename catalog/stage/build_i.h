@@ -23,20 +23,20 @@
 struct catalog_report {
 	char *json;
 	size_t json_len;
-	size_t checks;	/* INF/catalog checks run */
+	size_t checks; /* INF/catalog checks run */
 	size_t warnings;
 	size_t failed;
-	size_t stray_files;	/* imported pack: files unlike its manifest */
+	size_t stray_files; /* imported pack: files unlike its manifest */
 	char label[17];
-	struct report data;	/* report.h */
+	struct report data; /* report.h */
 };
 
 struct catalog_build {
 	const struct catalog_options *opts;
 	struct source *src;
 	struct pack_builder *b;
-	int image_src; /* pack source index of the image, or -1 */
-	struct extras *extras; /* extra-drivers=, or NULL (extras.h) */
+	int image_src;		     /* pack source index of the image, or -1 */
+	struct extras *extras;	     /* extra-drivers=, or NULL (extras.h) */
 	struct manifest_file *files; /* every file added, in order */
 	size_t nfiles, capfiles;
 	struct aero_error *err;
@@ -71,8 +71,7 @@ int catalog_devices_cmd(struct catalog_build *cb,
 			size_t *len);
 
 /* Logs FMT with MSG (from the source) escaped for a terminal. */
-void catalog_log_quoted(enum log_level level, const char *fmt,
-			const char *msg);
+void catalog_log_quoted(enum log_level level, const char *fmt, const char *msg);
 
 void catalog_set_report(struct catalog_report *r, const char *label);
 

@@ -102,7 +102,7 @@ int catalog_add_source_file(struct catalog_build *cb,
 		r = pack_builder_add_file(cb->b, path, pe, count, sha, cb->err);
 		free(pe);
 	} else {
-		struct pack_extent pe = {0, 0, size};
+		struct pack_extent pe = { 0, 0, size };
 		int fd = source_node_open(cb->src, n);
 
 		if (fd < 0)
@@ -191,8 +191,7 @@ int catalog_add_tree(struct catalog_build *cb, const struct source_node *dir,
 			return r;
 		}
 		if ((size_t)snprintf(path, sizeof(path), "%s%s%s", prefix,
-				     *prefix ? "/" : "",
-				     name) >= sizeof(path))
+				     *prefix ? "/" : "", name) >= sizeof(path))
 			return aero_error_set(cb->err, -ENAMETOOLONG,
 					      "%s/%s: path too long", prefix,
 					      name);
@@ -223,7 +222,9 @@ int catalog_devices_cmd(struct catalog_build *cb,
 			const char *const *id, size_t n, char **text,
 			size_t *len)
 {
-	enum { INFS_MAX = 64 };
+	enum {
+		INFS_MAX = 64
+	};
 	struct devices_inf infs[INFS_MAX];
 	unsigned char *data[INFS_MAX];
 	char *name[INFS_MAX], generator[64];
@@ -234,14 +235,13 @@ int catalog_devices_cmd(struct catalog_build *cb,
 	for (size_t i = 0; i < n && r == 0; i++)
 		for (size_t t = 0; t < SELECT_NTARGETS && r == 0; t++) {
 			const struct source_node *d = dir[i][t];
-			const char *arch =
-			    select_target_arch((enum select_target)t);
+			const char *arch = select_target_arch(
+				(enum select_target)t);
 
-			for (size_t k = 0; d && k < source_node_nchildren(d) &&
-					   r == 0;
-			     k++) {
+			for (size_t k = 0;
+			     d && k < source_node_nchildren(d) && r == 0; k++) {
 				const struct source_node *c =
-				    source_node_child(d, k);
+					source_node_child(d, k);
 				const char *cn = source_node_name(c);
 				size_t cl = strlen(cn);
 
@@ -254,8 +254,8 @@ int catalog_devices_cmd(struct catalog_build *cb,
 							   INFS_MAX);
 					break;
 				}
-				if (asprintf(&name[ninfs], "win7/%s/%s/%s", arch,
-					     id[i], cn) < 0) {
+				if (asprintf(&name[ninfs], "win7/%s/%s/%s",
+					     arch, id[i], cn) < 0) {
 					r = catalog_oom(cb->err);
 					break;
 				}
@@ -353,8 +353,8 @@ static int catalog_hash_source(const struct source *s,
 		goto out;
 	}
 	while (off < size) {
-		size_t want =
-		    size - off > (1 << 20) ? (1 << 20) : (size_t)(size - off);
+		size_t want = size - off > (1 << 20) ? (1 << 20) :
+						       (size_t)(size - off);
 		size_t k = 0;
 
 		if (cancel && atomic_load(cancel)) {
@@ -390,10 +390,10 @@ out:
 static bool catalog_version_file(const struct source *s, char *out, size_t size)
 {
 	static const char *const names[] = {
-	    "VERSION",
-	    "VERSION.txt",
-	    "version.txt",
-	    "virtio-win-version.txt",
+		"VERSION",
+		"VERSION.txt",
+		"version.txt",
+		"virtio-win-version.txt",
 	};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -437,8 +437,7 @@ static bool catalog_version_file(const struct source *s, char *out, size_t size)
  * Logs MSG, which quotes the source (INF values, names), with its control
  * characters escaped (termesc.h): the log may be a terminal.
  */
-void catalog_log_quoted(enum log_level level, const char *fmt,
-			const char *msg)
+void catalog_log_quoted(enum log_level level, const char *fmt, const char *msg)
 {
 	char *e = termesc_dup(msg);
 
@@ -646,23 +645,23 @@ static int catalog_synthesize(struct catalog_build *cb, struct catalog_fresh *f)
 			drv[n].inf[t] = res->inf_file;
 			drv[n].driver_ver[t] = res->driver_ver;
 			drv[n].provider[t] = res->provider;
-			drv[n].signer[t] = res->has_catalog ? res->signer
-							    : NULL;
-			drv[n].digest[t] = res->has_catalog ? res->digest
-							    : NULL;
+			drv[n].signer[t] = res->has_catalog ? res->signer :
+							      NULL;
+			drv[n].digest[t] = res->has_catalog ? res->digest :
+							      NULL;
 		}
 		n++;
 	}
 	snprintf(generator, sizeof(generator), "aerofs %s", AEROFS_VERSION);
 	info = (struct synth_info){
-	    .drivers = drv,
-	    .ndrivers = n,
-	    .missing = missing,
-	    .nmissing = nmissing,
-	    .notices = (const char *const *)f->notice_names.v,
-	    .nnotices = f->notice_names.n,
-	    .version = f->has_version ? f->version : NULL,
-	    .generator = generator,
+		.drivers = drv,
+		.ndrivers = n,
+		.missing = missing,
+		.nmissing = nmissing,
+		.notices = (const char *const *)f->notice_names.v,
+		.nnotices = f->notice_names.n,
+		.version = f->has_version ? f->version : NULL,
+		.generator = generator,
 	};
 	text = synth_readme(&info, &len);
 	r = catalog_add_blob(cb, "README.txt", text, len);
@@ -722,13 +721,13 @@ static char *catalog_manifest(struct catalog_build *cb,
 static int catalog_fresh_report(const struct catalog_build *cb,
 				struct catalog_fresh *f, struct report *rep)
 {
-	static const enum select_target order[] = {SELECT_AMD64, SELECT_X86};
+	static const enum select_target order[] = { SELECT_AMD64, SELECT_X86 };
 	const struct source *s = cb->src;
 	int r = 0;
 
 	r |= report_set(&rep->source.name, f->source_name);
-	rep->source.kind =
-	    source_kind(s) == SOURCE_KIND_IMAGE ? "iso" : "directory";
+	rep->source.kind = source_kind(s) == SOURCE_KIND_IMAGE ? "iso" :
+								 "directory";
 	r |= report_set(&rep->source.names, source_names(s));
 	r |= report_set(&rep->source.volume_label, source_volume_label(s));
 	r |= report_set(&rep->source.version,
@@ -742,8 +741,8 @@ static int catalog_fresh_report(const struct catalog_build *cb,
 		d->name = sd->def->id;
 		d->required = sd->def->required;
 		d->status = select_status_name(sd->status);
-		if (select_included(sd) && strlist_add(&rep->drivers,
-						       d->name) < 0)
+		if (select_included(sd) &&
+		    strlist_add(&rep->drivers, d->name) < 0)
 			r = -ENOMEM;
 		for (size_t k = 0; k < 2 && !d->error_target; k++)
 			if (!sd->t[order[k]].present &&
@@ -758,8 +757,7 @@ static int catalog_fresh_report(const struct catalog_build *cb,
 			if (!sd->t[t].present)
 				continue;
 			rt->present = true;
-			r |= report_set(&rt->source_path,
-					sd->t[t].source_path);
+			r |= report_set(&rt->source_path, sd->t[t].source_path);
 			rt->res = f->res[i][t];
 			memset(&f->res[i][t], 0, sizeof(f->res[i][t]));
 		}
@@ -897,8 +895,9 @@ static int catalog_fresh(struct catalog_build *cb, const char *source_path,
 				const struct select_driver *d = &f->sel.drv[i];
 
 				if (select_included(d))
-					catalog_prefetch_tree(
-						cb, d->t[t].arch_node, 3);
+					catalog_prefetch_tree(cb,
+							      d->t[t].arch_node,
+							      3);
 			}
 	}
 	for (size_t t = 0; t < SELECT_NTARGETS; t++)
@@ -967,7 +966,7 @@ int catalog_build(const char *source_path, const struct catalog_options *opts,
 {
 	static const struct catalog_options defaults;
 	const struct select_driver_def *defs[SELECT_NDRIVERS];
-	struct catalog_build cb = {0};
+	struct catalog_build cb = { 0 };
 	struct catalog_report *rep;
 	unsigned char *text = NULL;
 	size_t ndefs, len = 0;

@@ -55,7 +55,7 @@
 struct catalog_report;
 
 /* Default volume label of images made from a pack. */
-#define CATALOG_DEFAULT_LABEL "AERO_W7_DRIVERS"	/* <= 16: Joliet keeps 16 */
+#define CATALOG_DEFAULT_LABEL "AERO_W7_DRIVERS" /* <= 16: Joliet keeps 16 */
 
 /*
  * The options of a build, shared by aerofs, aerofs-export and
@@ -70,12 +70,12 @@ struct catalog_options {
 	 * required ones are errors.  Owned.
 	 */
 	char *drivers;
-	bool strict_optional;	/* a missing optional driver is an error */
-	bool drop_pdb;		/* leave .pdb debug symbols out */
-	bool epoch_set;		/* use EPOCH instead of the default */
-	int64_t epoch;		/* seconds since 1970 UTC */
-	bool source_hash;	/* the SHA-256 of the source in the manifest */
-	char *label;		/* image volume label; NULL: default.  Owned. */
+	bool strict_optional; /* a missing optional driver is an error */
+	bool drop_pdb;	      /* leave .pdb debug symbols out */
+	bool epoch_set;	      /* use EPOCH instead of the default */
+	int64_t epoch;	      /* seconds since 1970 UTC */
+	bool source_hash;     /* the SHA-256 of the source in the manifest */
+	char *label;	      /* image volume label; NULL: default.  Owned. */
 	/*
 	 * A folder of extra INF driver packages (<driver>/{x86,amd64}/... or
 	 * {x86,amd64}/<driver>/...) added to every profile, and a public
@@ -128,9 +128,9 @@ int catalog_option_parse(struct catalog_options *opts, const char *word,
  */
 typedef int (*catalog_option_fn)(void *ctx, const char *word,
 				 struct aero_error *err);
-int catalog_options_parse_list(struct catalog_options *opts,
-			       const char *list, catalog_option_fn other,
-			       void *ctx, const char *other_spelling,
+int catalog_options_parse_list(struct catalog_options *opts, const char *list,
+			       catalog_option_fn other, void *ctx,
+			       const char *other_spelling,
 			       struct aero_error *err);
 
 /*

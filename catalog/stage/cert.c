@@ -33,8 +33,9 @@ static bool cert_name_ok(const char *s)
 {
 	size_t len = strlen(s);
 
-	if (len < 5 || len > 64 || (strcasecmp(s + len - 4, ".cer") &&
-				    strcasecmp(s + len - 4, ".crt")))
+	if (len < 5 || len > 64 ||
+	    (strcasecmp(s + len - 4, ".cer") &&
+	     strcasecmp(s + len - 4, ".crt")))
 		return false;
 	for (; *s; s++)
 		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
@@ -68,8 +69,8 @@ static bool cert_is_x509(const unsigned char *buf, size_t len)
 	return ok;
 }
 
-int cert_load(const char *path, unsigned char **data, size_t *len,
-	      char **name, struct aero_error *err)
+int cert_load(const char *path, unsigned char **data, size_t *len, char **name,
+	      struct aero_error *err)
 {
 	const char *base = strrchr(path, '/');
 	unsigned char *buf = NULL;
@@ -81,9 +82,11 @@ int cert_load(const char *path, unsigned char **data, size_t *len,
 	*name = NULL;
 	base = base ? base + 1 : path;
 	if (!cert_name_ok(base))
-		return cert_refuse(path, -EINVAL, "the name must end in .cer "
+		return cert_refuse(path, -EINVAL,
+				   "the name must end in .cer "
 				   "or .crt and be at most 64 of A-Z a-z 0-9 "
-				   "_ - .", err);
+				   "_ - .",
+				   err);
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return cert_refuse(path, -errno, strerror(errno), err);
@@ -93,8 +96,10 @@ int cert_load(const char *path, unsigned char **data, size_t *len,
 	}
 	if (st.st_size > CERT_MAX) {
 		close(fd);
-		return cert_refuse(path, -EFBIG, "larger than 64 KiB: not a "
-				   "certificate", err);
+		return cert_refuse(path, -EFBIG,
+				   "larger than 64 KiB: not a "
+				   "certificate",
+				   err);
 	}
 	buf = malloc((size_t)st.st_size + 1);
 	if (!buf) {
@@ -108,20 +113,25 @@ int cert_load(const char *path, unsigned char **data, size_t *len,
 			continue;
 		if (k <= 0) {
 			r = cert_refuse(path, k < 0 ? -errno : -EIO,
-					k < 0 ? strerror(errno)
-					      : "shorter than its size", err);
+					k < 0 ? strerror(errno) :
+						"shorter than its size",
+					err);
 			break;
 		}
 		got += (size_t)k;
 	}
 	close(fd);
 	if (r == 0 && memmem(buf, got, "PRIVATE KEY-----", 16))
-		r = cert_refuse(path, -EINVAL, "holds a private key (a PEM "
+		r = cert_refuse(path, -EINVAL,
+				"holds a private key (a PEM "
 				"PRIVATE KEY block): give the public "
-				"certificate only", err);
+				"certificate only",
+				err);
 	if (r == 0 && !cert_is_x509(buf, got))
-		r = cert_refuse(path, -EINVAL, "not an X.509 certificate "
-				"(DER or PEM)", err);
+		r = cert_refuse(path, -EINVAL,
+				"not an X.509 certificate "
+				"(DER or PEM)",
+				err);
 	if (r == 0 && !(*name = strdup(base)))
 		r = aero_error_set(err, -ENOMEM, "out of memory");
 	if (r < 0) {

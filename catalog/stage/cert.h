@@ -27,7 +27,7 @@
  * file that cannot be read, -EINVAL for a wrong name, a private key or
  * something that is not an X.509 certificate, -EFBIG, -ENOMEM.
  */
-int cert_load(const char *path, unsigned char **data, size_t *len,
-	      char **name, struct aero_error *err);
+int cert_load(const char *path, unsigned char **data, size_t *len, char **name,
+	      struct aero_error *err);
 
 #endif

@@ -44,10 +44,10 @@
 
 /* One packaged INF: its bytes and where it is. */
 struct devices_inf {
-	const char *driver;	/* Aero driver id: "viostor" */
-	const char *arch;	/* "x86" or "amd64" */
-	const char *name;	/* messages: "win7/x86/viostor/viostor.inf" */
-	const void *data;	/* borrowed */
+	const char *driver; /* Aero driver id: "viostor" */
+	const char *arch;   /* "x86" or "amd64" */
+	const char *name;   /* messages: "win7/x86/viostor/viostor.inf" */
+	const void *data;   /* borrowed */
 	size_t len;
 };
 

@@ -27,7 +27,7 @@ struct extras_driver {
 
 struct extras {
 	struct source *src;
-	char *root;		/* DIR, for messages */
+	char *root; /* DIR, for messages */
 	struct extras_driver drv[EXTRAS_MAX];
 	size_t n;
 };
@@ -85,34 +85,39 @@ static int extras_note(struct extras *x, const struct source_node *n,
 	if (source_node_type(n) != SOURCE_NODE_DIR)
 		return extras_refuse(x, n, "not a folder", err);
 	if (!extras_name_ok(name))
-		return extras_refuse(x, n, "a driver name is 1 to 32 of "
-				     "A-Z a-z 0-9 _ - .", err);
+		return extras_refuse(x, n,
+				     "a driver name is 1 to 32 of "
+				     "A-Z a-z 0-9 _ - .",
+				     err);
 	{
 		char lower[EXTRAS_NAME_MAX + 1];
 		size_t i;
 
 		for (i = 0; name[i]; i++)
-			lower[i] = (char)(name[i] >= 'A' && name[i] <= 'Z'
-						  ? name[i] - 'A' + 'a'
-						  : name[i]);
+			lower[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ?
+						  name[i] - 'A' + 'a' :
+						  name[i]);
 		lower[i] = '\0';
 		if (select_driver_def(lower))
-			return extras_refuse(x, n, "the name of one of the "
-					     "pack's own drivers", err);
+			return extras_refuse(x, n,
+					     "the name of one of the "
+					     "pack's own drivers",
+					     err);
 	}
 	for (size_t i = 0; i < x->n; i++)
 		if (!strcasecmp(x->drv[i].name, name))
 			d = &x->drv[i];
 	if (!d) {
 		if (x->n == EXTRAS_MAX)
-			return extras_refuse(x, n, "more than 32 drivers",
-					     err);
+			return extras_refuse(x, n, "more than 32 drivers", err);
 		d = &x->drv[x->n++];
 		snprintf(d->name, sizeof(d->name), "%s", name);
 	}
 	if (d->dir[t])
-		return extras_refuse(x, n, "the driver twice for one "
-				     "architecture", err);
+		return extras_refuse(x, n,
+				     "the driver twice for one "
+				     "architecture",
+				     err);
 	d->dir[t] = n;
 	return 0;
 }
@@ -138,13 +143,16 @@ static int extras_layout(struct extras *x, struct aero_error *err)
 		if (select_is_junk_name(cn))
 			continue;
 		if (source_node_type(c) != SOURCE_NODE_DIR)
-			return extras_refuse(x, c, "not a folder: the layout "
+			return extras_refuse(x, c,
+					     "not a folder: the layout "
 					     "is <driver>/x86, <driver>/amd64 "
 					     "or x86/<driver>, amd64/<driver>",
 					     err);
 		if (arch_first && !extras_is_arch(cn, &t))
-			return extras_refuse(x, c, "not x86 or amd64 beside "
-					     "x86 or amd64", err);
+			return extras_refuse(x, c,
+					     "not x86 or amd64 beside "
+					     "x86 or amd64",
+					     err);
 		for (size_t k = 0; r == 0 && k < source_node_nchildren(c);
 		     k++) {
 			const struct source_node *g = source_node_child(c, k);
@@ -157,8 +165,10 @@ static int extras_layout(struct extras *x, struct aero_error *err)
 			else if (extras_is_arch(gn, &t))
 				r = extras_note(x, g, cn, t, err);
 			else
-				r = extras_refuse(x, g, "not x86 or amd64 in "
-						  "a driver's folder", err);
+				r = extras_refuse(x, g,
+						  "not x86 or amd64 in "
+						  "a driver's folder",
+						  err);
 		}
 	}
 	if (r == 0 && x->n == 0)
@@ -168,12 +178,14 @@ static int extras_layout(struct extras *x, struct aero_error *err)
 			if (!x->drv[i].dir[k]) {
 				char why[96];
 
-				snprintf(why, sizeof(why), "%s has no %s "
-					 "folder", x->drv[i].name,
+				snprintf(why, sizeof(why),
+					 "%s has no %s "
+					 "folder",
+					 x->drv[i].name,
 					 select_target_arch(
-					     (enum select_target)k));
-				return extras_refuse(
-				    x, x->drv[i].dir[!k], why, err);
+						 (enum select_target)k));
+				return extras_refuse(x, x->drv[i].dir[!k], why,
+						     err);
 			}
 	return r;
 }
@@ -182,8 +194,7 @@ static int extras_layout(struct extras *x, struct aero_error *err)
 static int extras_no_keys(struct extras *x, const struct source_node *n,
 			  unsigned depth, struct aero_error *err)
 {
-	static const char *const key_ext[] = { ".pfx", ".p12", ".pvk",
-					       ".key" };
+	static const char *const key_ext[] = { ".pfx", ".p12", ".pvk", ".key" };
 	int r = 0;
 
 	if (depth > EXTRAS_DEPTH_MAX)
@@ -203,22 +214,28 @@ static int extras_no_keys(struct extras *x, const struct source_node *n,
 			continue;
 		for (size_t k = 0; k < 4; k++)
 			if (len > 4 && !strcasecmp(cn + len - 4, key_ext[k]))
-				return extras_refuse(x, c, "a private key "
+				return extras_refuse(x, c,
+						     "a private key "
 						     "file: media never carry "
-						     "one", err);
+						     "one",
+						     err);
 		r = inspect_read(x->src, c, EXTRAS_FILE_MAX, &buf, &blen, err);
 		if (r < 0) {
 			free(buf);
 			if (r == -EFBIG)
-				return extras_refuse(x, c, "larger than 256 "
-						     "MiB", err);
+				return extras_refuse(x, c,
+						     "larger than 256 "
+						     "MiB",
+						     err);
 			return r;
 		}
 		/* RFC 7468: PRIVATE KEY, RSA/EC PRIVATE KEY, ENCRYPTED ... */
 		if (memmem(buf, blen, "PRIVATE KEY-----", 16))
-			r = extras_refuse(x, c, "holds a private key (a PEM "
+			r = extras_refuse(x, c,
+					  "holds a private key (a PEM "
 					  "PRIVATE KEY block): media never "
-					  "carry one", err);
+					  "carry one",
+					  err);
 		free(buf);
 	}
 	return r;
@@ -288,8 +305,10 @@ int extras_open(const char *dir, struct extras **out, struct aero_error *err)
 		goto fail;
 	}
 	if (source_kind(x->src) != SOURCE_KIND_DIR) {
-		r = aero_error_set(err, -EINVAL, "extra-drivers: %s: not a "
-				   "folder", dir);
+		r = aero_error_set(err, -EINVAL,
+				   "extra-drivers: %s: not a "
+				   "folder",
+				   dir);
 		goto fail;
 	}
 	r = extras_no_keys(x, source_root(x->src), 0, err);

@@ -31,7 +31,7 @@
 #define GT_INFS_MAX 256
 
 struct gt {
-	const struct pack *dp;	/* the driver pack */
+	const struct pack *dp; /* the driver pack */
 	struct pack_builder *b;
 	struct manifest_file *files;
 	size_t nfiles, capfiles;
@@ -97,9 +97,8 @@ static int gt_keep_inf(struct gt *g, const struct pack_node *n,
 	ssize_t k;
 
 	if (g->ninfs == GT_INFS_MAX)
-		return aero_error_set(g->err, -EFBIG,
-				      "%s: more than %d INFs", path,
-				      GT_INFS_MAX);
+		return aero_error_set(g->err, -EFBIG, "%s: more than %d INFs",
+				      path, GT_INFS_MAX);
 	if (size > INF_MAX_SIZE)
 		return aero_error_set(g->err, -EFBIG, "%s: INF too large",
 				      path);
@@ -116,11 +115,10 @@ static int gt_keep_inf(struct gt *g, const struct pack_node *n,
 		free(buf);
 		free(g->inf_name[g->ninfs]);
 		g->inf_name[g->ninfs] = NULL;
-		return aero_error_set(g->err, -EIO, "%s: cannot read it",
-				      path);
+		return aero_error_set(g->err, -EIO, "%s: cannot read it", path);
 	}
 	g->inf_data[g->ninfs] = buf;
-	d->driver = drv;	/* the driver pack's node name: lives as dp */
+	d->driver = drv; /* the driver pack's node name: lives as dp */
 	d->arch = arch;
 	d->name = g->inf_name[g->ninfs];
 	d->data = buf;
@@ -148,8 +146,7 @@ static int gt_copy_tree(struct gt *g, const struct pack_node *dir,
 		if ((size_t)snprintf(path, sizeof(path), "%s/%s", to, name) >=
 		    sizeof(path))
 			return aero_error_set(g->err, -ENAMETOOLONG,
-					      "%s/%s: path too long", to,
-					      name);
+					      "%s/%s: path too long", to, name);
 		if (pack_node_is_dir(c)) {
 			r = gt_copy_tree(g, c, path, arch, NULL);
 			continue;
@@ -197,7 +194,8 @@ static char *gt_readme(const char *generator, size_t *len)
 		"Aero Guest Tools",
 		"================",
 		"",
-		"This media installs the virtio drivers an Aero Windows 7 guest "
+		"This media installs the virtio drivers an Aero Windows 7 "
+		"guest "
 		"needs:",
 		"storage (viostor), network (netkvm) and, when present, input "
 		"(vioinput)",
@@ -225,11 +223,13 @@ static char *gt_readme(const char *generator, size_t *len)
 		"                 device, generated from aerofs's device table "
 		"and the",
 		"                 packaged INFs",
-		"  certs\\         certificates to trust; empty when every driver "
+		"  certs\\         certificates to trust; empty when every "
+		"driver "
 		"is",
 		"                 production-signed (signing_policy in "
 		"manifest.json)",
-		"  licenses\\      upstream license files and the driver pack's "
+		"  licenses\\      upstream license files and the driver "
+		"pack's "
 		"manifest",
 		"  manifest.json  every file with its size and SHA-256",
 		"",
@@ -296,7 +296,7 @@ static void gt_manifest_drivers(cJSON *m, const struct report *rep,
 		for (size_t i = 0; i < rep->ndrv; i++) {
 			const struct report_driver *d = &rep->drv[i];
 			const struct inspect_result *x86 =
-			    &d->t[SELECT_X86].res;
+				&d->t[SELECT_X86].res;
 			cJSON *o, *paths;
 			char path[96];
 
@@ -321,7 +321,7 @@ static void gt_manifest_drivers(cJSON *m, const struct report *rep,
 					continue;
 				snprintf(path, sizeof(path), "drivers/%s/%s",
 					 select_target_arch(
-					     (enum select_target)t),
+						 (enum select_target)t),
 					 d->name);
 				jsonout_add_str(paths, NULL, path, oom);
 			}
@@ -542,8 +542,8 @@ int guest_tools_build(const char *source_path,
 	struct catalog_report *rep = NULL;
 	struct pack *dp = NULL;
 	struct gt g = { .err = err };
-	const char *label = opts && opts->label ? opts->label
-						: GUEST_TOOLS_LABEL;
+	const char *label = opts && opts->label ? opts->label :
+						  GUEST_TOOLS_LABEL;
 	char *manifest = NULL;
 	size_t mlen = 0;
 	int r;

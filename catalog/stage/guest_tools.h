@@ -45,7 +45,7 @@
 #include "catalog/util/error.h"
 
 #define GUEST_TOOLS_MEDIA "aero-guest-tools"
-#define GUEST_TOOLS_LABEL "AERO_GUEST_TOOLS"	/* 16: Joliet keeps 16 */
+#define GUEST_TOOLS_LABEL "AERO_GUEST_TOOLS" /* 16: Joliet keeps 16 */
 
 /*
  * As catalog_build() (profile_build_fn): returns 0 with the Guest Tools

@@ -49,10 +49,10 @@
 #define IMPORT_SYNTH_MAX (1u << 20)
 
 static const char *const import_synth_names[IMPORT_NSYNTH] = {
-    "README.txt",
-    "THIRD_PARTY_NOTICES.md",
-    "install.cmd",
-    "enable-testsigning.cmd",
+	"README.txt",
+	"THIRD_PARTY_NOTICES.md",
+	"install.cmd",
+	"enable-testsigning.cmd",
 };
 
 struct import {
@@ -61,11 +61,11 @@ struct import {
 	struct inspect_result res[SELECT_NDRIVERS][SELECT_NTARGETS];
 	const struct source_node *synth[IMPORT_NSYNTH];
 	const struct source_node *devices; /* config/devices.cmd */
-	struct strlist notices; /* licenses/virtio-win/, sorted */
-	size_t order[SELECT_NDRIVERS]; /* defs as drivers_requested lists */
+	struct strlist notices;		   /* licenses/virtio-win/, sorted */
+	size_t order[SELECT_NDRIVERS];	   /* defs as drivers_requested lists */
 	size_t norder;
-	struct strlist warnings; /* failed checks of the re-run */
-	size_t checks, failed;	/* of the re-run */
+	struct strlist warnings;   /* failed checks of the re-run */
+	size_t checks, failed;	   /* of the re-run */
 	struct strlist mismatches; /* claims of the manifest that do not hold */
 	size_t stray_files;	   /* of those, files unlike the manifest */
 	bool oom;
@@ -89,9 +89,9 @@ static int import_refuse(struct catalog_build *cb, const char *path,
 static size_t import_count(const cJSON *v)
 {
 	return cJSON_IsNumber(v) && v->valuedouble > 0 &&
-		       v->valuedouble < 9007199254740992.0
-		   ? (size_t)v->valuedouble
-		   : 0;
+			       v->valuedouble < 9007199254740992.0 ?
+		       (size_t)v->valuedouble :
+		       0;
 }
 
 /* win7/<arch>/<driver>/: the only driver folders a pack has. */
@@ -107,12 +107,12 @@ static int import_win7(struct catalog_build *cb, struct import *im,
 		if (select_is_junk_name(an))
 			continue;
 		for (size_t k = 0; k < SELECT_NTARGETS; k++)
-			if (!strcmp(an, select_target_arch(
-					    (enum select_target)k)))
+			if (!strcmp(an,
+				    select_target_arch((enum select_target)k)))
 				t = (enum select_target)k;
 		snprintf(path, sizeof(path), "win7/%s", an);
-		if (t == SELECT_NTARGETS || source_node_type(a) !=
-						SOURCE_NODE_DIR)
+		if (t == SELECT_NTARGETS ||
+		    source_node_type(a) != SOURCE_NODE_DIR)
 			return import_refuse(cb, path,
 					     "not an architecture folder "
 					     "(x86, amd64)");
@@ -291,8 +291,8 @@ static const cJSON *import_details(const cJSON *man, const char *id,
 		if (!name || strcmp(name, id))
 			continue;
 		return cJSON_GetObjectItemCaseSensitive(
-		    cJSON_GetObjectItemCaseSensitive(d, "details"),
-		    select_target_name(t));
+			cJSON_GetObjectItemCaseSensitive(d, "details"),
+			select_target_name(t));
 	}
 	return NULL;
 }
@@ -314,10 +314,11 @@ static int import_order(struct catalog_build *cb, struct import *im,
 			const cJSON *man)
 {
 	const cJSON *e;
-	bool seen[SELECT_NDRIVERS] = {false};
+	bool seen[SELECT_NDRIVERS] = { false };
 
-	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(
-				  man, "drivers_requested"))
+	cJSON_ArrayForEach(e,
+			   cJSON_GetObjectItemCaseSensitive(man, "drivers_"
+								 "requested"))
 	{
 		size_t i;
 
@@ -372,11 +373,11 @@ static int import_inspect(struct catalog_build *cb, struct import *im,
 			same = det &&
 			       cJSON_Compare(inf,
 					     cJSON_GetObjectItemCaseSensitive(
-						 det, "inf"),
+						     det, "inf"),
 					     true) &&
 			       cJSON_Compare(cat,
 					     cJSON_GetObjectItemCaseSensitive(
-						 det, "catalog"),
+						     det, "catalog"),
 					     true);
 			cJSON_Delete(inf);
 			cJSON_Delete(cat);
@@ -391,9 +392,9 @@ static int import_inspect(struct catalog_build *cb, struct import *im,
 			import_mismatch(im, what);
 		}
 	if (import_count(cJSON_GetObjectItemCaseSensitive(chk, "total")) !=
-		im->checks ||
+		    im->checks ||
 	    import_count(cJSON_GetObjectItemCaseSensitive(chk, "failed")) !=
-		im->failed) {
+		    im->failed) {
 		char what[160];
 
 		snprintf(what, sizeof(what),
@@ -465,8 +466,8 @@ static int import_synth(struct catalog_build *cb, struct import *im,
 			const cJSON *man)
 {
 	const cJSON *src = cJSON_GetObjectItemCaseSensitive(man, "source");
-	const cJSON *ver =
-	    cJSON_GetObjectItemCaseSensitive(src, "derived_version");
+	const cJSON *ver = cJSON_GetObjectItemCaseSensitive(src,
+							    "derived_version");
 	struct synth_driver drv[SELECT_NDRIVERS];
 	const char *missing[SELECT_NDRIVERS];
 	struct synth_info info;
@@ -487,42 +488,41 @@ static int import_synth(struct catalog_build *cb, struct import *im,
 		for (size_t k = 0; k < SELECT_NTARGETS; k++) {
 			const struct inspect_result *res = &im->res[i][k];
 			const char *sp = catalog_json_str(
-			    import_details(man, im->defs[i].id,
-					   (enum select_target)k),
-			    "source_path");
+				import_details(man, im->defs[i].id,
+					       (enum select_target)k),
+				"source_path");
 
 			if (!import_text_ok(sp, 256))
-				return import_refuse(
-				    cb, "manifest.json",
-				    "a driver's source_path is missing or "
-				    "not printable ASCII");
+				return import_refuse(cb, "manifest.json",
+						     "a driver's source_path "
+						     "is missing or "
+						     "not printable ASCII");
 			drv[n].source_path[k] = sp;
 			drv[n].inf[k] = res->inf_file;
 			drv[n].driver_ver[k] = res->driver_ver;
 			drv[n].provider[k] = res->provider;
-			drv[n].signer[k] =
-			    res->has_catalog ? res->signer : NULL;
-			drv[n].digest[k] =
-			    res->has_catalog ? res->digest : NULL;
+			drv[n].signer[k] = res->has_catalog ? res->signer :
+							      NULL;
+			drv[n].digest[k] = res->has_catalog ? res->digest :
+							      NULL;
 		}
 		n++;
 	}
-	if (!cJSON_IsNull(ver) && !import_text_ok(ver ? ver->valuestring
-						      : NULL,
-						  128))
+	if (!cJSON_IsNull(ver) &&
+	    !import_text_ok(ver ? ver->valuestring : NULL, 128))
 		return import_refuse(cb, "manifest.json",
 				     "source.derived_version is not "
 				     "printable ASCII");
 	snprintf(generator, sizeof(generator), "aerofs %s", AEROFS_VERSION);
 	info = (struct synth_info){
-	    .drivers = drv,
-	    .ndrivers = n,
-	    .missing = missing,
-	    .nmissing = nmissing,
-	    .notices = (const char *const *)im->notices.v,
-	    .nnotices = im->notices.n,
-	    .version = cJSON_IsString(ver) ? ver->valuestring : NULL,
-	    .generator = generator,
+		.drivers = drv,
+		.ndrivers = n,
+		.missing = missing,
+		.nmissing = nmissing,
+		.notices = (const char *const *)im->notices.v,
+		.nnotices = im->notices.n,
+		.version = cJSON_IsString(ver) ? ver->valuestring : NULL,
+		.generator = generator,
 	};
 	for (size_t k = 0; k < IMPORT_NSYNTH; k++) {
 		const char *name = import_synth_names[k];
@@ -532,18 +532,18 @@ static int import_synth(struct catalog_build *cb, struct import *im,
 		bool same;
 		int r;
 
-		text = k == 0	? synth_readme(&info, &len)
-		       : k == 1 ? synth_notices(&info, &len)
-		       : k == 2 ? synth_install_cmd(&len)
-				: synth_testsigning_cmd(&len);
+		text = k == 0 ? synth_readme(&info, &len) :
+		       k == 1 ? synth_notices(&info, &len) :
+		       k == 2 ? synth_install_cmd(&len) :
+				synth_testsigning_cmd(&len);
 		if (!text)
 			return catalog_oom(cb->err);
 		if (!im->synth[k]) {
 			free(text);
 			return import_refuse(cb, name, "missing");
 		}
-		r = inspect_read(cb->src, im->synth[k], IMPORT_SYNTH_MAX,
-				 &have, &hlen, cb->err);
+		r = inspect_read(cb->src, im->synth[k], IMPORT_SYNTH_MAX, &have,
+				 &hlen, cb->err);
 		same = r == 0 && hlen == len && !memcmp(have, text, len);
 		free(have);
 		if (r < 0 && r != -EFBIG) {
@@ -638,8 +638,8 @@ static bool import_is_check_warning(const char *w)
 	for (size_t i = 0; i < n; i++)
 		for (size_t t = 0; t < SELECT_NTARGETS; t++) {
 			size_t li = strlen(defs[i].id);
-			const char *tn =
-			    select_target_name((enum select_target)t);
+			const char *tn = select_target_name(
+				(enum select_target)t);
 			size_t lt = strlen(tn);
 
 			if (!strncmp(w, defs[i].id, li) && w[li] == ' ' &&
@@ -665,10 +665,10 @@ static int import_report(struct import *im, const cJSON *man, int64_t epoch,
 	int r = 0;
 
 	r |= report_set(&rep->source.name, catalog_json_str(src, "name"));
-	rep->source.kind = !kind ? NULL
-			   : !strcmp(kind, "iso")	? "iso"
-			   : !strcmp(kind, "directory") ? "directory"
-						      : NULL;
+	rep->source.kind = !kind		      ? NULL :
+			   !strcmp(kind, "iso")	      ? "iso" :
+			   !strcmp(kind, "directory") ? "directory" :
+							NULL;
 	r |= report_set(&rep->source.names, catalog_json_str(src, "names"));
 	r |= report_set(&rep->source.volume_label,
 			catalog_json_str(src, "volume_label"));
@@ -683,8 +683,10 @@ static int import_report(struct import *im, const cJSON *man, int64_t epoch,
 		const cJSON *res = NULL, *e;
 		const char *st;
 
-		cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(
-					  man, "driver_results"))
+		cJSON_ArrayForEach(e,
+				   cJSON_GetObjectItemCaseSensitive(man,
+								    "driver_"
+								    "results"))
 		{
 			const char *name = catalog_json_str(e, "name");
 
@@ -694,19 +696,20 @@ static int import_report(struct import *im, const cJSON *man, int64_t epoch,
 		d->name = im->defs[i].id;
 		d->required = im->defs[i].required;
 		st = catalog_json_str(res, "status");
-		d->status = im->dir[i][SELECT_X86]	? "included"
-			    : st && !strcmp(st, "partial") ? "partial"
-							  : "missing";
-		if (im->dir[i][SELECT_X86] && strlist_add(&rep->drivers,
-							  d->name) < 0)
+		d->status = im->dir[i][SELECT_X86]	 ? "included" :
+			    st && !strcmp(st, "partial") ? "partial" :
+							   "missing";
+		if (im->dir[i][SELECT_X86] &&
+		    strlist_add(&rep->drivers, d->name) < 0)
 			r = -ENOMEM;
 		/* why it is missing: the first reason, as the manifest sorts */
 		e = cJSON_GetObjectItemCaseSensitive(res, "errors");
 		for (size_t t = SELECT_NTARGETS; !d->error_target && t-- > 0;)
 			if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(
-				e, select_target_name((enum select_target)t))))
-				d->error_target =
-				    select_target_name((enum select_target)t);
+				    e,
+				    select_target_name((enum select_target)t))))
+				d->error_target = select_target_name(
+					(enum select_target)t);
 		if (d->error_target)
 			r |= report_set(&d->error,
 					catalog_json_str(e, d->error_target));
@@ -716,12 +719,12 @@ static int import_report(struct import *im, const cJSON *man, int64_t epoch,
 			if (!im->dir[i][t])
 				continue;
 			rt->present = true;
-			r |= report_set(&rt->source_path,
-					catalog_json_str(
-					    import_details(
-						man, d->name,
-						(enum select_target)t),
-					    "source_path"));
+			r |= report_set(
+				&rt->source_path,
+				catalog_json_str(
+					import_details(man, d->name,
+						       (enum select_target)t),
+					"source_path"));
 			rt->res = im->res[i][t];
 			memset(&im->res[i][t], 0, sizeof(im->res[i][t]));
 		}
@@ -796,8 +799,7 @@ static int import_run(struct catalog_build *cb, struct import *im,
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < im->warnings.n; i++)
-		catalog_log_quoted(LOG_LEVEL_WARNING, "%s",
-				   im->warnings.v[i]);
+		catalog_log_quoted(LOG_LEVEL_WARNING, "%s", im->warnings.v[i]);
 	rep->checks = im->checks;
 	rep->failed = im->failed + im->mismatches.n;
 	rep->stray_files = im->stray_files;

@@ -62,12 +62,13 @@ int inspect_read(const struct source *s, const struct source_node *n,
 			if (io_pread_full(source_fd(s), p + got, (size_t)want,
 					  ext[i].offset, &done) < 0) {
 				free(p);
-				return aero_error_set(err, -EIO,
-						      "%s: cannot read at "
-						      "offset %llu of the image",
-						      source_node_name(n),
-						      (unsigned long long)
-						      (ext[i].offset + done));
+				return aero_error_set(
+					err, -EIO,
+					"%s: cannot read at "
+					"offset %llu of the image",
+					source_node_name(n),
+					(unsigned long long)(ext[i].offset +
+							     done));
 			}
 			got += (size_t)want;
 		}
@@ -148,10 +149,9 @@ static bool inspect_is_inf(const struct source_node *c)
  * The INF that describes the driver: <id>.inf, <Upstream>.inf, else the
  * first; the others go to OTHERS.
  */
-static const struct source_node *
-inspect_pick_inf(const struct source_node *dir,
-		 const struct select_driver_def *def, struct strlist *others,
-		 bool *oom)
+static const struct source_node *inspect_pick_inf(
+	const struct source_node *dir, const struct select_driver_def *def,
+	struct strlist *others, bool *oom)
 {
 	const struct source_node *pick = NULL;
 	char want1[64], want2[64];
@@ -205,7 +205,7 @@ static void inspect_add(struct strlist *l, const char *s, bool *oom)
 
 static void inspect_check(struct inspect_ctx *c, const char *name, bool ok,
 			  const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+	__attribute__((format(printf, 4, 5)));
 
 static void inspect_check(struct inspect_ctx *c, const char *name, bool ok,
 			  const char *fmt, ...)
@@ -225,9 +225,9 @@ static void inspect_check(struct inspect_ctx *c, const char *name, bool ok,
 	}
 	res->checks = v;
 	v[res->nchecks] = (struct inspect_check){
-	    .name = name,
-	    .ok = ok,
-	    .detail = inspect_dup(detail, &c->oom),
+		.name = name,
+		.ok = ok,
+		.detail = inspect_dup(detail, &c->oom),
 	};
 	if (!v[res->nchecks].detail)
 		return;
@@ -314,12 +314,12 @@ static void inspect_check_files(struct inspect_ctx *c, const struct inf *inf,
  */
 enum inspect_dec {
 	INSPECT_DEC_FITS,
-	INSPECT_DEC_OTHER_ARCH,	/* not this architecture */
+	INSPECT_DEC_OTHER_ARCH, /* not this architecture */
 	INSPECT_DEC_MALFORMED,
-	INSPECT_DEC_TOO_NEW,	/* OS version above 6.1 */
-	INSPECT_DEC_PRODUCT,	/* not a workstation */
-	INSPECT_DEC_SUITE,	/* needs suite bits */
-	INSPECT_DEC_BUILD,	/* build above 7601 */
+	INSPECT_DEC_TOO_NEW, /* OS version above 6.1 */
+	INSPECT_DEC_PRODUCT, /* not a workstation */
+	INSPECT_DEC_SUITE,   /* needs suite bits */
+	INSPECT_DEC_BUILD,   /* build above 7601 */
 };
 
 #define INSPECT_WIN7_BUILD 7601ul
@@ -364,8 +364,7 @@ static bool inspect_dec_field(const char **p, bool hex, bool *present,
 	return true;
 }
 
-static enum inspect_dec inspect_decoration_fits(const char *d,
-						const char *arch)
+static enum inspect_dec inspect_decoration_fits(const char *d, const char *arch)
 {
 	size_t n = strlen(arch);
 	unsigned long v[5];
@@ -497,8 +496,8 @@ static void inspect_check_decoration(struct inspect_ctx *c,
 			      "the %s folder",
 			      want,
 			      has_other ? " (it is decorated for the other "
-					  "architecture)"
-					: "",
+					  "architecture)" :
+					  "",
 			      select_target_arch(c->t));
 }
 
@@ -524,15 +523,14 @@ static void inspect_check_binding(struct inspect_ctx *c, const struct inf *inf)
 			if (strcmp(devs[d].driver, c->def->id) ||
 			    !virtio_hwid_binds(m->hardware_id, &devs[d].id))
 				continue;
-			b = realloc(res->binds,
-				    (res->nbinds + 1) * sizeof(*b));
+			b = realloc(res->binds, (res->nbinds + 1) * sizeof(*b));
 			if (!b) {
 				c->oom = true;
 				continue;
 			}
 			res->binds = b;
-			b[res->nbinds].hardware_id =
-			    inspect_dup(m->hardware_id, &c->oom);
+			b[res->nbinds].hardware_id = inspect_dup(m->hardware_id,
+								 &c->oom);
 			b[res->nbinds].device = devs[d].name;
 			if (b[res->nbinds].hardware_id)
 				res->nbinds++;
@@ -576,7 +574,7 @@ static void inspect_catalog(struct inspect_ctx *c, const struct source *s,
 	const struct source_node *n;
 	unsigned char *buf = NULL, md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen;
-	struct aero_error perr = {0, ""};
+	struct aero_error perr = { 0, "" };
 	struct wincat *cat = NULL;
 	enum wincat_digest dg;
 	enum wincat_time_source ts;
@@ -666,8 +664,8 @@ int inspect_driver(const struct source *s, const struct select_driver_def *def,
 		   struct strlist *warnings, struct inspect_result *res,
 		   struct aero_error *err)
 {
-	struct inspect_ctx c = {def, t, warnings, res, false};
-	struct aero_error perr = {0, ""};
+	struct inspect_ctx c = { def, t, warnings, res, false };
+	struct aero_error perr = { 0, "" };
 	const struct source_node *infn;
 	struct inf *inf = NULL;
 	unsigned char *buf = NULL;
@@ -706,14 +704,16 @@ int inspect_driver(const struct source *s, const struct select_driver_def *def,
 	res->provider_name = inspect_dup(inf_provider(inf), &c.oom);
 	res->driver_date = inspect_dup(inf_driver_date(inf), &c.oom);
 	res->driver_version = inspect_dup(inf_driver_version(inf), &c.oom);
-	res->catalog_file = inspect_dup(
-	    inf_catalog_for_arch(inf, select_target_arch(t)), &c.oom);
+	res->catalog_file =
+		inspect_dup(inf_catalog_for_arch(inf, select_target_arch(t)),
+			    &c.oom);
 	if (inf_driver_date(inf) || inf_driver_version(inf))
-		snprintf(
-		    res->driver_ver, sizeof(res->driver_ver), "%s%s%s",
-		    inf_driver_date(inf) ? inf_driver_date(inf) : "",
-		    inf_driver_date(inf) && inf_driver_version(inf) ? "," : "",
-		    inf_driver_version(inf) ? inf_driver_version(inf) : "");
+		snprintf(res->driver_ver, sizeof(res->driver_ver), "%s%s%s",
+			 inf_driver_date(inf) ? inf_driver_date(inf) : "",
+			 inf_driver_date(inf) && inf_driver_version(inf) ? "," :
+									   "",
+			 inf_driver_version(inf) ? inf_driver_version(inf) :
+						   "");
 	v = inf_provider(inf);
 	snprintf(res->provider, sizeof(res->provider), "%s", v ? v : "");
 	for (size_t i = 0; i < inf_service_count(inf); i++)

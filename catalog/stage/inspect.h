@@ -47,12 +47,12 @@ void inspect_utc(int64_t t, char *buf, size_t size);
 struct inspect_check {
 	const char *name; /* static: "inf_parse"... */
 	bool ok;
-	char *detail;	  /* owned */
+	char *detail; /* owned */
 };
 
 /* A hardware id of the INF that binds one of the emulator's devices. */
 struct inspect_bind {
-	char *hardware_id; /* owned */
+	char *hardware_id;  /* owned */
 	const char *device; /* static: virtio_aero_devices() */
 };
 
@@ -64,13 +64,13 @@ struct inspect_bind {
  */
 struct inspect_result {
 	/* "inf" */
-	char *file;		/* the INF's name, "" if the folder has none */
-	bool parsed;		/* the INF parsed: the fields up to binds */
-	const char *encoding;	/* static, inf_encoding_name() */
+	char *file;	      /* the INF's name, "" if the folder has none */
+	bool parsed;	      /* the INF parsed: the fields up to binds */
+	const char *encoding; /* static, inf_encoding_name() */
 	bool crlf;
 	char *class_name, *class_guid, *provider_name;
 	char *driver_date, *driver_version;
-	char *catalog_file;	/* the CatalogFile for this arch */
+	char *catalog_file; /* the CatalogFile for this arch */
 	struct strlist services;
 	struct strlist referenced_files, files_from_windows;
 	struct strlist decorations;
@@ -85,9 +85,9 @@ struct inspect_result {
 	/* "catalog": JSON null unless has_catalog (it decoded) */
 	bool has_catalog;
 	char *cat_file;
-	const char *digest;	 /* static, wincat_digest_name() */
+	const char *digest; /* static, wincat_digest_name() */
 	char *signer;
-	bool has_time;		 /* signing_time; also for the epoch */
+	bool has_time; /* signing_time; also for the epoch */
 	int64_t time;
 	const char *time_source; /* static, wincat_time_source_name() */
 	char *os;

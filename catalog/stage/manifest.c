@@ -151,8 +151,7 @@ static void manifest_source(cJSON *m, const struct manifest *man, bool *oom)
 	jsonout_add_str(x, "name", man->source.name, oom);
 	jsonout_add_str(x, "names", man->source.names, oom);
 	jsonout_add_str(x, "volume_label", man->source.volume_label, oom);
-	jsonout_add_str(x, "derived_version", man->source.derived_version,
-			oom);
+	jsonout_add_str(x, "derived_version", man->source.derived_version, oom);
 	if (man->source.image)
 		jsonout_add_num(x, "size", (double)man->source.size, oom);
 	else
@@ -165,8 +164,8 @@ static void manifest_source(cJSON *m, const struct manifest *man, bool *oom)
 	} else {
 		jsonout_add_str(x, "hash", NULL, oom);
 	}
-	manifest_strings(x, "license_notice_files_copied",
-			 man->source.notices, oom);
+	manifest_strings(x, "license_notice_files_copied", man->source.notices,
+			 oom);
 }
 
 static void manifest_options(cJSON *m, const struct manifest *man, bool *oom)
@@ -185,16 +184,17 @@ static void manifest_targets_array(cJSON *parent, const char *key,
 
 	for (size_t t = 0; t < SELECT_NTARGETS; t++)
 		if (d->t[t].present == present)
-			jsonout_add_str(
-			    a, NULL, select_target_name((enum select_target)t),
-			    oom);
+			jsonout_add_str(a, NULL,
+					select_target_name(
+						(enum select_target)t),
+					oom);
 }
 
 /* {target: message} for the targets a driver is missing on, sorted. */
 static void manifest_errors(cJSON *parent, const struct select_driver *d,
 			    bool *oom)
 {
-	static const enum select_target order[] = {SELECT_AMD64, SELECT_X86};
+	static const enum select_target order[] = { SELECT_AMD64, SELECT_X86 };
 	cJSON *o = jsonout_add_obj(parent, "errors", oom);
 
 	for (size_t i = 0; i < 2; i++) {
@@ -210,8 +210,7 @@ static void manifest_errors(cJSON *parent, const struct select_driver *d,
  * drivers_requested, drivers (included, sorted), optional_drivers_missing,
  * optional_drivers_missing_any
  */
-static void manifest_drivers(cJSON *m, const struct selection *sel,
-			     bool *oom)
+static void manifest_drivers(cJSON *m, const struct selection *sel, bool *oom)
 {
 	struct strlist incl = STRLIST_INIT;
 	bool any_missing = false;
@@ -270,11 +269,11 @@ static void manifest_details(cJSON *e, const struct select_driver *d,
 
 		if (!fd->present)
 			continue;
-		td = jsonout_add_obj(
-		    det, select_target_name((enum select_target)t), oom);
+		td = jsonout_add_obj(det,
+				     select_target_name((enum select_target)t),
+				     oom);
 		snprintf(pack_path, sizeof(pack_path), "win7/%s/%s",
-			 select_target_arch((enum select_target)t),
-			 d->def->id);
+			 select_target_arch((enum select_target)t), d->def->id);
 		jsonout_add_str(td, "pack_path", pack_path, oom);
 		jsonout_add_str(td, "source_path", fd->source_path, oom);
 		jsonout_add_str(td, "os_dir", source_node_name(fd->os_node),

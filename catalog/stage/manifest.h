@@ -37,13 +37,13 @@ struct manifest {
 	const char *epoch_source; /* "option", "SOURCE_DATE_EPOCH"... */
 	const char *label;
 	struct {
-		bool image;		  /* "iso", else "directory" */
-		const char *name;	  /* basename */
-		const char *names;	  /* source_names() */
-		const char *volume_label; /* NULL: null */
-		const char *derived_version; /* NULL: null */
-		uint64_t size;		  /* images only */
-		const char *hash;	  /* hex SHA-256, NULL: null */
+		bool image;		       /* "iso", else "directory" */
+		const char *name;	       /* basename */
+		const char *names;	       /* source_names() */
+		const char *volume_label;      /* NULL: null */
+		const char *derived_version;   /* NULL: null */
+		uint64_t size;		       /* images only */
+		const char *hash;	       /* hex SHA-256, NULL: null */
 		const struct strlist *notices; /* sorted */
 	} source;
 	bool strict_optional, drop_pdb;

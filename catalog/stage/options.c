@@ -75,14 +75,14 @@ static const struct catalog_word {
 	bool value; /* name=value, else a bare flag */
 	const char *spelling;
 } catalog_words[] = {
-    {"drivers", true, "drivers=ID+ID..."},
-    {"strict-optional", false, "strict-optional"},
-    {"drop-pdb", false, "drop-pdb"},
-    {"epoch", true, "epoch=SECONDS"},
-    {"source-hash", false, "source-hash"},
-    {"label", true, "label=LABEL"},
-    {"extra-drivers", true, "extra-drivers=DIR"},
-    {"cert", true, "cert=FILE"},
+	{ "drivers", true, "drivers=ID+ID..." },
+	{ "strict-optional", false, "strict-optional" },
+	{ "drop-pdb", false, "drop-pdb" },
+	{ "epoch", true, "epoch=SECONDS" },
+	{ "source-hash", false, "source-hash" },
+	{ "label", true, "label=LABEL" },
+	{ "extra-drivers", true, "extra-drivers=DIR" },
+	{ "cert", true, "cert=FILE" },
 };
 
 #define CATALOG_NWORDS (sizeof(catalog_words) / sizeof(catalog_words[0]))
@@ -129,8 +129,8 @@ static const struct catalog_word *catalog_near(const char *word, size_t klen)
 	if (!klen || klen >= sizeof(key))
 		return NULL;
 	for (size_t i = 0; i < klen; i++)
-		key[i] = word[i] == '_' ? '-'
-					: (char)tolower((unsigned char)word[i]);
+		key[i] = word[i] == '_' ? '-' :
+					  (char)tolower((unsigned char)word[i]);
 	key[klen] = '\0';
 	for (size_t i = 0; i < CATALOG_NWORDS; i++) {
 		size_t d = catalog_distance(key, catalog_words[i].name);
@@ -242,12 +242,13 @@ int catalog_option_parse(struct catalog_options *opts, const char *word,
 		char *copy;
 
 		if (!catalog_label_valid(val))
-			return aero_error_set(
-			    err, -EINVAL,
-			    "label=: invalid volume label '%s': use 1 to "
-			    "16 characters of A-Z a-z 0-9 _ . - (Joliet "
-			    "keeps only 16)",
-			    val);
+			return aero_error_set(err, -EINVAL,
+					      "label=: invalid volume label "
+					      "'%s': use 1 to "
+					      "16 characters of A-Z a-z 0-9 _ "
+					      ". - (Joliet "
+					      "keeps only 16)",
+					      val);
 		copy = strdup(val);
 		if (!copy)
 			return catalog_oom_err(err);
@@ -258,8 +259,9 @@ int catalog_option_parse(struct catalog_options *opts, const char *word,
 	}
 	if (val && ((klen == 13 && !strncmp(word, "extra-drivers", 13)) ||
 		    (klen == 4 && !strncmp(word, "cert", 4))))
-		return catalog_set_path(opts, klen == 4 ? &opts->cert
-							: &opts->extra_drivers,
+		return catalog_set_path(opts,
+					klen == 4 ? &opts->cert :
+						    &opts->extra_drivers,
 					word, val, err);
 	if (!strcmp(word, "strict-optional")) {
 		opts->strict_optional = true;
@@ -297,9 +299,9 @@ int catalog_option_unknown(const char *word, const char *other_spelling,
 			      other_spelling ? other_spelling : "");
 }
 
-int catalog_options_parse_list(struct catalog_options *opts,
-			       const char *list, catalog_option_fn other,
-			       void *ctx, const char *other_spelling,
+int catalog_options_parse_list(struct catalog_options *opts, const char *list,
+			       catalog_option_fn other, void *ctx,
+			       const char *other_spelling,
 			       struct aero_error *err)
 {
 	char *buf = malloc(strlen(list) + 1), *w = buf;

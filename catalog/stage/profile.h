@@ -30,7 +30,7 @@ typedef int profile_build_fn(const char *source_path,
 
 struct profile {
 	const char *name;	/* "driver-pack": --profile, -o profile= */
-	const char *image_name;	/* "aero-win7-drivers": images' base name */
+	const char *image_name; /* "aero-win7-drivers": images' base name */
 	const char *what;	/* one line for --help */
 	profile_build_fn *build;
 };

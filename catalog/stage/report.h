@@ -28,13 +28,13 @@
 #include "catalog/util/sbuf.h"
 
 struct report_target {
-	bool present;		/* in the pack */
-	char *source_path;	/* "NetKVM/w7/amd64" */
+	bool present;		   /* in the pack */
+	char *source_path;	   /* "NetKVM/w7/amd64" */
 	struct inspect_result res; /* when present */
 };
 
 struct report_driver {
-	const char *name;	  /* static: "netkvm" */
+	const char *name; /* static: "netkvm" */
 	bool required;
 	const char *status;	  /* "included", "missing", "partial" */
 	const char *error_target; /* static: "win7-amd64"; NULL: no error */
@@ -44,15 +44,15 @@ struct report_driver {
 
 struct report {
 	struct {
-		char *name;		/* basename */
-		const char *kind;	/* static: "iso", "directory" */
-		char *names;		/* "rockridge"...; NULL: unknown */
-		char *volume_label;	/* NULL: none */
-		char *version;		/* NULL: unknown */
+		char *name;	    /* basename */
+		const char *kind;   /* static: "iso", "directory" */
+		char *names;	    /* "rockridge"...; NULL: unknown */
+		char *volume_label; /* NULL: none */
+		char *version;	    /* NULL: unknown */
 	} source;
 	int64_t epoch;
-	char *epoch_source;		/* NULL: unknown */
-	struct strlist drivers;		/* included, sorted */
+	char *epoch_source;			   /* NULL: unknown */
+	struct strlist drivers;			   /* included, sorted */
 	struct report_driver drv[SELECT_NDRIVERS]; /* requested order */
 	size_t ndrv;
 	struct strlist warnings;

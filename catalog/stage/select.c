@@ -15,19 +15,19 @@
 #include <strings.h>
 
 static const struct select_driver_def select_defs[SELECT_NDRIVERS] = {
-    {"viostor", "viostor", true},
-    {"netkvm", "NetKVM", true},
-    {"viosnd", "viosnd", false},
-    {"vioinput", "vioinput", false},
+	{ "viostor", "viostor", true },
+	{ "netkvm", "NetKVM", true },
+	{ "viosnd", "viosnd", false },
+	{ "vioinput", "vioinput", false },
 };
 
 /* Precedence order: w7_1 is w7.1 as ISO9660 level 1-3 mangles it. */
-static const char *const select_os_dirs[] = {"w7.1", "w7_1", "w7", "win7"};
+static const char *const select_os_dirs[] = { "w7.1", "w7_1", "w7", "win7" };
 #define SELECT_NOS (sizeof(select_os_dirs) / sizeof(select_os_dirs[0]))
 
 static const char *const select_arch_dirs[SELECT_NTARGETS][2] = {
-    [SELECT_X86] = {"x86", "i386"},
-    [SELECT_AMD64] = {"amd64", "x64"},
+	[SELECT_X86] = { "x86", "i386" },
+	[SELECT_AMD64] = { "amd64", "x64" },
 };
 
 const char *select_target_name(enum select_target t)
@@ -137,8 +137,8 @@ static int select_parse(const char *list, const struct select_driver_def **defs,
 		sbuf_puts(&unknown, "empty drivers= list; supported: ");
 		select_supported(&unknown);
 		r = aero_error_set(err, -EINVAL, "%s",
-				   unknown.oom ? "empty drivers= list"
-					       : unknown.buf);
+				   unknown.oom ? "empty drivers= list" :
+						 unknown.buf);
 		goto out;
 	}
 	for (size_t i = 0; require && i < SELECT_NDRIVERS; i++) {
@@ -153,11 +153,11 @@ static int select_parse(const char *list, const struct select_driver_def **defs,
 				    select_defs[i].id);
 	}
 	if (missing.len) {
-		r = aero_error_set(
-		    err, -EINVAL,
-		    "this driver pack requires: viostor, netkvm; "
-		    "missing from drivers=: %s",
-		    missing.buf);
+		r = aero_error_set(err, -EINVAL,
+				   "this driver pack requires: viostor, "
+				   "netkvm; "
+				   "missing from drivers=: %s",
+				   missing.buf);
 		goto out;
 	}
 	*n = count;
@@ -222,10 +222,10 @@ static void select_find(const struct source_node *root,
 	memset(f, 0, sizeof(*f));
 	up = select_find_dir(root, def->upstream);
 	if (!up) {
-		snprintf(
-		    f->error, sizeof(f->error),
-		    "could not find driver directory '%s' in the source root",
-		    def->upstream);
+		snprintf(f->error, sizeof(f->error),
+			 "could not find driver directory '%s' in the source "
+			 "root",
+			 def->upstream);
 		return;
 	}
 	for (size_t i = 0; i < SELECT_NOS; i++) {
@@ -269,10 +269,10 @@ static void select_find(const struct source_node *root,
 	else if (noinf[0])
 		snprintf(f->error, sizeof(f->error), "%s", noinf);
 	else
-		snprintf(
-		    f->error, sizeof(f->error),
-		    "could not find arch directory under %s; tried: %s, %s",
-		    tried.oom ? "?" : tried.buf, arch[0], arch[1]);
+		snprintf(f->error, sizeof(f->error),
+			 "could not find arch directory under %s; tried: %s, "
+			 "%s",
+			 tried.oom ? "?" : tried.buf, arch[0], arch[1]);
 out:
 	sbuf_release(&tried);
 }
@@ -282,7 +282,7 @@ static void select_details(const struct select_driver *d, struct sbuf *sb,
 			   struct sbuf *targets)
 {
 	/* Bytewise order of the target names: amd64 before x86. */
-	static const enum select_target order[] = {SELECT_AMD64, SELECT_X86};
+	static const enum select_target order[] = { SELECT_AMD64, SELECT_X86 };
 	bool first = true;
 
 	for (size_t i = 0; i < SELECT_NTARGETS; i++) {
@@ -323,8 +323,8 @@ int select_run(const struct source_node *root,
 				    &d->t[t]);
 			npresent += d->t[t].present;
 		}
-		d->status = npresent == SELECT_NTARGETS ? SELECT_INCLUDED
-							: SELECT_MISSING;
+		d->status = npresent == SELECT_NTARGETS ? SELECT_INCLUDED :
+							  SELECT_MISSING;
 		if (npresent == SELECT_NTARGETS)
 			continue;
 		if (d->def->required) {
@@ -354,15 +354,17 @@ int select_run(const struct source_node *root,
 
 				if (!f->present)
 					continue;
-				r = strlist_addf(
-				    &sel->warnings,
-				    "optional driver '%s' (%s) was "
-				    "present only for %s; omitting "
-				    "it from all targets "
-				    "(require_optional_drivers_on_"
-				    "all_arches)",
-				    d->def->id, d->def->upstream,
-				    select_target_name((enum select_target)t));
+				r = strlist_addf(&sel->warnings,
+						 "optional driver '%s' (%s) "
+						 "was "
+						 "present only for %s; "
+						 "omitting "
+						 "it from all targets "
+						 "(require_optional_drivers_on_"
+						 "all_arches)",
+						 d->def->id, d->def->upstream,
+						 select_target_name((
+							 enum select_target)t));
 				f->present = false;
 				snprintf(f->error, sizeof(f->error),
 					 "omitted from pack because the "
@@ -377,16 +379,17 @@ int select_run(const struct source_node *root,
 			if (strcmp(d->t[SELECT_X86].error,
 				   d->t[SELECT_AMD64].error))
 				select_details(d, &det, &tg);
-			r = det.oom || tg.oom
-				? -ENOMEM
-				: strlist_addf(
-				      &sel->warnings,
-				      "optional driver '%s' (%s) is "
-				      "missing for win7-x86, win7-amd64 "
-				      "and is left out; %s",
-				      d->def->id, d->def->upstream,
-				      det.len ? det.buf
-					      : d->t[SELECT_X86].error);
+			r = det.oom || tg.oom ?
+				    -ENOMEM :
+				    strlist_addf(&sel->warnings,
+						 "optional driver '%s' (%s) is "
+						 "missing for win7-x86, "
+						 "win7-amd64 "
+						 "and is left out; %s",
+						 d->def->id, d->def->upstream,
+						 det.len ? det.buf :
+							   d->t[SELECT_X86]
+								   .error);
 			sbuf_release(&det);
 			sbuf_release(&tg);
 		}
@@ -405,14 +408,14 @@ int select_run(const struct source_node *root,
 		}
 	}
 	if (strict.len) {
-		r = aero_error_set(
-		    err, -ENOENT,
-		    "one or more optional drivers were requested "
-		    "but are missing from the virtio-win "
-		    "source:%s\nhint: use a fuller virtio-win "
-		    "source, drop strict-optional, or pass "
-		    "drivers=viostor,netkvm",
-		    strict.buf);
+		r = aero_error_set(err, -ENOENT,
+				   "one or more optional drivers were "
+				   "requested "
+				   "but are missing from the virtio-win "
+				   "source:%s\nhint: use a fuller virtio-win "
+				   "source, drop strict-optional, or pass "
+				   "drivers=viostor,netkvm",
+				   strict.buf);
 		goto out;
 	}
 	if (strict.oom)
@@ -433,8 +436,8 @@ void select_free(struct selection *sel)
 bool select_is_notice_name(const char *name)
 {
 	static const char *const prefixes[] = {
-	    "license", "licence", "copying", "copyright", "notice",
-	    "eula",    "authors", "credits", "readme",
+		"license", "licence", "copying", "copyright", "notice",
+		"eula",	   "authors", "credits", "readme",
 	};
 	char low[256];
 	size_t len = strlen(name);
@@ -478,7 +481,8 @@ bool select_version_from_name(const char *name, char *out, size_t size)
 bool select_is_junk_name(const char *name)
 {
 	static const char *const junk[] = {
-	    ".DS_Store", "Thumbs.db", "ehthumbs.db", "desktop.ini", "__MACOSX",
+		".DS_Store",   "Thumbs.db", "ehthumbs.db",
+		"desktop.ini", "__MACOSX",
 	};
 
 	for (size_t i = 0; i < sizeof(junk) / sizeof(junk[0]); i++)
@@ -489,7 +493,7 @@ bool select_is_junk_name(const char *name)
 
 const char *select_windows_name_problem(const char *name)
 {
-	static const char *const devices[] = {"CON", "PRN", "AUX", "NUL"};
+	static const char *const devices[] = { "CON", "PRN", "AUX", "NUL" };
 	size_t len = strlen(name);
 	size_t base = strcspn(name, ".");
 
@@ -507,8 +511,8 @@ const char *select_windows_name_problem(const char *name)
 	for (size_t i = 0; i < sizeof(devices) / sizeof(devices[0]); i++)
 		if (base == 3 && !strncasecmp(name, devices[i], 3))
 			return "it is a reserved device name";
-	if (base == 4 && (!strncasecmp(name, "COM", 3) ||
-			  !strncasecmp(name, "LPT", 3)) &&
+	if (base == 4 &&
+	    (!strncasecmp(name, "COM", 3) || !strncasecmp(name, "LPT", 3)) &&
 	    name[3] >= '1' && name[3] <= '9')
 		return "it is a reserved device name";
 	return NULL;

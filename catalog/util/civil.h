@@ -13,8 +13,8 @@
 
 struct civil_time {
 	int64_t year;
-	unsigned month;		/* 1..12 */
-	unsigned day;		/* 1..31 */
+	unsigned month; /* 1..12 */
+	unsigned day;	/* 1..31 */
 	unsigned hour, min, sec;
 };
 

@@ -14,8 +14,8 @@
 #include <stddef.h>
 
 struct aero_error {
-	int code;	/* negative errno, 0 when nothing failed */
-	char msg[512];	/* NUL-terminated; empty when nothing failed */
+	int code;      /* negative errno, 0 when nothing failed */
+	char msg[512]; /* NUL-terminated; empty when nothing failed */
 };
 
 /*

@@ -48,7 +48,7 @@ void fdlimit_get(unsigned long *soft, unsigned long *hard)
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
 		return;
 	*soft = rl.rlim_cur == RLIM_INFINITY ? (unsigned long)-1 :
-		(unsigned long)rl.rlim_cur;
+					       (unsigned long)rl.rlim_cur;
 	*hard = rl.rlim_max == RLIM_INFINITY ? (unsigned long)-1 :
-		(unsigned long)rl.rlim_max;
+					       (unsigned long)rl.rlim_max;
 }

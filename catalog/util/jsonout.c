@@ -146,8 +146,8 @@ cJSON *jsonout_add(cJSON *parent, const char *key, cJSON *item, bool *oom)
 		return NULL;
 	}
 	/* both fail only on NULL arguments or a key that cannot be copied */
-	ok = key ? cJSON_AddItemToObject(parent, key, item)
-		 : cJSON_AddItemToArray(parent, item);
+	ok = key ? cJSON_AddItemToObject(parent, key, item) :
+		   cJSON_AddItemToArray(parent, item);
 	if (!ok) {
 		cJSON_Delete(item);
 		*oom = true;

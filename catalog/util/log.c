@@ -35,10 +35,8 @@ static char *safe_message(const char *fmt, va_list ap)
 static void log_stderr_sink(enum log_level level, const char *fmt, va_list ap)
 {
 	static const char *const names[] = {
-		[LOG_LEVEL_ERR] = "error",
-		[LOG_LEVEL_WARNING] = "warning",
-		[LOG_LEVEL_NOTICE] = "",
-		[LOG_LEVEL_INFO] = "",
+		[LOG_LEVEL_ERR] = "error",   [LOG_LEVEL_WARNING] = "warning",
+		[LOG_LEVEL_NOTICE] = "",     [LOG_LEVEL_INFO] = "",
 		[LOG_LEVEL_DEBUG] = "debug",
 	};
 	const char *name = names[level];

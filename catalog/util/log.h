@@ -12,15 +12,14 @@
 #include <stdarg.h>
 
 enum log_level {
-	LOG_LEVEL_ERR = 3,	/* same numbers as syslog's LOG_ERR... */
+	LOG_LEVEL_ERR = 3, /* same numbers as syslog's LOG_ERR... */
 	LOG_LEVEL_WARNING = 4,
 	LOG_LEVEL_NOTICE = 5,
 	LOG_LEVEL_INFO = 6,
 	LOG_LEVEL_DEBUG = 7,
 };
 
-typedef void (*log_sink_fn)(enum log_level level, const char *fmt,
-			    va_list ap);
+typedef void (*log_sink_fn)(enum log_level level, const char *fmt, va_list ap);
 
 /* Logs at LEVEL if LEVEL <= the threshold (default LOG_LEVEL_NOTICE). */
 void log_msg(enum log_level level, const char *fmt, ...)

@@ -29,7 +29,7 @@ void sbuf_putc(struct sbuf *sb, char c);
 void sbuf_puts(struct sbuf *sb, const char *s);
 void sbuf_put(struct sbuf *sb, const void *data, size_t len);
 void sbuf_printf(struct sbuf *sb, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+	__attribute__((format(printf, 2, 3)));
 
 /*
  * Returns the string (caller frees; "" for an empty builder) and leaves SB
@@ -55,7 +55,7 @@ struct strlist {
 /* Appends a copy of S; returns 0 or -ENOMEM. */
 int strlist_add(struct strlist *l, const char *s);
 int strlist_addf(struct strlist *l, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+	__attribute__((format(printf, 2, 3)));
 /* True if the list holds S (exact bytes, or ignoring ASCII case). */
 bool strlist_has(const struct strlist *l, const char *s, bool nocase);
 /* Sorts bytewise. */

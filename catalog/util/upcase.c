@@ -6,9 +6,9 @@
 #include "catalog/util/utf.h"
 
 struct upcase_run {
-	uint16_t first, last;	/* code points first, first + stride, ... */
-	int32_t delta;		/* upper case = cp + delta */
-	uint8_t stride;		/* 1, or 2 for alternating upper/lower */
+	uint16_t first, last; /* code points first, first + stride, ... */
+	int32_t delta;	      /* upper case = cp + delta */
+	uint8_t stride;	      /* 1, or 2 for alternating upper/lower */
 };
 
 #include "catalog/util/upcase_table.h"

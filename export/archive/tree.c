@@ -65,8 +65,7 @@ static int write_file(struct tree_ctx *t, int dirfd, const struct pack_node *n)
 		off += (uint64_t)got;
 		t->res.bytes += (uint64_t)got;
 		if (t->progress && t->progress(t->pctx, t->res.bytes)) {
-			rc = aero_error_set(t->err, -ECANCELED,
-					    "cancelled");
+			rc = aero_error_set(t->err, -ECANCELED, "cancelled");
 			goto out;
 		}
 	}
@@ -118,7 +117,10 @@ int tree_write(const struct pack *pack, int dirfd, tree_progress_fn progress,
 	       void *ctx, struct tree_result *result, struct aero_error *err)
 {
 	struct tree_ctx t = {
-		.pack = pack, .progress = progress, .pctx = ctx, .err = err,
+		.pack = pack,
+		.progress = progress,
+		.pctx = ctx,
+		.err = err,
 	};
 	int rc;
 

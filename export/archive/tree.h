@@ -22,8 +22,8 @@ typedef int (*tree_progress_fn)(void *ctx, uint64_t done);
 
 struct tree_result {
 	uint64_t files;
-	uint64_t dirs;		/* not counting the top directory */
-	uint64_t bytes;		/* file content written */
+	uint64_t dirs;	/* not counting the top directory */
+	uint64_t bytes; /* file content written */
 };
 
 /*

@@ -27,21 +27,21 @@
 
 #include "catalog/util/io.h"
 
-#define DOS_EPOCH 315532800		/* 1980-01-01T00:00:00Z */
-#define UT_MAX 4294967294LL		/* even: DOS keeps 2-second steps */
+#define DOS_EPOCH 315532800 /* 1980-01-01T00:00:00Z */
+#define UT_MAX 4294967294LL /* even: DOS keeps 2-second steps */
 #define CHUNK (64 * 1024)
 
 struct zip_writer {
 	int fd;
-	int err;		/* errno of the first write failure */
-	bool discard;		/* after a failure: swallow the rest */
+	int err;      /* errno of the first write failure */
+	bool discard; /* after a failure: swallow the rest */
 	uint64_t bytes;
 	EVP_MD_CTX *md;
 };
 
 struct zip_item {
 	const struct pack_node *node;
-	char *path;		/* ZIP path: "dir/" for directories */
+	char *path; /* ZIP path: "dir/" for directories */
 };
 
 int64_t zip_clamp_time(int64_t epoch)
@@ -219,7 +219,8 @@ int zip_write(const struct pack *pack, int fd, zip_progress_fn progress,
 		archive_entry_set_filetype(e, dir ? AE_IFDIR : AE_IFREG);
 		archive_entry_set_perm(e, dir ? 0755 : 0644);
 		archive_entry_set_size(e, dir ? 0 :
-					  (la_int64_t)pack_node_size(it->node));
+						(la_int64_t)pack_node_size(
+							it->node));
 		archive_entry_set_mtime(e, mtime, 0);
 		archive_entry_set_uid(e, 0);
 		archive_entry_set_gid(e, 0);

@@ -42,10 +42,10 @@
 typedef int (*zip_progress_fn)(void *ctx, uint64_t done);
 
 struct zip_result {
-	uint64_t bytes;			/* archive size */
-	unsigned char sha256[32];	/* of the archive bytes */
-	uint64_t files;			/* file entries */
-	uint64_t dirs;			/* directory entries */
+	uint64_t bytes;		  /* archive size */
+	unsigned char sha256[32]; /* of the archive bytes */
+	uint64_t files;		  /* file entries */
+	uint64_t dirs;		  /* directory entries */
 };
 
 /* The epoch as written in ZIP headers (clamped, see above). */

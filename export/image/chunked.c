@@ -22,13 +22,13 @@
 #define HASH_READ (1u << 20)
 
 struct chunked {
-	const struct image *img;	/* borrowed */
+	const struct image *img; /* borrowed */
 	uint64_t total;
 	uint32_t chunk_size;
 	uint32_t count;
 	bool hashed;
 	unsigned char sha256[32];
-	unsigned char *chunk_sha;	/* count * 32 bytes */
+	unsigned char *chunk_sha; /* count * 32 bytes */
 	char version[CHUNKED_VERSION_LEN];
 };
 
@@ -42,15 +42,20 @@ static int check_size(uint64_t v, const char *s, struct aero_error *err)
 	else
 		snprintf(what, sizeof(what), "%" PRIu64, v);
 	if (v == 0)
-		return aero_error_set(err, -EINVAL, "chunk size %s must not "
-				      "be 0", what);
+		return aero_error_set(err, -EINVAL,
+				      "chunk size %s must not "
+				      "be 0",
+				      what);
 	if (v > CHUNKED_SIZE_MAX)
-		return aero_error_set(err, -EINVAL, "chunk size %s is above "
-				      "the limit of %u (64M)", what,
-				      CHUNKED_SIZE_MAX);
+		return aero_error_set(err, -EINVAL,
+				      "chunk size %s is above "
+				      "the limit of %u (64M)",
+				      what, CHUNKED_SIZE_MAX);
 	if (v % CHUNKED_SECTOR)
-		return aero_error_set(err, -EINVAL, "chunk size %s is not a "
-				      "multiple of %u", what, CHUNKED_SECTOR);
+		return aero_error_set(err, -EINVAL,
+				      "chunk size %s is not a "
+				      "multiple of %u",
+				      what, CHUNKED_SECTOR);
 	return 0;
 }
 
@@ -61,8 +66,10 @@ int chunked_parse_size(const char *s, uint32_t *out, struct aero_error *err)
 	int r;
 
 	if (*p < '0' || *p > '9')
-		return aero_error_set(err, -EINVAL, "chunk size '%s' is not a "
-				      "number of bytes", s);
+		return aero_error_set(err, -EINVAL,
+				      "chunk size '%s' is not a "
+				      "number of bytes",
+				      s);
 	for (; *p >= '0' && *p <= '9'; p++) {
 		v = v * 10 + (uint64_t)(*p - '0');
 		if (v > CHUNKED_SIZE_MAX)
@@ -73,9 +80,11 @@ int chunked_parse_size(const char *s, uint32_t *out, struct aero_error *err)
 	else if ((*p == 'M' || *p == 'm') && !p[1])
 		mul = 1024 * 1024;
 	else if (*p)
-		return aero_error_set(err, -EINVAL, "chunk size '%s' is not a "
+		return aero_error_set(err, -EINVAL,
+				      "chunk size '%s' is not a "
 				      "number of bytes (optionally with K or "
-				      "M)", s);
+				      "M)",
+				      s);
 	if ((r = check_size(v * mul, s, err)) < 0)
 		return r;
 	*out = (uint32_t)(v * mul);
@@ -93,16 +102,18 @@ int chunked_new(const struct image *img, uint32_t chunk_size,
 	if ((r = check_size(chunk_size, NULL, err)) < 0)
 		return r;
 	if (total == 0 || total % CHUNKED_SECTOR)
-		return aero_error_set(err, -EINVAL, "image size %" PRIu64
+		return aero_error_set(err, -EINVAL,
+				      "image size %" PRIu64
 				      " is not a non-zero multiple of %u",
 				      total, CHUNKED_SECTOR);
 	count = (total + chunk_size - 1) / chunk_size;
 	if (count > CHUNKED_COUNT_MAX)
-		return aero_error_set(err, -EFBIG, "%" PRIu64 " chunks of %"
-				      PRIu32 " bytes: more than the %u "
+		return aero_error_set(err, -EFBIG,
+				      "%" PRIu64 " chunks of %" PRIu32
+				      " bytes: more than the %u "
 				      "chunks Aero's clients accept; choose "
-				      "a larger chunk size", count,
-				      chunk_size, CHUNKED_COUNT_MAX);
+				      "a larger chunk size",
+				      count, chunk_size, CHUNKED_COUNT_MAX);
 	c = calloc(1, sizeof(*c));
 	if (c)
 		c->chunk_sha = calloc((size_t)count, 32);
@@ -182,27 +193,32 @@ int chunked_hash(struct chunked *c, chunked_sink_fn *sink, void *ctx,
 		}
 		while (done < len) {
 			size_t want = len - done < HASH_READ ?
-					      (size_t)(len - done) : HASH_READ;
+					      (size_t)(len - done) :
+					      HASH_READ;
 			ssize_t got;
 
 			got = image_read(c->img, buf, want, off + done);
 			if (got != (ssize_t)want) {
-				r = aero_error_set(err, -EIO, "cannot read "
-						   "the image at offset %"
-						   PRIu64 ": %s", off + done,
+				r = aero_error_set(err, -EIO,
+						   "cannot read "
+						   "the image at offset "
+						   "%" PRIu64 ": %s",
+						   off + done,
 						   got < 0 ?
-						   strerror((int)-got) :
-						   "short read");
+							   strerror((int)-got) :
+							   "short read");
 				break;
 			}
 			EVP_DigestUpdate(whole, buf, want);
 			EVP_DigestUpdate(part, buf, want);
-			if (sink && (r = sink(ctx, i, off + done, buf,
-					      want)) < 0) {
+			if (sink &&
+			    (r = sink(ctx, i, off + done, buf, want)) < 0) {
 				if (!err || !err->code)
-					aero_error_set(err, r, "stopped at "
+					aero_error_set(err, r,
+						       "stopped at "
 						       "image offset %" PRIu64
-						       ": %s", off + done,
+						       ": %s",
+						       off + done,
 						       strerror(-r));
 				break;
 			}
@@ -225,8 +241,7 @@ out:
 	return r;
 }
 
-const unsigned char *chunked_chunk_sha256(const struct chunked *c,
-					  uint32_t i)
+const unsigned char *chunked_chunk_sha256(const struct chunked *c, uint32_t i)
 {
 	return c->chunk_sha + 32 * (size_t)i;
 }
@@ -292,24 +307,27 @@ char *chunked_manifest_json(const struct chunked *c, const char *image_id,
 	char h[65];
 
 	sbuf_puts(&sb, "{\n  \"schema\": \"" CHUNKED_SCHEMA "\",\n"
-		  "  \"imageId\": ");
+		       "  \"imageId\": ");
 	put_string(&sb, image_id);
-	sbuf_printf(&sb, ",\n  \"version\": \"%s\",\n"
+	sbuf_printf(&sb,
+		    ",\n  \"version\": \"%s\",\n"
 		    "  \"mimeType\": \"" CHUNKED_MIME "\",\n"
 		    "  \"totalSize\": %" PRIu64 ",\n"
 		    "  \"chunkSize\": %" PRIu32 ",\n"
 		    "  \"chunkCount\": %" PRIu32 ",\n"
 		    "  \"chunkIndexWidth\": %d,\n"
-		    "  \"chunks\": [\n", c->version, c->total, c->chunk_size,
-		    c->count, CHUNKED_INDEX_WIDTH);
+		    "  \"chunks\": [\n",
+		    c->version, c->total, c->chunk_size, c->count,
+		    CHUNKED_INDEX_WIDTH);
 	for (uint32_t i = 0; i < c->count; i++) {
 		uint64_t off, n;
 
 		chunked_chunk_range(c, i, &off, &n);
 		hex(chunked_chunk_sha256(c, i), 32, h);
-		sbuf_printf(&sb, "    { \"size\": %" PRIu64 ", \"sha256\": "
-			    "\"%s\" }%s\n", n, h,
-			    i + 1 < c->count ? "," : "");
+		sbuf_printf(&sb,
+			    "    { \"size\": %" PRIu64 ", \"sha256\": "
+			    "\"%s\" }%s\n",
+			    n, h, i + 1 < c->count ? "," : "");
 	}
 	sbuf_puts(&sb, "  ]\n}\n");
 	return sbuf_finish(&sb, len);
@@ -322,8 +340,9 @@ char *chunked_latest_json(const struct chunked *c, const char *image_id,
 
 	sbuf_puts(&sb, "{\n  \"imageId\": ");
 	put_string(&sb, image_id);
-	sbuf_printf(&sb, ",\n  \"version\": \"%s\",\n"
-		    "  \"manifest\": \"%s/manifest.json\"\n}\n", c->version,
-		    c->version);
+	sbuf_printf(&sb,
+		    ",\n  \"version\": \"%s\",\n"
+		    "  \"manifest\": \"%s/manifest.json\"\n}\n",
+		    c->version, c->version);
 	return sbuf_finish(&sb, len);
 }

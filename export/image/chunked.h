@@ -98,8 +98,7 @@ void chunked_chunk_range(const struct chunked *c, uint32_t i, uint64_t *off,
 			 uint64_t *len);
 
 /* After chunked_hash(): the 32-byte SHA-256 of chunk I, of the image. */
-const unsigned char *chunked_chunk_sha256(const struct chunked *c,
-					  uint32_t i);
+const unsigned char *chunked_chunk_sha256(const struct chunked *c, uint32_t i);
 const unsigned char *chunked_sha256(const struct chunked *c);
 
 /* After chunked_hash(): "sha256-<hex>", the content-addressed version. */

@@ -35,57 +35,57 @@
 #include "export/image/regions.h"
 
 #define SECTOR 512u
-#define PART_LBA 2048u		/* 1 MiB, as DiskPart aligns partitions */
+#define PART_LBA 2048u /* 1 MiB, as DiskPart aligns partitions */
 #define DIRENT 32u
-#define CHS_MAX (65535ull * 16 * 255)	/* the largest VHD geometry */
+#define CHS_MAX (65535ull * 16 * 255) /* the largest VHD geometry */
 
 /* Cluster counts (spec 3.5), kept MARGIN away from each boundary. */
 #define MARGIN 1024u
 #define FAT16_MIN (4085u + MARGIN)
 #define FAT16_MAX (65524u - MARGIN)
 #define FAT32_MIN (65525u + MARGIN)
-#define FAT32_MAX (0x0ffffff5u - MARGIN)	/* 28-bit entries */
+#define FAT32_MAX (0x0ffffff5u - MARGIN) /* 28-bit entries */
 
-#define FAT32_RSVD 32u		/* reserved sectors, as Windows formats */
-#define FAT16_ROOT_MIN 512u	/* spec 3.1 BPB_RootEntCnt: "should be 512" */
-#define DIR_MAX 65536u		/* spec 6: entries per directory */
-#define FAT32_PART_MAX 67108864u	/* 32 GiB, Windows' FAT32 limit */
+#define FAT32_RSVD 32u		 /* reserved sectors, as Windows formats */
+#define FAT16_ROOT_MIN 512u	 /* spec 3.1 BPB_RootEntCnt: "should be 512" */
+#define DIR_MAX 65536u		 /* spec 6: entries per directory */
+#define FAT32_PART_MAX 67108864u /* 32 GiB, Windows' FAT32 limit */
 #define FILE_MAX 0xffffffffu
 #define LFN_CHARS 13u
-#define NAME_UNITS 256u		/* UTF-16 units of a name, >= PACK_NAME_MAX */
+#define NAME_UNITS 256u /* UTF-16 units of a name, >= PACK_NAME_MAX */
 
 #define ATTR_VOLUME_ID 0x08
 #define ATTR_DIRECTORY 0x10
 #define ATTR_ARCHIVE 0x20
 #define ATTR_LONG_NAME 0x0f
 #define LFN_LAST 0x40
-#define CASE_LOWER_BASE 0x08	/* NT: base name is lower case */
-#define CASE_LOWER_EXT 0x10	/* NT: extension is lower case */
+#define CASE_LOWER_BASE 0x08 /* NT: base name is lower case */
+#define CASE_LOWER_EXT 0x10  /* NT: extension is lower case */
 
 #define WINPE_DIR "$WinPEDriver$"
 
 /* One directory or file of the image. */
 struct fnode {
-	const struct pack_node *src;	/* file content or mirrored dir;
+	const struct pack_node *src; /* file content or mirrored dir;
 					 * NULL for $WinPEDriver$ itself */
 	const char *name;
 	struct fnode *parent;
 	struct fnode **kids;
 	size_t nkids;
 	bool dir;
-	uint64_t size;		/* files */
-	uint8_t sfn[11];	/* short name, space padded */
-	uint8_t ncase;		/* NT case bits */
-	uint8_t nlfn;		/* long name entries */
-	uint32_t nent;		/* dir: entries, with . .. or the label */
+	uint64_t size;	 /* files */
+	uint8_t sfn[11]; /* short name, space padded */
+	uint8_t ncase;	 /* NT case bits */
+	uint8_t nlfn;	 /* long name entries */
+	uint32_t nent;	 /* dir: entries, with . .. or the label */
 	uint32_t cluster, nclus;
 };
 
 struct geom {
 	bool fat32;
-	uint32_t spc;		/* sectors per cluster */
+	uint32_t spc; /* sectors per cluster */
 	uint32_t rsvd, fatsz, root_ents, root_secs;
-	uint32_t clusters;	/* data clusters, numbered 2..clusters+1 */
+	uint32_t clusters; /* data clusters, numbered 2..clusters+1 */
 	uint64_t part_secs, disk_secs;
 	struct fat_chs chs;
 };
@@ -94,7 +94,7 @@ struct layout {
 	struct pack *pack;
 	struct aero_error *err;
 	bool winpe;
-	struct fnode *f;	/* [n], f[0] is the root */
+	struct fnode *f; /* [n], f[0] is the root */
 	size_t n, cap;
 	uint8_t label[11];
 	uint16_t date, time;
@@ -102,7 +102,7 @@ struct layout {
 	uint32_t serial;
 	unsigned char digest[32];
 	struct geom g;
-	uint32_t used;		/* clusters allocated */
+	uint32_t used; /* clusters allocated */
 };
 
 static void put16(uint8_t *p, uint32_t v)
@@ -189,7 +189,7 @@ static void set_dates(struct layout *L, int64_t epoch)
 	civil_from_time(epoch, &c);
 	L->date = (uint16_t)((c.year - 1980) << 9 | c.month << 5 | c.day);
 	L->time = (uint16_t)(c.hour << 11 | c.min << 5 | c.sec / 2);
-	L->tenth = (uint8_t)(c.sec % 2 * 100);	/* 10 ms units, 0..199 */
+	L->tenth = (uint8_t)(c.sec % 2 * 100); /* 10 ms units, 0..199 */
 }
 
 /* ---- names ------------------------------------------------------------- */
@@ -204,7 +204,7 @@ static size_t to_utf16(const char *name, uint16_t *u)
 		uint32_t c;
 		size_t k = utf8_get(s + i, len - i, &c);
 
-		if (k == 0) {	/* pack names are valid UTF-8 */
+		if (k == 0) { /* pack names are valid UTF-8 */
 			c = UTF_REPLACEMENT;
 			k = 1;
 		}
@@ -319,13 +319,13 @@ static bool basis_name(const uint16_t *u, size_t n, char *base, size_t *blen,
 		exact = false;
 	}
 	if (last_dot < i)
-		last_dot = n;	/* the only periods were leading ones */
+		last_dot = n; /* the only periods were leading ones */
 	for (; i < n; i++) {
 		uint16_t c = u[i];
 
 		if (i == last_dot)
 			break;
-		if (c == ' ' || c == '.') {	/* embedded: stripped */
+		if (c == ' ' || c == '.') { /* embedded: stripped */
 			exact = false;
 			continue;
 		}
@@ -360,7 +360,7 @@ static bool basis_name(const uint16_t *u, size_t n, char *base, size_t *blen,
 		}
 		ext[(*elen)++] = (char)c;
 	}
-	if (*blen == 0) {	/* e.g. ".txt" stripped to nothing */
+	if (*blen == 0) { /* e.g. ".txt" stripped to nothing */
 		base[(*blen)++] = '_';
 		exact = false;
 	}
@@ -375,7 +375,7 @@ struct sfnset {
 
 static size_t sfn_hash(const uint8_t *s)
 {
-	uint64_t h = 1469598103934665603ull;	/* FNV-1a */
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
 
 	for (int i = 0; i < 11; i++)
 		h = (h ^ s[i]) * 1099511628211ull;
@@ -396,7 +396,7 @@ static bool sfn_add(struct sfnset *set, const uint8_t *s)
 
 static uint32_t name_hash(const uint16_t *u, size_t n)
 {
-	uint32_t h = 2166136261u;	/* FNV-1a, folded */
+	uint32_t h = 2166136261u; /* FNV-1a, folded */
 
 	for (size_t i = 0; i < n; i++) {
 		uint16_t c = fold(u[i]);
@@ -459,18 +459,18 @@ static int case_clash(struct layout *L, const struct fnode *d,
 {
 	return aero_error_set(L->err, -EINVAL,
 			      "\"%s\" and \"%s\" in \"%s\" differ only in "
-			      "case, which FAT cannot tell apart", a->name,
-			      b->name, dir_path(d));
+			      "case, which FAT cannot tell apart",
+			      a->name, b->name, dir_path(d));
 }
 
 /* Gives every child of D its short name, case bits and long name count. */
 static int name_dir(struct layout *L, struct fnode *d)
 {
 	struct sfnset set = { 0 };
-	const struct fnode **names = NULL;	/* folded long name set */
+	const struct fnode **names = NULL; /* folded long name set */
 	bool *todo = NULL;
 	size_t ncap = 16;
-	uint64_t nent = d == &L->f[0] ? 1 : 2;	/* label, or . and .. */
+	uint64_t nent = d == &L->f[0] ? 1 : 2; /* label, or . and .. */
 	int rc = 0;
 
 	set.cap = 16;
@@ -528,7 +528,8 @@ bad_name:
 		rc = aero_error_set(L->err, -EINVAL,
 				    "\"%s\": a FAT long name cannot hold "
 				    "controls, \" * : < > ? \\ | or end in a "
-				    "space or period", pack_node_path(c->src));
+				    "space or period",
+				    pack_node_path(c->src));
 		goto out;
 	}
 	if (nent > DIR_MAX) {
@@ -679,7 +680,7 @@ static bool root_has(const struct pack *p, const char *name)
 
 static int load_tree(struct layout *L)
 {
-	static const char *const arch[] = { "amd64", "x86" };	/* sorted */
+	static const char *const arch[] = { "amd64", "x86" }; /* sorted */
 	const struct pack_node *ad[2] = { NULL, NULL };
 	struct fnode *root, *wp;
 	size_t at;
@@ -763,8 +764,7 @@ static int hash_layout(struct layout *L)
 	if (!ok)
 		return -ENOMEM;
 	L->serial = (uint32_t)L->digest[0] | (uint32_t)L->digest[1] << 8 |
-		    (uint32_t)L->digest[2] << 16 |
-		    (uint32_t)L->digest[3] << 24;
+		    (uint32_t)L->digest[2] << 16 | (uint32_t)L->digest[3] << 24;
 	return 0;
 }
 
@@ -781,8 +781,7 @@ static uint64_t clusters_of(uint64_t bytes, uint32_t csize)
 }
 
 /* Clusters the tree needs with SPC sectors per cluster. */
-static uint64_t need_clusters(const struct layout *L, bool fat32,
-			      uint32_t spc)
+static uint64_t need_clusters(const struct layout *L, bool fat32, uint32_t spc)
 {
 	uint64_t n = 0, csize = (uint64_t)spc * SECTOR;
 
@@ -920,7 +919,9 @@ static int choose_geom(struct layout *L)
 		uint32_t spc;
 		uint64_t max_secs;
 	} t32[] = {
-		{ 1, 532480 }, { 8, 16777216 }, { 16, 33554432 },
+		{ 1, 532480 },
+		{ 8, 16777216 },
+		{ 16, 33554432 },
 		{ 32, FAT32_PART_MAX },
 	};
 	int rc = 1;
@@ -942,8 +943,10 @@ static int choose_geom(struct layout *L)
 		return aero_error_set(L->err, rc,
 				      "pack too large for FAT32: %llu bytes "
 				      "of files, and volumes hold at most "
-				      "32 GiB", (unsigned long long)
-				      need_clusters(L, true, 1) * SECTOR);
+				      "32 GiB",
+				      (unsigned long long)need_clusters(L, true,
+									1) *
+					      SECTOR);
 	}
 	for (uint32_t spc = 1; spc <= 64; spc *= 2) {
 		rc = try_geom(L, false, spc, 0, UINT32_MAX, &L->g);
@@ -951,7 +954,8 @@ static int choose_geom(struct layout *L)
 			break;
 	}
 	if (rc < 0)
-		return aero_error_set(L->err, rc, "pack too large for a disk "
+		return aero_error_set(L->err, rc,
+				      "pack too large for a disk "
 				      "image");
 	if (rc)
 		return aero_error_set(L->err, -ENOSPC,
@@ -991,9 +995,9 @@ static uint8_t *make_mbr(const struct layout *L)
 	if (!m)
 		return NULL;
 	memcpy(m, boot_code, sizeof(boot_code));
-	memcpy(m + 440, L->digest + 4, 4);	/* disk signature */
+	memcpy(m + 440, L->digest + 4, 4); /* disk signature */
 	e = m + 446;
-	e[0] = 0;	/* not active: this is not a boot disk */
+	e[0] = 0; /* not active: this is not a boot disk */
 	put_chs(e + 1, PART_LBA, &L->g.chs);
 	/* 0x0c FAT32 LBA, 0x0e FAT16 LBA: Windows mounts both */
 	e[4] = L->g.fat32 ? 0x0c : 0x0e;
@@ -1014,7 +1018,7 @@ static void put_boot(const struct layout *L, uint8_t *b)
 	b[0] = 0xeb;
 	b[1] = g->fat32 ? 0x58 : 0x3c;
 	b[2] = 0x90;
-	memcpy(b + 3, "MSWIN4.1", 8);	/* the spec's recommended OEM name */
+	memcpy(b + 3, "MSWIN4.1", 8); /* the spec's recommended OEM name */
 	put16(b + 11, SECTOR);
 	b[13] = (uint8_t)g->spc;
 	put16(b + 14, g->rsvd);
@@ -1024,25 +1028,25 @@ static void put_boot(const struct layout *L, uint8_t *b)
 		put16(b + 19, (uint32_t)g->part_secs);
 	else
 		put32(b + 32, (uint32_t)g->part_secs);
-	b[21] = 0xf8;		/* fixed disk */
+	b[21] = 0xf8; /* fixed disk */
 	if (!g->fat32)
 		put16(b + 22, g->fatsz);
 	put16(b + 24, g->chs.sectors);
 	put16(b + 26, g->chs.heads);
-	put32(b + 28, PART_LBA);	/* hidden sectors */
+	put32(b + 28, PART_LBA); /* hidden sectors */
 	if (g->fat32) {
 		put32(b + 36, g->fatsz);
-		put16(b + 40, 0);	/* both FATs mirrored */
-		put16(b + 42, 0);	/* version 0.0 */
+		put16(b + 40, 0); /* both FATs mirrored */
+		put16(b + 42, 0); /* version 0.0 */
 		put32(b + 44, L->f[0].cluster);
-		put16(b + 48, 1);	/* FSInfo */
-		put16(b + 50, 6);	/* backup boot sector */
+		put16(b + 48, 1); /* FSInfo */
+		put16(b + 50, 6); /* backup boot sector */
 		x = b + 64;
 	} else {
 		x = b + 36;
 	}
-	x[0] = 0x80;		/* drive number */
-	x[2] = 0x29;		/* the next three fields are present */
+	x[0] = 0x80; /* drive number */
+	x[2] = 0x29; /* the next three fields are present */
 	put32(x + 3, L->serial);
 	memcpy(x + 7, L->label, 11);
 	memcpy(x + 18, g->fat32 ? "FAT32   " : "FAT16   ", 8);
@@ -1072,7 +1076,7 @@ static uint8_t *make_reserved(const struct layout *L)
 	put_boot(L, r);
 	if (L->g.fat32) {
 		put_fsinfo(L, r + SECTOR);
-		memcpy(r + 6 * SECTOR, r, 2 * SECTOR);	/* backups */
+		memcpy(r + 6 * SECTOR, r, 2 * SECTOR); /* backups */
 	}
 	return r;
 }
@@ -1132,8 +1136,8 @@ static void put_sfn(const struct layout *L, uint8_t *e, const uint8_t *name,
 /* Long name entries of F at E, last part first (spec 7); returns E past. */
 static uint8_t *put_lfn(const struct fnode *f, uint8_t *e)
 {
-	static const uint8_t at[LFN_CHARS] = { 1, 3, 5, 7, 9, 14, 16, 18,
-					       20, 22, 24, 28, 30 };
+	static const uint8_t at[LFN_CHARS] = { 1,  3,  5,  7,  9,  14, 16,
+					       18, 20, 22, 24, 28, 30 };
 	uint16_t u[NAME_UNITS];
 	size_t n = to_utf16(f->name, u);
 	uint8_t sum = lfn_checksum(f->sfn);
@@ -1210,7 +1214,8 @@ static int make_regions(struct layout *L, struct regions *rs)
 	const struct geom *g = &L->g;
 	uint64_t csize = (uint64_t)g->spc * SECTOR;
 	uint64_t data = ((uint64_t)PART_LBA + g->rsvd + 2ull * g->fatsz +
-			 g->root_secs) * SECTOR;
+			 g->root_secs) *
+			SECTOR;
 	uint8_t *buf;
 	int rc;
 
@@ -1246,9 +1251,9 @@ static int make_regions(struct layout *L, struct regions *rs)
 
 		if (f->nclus == 0)
 			continue;
-		if (regions_size(rs) != data + (uint64_t)(f->cluster - 2) *
-						       csize)
-			return -EINVAL;	/* layout bug: caught by tests */
+		if (regions_size(rs) !=
+		    data + (uint64_t)(f->cluster - 2) * csize)
+			return -EINVAL; /* layout bug: caught by tests */
 		if (f->dir) {
 			if (!(buf = make_dir(L, f, (size_t)bytes)))
 				return -ENOMEM;
@@ -1263,8 +1268,8 @@ static int make_regions(struct layout *L, struct regions *rs)
 	}
 	if (regions_size(rs) > g->disk_secs * SECTOR)
 		return -EINVAL;
-	return regions_append_zero(rs, g->disk_secs * SECTOR -
-					       regions_size(rs));
+	return regions_append_zero(rs,
+				   g->disk_secs * SECTOR - regions_size(rs));
 }
 
 int fat_image_layout_info(struct pack *pack, const struct image_options *opts,
@@ -1276,8 +1281,8 @@ int fat_image_layout_info(struct pack *pack, const struct image_options *opts,
 
 	L.winpe = !opts->no_winpe;
 	set_dates(&L, pack_epoch(pack));
-	if ((rc = set_label(&L, opts->label ? opts->label :
-				pack_label(pack))) < 0 ||
+	if ((rc = set_label(&L, opts->label ? opts->label : pack_label(pack))) <
+		    0 ||
 	    (rc = load_tree(&L)) < 0)
 		goto out;
 	for (size_t i = 0; i < L.n; i++)

@@ -105,9 +105,9 @@ void fat_image_chs(uint64_t sectors, struct fat_chs *g);
 
 /* What the VHD footer needs to know about a laid out FAT image. */
 struct fat_image_info {
-	struct fat_chs chs;		/* product == disk size / 512 */
+	struct fat_chs chs; /* product == disk size / 512 */
 	uint64_t disk_bytes;
-	unsigned char digest[32];	/* SHA-256 of the layout (above) */
+	unsigned char digest[32]; /* SHA-256 of the layout (above) */
 };
 
 /* The layout (image_layout_fn); errors as described above. */

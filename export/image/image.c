@@ -16,7 +16,7 @@
 
 struct image {
 	const struct image_format *fmt;
-	struct pack *pack;	/* one reference */
+	struct pack *pack; /* one reference */
 	struct regions *rs;
 	uint64_t size;
 };
@@ -128,7 +128,7 @@ static int read_file(const struct image *img, const struct region *r,
 		if (got < 0)
 			return got == -EISDIR ? -EIO : (int)got;
 		if (got == 0)
-			return -EIO;	/* the source shrank under us */
+			return -EIO; /* the source shrank under us */
 		buf += got;
 		off += (uint64_t)got;
 		len -= (size_t)got;
@@ -136,8 +136,7 @@ static int read_file(const struct image *img, const struct region *r,
 	return 0;
 }
 
-ssize_t image_read(const struct image *img, void *buf, size_t len,
-		   uint64_t off)
+ssize_t image_read(const struct image *img, void *buf, size_t len, uint64_t off)
 {
 	uint8_t *p = buf;
 	size_t done = 0, i;

@@ -38,10 +38,10 @@ struct image;
 
 /* Options of every format; each format reads the ones that concern it. */
 struct image_options {
-	const char *label;	/* volume label; NULL: pack_label() */
-	bool no_rock_ridge;	/* ISO: leave Rock Ridge out */
-	bool no_joliet;		/* ISO: leave Joliet out */
-	bool no_winpe;		/* ISO, FAT, VHD: no $WinPEDriver$ copy
+	const char *label;  /* volume label; NULL: pack_label() */
+	bool no_rock_ridge; /* ISO: leave Rock Ridge out */
+	bool no_joliet;	    /* ISO: leave Joliet out */
+	bool no_winpe;	    /* ISO, FAT, VHD: no $WinPEDriver$ copy
 				 * of win7/x86 and win7/amd64 */
 };
 
@@ -51,14 +51,13 @@ struct image_options {
  * -EFBIG for a pack the format cannot hold, -ENOMEM.  On error RS holds a
  * partial table that the caller frees.
  */
-typedef int image_layout_fn(struct pack *pack,
-			    const struct image_options *opts,
+typedef int image_layout_fn(struct pack *pack, const struct image_options *opts,
 			    struct regions *rs, struct aero_error *err);
 
 struct image_format {
-	const char *name;	/* "iso": --format, and the table key */
-	const char *ext;	/* "iso": file name extension, no dot */
-	const char *what;	/* one line for --help */
+	const char *name; /* "iso": --format, and the table key */
+	const char *ext;  /* "iso": file name extension, no dot */
+	const char *what; /* one line for --help */
 	image_layout_fn *layout;
 };
 

@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 #define ISO_SECTOR 2048u
-#define ISO_SYSTEM_AREA_SECTORS 16u	/* ECMA-119 6.2.1 */
+#define ISO_SYSTEM_AREA_SECTORS 16u /* ECMA-119 6.2.1 */
 
 /* ECMA-119 8.4 (PVD) and 8.5 (SVD, which Joliet uses), 2048 bytes. */
 struct iso_volume_descriptor {
@@ -44,7 +44,7 @@ struct iso_volume_descriptor {
 	uint8_t application_id[128];	/*  574 */
 	uint8_t copyright_file[37];	/*  702 */
 	uint8_t abstract_file[37];	/*  739 */
-	uint8_t bibliographic_file[37];	/*  776 */
+	uint8_t bibliographic_file[37]; /*  776 */
 	uint8_t created[17];		/*  813: 8.4.26.1 */
 	uint8_t modified[17];		/*  830 */
 	uint8_t expires[17];		/*  847 */
@@ -59,49 +59,49 @@ _Static_assert(sizeof(struct iso_volume_descriptor) == ISO_SECTOR,
 
 /* ECMA-119 9.1: the fixed part of a directory record. */
 struct iso_dirrec {
-	uint8_t len_dr;			/*  0: total length, even */
-	uint8_t ext_attr_len;		/*  1 */
-	uint8_t extent[8];		/*  2: 7.3.3 */
-	uint8_t size[8];		/* 10: 7.3.3 */
-	uint8_t date[7];		/* 18: 9.1.5 */
-	uint8_t flags;			/* 25: 9.1.6 */
-	uint8_t unit_size;		/* 26 */
-	uint8_t gap;			/* 27 */
-	uint8_t seq_number[4];		/* 28: 7.2.3 */
-	uint8_t len_fi;			/* 32 */
+	uint8_t len_dr;	       /*  0: total length, even */
+	uint8_t ext_attr_len;  /*  1 */
+	uint8_t extent[8];     /*  2: 7.3.3 */
+	uint8_t size[8];       /* 10: 7.3.3 */
+	uint8_t date[7];       /* 18: 9.1.5 */
+	uint8_t flags;	       /* 25: 9.1.6 */
+	uint8_t unit_size;     /* 26 */
+	uint8_t gap;	       /* 27 */
+	uint8_t seq_number[4]; /* 28: 7.2.3 */
+	uint8_t len_fi;	       /* 32 */
 	/* 33: file identifier, a pad byte if len_fi is even, system use */
 };
 _Static_assert(sizeof(struct iso_dirrec) == 33,
 	       "ECMA-119 9.1: 33 bytes before the file identifier");
 
-#define ISO_DIRREC_MAX 255		/* len_dr is one byte */
-#define ISO_FLAG_DIR 0x02		/* ECMA-119 9.1.6 */
+#define ISO_DIRREC_MAX 255 /* len_dr is one byte */
+#define ISO_FLAG_DIR 0x02  /* ECMA-119 9.1.6 */
 
 /* ECMA-119 9.4: the fixed part of a path table record. */
 struct iso_path_rec {
-	uint8_t len_di;			/* 0 */
-	uint8_t ext_attr_len;		/* 1 */
-	uint8_t extent[4];		/* 2: 7.3.1 (L) or 7.3.2 (M) */
-	uint8_t parent[2];		/* 6: 7.2.1 (L) or 7.2.2 (M) */
+	uint8_t len_di;	      /* 0 */
+	uint8_t ext_attr_len; /* 1 */
+	uint8_t extent[4];    /* 2: 7.3.1 (L) or 7.3.2 (M) */
+	uint8_t parent[2];    /* 6: 7.2.1 (L) or 7.2.2 (M) */
 	/* 8: directory identifier, a pad byte if len_di is odd */
 };
 _Static_assert(sizeof(struct iso_path_rec) == 8, "ECMA-119 9.4");
 
 /* SUSP 4.1: every System Use entry starts with this header. */
 struct susp_hdr {
-	uint8_t sig[2];			/* 0 */
-	uint8_t len;			/* 2: entry length, header included */
-	uint8_t version;		/* 3: 1 */
+	uint8_t sig[2];	 /* 0 */
+	uint8_t len;	 /* 2: entry length, header included */
+	uint8_t version; /* 3: 1 */
 };
 _Static_assert(sizeof(struct susp_hdr) == 4, "SUSP 4.1");
 
-#define SUSP_SP_LEN 7		/* SUSP 5.3: SP, check bytes, skip */
-#define SUSP_CE_LEN 28		/* SUSP 5.1: CE, 3 x 7.3.3 */
-#define RRIP_RR_LEN 5		/* RRIP 1991A 4.1.7: RR (flags) */
-#define RRIP_PX_LEN 44		/* RRIP 4.1.1: mode nlink uid gid ino */
-#define RRIP_TF_LEN 26		/* RRIP 4.1.6: flags + 3 short dates */
-#define RRIP_NM_HDR 5		/* RRIP 4.1.4: header + flags */
-#define RRIP_NM_MAX (255 - RRIP_NM_HDR)	/* name bytes per NM entry */
+#define SUSP_SP_LEN 7			/* SUSP 5.3: SP, check bytes, skip */
+#define SUSP_CE_LEN 28			/* SUSP 5.1: CE, 3 x 7.3.3 */
+#define RRIP_RR_LEN 5			/* RRIP 1991A 4.1.7: RR (flags) */
+#define RRIP_PX_LEN 44			/* RRIP 4.1.1: mode nlink uid gid ino */
+#define RRIP_TF_LEN 26			/* RRIP 4.1.6: flags + 3 short dates */
+#define RRIP_NM_HDR 5			/* RRIP 4.1.4: header + flags */
+#define RRIP_NM_MAX (255 - RRIP_NM_HDR) /* name bytes per NM entry */
 
 /* RRIP 1991A 4.1.7: which RRIP entries a record carries. */
 #define RRIP_RR_PX 0x01

@@ -66,18 +66,18 @@
 #include "export/image/iso9660.h"
 #include "export/image/regions.h"
 
-#define PRIMARY_FILE_MAX 30	/* ECMA-119 7.5.1: name + extension */
-#define PRIMARY_DIR_MAX 31	/* ECMA-119 7.6.3 */
+#define PRIMARY_FILE_MAX 30 /* ECMA-119 7.5.1: name + extension */
+#define PRIMARY_DIR_MAX 31  /* ECMA-119 7.6.3 */
 #define PRIMARY_EXT_MAX 8
-#define JOLIET_MAX 64		/* Joliet: 64 UCS-2 characters */
+#define JOLIET_MAX 64 /* Joliet: 64 UCS-2 characters */
 #define JOLIET_EXT_MAX 16
-#define ID_UNITS 300		/* scratch size for identifiers */
-#define PATH_TABLE_DIRS_MAX 65535	/* ECMA-119 9.4.5: 16-bit parent */
+#define ID_UNITS 300		  /* scratch size for identifiers */
+#define PATH_TABLE_DIRS_MAX 65535 /* ECMA-119 9.4.5: 16-bit parent */
 
 #define WINPE_DIR "$WinPEDriver$"
 
-#define MODE_DIR 0040000	/* POSIX S_IFDIR, as RRIP PX wants */
-#define MODE_REG 0100000	/* POSIX S_IFREG */
+#define MODE_DIR 0040000 /* POSIX S_IFDIR, as RRIP PX wants */
+#define MODE_REG 0100000 /* POSIX S_IFREG */
 
 static const char rrip_id[] = "RRIP_1991A";
 static const char rrip_des[] =
@@ -87,8 +87,8 @@ static const char rrip_src[] =
 	"PLEASE CONTACT DISC PUBLISHER FOR SPECIFICATION SOURCE.  SEE "
 	"PUBLISHER IDENTIFIER IN PRIMARY VOLUME DESCRIPTOR FOR CONTACT "
 	"INFORMATION.";
-#define RRIP_ER_LEN (8 + sizeof(rrip_id) - 1 + sizeof(rrip_des) - 1 + \
-		     sizeof(rrip_src) - 1)
+#define RRIP_ER_LEN                                                            \
+	(8 + sizeof(rrip_id) - 1 + sizeof(rrip_des) - 1 + sizeof(rrip_src) - 1)
 
 /* Per pack node, only while building. */
 struct inode {
@@ -96,18 +96,18 @@ struct inode {
 	struct inode *parent;
 	bool dir;
 	uint64_t fsize;
-	uint8_t *id;		/* primary identifier, as recorded */
-	uint8_t *jid;		/* Joliet identifier, UCS-2BE */
+	uint8_t *id;  /* primary identifier, as recorded */
+	uint8_t *jid; /* Joliet identifier, UCS-2BE */
 	uint8_t id_len, jid_len;
-	uint32_t extent, size;		/* file data, or primary directory */
-	uint32_t jextent, jsize;	/* Joliet directory */
-	uint32_t dirnum, jdirnum;	/* path table numbers, from 1 */
-	uint64_t ce_off;		/* continuation area of our record, in
+	uint32_t extent, size;	  /* file data, or primary directory */
+	uint32_t jextent, jsize;  /* Joliet directory */
+	uint32_t dirnum, jdirnum; /* path table numbers, from 1 */
+	uint64_t ce_off;	  /* continuation area of our record, in
 					 * the parent's continuation sectors */
-	uint64_t ce_size;		/* dir: bytes of continuation areas */
-	uint64_t dot_ce_off;		/* root: the ER area of its "." */
-	struct inode **kids;		/* primary order */
-	struct inode **jkids;		/* Joliet order */
+	uint64_t ce_size;	  /* dir: bytes of continuation areas */
+	uint64_t dot_ce_off;	  /* root: the ER area of its "." */
+	struct inode **kids;	  /* primary order */
+	struct inode **jkids;	  /* Joliet order */
 	size_t nkids;
 };
 
@@ -115,22 +115,22 @@ struct layout {
 	struct pack *pack;
 	struct aero_error *err;
 	bool rr, joliet;
-	bool winpe;			/* add $WinPEDriver$ (see below) */
+	bool winpe; /* add $WinPEDriver$ (see below) */
 	size_t n;
-	struct inode *in;		/* [n], inode i at in[i - 1] */
-	struct inode **pdirs, **jdirs;	/* path table order */
+	struct inode *in;	       /* [n], inode i at in[i - 1] */
+	struct inode **pdirs, **jdirs; /* path table order */
 	size_t ndirs;
 	uint8_t date7[7];
 	uint8_t date17[17];
-	uint8_t volid[32];		/* PVD volume id, padded */
-	uint16_t jvolid[16];		/* SVD volume id */
+	uint8_t volid[32];   /* PVD volume id, padded */
+	uint16_t jvolid[16]; /* SVD volume id */
 	size_t jvolid_len;
 	uint32_t pt_size, jpt_size;
 	uint32_t lpt, mpt, jlpt, jmpt;
 	uint32_t data_lba, total;
-	struct inode **uniq;		/* files owning a data extent */
+	struct inode **uniq; /* files owning a data extent */
 	size_t nuniq;
-	uint8_t *meta;			/* sectors 16 .. data_lba - 1 */
+	uint8_t *meta; /* sectors 16 .. data_lba - 1 */
 };
 
 /* The name of IN: its pack node's, or that of $WinPEDriver$. */
@@ -210,7 +210,7 @@ static uint16_t primary_char(uint32_t c)
 		return (uint16_t)(c - 'a' + 'A');
 	if ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_')
 		return (uint16_t)c;
-	return '_';	/* ECMA-119 7.4.1: d-characters only */
+	return '_'; /* ECMA-119 7.4.1: d-characters only */
 }
 
 static uint16_t joliet_char(uint32_t c)
@@ -338,7 +338,7 @@ static size_t id_key(const uint8_t *id, size_t len, bool ucs2, bool file)
 
 static uint64_t id_hash(const uint8_t *p, size_t n, bool ucs2)
 {
-	uint64_t h = 1469598103934665603ull;	/* FNV-1a */
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
 
 	for (size_t i = 0; i < (ucs2 ? n / 2 : n); i++)
 		h = (h ^ key_unit(p, i, ucs2)) * 1099511628211ull;
@@ -389,7 +389,7 @@ static int to_bytes(const uint16_t *u, size_t n, bool ucs2, uint8_t **out,
 	size_t bytes = ucs2 ? 2 * n : n;
 	uint8_t *b = malloc(bytes);
 
-	*out = b;	/* NULL on failure: the caller freed the old one */
+	*out = b; /* NULL on failure: the caller freed the old one */
 	if (!b)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
@@ -456,28 +456,29 @@ static int name_tree(struct inode *dir, bool joliet, struct idset *set,
 
 			if (named[i])
 				continue;
-			id_split(name, c->dir, joliet ? joliet_char :
-				 primary_char, &p);
+			id_split(name, c->dir,
+				 joliet ? joliet_char : primary_char, &p);
 			for (unsigned k = 0;; k++) {
 				n = joliet ?
-				    id_compose(&p, k, JOLIET_MAX,
-					       JOLIET_EXT_MAX, true, false,
-					       !c->dir, u) :
-				    id_compose(&p, k, c->dir ?
-					       PRIMARY_DIR_MAX :
-					       PRIMARY_FILE_MAX,
-					       PRIMARY_EXT_MAX, false, true,
-					       !c->dir, u);
+					    id_compose(&p, k, JOLIET_MAX,
+						       JOLIET_EXT_MAX, true,
+						       false, !c->dir, u) :
+					    id_compose(&p, k,
+						       c->dir ?
+							       PRIMARY_DIR_MAX :
+							       PRIMARY_FILE_MAX,
+						       PRIMARY_EXT_MAX, false,
+						       true, !c->dir, u);
 				if (pass == 0 &&
 				    !id_exact(name, !c->dir, !joliet, u, n))
 					break;
 				free(*id);
-				if ((rc = to_bytes(u, n, joliet, id,
-						   id_len)) < 0)
+				if ((rc = to_bytes(u, n, joliet, id, id_len)) <
+				    0)
 					return rc;
-				if (idset_add(set, *id, id_key(*id, *id_len,
-							       joliet,
-							       !c->dir))) {
+				if (idset_add(set, *id,
+					      id_key(*id, *id_len, joliet,
+						     !c->dir))) {
 					named[i] = true;
 					break;
 				}
@@ -515,7 +516,7 @@ out:
 
 struct idview {
 	uint16_t u[ID_UNITS];
-	size_t name, ext, ver;	/* lengths */
+	size_t name, ext, ver; /* lengths */
 	size_t ext_at, ver_at;
 	size_t n;
 };
@@ -624,7 +625,11 @@ static void order_dirs(struct layout *L, bool joliet)
 
 /* ---- Rock Ridge system use entries ------------------------------------- */
 
-enum rec_kind { REC_DOT, REC_DOTDOT, REC_CHILD };
+enum rec_kind {
+	REC_DOT,
+	REC_DOTDOT,
+	REC_CHILD
+};
 
 static uint8_t *susp_hdr(uint8_t *p, const char sig[2], size_t len)
 {
@@ -651,7 +656,7 @@ static size_t put_nm(uint8_t *p, const struct inode *in)
 	/* RRIP 4.1.4: a long name is split over NM entries with CONTINUE */
 	while (done < len) {
 		size_t chunk = len - done > RRIP_NM_MAX ? RRIP_NM_MAX :
-							   len - done;
+							  len - done;
 		uint8_t *q = susp_hdr(p + n, "NM", RRIP_NM_HDR + chunk);
 
 		q[0] = done + chunk < len ? RRIP_NM_CONTINUE : 0;
@@ -662,8 +667,7 @@ static size_t put_nm(uint8_t *p, const struct inode *in)
 	return n;
 }
 
-static size_t put_px(uint8_t *p, const struct layout *L,
-		     const struct inode *in)
+static size_t put_px(uint8_t *p, const struct layout *L, const struct inode *in)
 {
 	unsigned mode = in->dir ? PACK_DIR_MODE | MODE_DIR :
 				  PACK_FILE_MODE | MODE_REG;
@@ -731,8 +735,7 @@ static size_t put_er(uint8_t *p)
 static size_t build_sua(const struct layout *L, const struct inode *in,
 			enum rec_kind kind, bool root_dot, size_t fixed,
 			uint32_t ce_base, uint64_t ce_off, uint8_t *sua,
-			uint8_t *ce,
-			size_t *ce_len)
+			uint8_t *ce, size_t *ce_len)
 {
 	size_t n = 0;
 	bool nm = kind == REC_CHILD, spill = false;
@@ -750,7 +753,7 @@ static size_t build_sua(const struct layout *L, const struct inode *in,
 	if (root_dot) {
 		uint8_t *q = susp_hdr(sua, "SP", SUSP_SP_LEN);
 
-		q[0] = 0xbe;	/* SUSP 5.3: check bytes, skip 0 */
+		q[0] = 0xbe; /* SUSP 5.3: check bytes, skip 0 */
 		q[1] = 0xef;
 		q[2] = 0;
 		n += SUSP_SP_LEN;
@@ -786,7 +789,7 @@ static size_t put_record(uint8_t *p, const struct layout *L, uint32_t extent,
 	struct iso_dirrec *r = (struct iso_dirrec *)p;
 	size_t fixed = rec_fixed(len_fi), len = fixed + sua_len;
 
-	len += len & 1;	/* keep records even (9.1.1 in practice) */
+	len += len & 1; /* keep records even (9.1.1 in practice) */
 	memset(p, 0, len);
 	r->len_dr = (uint8_t)len;
 	iso_put_both32(r->extent, extent);
@@ -829,8 +832,7 @@ static uint32_t ce_base(const struct inode *d)
 
 static uint8_t *sector(const struct layout *L, uint32_t lba)
 {
-	return L->meta + ((uint64_t)lba - ISO_SYSTEM_AREA_SECTORS) *
-				 ISO_SECTOR;
+	return L->meta + ((uint64_t)lba - ISO_SYSTEM_AREA_SECTORS) * ISO_SECTOR;
 }
 
 static const uint8_t dot_id[1] = { 0 }, dotdot_id[1] = { 1 };
@@ -850,16 +852,17 @@ static uint64_t dir_records(struct layout *L, struct inode *d, bool joliet,
 	bool root = d == &L->in[0];
 
 	for (size_t i = 0; i < d->nkids + 2; i++) {
-		struct inode *c = i == 0 ? d : i == 1 ? d->parent :
-					   kids[i - 2];
-		enum rec_kind kind = i == 0 ? REC_DOT : i == 1 ? REC_DOTDOT :
-							 REC_CHILD;
-		const uint8_t *fi = i == 0 ? dot_id : i == 1 ? dotdot_id :
-				    joliet ? c->jid : c->id;
+		struct inode *c = i == 0 ? d : i == 1 ? d->parent : kids[i - 2];
+		enum rec_kind kind = i == 0 ? REC_DOT :
+				     i == 1 ? REC_DOTDOT :
+					      REC_CHILD;
+		const uint8_t *fi = i == 0 ? dot_id :
+				    i == 1 ? dotdot_id :
+				    joliet ? c->jid :
+					     c->id;
 		size_t len_fi = i < 2 ? 1 : joliet ? c->jid_len : c->id_len;
 		size_t fixed = rec_fixed(len_fi), sua_len = 0, ce_len = 0;
-		uint64_t ce_off = kind == REC_CHILD ? c->ce_off :
-				  d->dot_ce_off;
+		uint64_t ce_off = kind == REC_CHILD ? c->ce_off : d->dot_ce_off;
 		bool root_dot = root && kind == REC_DOT;
 		size_t len;
 
@@ -874,7 +877,7 @@ static uint64_t dir_records(struct layout *L, struct inode *d, bool joliet,
 			else
 				c->ce_off = ce_off;
 		}
-		if (out && ce_len)	/* the continuation area itself */
+		if (out && ce_len) /* the continuation area itself */
 			memcpy(sector(L, ce_base(d)) + ce_off, ce, ce_len);
 		len = put_record(rec, L,
 				 c->dir ? (joliet ? c->jextent : c->extent) :
@@ -900,16 +903,15 @@ static uint64_t path_table(const struct layout *L, bool joliet, bool msb,
 
 	for (size_t i = 0; i < L->ndirs; i++) {
 		const struct inode *d = dirs[i];
-		const uint8_t *id = i == 0 ? dot_id :
-				    joliet ? d->jid : d->id;
+		const uint8_t *id = i == 0 ? dot_id : joliet ? d->jid : d->id;
 		size_t len = i == 0 ? 1 : joliet ? d->jid_len : d->id_len;
 		uint32_t extent = joliet ? d->jextent : d->extent;
 		uint32_t parent = joliet ? d->parent->jdirnum :
 					   d->parent->dirnum;
 
 		if (out) {
-			struct iso_path_rec *r =
-				(struct iso_path_rec *)(out + off);
+			struct iso_path_rec *r = (struct iso_path_rec *)(out +
+									 off);
 
 			r->len_di = (uint8_t)len;
 			r->ext_attr_len = 0;
@@ -995,8 +997,7 @@ static void put_vd(const struct layout *L, uint8_t *sec, bool joliet)
 	iso_put_le32(vd->l_path_table, joliet ? L->jlpt : L->lpt);
 	iso_put_be32(vd->m_path_table, joliet ? L->jmpt : L->mpt);
 	put_record(vd->root, L, joliet ? root->jextent : root->extent,
-		   joliet ? root->jsize : root->size, true, dot_id, 1, NULL,
-		   0);
+		   joliet ? root->jsize : root->size, true, dot_id, 1, NULL, 0);
 	memcpy(vd->created, L->date17, 17);
 	memcpy(vd->modified, L->date17, 17);
 	/* 8.4.26.1: not specified = digits zero, offset zero */
@@ -1027,7 +1028,8 @@ static int set_label(struct layout *L, const char *label)
 			return aero_error_set(L->err, -EINVAL,
 					      "label \"%s\" is too long: "
 					      "%s volume ids hold %zu "
-					      "characters", label,
+					      "characters",
+					      label,
 					      L->joliet ? "Joliet" : "ISO9660",
 					      max);
 		L->jvolid[n < 16 ? n : 15] = (uint16_t)c;
@@ -1072,8 +1074,9 @@ static void layout_free(struct layout *L)
 /* ARCH 0: win7/amd64, 1: win7/x86 (bytewise order, like their copies). */
 static const struct pack_node *winpe_src(const struct layout *L, int arch)
 {
-	const struct pack_node *n = pack_lookup_path(
-		L->pack, arch ? "win7/x86" : "win7/amd64");
+	const struct pack_node *n = pack_lookup_path(L->pack,
+						     arch ? "win7/x86" :
+							    "win7/amd64");
 
 	return n && pack_node_is_dir(n) ? n : NULL;
 }
@@ -1107,8 +1110,7 @@ static size_t winpe_count(const struct layout *L)
 }
 
 /* A new inode for pack node SRC (NULL: $WinPEDriver$) under PARENT. */
-static struct inode *winpe_inode(struct layout *L,
-				 const struct pack_node *src,
+static struct inode *winpe_inode(struct layout *L, const struct pack_node *src,
 				 struct inode *parent, size_t room)
 {
 	struct inode *in = &L->in[L->n++];
@@ -1204,7 +1206,7 @@ static int load_tree(struct layout *L)
 					      pack_node_path(node),
 					      (unsigned long long)in->fsize);
 		in->nkids = pack_node_nchildren(node);
-		room = in->nkids + (i == 0 && extra);	/* $WinPEDriver$ */
+		room = in->nkids + (i == 0 && extra); /* $WinPEDriver$ */
 		if (!room)
 			continue;
 		in->kids = calloc(room, sizeof(*in->kids));
@@ -1227,8 +1229,8 @@ static int load_tree(struct layout *L)
 	if (L->ndirs > PATH_TABLE_DIRS_MAX)
 		return aero_error_set(L->err, -EFBIG,
 				      "%zu directories: an ISO9660 path "
-				      "table numbers at most %u", L->ndirs,
-				      PATH_TABLE_DIRS_MAX);
+				      "table numbers at most %u",
+				      L->ndirs, PATH_TABLE_DIRS_MAX);
 	L->pdirs = calloc(L->ndirs, sizeof(*L->pdirs));
 	L->jdirs = calloc(L->ndirs, sizeof(*L->jdirs));
 	L->uniq = calloc(L->n, sizeof(*L->uniq));
@@ -1406,20 +1408,20 @@ static int make_regions(struct layout *L, struct regions *rs)
 						  ISO_SECTOR)) < 0)
 		return rc;
 	rc = regions_append_data(rs, L->meta, meta_len, true);
-	L->meta = NULL;		/* owned by the regions now, even on error */
+	L->meta = NULL; /* owned by the regions now, even on error */
 	if (rc < 0)
 		return rc;
 	for (size_t i = 0; i < L->nuniq; i++) {
 		const struct inode *in = L->uniq[i];
 
 		if (regions_size(rs) != (uint64_t)in->extent * ISO_SECTOR)
-			return -EINVAL;	/* layout bug: caught by tests */
+			return -EINVAL; /* layout bug: caught by tests */
 		if ((rc = regions_append_file(rs, in->node, in->fsize)) < 0 ||
 		    (rc = regions_pad(rs, ISO_SECTOR)) < 0)
 			return rc;
 	}
 	return regions_size(rs) == (uint64_t)L->total * ISO_SECTOR ? 0 :
-								      -EINVAL;
+								     -EINVAL;
 }
 
 int iso_image_layout(struct pack *pack, const struct image_options *opts,
@@ -1432,8 +1434,8 @@ int iso_image_layout(struct pack *pack, const struct image_options *opts,
 	L.joliet = !opts->no_joliet;
 	L.winpe = !opts->no_winpe;
 	set_dates(&L, pack_epoch(pack));
-	if ((rc = set_label(&L, opts->label ? opts->label :
-				pack_label(pack))) < 0 ||
+	if ((rc = set_label(&L, opts->label ? opts->label : pack_label(pack))) <
+		    0 ||
 	    (rc = load_tree(&L)) < 0)
 		goto out;
 	for (size_t i = 0; i < L.n; i++) {

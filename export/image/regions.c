@@ -92,8 +92,11 @@ int regions_append_data(struct regions *rs, const void *data, uint64_t len,
 			bool owned)
 {
 	struct region r = {
-		.start = regions_size(rs), .len = len, .type = REGION_DATA,
-		.owned = owned, .u.data = data,
+		.start = regions_size(rs),
+		.len = len,
+		.type = REGION_DATA,
+		.owned = owned,
+		.u.data = data,
 	};
 
 	return regions_push(rs, &r);
@@ -103,7 +106,9 @@ int regions_append_file(struct regions *rs, const struct pack_node *node,
 			uint64_t len)
 {
 	struct region r = {
-		.start = regions_size(rs), .len = len, .type = REGION_FILE,
+		.start = regions_size(rs),
+		.len = len,
+		.type = REGION_FILE,
 		.u.node = node,
 	};
 
@@ -113,7 +118,9 @@ int regions_append_file(struct regions *rs, const struct pack_node *node,
 int regions_append_zero(struct regions *rs, uint64_t len)
 {
 	struct region r = {
-		.start = regions_size(rs), .len = len, .type = REGION_ZERO,
+		.start = regions_size(rs),
+		.len = len,
+		.type = REGION_ZERO,
 	};
 
 	return regions_push(rs, &r);

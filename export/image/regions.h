@@ -26,16 +26,16 @@
 #include "catalog/pack/pack.h"
 
 enum region_type {
-	REGION_DATA,	/* u.data: LEN bytes in memory */
-	REGION_FILE,	/* u.node: the first LEN bytes of a pack file */
-	REGION_ZERO,	/* LEN zero bytes */
+	REGION_DATA, /* u.data: LEN bytes in memory */
+	REGION_FILE, /* u.node: the first LEN bytes of a pack file */
+	REGION_ZERO, /* LEN zero bytes */
 };
 
 struct region {
-	uint64_t start;		/* offset of the first byte in the image */
-	uint64_t len;		/* > 0 */
+	uint64_t start; /* offset of the first byte in the image */
+	uint64_t len;	/* > 0 */
 	enum region_type type;
-	bool owned;		/* DATA only: freed with the table */
+	bool owned; /* DATA only: freed with the table */
 	union {
 		const void *data;
 		const struct pack_node *node;

@@ -47,20 +47,20 @@ static uint8_t *make_footer(const struct fat_image_info *fi, int64_t epoch)
 	if (!f)
 		return NULL;
 	memcpy(f, "conectix", 8);
-	put_be32(f + 8, 2);		/* features: reserved bit, always set */
-	put_be32(f + 12, 0x00010000);	/* format version 1.0 */
-	put_be64(f + 16, UINT64_MAX);	/* data offset: fixed disk */
+	put_be32(f + 8, 2);	      /* features: reserved bit, always set */
+	put_be32(f + 12, 0x00010000); /* format version 1.0 */
+	put_be64(f + 16, UINT64_MAX); /* data offset: fixed disk */
 	put_be32(f + 24, vhd_time(epoch));
-	memcpy(f + 28, "aero", 4);	/* creator application */
-	put_be32(f + 32, 0x00010000);	/* creator version */
-	memcpy(f + 36, "Wi2k", 4);	/* creator host OS */
-	put_be64(f + 40, fi->disk_bytes);	/* original size */
-	put_be64(f + 48, fi->disk_bytes);	/* current size */
+	memcpy(f + 28, "aero", 4);	  /* creator application */
+	put_be32(f + 32, 0x00010000);	  /* creator version */
+	memcpy(f + 36, "Wi2k", 4);	  /* creator host OS */
+	put_be64(f + 40, fi->disk_bytes); /* original size */
+	put_be64(f + 48, fi->disk_bytes); /* current size */
 	put_be16(f + 56, fi->chs.cylinders);
 	f[58] = (uint8_t)fi->chs.heads;
 	f[59] = (uint8_t)fi->chs.sectors;
-	put_be32(f + 60, 2);		/* disk type: fixed */
-	memcpy(f + 68, fi->digest + 16, 16);	/* unique id */
+	put_be32(f + 60, 2);		     /* disk type: fixed */
+	memcpy(f + 68, fi->digest + 16, 16); /* unique id */
 	f[68 + 6] = (uint8_t)((f[68 + 6] & 0x0f) | 0x40);
 	f[68 + 8] = (uint8_t)((f[68 + 8] & 0x3f) | 0x80);
 	/* one's complement of the byte sum, checksum field as zero */

@@ -82,13 +82,17 @@
 #define QEMU_MODERN_BAR_SIZE 0x4000u
 #define QEMU_LEGACY_BAR 0
 
-enum mode { MODE_MODERN, MODE_TRANSITIONAL, MODE_LEGACY };
+enum mode {
+	MODE_MODERN,
+	MODE_TRANSITIONAL,
+	MODE_LEGACY
+};
 
 struct model {
-	const char *name;	/* QEMU -device name */
-	unsigned type;		/* virtio 1.2 §5 device id */
-	uint32_t class_code;	/* what QEMU's model sets */
-	uint16_t trans_id;	/* §4.1.2.1 transitional id, 0: none */
+	const char *name;    /* QEMU -device name */
+	unsigned type;	     /* virtio 1.2 §5 device id */
+	uint32_t class_code; /* what QEMU's model sets */
+	uint16_t trans_id;   /* §4.1.2.1 transitional id, 0: none */
 };
 
 static const struct model models[] = {
@@ -130,7 +134,8 @@ static int parse_cfg(const char *hex, struct dev *d)
 	if (n % 2 || n / 2 > CFG_MAX)
 		return -EINVAL;
 	for (size_t i = 0; i < n / 2; i++) {
-		int hi = harness_hexval(hex[2 * i]), lo = harness_hexval(hex[2 * i + 1]);
+		int hi = harness_hexval(hex[2 * i]),
+		    lo = harness_hexval(hex[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return -EINVAL;
@@ -167,19 +172,22 @@ static int read_dump(const char *path, struct dev *devs, size_t max)
 			}
 			d = &devs[n++];
 			memset(d, 0, sizeof(*d));
-			ok = sscanf(line, "DEV %15s vendor=%x device=%x "
+			ok = sscanf(line,
+				    "DEV %15s vendor=%x device=%x "
 				    "subsys_vendor=%x subsys=%x rev=%x "
-				    "class=%x", d->bdf, &d->vendor,
-				    &d->device, &d->subsys_vendor, &d->subsys,
-				    &d->rev, &d->class_code) == 7;
+				    "class=%x",
+				    d->bdf, &d->vendor, &d->device,
+				    &d->subsys_vendor, &d->subsys, &d->rev,
+				    &d->class_code) == 7;
 		} else if (!strncmp(line, "RES ", 4)) {
 			ok = d && d->nres < VIRTIO_PCI_NUM_BARS;
 			if (ok) {
 				struct res *r = &d->res[d->nres++];
 
-				ok = sscanf(line, "RES %" SCNx64 " %" SCNx64
-					    " %" SCNx64, &r->start, &r->end,
-					    &r->flags) == 3;
+				ok = sscanf(line,
+					    "RES %" SCNx64 " %" SCNx64
+					    " %" SCNx64,
+					    &r->start, &r->end, &r->flags) == 3;
 			}
 		} else if (!strncmp(line, "CFG ", 4)) {
 			ok = d && parse_cfg(line + 4, d) == 0;
@@ -247,7 +255,7 @@ static bool has_std_cap(const struct dev *d, uint8_t cap_id)
 
 	if (limit < 0x40 || !(d->cfg[0x06] & 0x10))
 		return false;
-	pos = d->cfg[0x34] & ~3u;	/* PCI 3.0 §6.7 */
+	pos = d->cfg[0x34] & ~3u; /* PCI 3.0 §6.7 */
 	while (pos >= 0x40 && pos + 2 <= limit && hops++ < 48) {
 		if (d->cfg[pos] == cap_id)
 			return true;
@@ -256,8 +264,7 @@ static bool has_std_cap(const struct dev *d, uint8_t cap_id)
 	return false;
 }
 
-static bool hwid_listed(char ids[][VIRTIO_HWID_MAX], size_t n,
-			const char *want)
+static bool hwid_listed(char ids[][VIRTIO_HWID_MAX], size_t n, const char *want)
 {
 	for (size_t i = 0; i < n; i++)
 		if (!strcmp(ids[i], want))
@@ -361,8 +368,7 @@ static void check_dev(const struct dev *d, const struct expect *e)
 	}
 	CHECK_EQ_INT(!modern, bars[QEMU_LEGACY_BAR].present);
 	if (!modern)
-		CHECK_EQ_INT(VIRTIO_PCI_SPACE_IO,
-			     bars[QEMU_LEGACY_BAR].space);
+		CHECK_EQ_INT(VIRTIO_PCI_SPACE_IO, bars[QEMU_LEGACY_BAR].space);
 
 	err = virtio_pci_cap_parse(d->cfg, d->cfg_len, bars, &caps);
 	if (e->mode == MODE_LEGACY) {
@@ -386,15 +392,13 @@ static void check_dev(const struct dev *d, const struct expect *e)
 	CHECK(bars[QEMU_MODERN_BAR + 1].upper_half);
 	CHECK_EQ_UINT(QEMU_MODERN_BAR_SIZE, bars[QEMU_MODERN_BAR].length);
 
-	check_region("common", &caps.common, QEMU_COMMON_OFF,
-		     QEMU_REGION_SIZE);
+	check_region("common", &caps.common, QEMU_COMMON_OFF, QEMU_REGION_SIZE);
 	check_region("isr", &caps.isr, QEMU_ISR_OFF, QEMU_REGION_SIZE);
-	check_region("device", &caps.device, QEMU_DEVICE_OFF,
-		     QEMU_REGION_SIZE);
+	check_region("device", &caps.device, QEMU_DEVICE_OFF, QEMU_REGION_SIZE);
 	check_region("notify", &caps.notify, QEMU_NOTIFY_OFF,
 		     QEMU_NOTIFY_MULT * QEMU_QUEUE_MAX);
 	CHECK_EQ_UINT(QEMU_NOTIFY_MULT, caps.notify.multiplier);
-	CHECK(!caps.notify_io.present);	/* modern-pio-notify is off */
+	CHECK(!caps.notify_io.present); /* modern-pio-notify is off */
 	CHECK(caps.pci_cfg.present);	/* QEMU always adds VIRTIO_PCI_CFG */
 	CHECK(caps.msix_offset != 0);	/* every model asks for vectors */
 	CHECK(!(caps.anomalies & ~VIRTIO_PCI_ANOM_DUPLICATE));
@@ -403,15 +407,18 @@ static void check_dev(const struct dev *d, const struct expect *e)
 	if (caps.notify.present) {
 		uint64_t off = 0;
 
-		CHECK_EQ_INT(0, virtio_pci_notify_offset(&caps.notify, 0,
-							 &off));
+		CHECK_EQ_INT(0,
+			     virtio_pci_notify_offset(&caps.notify, 0, &off));
 		CHECK_EQ_UINT(QEMU_NOTIFY_OFF, off);
-		CHECK_EQ_INT(0, virtio_pci_notify_offset(
-				     &caps.notify, QEMU_QUEUE_MAX - 1, &off));
+		CHECK_EQ_INT(0, virtio_pci_notify_offset(&caps.notify,
+							 QEMU_QUEUE_MAX - 1,
+							 &off));
 		CHECK_EQ_UINT(QEMU_NOTIFY_OFF +
-			      QEMU_NOTIFY_MULT * (QEMU_QUEUE_MAX - 1), off);
-		CHECK_EQ_INT(-ERANGE, virtio_pci_notify_offset(
-				      &caps.notify, QEMU_QUEUE_MAX, &off));
+				      QEMU_NOTIFY_MULT * (QEMU_QUEUE_MAX - 1),
+			      off);
+		CHECK_EQ_INT(-ERANGE,
+			     virtio_pci_notify_offset(&caps.notify,
+						      QEMU_QUEUE_MAX, &off));
 	}
 }
 
@@ -423,7 +430,7 @@ int main(int argc, char **argv)
 
 	if (argc < 3) {
 		fprintf(stderr, "usage: virtio_config_check DUMP "
-			"BDF=MODEL:MODE[:pcie]...\n");
+				"BDF=MODEL:MODE[:pcie]...\n");
 		return 2;
 	}
 	n = read_dump(argv[1], devs, MAX_DEVS);
@@ -442,8 +449,7 @@ int main(int argc, char **argv)
 				if (!strcmp(devs[j].bdf, e.bdf))
 					d = &devs[j];
 			if (!d)
-				FAIL_AT("no function %s in %s", e.bdf,
-					argv[1]);
+				FAIL_AT("no function %s in %s", e.bdf, argv[1]);
 			else if (d->expected)
 				FAIL_AT("%s expected twice", e.bdf);
 			else {

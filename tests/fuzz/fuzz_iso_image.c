@@ -48,9 +48,28 @@ static unsigned take(struct input *in)
 }
 
 static const char *const pieces[] = {
-	"a", "B", ".", "txt", "inf", "_", "-", " ", "~1", ":", "*", "?", ";",
-	"\\", "caf\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "README",
-	"readme", "LongNamePart", "0123456789", "/",
+	"a",
+	"B",
+	".",
+	"txt",
+	"inf",
+	"_",
+	"-",
+	" ",
+	"~1",
+	":",
+	"*",
+	"?",
+	";",
+	"\\",
+	"caf\xc3\xa9",
+	"\xe2\x82\xac",
+	"\xf0\x9f\x98\x80",
+	"README",
+	"readme",
+	"LongNamePart",
+	"0123456789",
+	"/",
 };
 
 /* A path of 1..4 components built from PIECES. */
@@ -69,7 +88,7 @@ static void make_path(struct input *in, char *path, size_t cap)
 			const char *s = pieces[take(in) % np];
 			size_t sl = strlen(s);
 
-			if (take(in) % 8 == 0) {	/* sometimes long */
+			if (take(in) % 8 == 0) { /* sometimes long */
 				for (int k = 0; k < 20 && len + sl < cap; k++) {
 					memcpy(path + len, s, sl);
 					len += sl;
@@ -232,7 +251,7 @@ static void fat_dir(const struct fatvol *v, const uint8_t *ents, size_t n,
 
 		if (e[0] == 0)
 			break;
-		if (e[11] == 0x0f) {	/* long name: N..1, then the entry */
+		if (e[11] == 0x0f) { /* long name: N..1, then the entry */
 			if (e[0] & 0x40) {
 				assert(lfn_left == -1);
 				lfn_left = e[0] & 0x3f;
@@ -242,11 +261,11 @@ static void fat_dir(const struct fatvol *v, const uint8_t *ents, size_t n,
 			lfn_left--;
 			continue;
 		}
-		assert(lfn_left == -1 || (lfn_left == 0 &&
-					  fat_sum(e) == lfn_sum));
+		assert(lfn_left == -1 ||
+		       (lfn_left == 0 && fat_sum(e) == lfn_sum));
 		lfn_left = -1;
 		if (e[11] & 0x08 || e[0] == '.')
-			continue;	/* label, "." and ".." */
+			continue; /* label, "." and ".." */
 		for (size_t k = 0; k < nsfn; k++)
 			assert(memcmp(sfn[k], e, 11) != 0);
 		assert(nsfn < MAX_ENTRIES + 4);
@@ -258,8 +277,8 @@ static void fat_dir(const struct fatvol *v, const uint8_t *ents, size_t n,
 			uint32_t size = le32(e + 28);
 
 			assert(c == 0 ? size == 0 :
-			       fat_chain(v, c) ==
-				       (size + v->csize - 1) / v->csize);
+					fat_chain(v, c) == (size + v->csize -
+							    1) / v->csize);
 		}
 	}
 	assert(lfn_left == -1);
@@ -292,8 +311,7 @@ static void check_fat(const uint8_t *img, uint64_t isize)
 	if (v.fat32)
 		fat_dir_at(&v, le32(bs + 44), 0);
 	else
-		fat_dir(&v, v.fat + (size_t)2 * fatsz * 512,
-			le16(bs + 17), 0);
+		fat_dir(&v, v.fat + (size_t)2 * fatsz * 512, le16(bs + 17), 0);
 }
 
 /* Reads IMG sequentially, then at the offsets the input gives. */
@@ -327,8 +345,9 @@ static uint8_t *check_reads(const struct image *img, struct input in)
 		rlen |= take(&in);
 		rlen %= isize + 100;
 		got = image_read(img, buf, rlen, roff);
-		want = roff >= isize ? 0 : rlen < isize - roff ?
-						 rlen : (size_t)(isize - roff);
+		want = roff >= isize	   ? 0 :
+		       rlen < isize - roff ? rlen :
+					     (size_t)(isize - roff);
 		struct pack_span sp;
 
 		assert(got == (ssize_t)want);
@@ -404,7 +423,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* table order: "iso", then "img" before "vhd" */
 	for (const char *fmt_name = "iso"; fmt_name;
 	     fmt_name = strcmp(fmt_name, "iso") == 0 ? "img" :
-			strcmp(fmt_name, "img") == 0 ? "vhd" : NULL) {
+			strcmp(fmt_name, "img") == 0 ? "vhd" :
+						       NULL) {
 		const struct image_format *fmt = image_format_find(fmt_name);
 		struct aero_error err = { 0 };
 		struct image *img = NULL;

@@ -54,8 +54,7 @@ static void check_tree(const struct source *s, const struct source_node *n)
 					abort();
 				sum += ext[j].length;
 			}
-			if (sum != source_node_size(c) ||
-			    sum > source_size(s))
+			if (sum != source_node_size(c) || sum > source_size(s))
 				abort();
 			break;
 		case SOURCE_NODE_OTHER:
@@ -77,7 +76,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size > (1u << 20))
 		return 0;
-	log_set_level(LOG_LEVEL_ERR);	/* skipped names are expected */
+	log_set_level(LOG_LEVEL_ERR); /* skipped names are expected */
 	fd = memfd_create("fuzz_isofs", MFD_CLOEXEC);
 	if (fd < 0)
 		abort();
@@ -95,7 +94,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_tree(s, source_root(s));
 		source_close(s);
 	} else if (err.code >= 0 || !err.msg[0]) {
-		abort();	/* a failure always says why */
+		abort(); /* a failure always says why */
 	}
 	close(fd);
 	return 0;

@@ -33,10 +33,10 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define REQUIRE(cond)                                                         \
-	do {                                                                  \
-		if (!(cond))                                                  \
-			abort();                                              \
+#define REQUIRE(cond)                                                          \
+	do {                                                                   \
+		if (!(cond))                                                   \
+			abort();                                               \
 	} while (0)
 
 static void check_region(const struct virtio_pci_region *r, unsigned type,

@@ -96,27 +96,29 @@ static void put_inf_dec(const char *dir, const char *rel, const char *svc,
 {
 	char text[2048];
 
-	snprintf(
-	    text, sizeof(text),
-	    "[Version]\r\nSignature=\"$WINDOWS NT$\"\r\n"
-	    "Class=SCSIAdapter\r\n"
-	    "ClassGUID={4D36E97B-E325-11CE-BFC1-08002BE10318}\r\n"
-	    "Provider=%%VENDOR%%\r\n"
-	    "DriverVer = 06/07/2019,61.77.104.17200\r\n"
-	    "CatalogFile=%s.cat\r\n\r\n"
-	    "[SourceDisksNames]\r\n1 = %%DiskId1%%,,,\"\"\r\n\r\n"
-	    "[SourceDisksFiles]\r\n%s.sys = 1,,\r\n\r\n"
-	    "[Manufacturer]\r\n%%VENDOR%% = Models,%s\r\n\r\n"
-	    "[Models.%s]\r\n"
-	    "%%Desc%% = inst, PCI\\VEN_1AF4&DEV_%s&SUBSYS_11001AF4&REV_01, "
-	    "PCI\\VEN_1AF4&DEV_%s\r\n\r\n"
-	    "[inst]\r\nCopyFiles = files\r\n\r\n[files]\r\n%s.sys,,,2\r\n\r\n"
-	    "[inst.Services]\r\nAddService = %s, 0x2, svc ; comment\r\n\r\n"
-	    "[svc]\r\nServiceType = 1\r\nStartType = 0\r\n"
-	    "ServiceBinary = %%12%%\\%s.sys\r\n\r\n"
-	    "[Strings]\r\nVENDOR = \"Red Hat, Inc.\"\r\n"
-	    "DiskId1 = \"disk\"\r\nDesc = \"device\"\r\n",
-	    svc, svc, dec, dec, dev, dev, svc, svc, svc);
+	snprintf(text, sizeof(text),
+		 "[Version]\r\nSignature=\"$WINDOWS NT$\"\r\n"
+		 "Class=SCSIAdapter\r\n"
+		 "ClassGUID={4D36E97B-E325-11CE-BFC1-08002BE10318}\r\n"
+		 "Provider=%%VENDOR%%\r\n"
+		 "DriverVer = 06/07/2019,61.77.104.17200\r\n"
+		 "CatalogFile=%s.cat\r\n\r\n"
+		 "[SourceDisksNames]\r\n1 = %%DiskId1%%,,,\"\"\r\n\r\n"
+		 "[SourceDisksFiles]\r\n%s.sys = 1,,\r\n\r\n"
+		 "[Manufacturer]\r\n%%VENDOR%% = Models,%s\r\n\r\n"
+		 "[Models.%s]\r\n"
+		 "%%Desc%% = inst, "
+		 "PCI\\VEN_1AF4&DEV_%s&SUBSYS_11001AF4&REV_01, "
+		 "PCI\\VEN_1AF4&DEV_%s\r\n\r\n"
+		 "[inst]\r\nCopyFiles = "
+		 "files\r\n\r\n[files]\r\n%s.sys,,,2\r\n\r\n"
+		 "[inst.Services]\r\nAddService = %s, 0x2, svc ; "
+		 "comment\r\n\r\n"
+		 "[svc]\r\nServiceType = 1\r\nStartType = 0\r\n"
+		 "ServiceBinary = %%12%%\\%s.sys\r\n\r\n"
+		 "[Strings]\r\nVENDOR = \"Red Hat, Inc.\"\r\n"
+		 "DiskId1 = \"disk\"\r\nDesc = \"device\"\r\n",
+		 svc, svc, dec, dec, dev, dev, svc, svc, svc);
 	put(dir, rel, text);
 }
 
@@ -135,8 +137,9 @@ static void put_driver(const char *root, const char *folder, const char *svc,
 		       const char *arch, const char *dev)
 {
 	char rel[PATH_MAX];
-	const char *infarch =
-	    !strcmp(arch, "x86") || !strcmp(arch, "i386") ? "x86" : "amd64";
+	const char *infarch = !strcmp(arch, "x86") || !strcmp(arch, "i386") ?
+				      "x86" :
+				      "amd64";
 
 	snprintf(rel, sizeof(rel), "%s/%s.inf", folder, svc);
 	put_inf(root, rel, svc, infarch, dev);
@@ -165,7 +168,7 @@ static void put_required(const char *root, const char *os)
 
 static struct source *open_dir(const char *path)
 {
-	struct aero_error err = {0, ""};
+	struct aero_error err = { 0, "" };
 	struct source *s = NULL;
 	int r = source_open(path, NULL, &s, &err);
 
@@ -215,7 +218,7 @@ static bool contains(const char *hay, const char *needle)
 static void test_parse_drivers(void)
 {
 	const struct select_driver_def *d[SELECT_NDRIVERS];
-	struct aero_error err = {0, ""};
+	struct aero_error err = { 0, "" };
 	size_t n = 99;
 
 	CHECK_EQ_INT(0, select_parse_drivers(NULL, d, &n, &err));
@@ -253,16 +256,16 @@ static void test_parse_drivers(void)
 	CHECK_EQ_INT(-EINVAL, select_parse_drivers("", d, &n, &err));
 
 	CHECK_EQ_INT(-EINVAL,
-		     select_parse_drivers(
-			 "viostor,netkvm,averyveryveryveryverylongdrivername",
-			 d, &n, &err));
+		     select_parse_drivers("viostor,netkvm,"
+					  "averyveryveryveryverylongdrivername",
+					  d, &n, &err));
 	CHECK_CONTAINS(err.msg, "unknown driver(s) requested: averyvery");
 }
 
 static void test_option_parse(void)
 {
-	struct catalog_options o = {0};
-	struct aero_error err = {0, ""};
+	struct catalog_options o = { 0 };
+	struct aero_error err = { 0, "" };
 
 	CHECK_EQ_INT(1,
 		     catalog_option_parse(&o, "drivers=viostor,netkvm", &err));
@@ -281,8 +284,9 @@ static void test_option_parse(void)
 	CHECK_CONTAINS(err.msg, "unknown driver(s) requested: x");
 	CHECK_EQ_STR("viostor,NetKVM", o.drivers); /* unchanged */
 	/* '+' needs no escaping inside -o */
-	CHECK_EQ_INT(1, catalog_option_parse(
-			    &o, "drivers=viostor+netkvm+viosnd", &err));
+	CHECK_EQ_INT(1,
+		     catalog_option_parse(&o, "drivers=viostor+netkvm+viosnd",
+					  &err));
 	CHECK_EQ_STR("viostor+netkvm+viosnd", o.drivers);
 	CHECK_EQ_INT(0, catalog_options_check(&o, &err));
 
@@ -303,8 +307,9 @@ static void test_option_parse(void)
 	CHECK_EQ_INT(-EINVAL, catalog_option_parse(&o, "epoch=12x", &err));
 	CHECK_CONTAINS(err.msg, "invalid epoch '12x'");
 	CHECK_EQ_INT(-EINVAL, catalog_option_parse(&o, "epoch=", &err));
-	CHECK_EQ_INT(-EINVAL, catalog_option_parse(
-				  &o, "epoch=99999999999999999999999", &err));
+	CHECK_EQ_INT(-EINVAL,
+		     catalog_option_parse(&o, "epoch=99999999999999999999999",
+					  &err));
 	CHECK_CONTAINS(err.msg, "out of range");
 	CHECK_EQ_INT(-86400, o.epoch); /* unchanged by failures */
 
@@ -314,8 +319,9 @@ static void test_option_parse(void)
 	CHECK_EQ_INT(1,
 		     catalog_option_parse(&o, "label=AERO_W7_DRIVERS", &err));
 	/* 17 characters: Joliet would cut it (RHBZ 1782636) */
-	CHECK_EQ_INT(-EINVAL, catalog_option_parse(
-				  &o, "label=virtio-win-0.1.285", &err));
+	CHECK_EQ_INT(-EINVAL,
+		     catalog_option_parse(&o, "label=virtio-win-0.1.285",
+					  &err));
 	CHECK_CONTAINS(err.msg, "16");
 	CHECK_EQ_INT(-EINVAL, catalog_option_parse(&o, "label=", &err));
 	CHECK_EQ_INT(-EINVAL, catalog_option_parse(&o, "label=a b", &err));
@@ -357,27 +363,31 @@ static int take_other(void *ctx, const char *word, struct aero_error *err)
 /* One -o list grammar for the three tools (issue 11 #4). */
 static void test_option_list(void)
 {
-	struct catalog_options o = {0};
-	struct aero_error err = {0, ""};
+	struct catalog_options o = { 0 };
+	struct aero_error err = { 0, "" };
 	int others = 0;
 
 	/* what a new user types, as aerofs-catalog always accepted it */
-	CHECK_EQ_INT(0, catalog_options_parse_list(
-			    &o, "drivers=viostor,netkvm,drop-pdb", NULL, NULL,
-			    NULL, &err));
+	CHECK_EQ_INT(0, catalog_options_parse_list(&o,
+						   "drivers=viostor,netkvm,"
+						   "drop-pdb",
+						   NULL, NULL, NULL, &err));
 	CHECK_EQ_STR("viostor,netkvm", o.drivers);
 	CHECK(o.drop_pdb);
 	CHECK_EQ_INT(0, catalog_options_check(&o, &err));
 	catalog_options_free(&o);
-	CHECK_EQ_INT(0, catalog_options_parse_list(
-			    &o, "label=X,drivers=viostor\\,netkvm", NULL, NULL,
-			    NULL, &err));
+	CHECK_EQ_INT(0, catalog_options_parse_list(&o,
+						   "label=X,drivers=viostor\\,"
+						   "netkvm",
+						   NULL, NULL, NULL, &err));
 	CHECK_EQ_STR("viostor,netkvm", o.drivers);
 	CHECK_EQ_STR("X", o.label);
 	catalog_options_free(&o);
-	CHECK_EQ_INT(0, catalog_options_parse_list(
-			    &o, "drivers=viostor+netkvm,no-joliet,,epoch=5",
-			    take_other, &others, "no-joliet", &err));
+	CHECK_EQ_INT(0, catalog_options_parse_list(&o,
+						   "drivers=viostor+netkvm,no-"
+						   "joliet,,epoch=5",
+						   take_other, &others,
+						   "no-joliet", &err));
 	CHECK_EQ_STR("viostor+netkvm", o.drivers);
 	CHECK_EQ_INT(1, others);
 	CHECK_EQ_INT(5, o.epoch);
@@ -391,16 +401,16 @@ static void test_option_list(void)
 				"drivers=ID+ID..., strict-optional");
 	CHECK_CONTAINS(err.msg, "label=LABEL, extra-drivers=DIR, cert=FILE, "
 				"no-joliet, format=zip|iso|dir");
-	CHECK_EQ_INT(-EINVAL, catalog_options_parse_list(
-				  &o, "drivers=viostor+nope", NULL, NULL, NULL,
-				  &err));
+	CHECK_EQ_INT(-EINVAL,
+		     catalog_options_parse_list(&o, "drivers=viostor+nope",
+						NULL, NULL, NULL, &err));
 	CHECK_CONTAINS(err.msg, "unknown driver(s) requested: nope");
 	catalog_options_free(&o);
 }
 
 static void test_epoch_env(void)
 {
-	struct aero_error err = {0, ""};
+	struct aero_error err = { 0, "" };
 	int64_t t = 7;
 
 	unsetenv("SOURCE_DATE_EPOCH");
@@ -440,11 +450,11 @@ static void test_names(void)
 
 	CHECK(select_version_from_name("virtio-win-0.1.285", v, sizeof(v)));
 	CHECK_EQ_STR("0.1.285", v);
-	CHECK(
-	    select_version_from_name("VIRTIO-WIN-0.1.173-9.ISO", v, sizeof(v)));
+	CHECK(select_version_from_name("VIRTIO-WIN-0.1.173-9.ISO", v,
+				       sizeof(v)));
 	CHECK_EQ_STR("0.1.173-9", v);
-	CHECK(
-	    select_version_from_name("old-virtio-win-1.9.1.iso", v, sizeof(v)));
+	CHECK(select_version_from_name("old-virtio-win-1.9.1.iso", v,
+				       sizeof(v)));
 	CHECK_EQ_STR("1.9.1", v);
 	CHECK(!select_version_from_name("virtio-win-", v, sizeof(v)));
 	CHECK(!select_version_from_name("virtio-win.iso", v, sizeof(v)));
@@ -461,7 +471,7 @@ static void test_names(void)
 static void test_select_basic(void)
 {
 	const char *root = newdir("basic");
-	struct aero_error err = {0, ""};
+	struct aero_error err = { 0, "" };
 	struct selection sel;
 
 	put_required(root, "w7");
@@ -486,7 +496,7 @@ static void test_select_basic(void)
 static void test_select_os_precedence(void)
 {
 	const char *root = newdir("osprec");
-	struct aero_error err = {0, ""};
+	struct aero_error err = { 0, "" };
 	struct selection sel;
 
 	put_required(root, "w7");
@@ -510,7 +520,7 @@ static void test_select_os_precedence(void)
 static void test_select_not_present(void)
 {
 	const char *root = newdir("notpresent");
-	struct aero_error err = {0, ""};
+	struct aero_error err = { 0, "" };
 	struct selection sel;
 
 	put_required(root, "w7");
@@ -561,7 +571,7 @@ static void test_select_not_present(void)
 static void test_select_required_missing(void)
 {
 	const char *root = newdir("reqmissing");
-	struct aero_error err = {0, ""};
+	struct aero_error err = { 0, "" };
 	struct selection sel;
 	char p[PATH_MAX];
 
@@ -599,7 +609,7 @@ static void test_select_required_missing(void)
 static void test_select_partial_optional(void)
 {
 	const char *root = newdir("partial");
-	struct aero_error err = {0, ""};
+	struct aero_error err = { 0, "" };
 	struct selection sel;
 
 	put_required(root, "w7");
@@ -702,14 +712,18 @@ static void test_termesc(void)
 	static const struct {
 		const char *in, *out;
 	} cases[] = {
-	    {"PCI\\VEN_1AF4&DEV_1042", "PCI\\VEN_1AF4&DEV_1042"},
-	    {"Red Hat, Inc.\t\xc3\xa9", "Red Hat, Inc.\t\xc3\xa9"},
-	    {"61.77\x1b[8m", "61.77\\x1B[8m"},
-	    {"a\rb\nc\x7f", "a\\x0Db\\x0Ac\\x7F"},
-	    {"\xc2\x9b" "2J", "\\u009B2J"},
-	    {"\x9b" "2J\xff", "\\x9B2J\\xFF"},
-	    {"\xe2\x80", "\\xE2\\x80"},
-	    {"", ""},
+		{ "PCI\\VEN_1AF4&DEV_1042", "PCI\\VEN_1AF4&DEV_1042" },
+		{ "Red Hat, Inc.\t\xc3\xa9", "Red Hat, Inc.\t\xc3\xa9" },
+		{ "61.77\x1b[8m", "61.77\\x1B[8m" },
+		{ "a\rb\nc\x7f", "a\\x0Db\\x0Ac\\x7F" },
+		{ "\xc2\x9b"
+		  "2J",
+		  "\\u009B2J" },
+		{ "\x9b"
+		  "2J\xff",
+		  "\\x9B2J\\xFF" },
+		{ "\xe2\x80", "\\xE2\\x80" },
+		{ "", "" },
 	};
 	char *e;
 
@@ -862,11 +876,11 @@ static void test_scripts(void)
 		const char *name;
 		char *(*fn)(size_t *len);
 	} scripts[] = {
-	    {"setup.cmd", winscript_setup_cmd},
-	    {"uninstall.cmd", winscript_uninstall_cmd},
-	    {"verify.cmd", winscript_verify_cmd},
-	    {"install.cmd", winscript_install_cmd},
-	    {"enable-testsigning.cmd", winscript_testsigning_cmd},
+		{ "setup.cmd", winscript_setup_cmd },
+		{ "uninstall.cmd", winscript_uninstall_cmd },
+		{ "verify.cmd", winscript_verify_cmd },
+		{ "install.cmd", winscript_install_cmd },
+		{ "enable-testsigning.cmd", winscript_testsigning_cmd },
 	};
 	size_t len, len2;
 	char *t, *u, *a, *b;
@@ -977,27 +991,27 @@ static void test_scripts(void)
 static void test_readme_notices(void)
 {
 	struct synth_driver d = {
-	    .id = "viostor",
-	    .upstream = "viostor",
-	    .source_path = {"viostor/w7/x86", "viostor/w7/amd64"},
-	    .inf = {"viostor.inf", "viostor.inf"},
-	    .driver_ver = {"06/07/2019,61.77.104.17200",
-			   "06/07/2019,61.77.104.17200"},
-	    .provider = {"Red Hat, Inc.", "Red Hat, Inc."},
-	    .signer = {"CN=Red Hat, Inc", NULL},
-	    .digest = {"sha1", "sha256"},
+		.id = "viostor",
+		.upstream = "viostor",
+		.source_path = { "viostor/w7/x86", "viostor/w7/amd64" },
+		.inf = { "viostor.inf", "viostor.inf" },
+		.driver_ver = { "06/07/2019,61.77.104.17200",
+				"06/07/2019,61.77.104.17200" },
+		.provider = { "Red Hat, Inc.", "Red Hat, Inc." },
+		.signer = { "CN=Red Hat, Inc", NULL },
+		.digest = { "sha1", "sha256" },
 	};
-	const char *missing[] = {"viosnd"};
-	const char *notices[] = {"virtio-win_license.txt"};
+	const char *missing[] = { "viosnd" };
+	const char *notices[] = { "virtio-win_license.txt" };
 	struct synth_info info = {
-	    .drivers = &d,
-	    .ndrivers = 1,
-	    .missing = missing,
-	    .nmissing = 1,
-	    .notices = notices,
-	    .nnotices = 1,
-	    .version = "0.1.285",
-	    .generator = "aerofs test",
+		.drivers = &d,
+		.ndrivers = 1,
+		.missing = missing,
+		.nmissing = 1,
+		.notices = notices,
+		.nnotices = 1,
+		.version = "0.1.285",
+		.generator = "aerofs test",
 	};
 	size_t len;
 	char *t = synth_readme(&info, &len);
@@ -1071,7 +1085,7 @@ static void write_pack(const struct pack *p, const struct pack_node *n,
 static int build(const char *root, const char *const *optv, struct pack **p,
 		 struct catalog_report **rep, struct aero_error *err)
 {
-	struct catalog_options o = {0};
+	struct catalog_options o = { 0 };
 	int r;
 
 	for (; optv && *optv; optv++)
@@ -1084,8 +1098,8 @@ static int build(const char *root, const char *const *optv, struct pack **p,
 static void test_build_tree(void)
 {
 	const char *root = newdir("build");
-	const char *optv[] = {"epoch=1560000000", NULL};
-	struct aero_error err = {0, ""};
+	const char *optv[] = { "epoch=1560000000", NULL };
+	struct aero_error err = { 0, "" };
 	struct catalog_report *rep = NULL;
 	struct pack *p = NULL;
 	char *man, *text;
@@ -1117,8 +1131,8 @@ static void test_build_tree(void)
 	CHECK(!pack_lookup_path(p, "win7/amd64/viostor/Thumbs.db"));
 	CHECK(!pack_lookup_path(p, "win7/amd64/viostor/link.sys"));
 	CHECK(!pack_lookup_path(p, "win7/x86/vioinput")); /* partial */
-	CHECK(
-	    pack_lookup_path(p, "licenses/virtio-win/virtio-win_license.txt"));
+	CHECK(pack_lookup_path(p,
+			       "licenses/virtio-win/virtio-win_license.txt"));
 	CHECK(pack_lookup_path(p, "licenses/virtio-win/README.md"));
 	CHECK(!pack_lookup_path(p, "licenses/virtio-win/VERSION"));
 	CHECK(pack_lookup_path(p, "install.cmd"));
@@ -1147,10 +1161,11 @@ static void test_build_tree(void)
 	CHECK_EQ_STR("0.1.999",
 		     cJSON_GetObjectItem(cJSON_GetObjectItem(m, "source"),
 					 "derived_version")
-			 ->valuestring);
-	CHECK_EQ_STR("build", cJSON_GetObjectItem(
-				  cJSON_GetObjectItem(m, "source"), "name")
-				  ->valuestring);
+			     ->valuestring);
+	CHECK_EQ_STR("build",
+		     cJSON_GetObjectItem(cJSON_GetObjectItem(m, "source"),
+					 "name")
+			     ->valuestring);
 	CHECK(!strstr(man, tmproot)); /* no host path */
 	CHECK(man[strlen(man) - 1] == '\n' && !strchr(man, '\r') &&
 	      !strchr(man, '\t'));
@@ -1165,7 +1180,7 @@ static void test_build_tree(void)
 		if (n)
 			CHECK_EQ_UINT(pack_node_size(n),
 				      (uint64_t)cJSON_GetObjectItem(f, "size")
-					  ->valuedouble);
+					      ->valuedouble);
 		nfiles++;
 	}
 	/* every file but the manifest: viostor 4+4+1, netkvm 4+4, 2 notices, 5
@@ -1232,9 +1247,9 @@ static void test_build_tree(void)
 static void test_build_options(void)
 {
 	const char *root = newdir("buildopts");
-	const char *optv[] = {"drop-pdb", "drivers=netkvm,viostor",
-			      "label=MY.LABEL-1", NULL};
-	struct aero_error err = {0, ""};
+	const char *optv[] = { "drop-pdb", "drivers=netkvm,viostor",
+			       "label=MY.LABEL-1", NULL };
+	struct aero_error err = { 0, "" };
 	struct catalog_report *rep = NULL;
 	struct pack *p = NULL;
 	char *man;
@@ -1281,7 +1296,7 @@ static void test_build_options(void)
 
 	/* strict-optional with vioinput complete but viosnd absent */
 	{
-		const char *strict[] = {"strict-optional", NULL};
+		const char *strict[] = { "strict-optional", NULL };
 
 		CHECK_EQ_INT(-ENOENT, build(root, strict, &p, &rep, &err));
 		CHECK_CONTAINS(err.msg, "- viosnd: missing for win7-x86, "
@@ -1293,8 +1308,8 @@ static void test_build_options(void)
 static void test_build_checks(void)
 {
 	const char *root = newdir("checks");
-	const char *optv[] = {"epoch=0", NULL};
-	struct aero_error err = {0, ""};
+	const char *optv[] = { "epoch=0", NULL };
+	struct aero_error err = { 0, "" };
 	struct catalog_report *rep = NULL;
 	struct pack *p = NULL;
 	char *man;
@@ -1349,9 +1364,9 @@ static void test_build_checks(void)
 	CHECK(!contains(man, "win7-x86: arch_decoration"));
 	CHECK_CONTAINS(man, "\"detail\": \"[Manufacturer] is decorated "
 			    "NTx86.6.1\"");
-	CHECK_CONTAINS(
-	    man, "netkvm win7-amd64: referenced_files: 1 of 2 "
-		 "referenced files missing from the folder: netkvmco.dll");
+	CHECK_CONTAINS(man, "netkvm win7-amd64: referenced_files: 1 of 2 "
+			    "referenced files missing from the folder: "
+			    "netkvmco.dll");
 	CHECK_CONTAINS(man, "netkvm win7-amd64: arch_decoration: "
 			    "[Manufacturer] is undecorated");
 	/* transitional 1000 is not what the emulator exposes (modern 1041) */
@@ -1378,29 +1393,31 @@ static void test_decoration_grammar(void)
 		bool ok;
 		const char *why;
 	} cases[] = {
-	    {"NTamd64", true, NULL},
-	    {"NTamd64.6.1", true, NULL},
-	    {"ntAMD64.6.0", true, NULL},
-	    {"NTamd64.6.1.1", true, NULL},
-	    {"NTamd64.6.1.1.0x0", true, NULL},
-	    {"NTamd64.6.1.1..7601", true, NULL},
-	    {"NTamd64.6.1...7600", true, NULL},
-	    {"NTamd64.6.1.3", false, "product type other than workstation"},
-	    {"NTamd64.6.1.2", false, "product type other than workstation"},
-	    {"NTamd64.6.1...9200", false, "build above 7601"},
-	    {"NTamd64.6.1.1.0x0010", false, "suite mask"},
-	    {"NTamd64.6.2", false, "above 6.1"},
-	    {"NTamd64.10.0...22000", false, "above 6.1"},
-	    {"NTamd64.6.x", false, "malformed"},
-	    {"NTamd64.6.1.1.0x1.7601.5", false, "malformed"},
-	    {"NTx86.6.1", false, "no NTamd64 decoration"},
-	    {"NT.6.1", false, "no NTamd64 decoration"},
+		{ "NTamd64", true, NULL },
+		{ "NTamd64.6.1", true, NULL },
+		{ "ntAMD64.6.0", true, NULL },
+		{ "NTamd64.6.1.1", true, NULL },
+		{ "NTamd64.6.1.1.0x0", true, NULL },
+		{ "NTamd64.6.1.1..7601", true, NULL },
+		{ "NTamd64.6.1...7600", true, NULL },
+		{ "NTamd64.6.1.3", false,
+		  "product type other than workstation" },
+		{ "NTamd64.6.1.2", false,
+		  "product type other than workstation" },
+		{ "NTamd64.6.1...9200", false, "build above 7601" },
+		{ "NTamd64.6.1.1.0x0010", false, "suite mask" },
+		{ "NTamd64.6.2", false, "above 6.1" },
+		{ "NTamd64.10.0...22000", false, "above 6.1" },
+		{ "NTamd64.6.x", false, "malformed" },
+		{ "NTamd64.6.1.1.0x1.7601.5", false, "malformed" },
+		{ "NTx86.6.1", false, "no NTamd64 decoration" },
+		{ "NT.6.1", false, "no NTamd64 decoration" },
 	};
-	const char *optv[] = {"epoch=0", NULL};
+	const char *optv[] = { "epoch=0", NULL };
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const char *root = newdir("decoration");
-		struct aero_error err = {0, ""};
+		struct aero_error err = { 0, "" };
 		struct catalog_report *rep = NULL;
 		struct pack *p = NULL;
 		char want[256], *man;
@@ -1433,7 +1450,7 @@ static void test_decoration_grammar(void)
 	/* x86: NT and NTx86 with the same grammar */
 	{
 		const char *root = newdir("decoration-x86");
-		struct aero_error err = {0, ""};
+		struct aero_error err = { 0, "" };
 		struct catalog_report *rep = NULL;
 		struct pack *p = NULL;
 		char *man;
@@ -1463,10 +1480,10 @@ static void test_decoration_grammar(void)
 
 static void test_build_errors(void)
 {
-	struct aero_error err = {0, ""};
+	struct aero_error err = { 0, "" };
 	struct catalog_report *rep = NULL;
 	struct pack *p = NULL;
-	struct catalog_options o = {0};
+	struct catalog_options o = { 0 };
 	const char *root = newdir("errors");
 	char path[PATH_MAX];
 
@@ -1496,8 +1513,8 @@ static void test_build_errors(void)
 static void test_build_many_notices(void)
 {
 	const char *root = newdir("notices");
-	const char *optv[] = {"epoch=0", NULL};
-	struct aero_error err = {0, ""};
+	const char *optv[] = { "epoch=0", NULL };
+	struct aero_error err = { 0, "" };
 	struct catalog_report *rep = NULL;
 	struct pack *p = NULL;
 	char *man;
@@ -1535,9 +1552,9 @@ static void test_build_many_notices(void)
 static void test_import_verify(void)
 {
 	const char *root = newdir("import-src");
-	const char *optv[] = {"epoch=1560000000", "label=FIRST", NULL};
-	const char *relabel[] = {"epoch=86400", "label=SECOND", NULL};
-	struct aero_error err = {0, ""};
+	const char *optv[] = { "epoch=1560000000", "label=FIRST", NULL };
+	const char *relabel[] = { "epoch=86400", "label=SECOND", NULL };
+	struct aero_error err = { 0, "" };
 	struct catalog_report *rep = NULL, *rep2 = NULL;
 	struct pack *p = NULL, *p2 = NULL;
 	char out[PATH_MAX], path[PATH_MAX + 64];
@@ -1668,8 +1685,7 @@ static void forge(const char *dir, const char *path, const char *data,
 		cJSON *c = cJSON_GetObjectItem(m, "checks");
 
 		cJSON_ReplaceItemInObject(c, "failed", cJSON_CreateNumber(0));
-		cJSON_ReplaceItemInObject(m, "warnings",
-					  cJSON_CreateArray());
+		cJSON_ReplaceItemInObject(m, "warnings", cJSON_CreateArray());
 	}
 	out = cJSON_Print(m);
 	put(dir, "manifest.json", out);
@@ -1686,8 +1702,8 @@ static void forge(const char *dir, const char *path, const char *data,
 static void test_import_attacks(void)
 {
 	const char *root = newdir("attack-src");
-	const char *optv[] = {"epoch=1560000000", NULL};
-	struct aero_error err = {0, ""};
+	const char *optv[] = { "epoch=1560000000", NULL };
+	struct aero_error err = { 0, "" };
 	struct catalog_report *rep = NULL, *rep2 = NULL;
 	struct pack *p = NULL, *p2 = NULL;
 	char out[PATH_MAX], *man;
@@ -1725,8 +1741,8 @@ static void test_import_attacks(void)
 	}
 	CHECK_EQ_INT(0, build(out, NULL, &p2, &rep2, &err));
 	/* the checks ran: the decoration fails, the lying counts too */
-	CHECK(rep2 && catalog_report_checks(rep2) ==
-			  catalog_report_checks(rep));
+	CHECK(rep2 &&
+	      catalog_report_checks(rep2) == catalog_report_checks(rep));
 	CHECK(rep2 && catalog_report_failed_checks(rep2) > base + 1);
 	if (rep2) {
 		const struct report *d = catalog_report_details(rep2);
@@ -1863,9 +1879,9 @@ static void *cjson_limited_malloc(size_t n)
 static void test_build_oom(void)
 {
 	const char *root = newdir("oom");
-	const char *optv[] = {"epoch=1560000000", NULL};
-	cJSON_Hooks hooks = {cjson_limited_malloc, free};
-	struct aero_error err = {0, ""};
+	const char *optv[] = { "epoch=1560000000", NULL };
+	cJSON_Hooks hooks = { cjson_limited_malloc, free };
+	struct aero_error err = { 0, "" };
 	struct catalog_report *rep = NULL;
 	struct pack *p = NULL;
 	char *want = NULL;
@@ -1929,14 +1945,17 @@ static void test_build_oom(void)
 static void test_windows_names(void)
 {
 	static const char *const bad[] = {
-		"CON", "con.txt", "Aux.inf", "nul", "COM1.sys", "lpt9",
-		"CON .txt", "a<b", "a>b", "a:b", "a\"b", "a\\b", "a|b",
-		"a?b", "a*b", "trailing.", "trailing ",
-		"a\x1b[8mb", "tab\tname", "\x01", "cr\r",
+		"CON",	     "con.txt",	  "Aux.inf",   "nul",	    "COM1.sys",
+		"lpt9",	     "CON .txt",  "a<b",       "a>b",	    "a:b",
+		"a\"b",	     "a\\b",	  "a|b",       "a?b",	    "a*b",
+		"trailing.", "trailing ", "a\x1b[8mb", "tab\tname", "\x01",
+		"cr\r",
 	};
 	static const char *const good[] = {
-		"viostor.sys", "CONFIG.txt", "console", "COM10.sys", "COM0",
-		"LPT", ".hidden", "a;b", "netkvm_no_rsc.inf", "caf\xc3\xa9",
+		"viostor.sys", "CONFIG.txt", "console",
+		"COM10.sys",   "COM0",	     "LPT",
+		".hidden",     "a;b",	     "netkvm_no_rsc.inf",
+		"caf\xc3\xa9",
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)

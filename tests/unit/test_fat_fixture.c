@@ -25,9 +25,9 @@ static char tmpdir[64];
 static char base[512];
 
 static const char *const sources[] = {
-	"virtio-win-rr.iso", "virtio-win-rr-joliet.iso",
+	"virtio-win-rr.iso",	  "virtio-win-rr-joliet.iso",
 	"virtio-win-xorriso.iso", "virtio-win-joliet.iso",
-	"virtio-win-plain.iso", "tree",
+	"virtio-win-plain.iso",	  "tree",
 };
 
 static void write_image(const struct image *img, const char *path)
@@ -56,8 +56,7 @@ static bool same_file(const struct pack *p, const struct pack_node *n,
 	bool same = false;
 
 	assert(a && b);
-	if (fd >= 0 &&
-	    pack_node_read(p, n, a, size, 0) == (ssize_t)size &&
+	if (fd >= 0 && pack_node_read(p, n, a, size, 0) == (ssize_t)size &&
 	    read(fd, b, size + 1) == (ssize_t)size)
 		same = memcmp(a, b, size) == 0;
 	if (fd >= 0)
@@ -112,7 +111,8 @@ static void check_pack(struct pack *p, const char *tag)
 	write_image(vhd, vhd_path);
 	assert(image_read(img, mbr, 512, 0) == 512);
 	CHECK_EQ_INT(0, harness_sh("dd if=%s of=%s bs=512 skip=2048 count=%u "
-				   "status=none", img_path, part,
+				   "status=none",
+				   img_path, part,
 				   mbr[458] | mbr[459] << 8 | mbr[460] << 16 |
 					   (unsigned)mbr[461] << 24));
 	if (harness_have("fsck.fat")) {
@@ -139,8 +139,7 @@ static void check_pack(struct pack *p, const char *tag)
 			w = pack_lookup_path(p, src);
 			CHECK(w != NULL);
 			if (w)
-				want += compare_tree(p, w, wp,
-						     strlen(src) + 1);
+				want += compare_tree(p, w, wp, strlen(src) + 1);
 		}
 		out = harness_capture("find %s -type f | wc -l", dir);
 		CHECK_EQ_UINT(want, strtoul(out, NULL, 10));
@@ -157,7 +156,8 @@ static void check_pack(struct pack *p, const char *tag)
 			FAIL_AT("qemu-img info %s:\n%s", tag, out);
 		free(out);
 		CHECK_EQ_INT(0, harness_sh("qemu-img compare -q -f vpc -F raw "
-					   "%s %s", vhd_path, img_path));
+					   "%s %s",
+					   vhd_path, img_path));
 	}
 	image_free(img);
 	image_free(vhd);

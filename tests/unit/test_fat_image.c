@@ -31,8 +31,8 @@
 #include "export/image/fat_image.h"
 #include "export/image/image.h"
 
-#define EPOCH 1700000001	/* 2023-11-14 22:13:21 UTC: odd second */
-#define BIG (40u << 20)		/* pushes the pack over FAT32's floor */
+#define EPOCH 1700000001 /* 2023-11-14 22:13:21 UTC: odd second */
+#define BIG (40u << 20)	 /* pushes the pack over FAT32's floor */
 #define PART_OFF 1048576u
 
 static char tmpdir[64];
@@ -40,20 +40,20 @@ static char big_path[128];
 static const char *skip_why;
 
 /* RUN, but a case may set skip_why: "ok N - name # SKIP why". */
-#define RUN_T(fn)                                                             \
-	do {                                                                  \
-		int before_ = harness_failures;                               \
-		harness_case = #fn;                                           \
-		harness_cases++;                                              \
-		skip_why = NULL;                                              \
-		fn();                                                         \
-		if (skip_why && harness_failures == before_)                  \
-			printf("ok %d - %s # SKIP %s\n", harness_cases, #fn,  \
-			       skip_why);                                     \
-		else                                                          \
-			printf("%s %d - %s\n",                                \
-			       harness_failures == before_ ? "ok" : "not ok", \
-			       harness_cases, #fn);                           \
+#define RUN_T(fn)                                                              \
+	do {                                                                   \
+		int before_ = harness_failures;                                \
+		harness_case = #fn;                                            \
+		harness_cases++;                                               \
+		skip_why = NULL;                                               \
+		fn();                                                          \
+		if (skip_why && harness_failures == before_)                   \
+			printf("ok %d - %s # SKIP %s\n", harness_cases, #fn,   \
+			       skip_why);                                      \
+		else                                                           \
+			printf("%s %d - %s\n",                                 \
+			       harness_failures == before_ ? "ok" : "not ok",  \
+			       harness_cases, #fn);                            \
 	} while (0)
 
 /* True if every tool is there; else the case is skipped. */
@@ -76,7 +76,7 @@ static const char *const blob_names[] = {
 	"a.b.c.d",			/* several periods */
 	".hidden",			/* leading period */
 	"x+y=z[1].inf",			/* characters 8.3 cannot hold */
-	"caf\xc3\xa9 \xe2\x82\xac.txt",	/* café €.txt */
+	"caf\xc3\xa9 \xe2\x82\xac.txt", /* café €.txt */
 	"\xf0\x9f\x98\x80 smile.txt",	/* outside the BMP: surrogates */
 	"d1/d2/d3/d4/leaf.txt",
 	"THIRD_PARTY_NOTICES.md",
@@ -100,8 +100,7 @@ static struct pack *make_pack(bool big, int64_t epoch)
 
 	assert(b);
 	CHECK_EQ_INT(0, pack_builder_set_label(b, "AERO_W7_DRIVERS"));
-	for (size_t i = 0; i < sizeof(blob_names) / sizeof(*blob_names);
-	     i++) {
+	for (size_t i = 0; i < sizeof(blob_names) / sizeof(*blob_names); i++) {
 		size_t len = 17 + i * 131;
 
 		harness_fill(buf, len, (uint32_t)i + 1);
@@ -111,18 +110,17 @@ static struct pack *make_pack(bool big, int64_t epoch)
 	/* eight names with the basis LONGFI.TXT: ~1..~4, then hashed */
 	for (int i = 1; i <= 8; i++) {
 		snprintf(name, sizeof(name), "longfilename%d.txt", i);
-		CHECK_EQ_INT(0, pack_builder_add_blob(b, name, name,
-						      strlen(name), NULL,
-						      &err));
+		CHECK_EQ_INT(0,
+			     pack_builder_add_blob(b, name, name, strlen(name),
+						   NULL, &err));
 	}
-	for (size_t i = 0; i < sizeof(edge_sizes) / sizeof(*edge_sizes);
-	     i++) {
+	for (size_t i = 0; i < sizeof(edge_sizes) / sizeof(*edge_sizes); i++) {
 		snprintf(name, sizeof(name), "sizes/size-%zu.bin",
 			 edge_sizes[i]);
 		harness_fill(buf, edge_sizes[i], (uint32_t)(i + 50));
-		CHECK_EQ_INT(0, pack_builder_add_blob(b, name, buf,
-						      edge_sizes[i], NULL,
-						      &err));
+		CHECK_EQ_INT(0,
+			     pack_builder_add_blob(b, name, buf, edge_sizes[i],
+						   NULL, &err));
 	}
 	/* 80 long names: the directory takes several clusters */
 	for (int i = 0; i < 80; i++) {
@@ -142,14 +140,16 @@ static struct pack *make_pack(bool big, int64_t epoch)
 		src = pack_builder_add_source(b, fd, (uint64_t)st.st_size);
 		CHECK(src >= 0);
 		ext[0] = (struct pack_extent){ (unsigned)src, 0, BIG };
-		CHECK_EQ_INT(0, pack_builder_add_file(
-					b, "win7/x86/viostor/big.sys", ext, 1,
-					NULL, &err));
+		CHECK_EQ_INT(0,
+			     pack_builder_add_file(b,
+						   "win7/x86/viostor/big.sys",
+						   ext, 1, NULL, &err));
 		ext[0] = (struct pack_extent){ (unsigned)src, 4096, 1000 };
 		ext[1] = (struct pack_extent){ (unsigned)src, 12345, 3000 };
-		CHECK_EQ_INT(0, pack_builder_add_file(
-					b, "win7/amd64/viostor/two.sys", ext, 2,
-					NULL, &err));
+		CHECK_EQ_INT(0,
+			     pack_builder_add_file(b,
+						   "win7/amd64/viostor/two.sys",
+						   ext, 2, NULL, &err));
 		close(fd);
 	}
 	if (err.code)
@@ -173,8 +173,7 @@ static struct image *build(const char *fmt, struct pack *p,
 	return img;
 }
 
-static void write_image(const struct image *img, const char *path,
-			size_t chunk)
+static void write_image(const struct image *img, const char *path, size_t chunk)
 {
 	unsigned char *buf = malloc(chunk);
 	uint64_t off = 0, size = image_size(img);
@@ -220,7 +219,7 @@ static uint32_t le32(const unsigned char *p)
  * below DIR (SKIP chars of the pack path) with the same bytes; returns how
  * many files it checked.
  */
-static bool skip_astral;	/* mtools shows U+10000 and up as "__" */
+static bool skip_astral; /* mtools shows U+10000 and up as "__" */
 
 static size_t compare_tree(const struct pack *p, const struct pack_node *dir,
 			   const char *root, size_t skip)
@@ -238,7 +237,7 @@ static size_t compare_tree(const struct pack *p, const struct pack_node *dir,
 			continue;
 		}
 		if (skip_astral && strchr(pack_node_name(n), '\xf0')) {
-			files++;	/* there, under another name */
+			files++; /* there, under another name */
 			continue;
 		}
 		snprintf(path, sizeof(path), "%s/%s", root,
@@ -282,10 +281,8 @@ static void make_variant(struct variant *v)
 	v->pack = make_pack(v->big, EPOCH);
 	v->img = build("img", v->pack, NULL);
 	v->vhd = build("vhd", v->pack, NULL);
-	snprintf(v->img_path, sizeof(v->img_path), "%s/%s.img", tmpdir,
-		 v->tag);
-	snprintf(v->vhd_path, sizeof(v->vhd_path), "%s/%s.vhd", tmpdir,
-		 v->tag);
+	snprintf(v->img_path, sizeof(v->img_path), "%s/%s.img", tmpdir, v->tag);
+	snprintf(v->vhd_path, sizeof(v->vhd_path), "%s/%s.vhd", tmpdir, v->tag);
 	snprintf(v->part_path, sizeof(v->part_path), "%s/%s.part", tmpdir,
 		 v->tag);
 	/* odd chunk sizes: reads that straddle every kind of region */
@@ -299,7 +296,8 @@ static void make_variant(struct variant *v)
 	CHECK_EQ_UINT(v->big ? 0x0c : 0x0e, mbr[446 + 4]);
 	CHECK((2048 + v->part_secs) * 512 <= image_size(v->img));
 	CHECK_EQ_INT(0, harness_sh("dd if=%s of=%s bs=512 skip=2048 count=%llu "
-				   "status=none", v->img_path, v->part_path,
+				   "status=none",
+				   v->img_path, v->part_path,
 				   (unsigned long long)v->part_secs));
 }
 
@@ -372,8 +370,8 @@ static void mcopy_variant(const struct variant *v)
 
 	snprintf(dir, sizeof(dir), "%s/mcopy-%s", tmpdir, v->tag);
 	CHECK_EQ_INT(0, harness_sh("mkdir -p %s && LC_ALL=C.UTF-8 mcopy -s -n "
-				   "-i %s@@%u '::/*' %s/", dir, v->img_path,
-				   PART_OFF, dir));
+				   "-i %s@@%u '::/*' %s/",
+				   dir, v->img_path, PART_OFF, dir));
 	skip_astral = true;
 	compare_extracted(v, dir, true);
 	skip_astral = false;
@@ -443,7 +441,7 @@ static void test_raw_entries(void)
 	CHECK(e != NULL);
 	if (e) {
 		CHECK_EQ_UINT(0x18, e[12]);
-		CHECK(e[-32 + 11] != 0x0f);	/* no long name before it */
+		CHECK(e[-32 + 11] != 0x0f); /* no long name before it */
 		CHECK_EQ_UINT(0x20, e[11]);
 		/* 2023-11-14 22:13:20 (odd second: 100 x 10 ms more) */
 		CHECK_EQ_UINT((2023 - 1980) << 9 | 11 << 5 | 14,
@@ -483,7 +481,8 @@ static void test_7z(void)
 
 		snprintf(dir, sizeof(dir), "%s/7z-%s", tmpdir, v->tag);
 		CHECK_EQ_INT(0, harness_sh("LC_ALL=C.UTF-8 7z x -y -o%s %s "
-					   ">/dev/null", dir, v->part_path));
+					   ">/dev/null",
+					   dir, v->part_path));
 		compare_extracted(v, dir, true);
 	}
 }
@@ -510,7 +509,8 @@ static void test_qemu_img(void)
 			FAIL_AT("qemu-img info %s:\n%s", v->vhd_path, out);
 		free(out);
 		out = harness_capture("qemu-img compare -f vpc -F raw %s %s "
-				      "2>&1", v->vhd_path, v->img_path);
+				      "2>&1",
+				      v->vhd_path, v->img_path);
 		if (!strstr(out, "Images are identical"))
 			FAIL_AT("qemu-img compare:\n%s", out);
 		free(out);
@@ -535,8 +535,7 @@ static void test_qemu_img(void)
 	foot[67] = (unsigned char)sum;
 	assert(pwrite(fd, foot, 512, (off_t)image_size(small.img)) == 512);
 	close(fd);
-	out = harness_capture("qemu-img info -f vpc --output=json %s",
-			      patched);
+	out = harness_capture("qemu-img info -f vpc --output=json %s", patched);
 	snprintf(want, sizeof(want), "\"virtual-size\": %llu",
 		 (unsigned long long)image_size(small.img));
 	if (!strstr(out, want))
@@ -555,17 +554,18 @@ static void test_geometry(void)
 		uint64_t secs = image_size(v->img) / 512;
 
 		fat_image_chs(secs, &g);
-		CHECK_EQ_UINT(secs, (uint64_t)g.cylinders * g.heads *
-					    g.sectors);
+		CHECK_EQ_UINT(secs,
+			      (uint64_t)g.cylinders * g.heads * g.sectors);
 		assert(image_read(v->vhd, b, 512, image_size(v->img)) == 512);
 		CHECK_EQ_MEM("conectix", b, 8);
 		/* fixed disk, sizes, one's complement byte sum */
 		CHECK_EQ_UINT(2, (unsigned)b[63]);
-		CHECK_EQ_UINT(image_size(v->img) >> 32, (uint32_t)(
-			b[48] << 24 | b[49] << 16 | b[50] << 8 | b[51]));
-		CHECK_EQ_UINT((uint32_t)image_size(v->img), (uint32_t)(
-			(uint32_t)b[52] << 24 | b[53] << 16 | b[54] << 8 |
-			b[55]));
+		CHECK_EQ_UINT(image_size(v->img) >> 32,
+			      (uint32_t)(b[48] << 24 | b[49] << 16 |
+					 b[50] << 8 | b[51]));
+		CHECK_EQ_UINT((uint32_t)image_size(v->img),
+			      (uint32_t)((uint32_t)b[52] << 24 | b[53] << 16 |
+					 b[54] << 8 | b[55]));
 		{
 			uint32_t sum = 0, want = (uint32_t)b[64] << 24 |
 						 b[65] << 16 | b[66] << 8 |
@@ -577,8 +577,8 @@ static void test_geometry(void)
 		}
 		/* 2023-11-14T22:13:21Z - 2000-01-01 */
 		CHECK_EQ_UINT(1700000001u - 946684800u,
-			      (uint32_t)b[24] << 24 | b[25] << 16 |
-				      b[26] << 8 | b[27]);
+			      (uint32_t)b[24] << 24 | b[25] << 16 | b[26] << 8 |
+				      b[27]);
 		CHECK_EQ_UINT(g.cylinders, (unsigned)(b[56] << 8 | b[57]));
 		CHECK_EQ_UINT(g.heads, b[58]);
 		CHECK_EQ_UINT(g.sectors, b[59]);
@@ -592,7 +592,7 @@ static void test_geometry(void)
 	/* the VHD spec's own examples of its algorithm */
 	fat_image_chs(65535ull * 16 * 255, &g);
 	CHECK(g.cylinders == 65535 && g.heads == 16 && g.sectors == 255);
-	fat_image_chs(2048 * 1024 * 2, &g);	/* 2 GiB */
+	fat_image_chs(2048 * 1024 * 2, &g); /* 2 GiB */
 	CHECK(g.heads == 16 && g.sectors == 63 && g.cylinders == 4161);
 }
 
@@ -658,8 +658,8 @@ static void test_random_reads(void)
 		}
 		off += s.len;
 	}
-	CHECK_EQ_INT(-EINVAL, image_span(large.vhd, len, &(struct pack_span){
-							      0 }));
+	CHECK_EQ_INT(-EINVAL,
+		     image_span(large.vhd, len, &(struct pack_span){ 0 }));
 	free(buf);
 	free(ref);
 }
@@ -706,8 +706,8 @@ static void test_deterministic(void)
 	x = image_bytes(a);
 	y = image_bytes(small.vhd);
 	CHECK(memcmp(x, y, image_size(a)) != 0);
-	CHECK(memcmp(x + image_size(a) - 512 + 68,
-		     y + image_size(a) - 512 + 68, 16) != 0);
+	CHECK(memcmp(x + image_size(a) - 512 + 68, y + image_size(a) - 512 + 68,
+		     16) != 0);
 	free(x);
 	free(y);
 	image_free(a);
@@ -851,7 +851,7 @@ static void test_other_geometries(void)
 	img = build("img", p, NULL);
 	assert(image_read(img, bs, 512, PART_OFF) == 512);
 	CHECK_EQ_UINT(8, bs[13]);
-	CHECK_EQ_UINT(0, bs[22] | bs[23] << 8);	/* FAT32 */
+	CHECK_EQ_UINT(0, bs[22] | bs[23] << 8); /* FAT32 */
 	snprintf(path, sizeof(path), "%s/big.img", tmpdir);
 	snprintf(part, sizeof(part), "%s/big.part", tmpdir);
 	write_sparse(img, path);
@@ -863,7 +863,8 @@ static void test_other_geometries(void)
 			      "status=none && fsck.fat -n -v %s 2>&1; "
 			      "echo rc=$?; mcopy -n -i %s@@%u "
 			      "'::/$WinPEDriver$/x86/big/big.bin' - | "
-			      "tail -c 4", path, part, part, path, PART_OFF);
+			      "tail -c 4",
+			      path, part, part, path, PART_OFF);
 	if (!strstr(out, "rc=0") || !strstr(out, "4096 bytes per cluster") ||
 	    !strstr(out, "tail"))
 		FAIL_AT("4 KiB clusters:\n%s", out);
@@ -879,7 +880,7 @@ static void test_other_geometries(void)
  * the spec's 2 or 4 bytes per entry, the boundaries of spec 3.5 with the
  * header's margin of 1024, DskTableFAT32's rows.
  */
-#define EDGE_LONG "A Long Driver File Name.sys"	/* 27: 3 LFN entries */
+#define EDGE_LONG "A Long Driver File Name.sys" /* 27: 3 LFN entries */
 
 static uint64_t div_up(uint64_t a, uint64_t b)
 {
@@ -912,13 +913,12 @@ static uint64_t tree_clusters(const struct pack_node *d, uint64_t cs)
 }
 
 struct edge_need {
-	uint64_t clusters;	/* outside a FAT16 root */
-	uint64_t root_ents;	/* root entries, label included */
+	uint64_t clusters;  /* outside a FAT16 root */
+	uint64_t root_ents; /* root entries, label included */
 };
 
 /* What the pack with its $WinPEDriver$ copy needs with CS-byte clusters. */
-static struct edge_need edge_need(const struct pack *p, bool fat32,
-				  uint64_t cs)
+static struct edge_need edge_need(const struct pack *p, bool fat32, uint64_t cs)
 {
 	const struct pack_node *root = pack_root(p);
 	const struct pack_node *x86 = pack_lookup_path(p, "win7/x86");
@@ -951,8 +951,9 @@ static uint64_t edge_fat_secs(bool fat32, uint64_t clusters)
 static const struct {
 	unsigned spc;
 	uint64_t max;
-} t32[] = { { 1, 532480 }, { 8, 16777216 }, { 16, 33554432 },
-	    { 32, 67108864 } };
+} t32[] = {
+	{ 1, 532480 }, { 8, 16777216 }, { 16, 33554432 }, { 32, 67108864 }
+};
 
 /*
  * The smallest volume, in sectors, of that type and cluster size for what
@@ -961,16 +962,16 @@ static const struct {
 static uint64_t edge_volume(const struct pack *p, bool fat32, unsigned spc)
 {
 	struct edge_need n = edge_need(p, fat32, spc * 512ull);
-	uint64_t root = fat32 ? 0 :
-			n.root_ents <= 512 ? 32 : div_up(n.root_ents, 16);
+	uint64_t root = fat32		   ? 0 :
+			n.root_ents <= 512 ? 32 :
+					     div_up(n.root_ents, 16);
 	uint64_t c = n.clusters, vol;
 
 	if (fat32 && c < 65525 + 1024)
 		c = 65525 + 1024;
 	if (!fat32 && c < 4085 + 1024)
 		c = 4085 + 1024;
-	vol = (fat32 ? 32 : 1) + root + 2 * edge_fat_secs(fat32, c) +
-	      c * spc;
+	vol = (fat32 ? 32 : 1) + root + 2 * edge_fat_secs(fat32, c) + c * spc;
 	for (size_t i = 1; fat32 && i < sizeof(t32) / sizeof(*t32); i++)
 		if (t32[i].spc == spc && vol <= t32[i - 1].max)
 			vol = t32[i - 1].max + 1;
@@ -1053,7 +1054,8 @@ static unsigned check_edge(const struct pack *p, const struct image *img,
 	CHECK(part >= vol);
 	if (disk - 2048 - vol >= cyl + g.sectors || disk - 2048 - vol >= 1071)
 		FAIL_AT("%u half MiB: disk of %llu sectors for a volume of "
-			"%llu", halves, (unsigned long long)disk,
+			"%llu",
+			halves, (unsigned long long)disk,
 			(unsigned long long)vol);
 	return spc;
 }
@@ -1102,8 +1104,8 @@ static struct pack *edge_pack(int fd, uint64_t bytes)
  */
 static void test_cluster_edge(void)
 {
-	static const unsigned extra[] = { 240, 250, 252, 254, 256, 258, 260,
-					  262, 270, 300, 600, 1200 };
+	static const unsigned extra[] = { 240, 250, 252, 254, 256, 258,
+					  260, 262, 270, 300, 600, 1200 };
 	static const unsigned checked[] = { 30, 33, 48, 256, 600 };
 	char path[160], img_path[160], part_path[160];
 	unsigned seen[65] = { 0 };
@@ -1132,12 +1134,15 @@ static void test_cluster_edge(void)
 			write_sparse(img, img_path);
 			snprintf(want, sizeof(want), "%u bytes per cluster",
 				 spc * 512);
-			out = harness_capture(
-				"dd if=%s of=%s bs=1M skip=1 conv=sparse "
-				"status=none && fsck.fat -n -v %s 2>&1; "
-				"echo rc=$?; mdir -i %s@@%u ::/ 2>&1; "
-				"echo rc=$?", img_path, part_path, part_path,
-				img_path, PART_OFF);
+			out = harness_capture("dd if=%s of=%s bs=1M skip=1 "
+					      "conv=sparse "
+					      "status=none && fsck.fat -n -v "
+					      "%s 2>&1; "
+					      "echo rc=$?; mdir -i %s@@%u ::/ "
+					      "2>&1; "
+					      "echo rc=$?",
+					      img_path, part_path, part_path,
+					      img_path, PART_OFF);
 			/* both exit codes 0, the cluster size, the tree */
 			if (!strstr(out, "rc=0\n") ||
 			    !strstr(strstr(out, "rc=0\n") + 5, "rc=0\n") ||
@@ -1188,8 +1193,8 @@ static void test_errors(void)
 
 	/* a name Windows cannot store */
 	b = pack_builder_new(EPOCH);
-	assert(pack_builder_add_blob(b, "d/what?.txt", "x", 1, NULL,
-				     NULL) == 0);
+	assert(pack_builder_add_blob(b, "d/what?.txt", "x", 1, NULL, NULL) ==
+	       0);
 	assert(pack_builder_finish(b, &p) == 0);
 	aero_error_clear(&err);
 	CHECK_EQ_INT(-EINVAL, layout_error(p, &err));
@@ -1198,8 +1203,8 @@ static void test_errors(void)
 	/* names that differ only in non-ASCII case: the pack refuses them
 	 * already (Windows' case rules, pack.h), before any layout */
 	b = pack_builder_new(EPOCH);
-	assert(pack_builder_add_blob(b, "caf\xc3\xa9", "x", 1, NULL,
-				     NULL) == 0);
+	assert(pack_builder_add_blob(b, "caf\xc3\xa9", "x", 1, NULL, NULL) ==
+	       0);
 	CHECK_EQ_INT(-EEXIST, pack_builder_add_blob(b, "caf\xc3\x89", "x", 1,
 						    NULL, NULL));
 	pack_builder_free(b);

@@ -20,13 +20,15 @@
 
 /* OLD Win7/amd64/viostor.inf, abridged (research virtio-win-layout §3). */
 static const char viostor_inf[] =
-	";-------------------------------------------------------------------------------\n"
+	";---------------------------------------------------------------------"
+	"----------\n"
 	"; VIOSTOR.INF\n"
 	";\n"
 	"; VirtIO block device driver\n"
 	";\n"
 	"; Copyright (c) 2008-2019 Red Hat, Inc.\n"
-	";-------------------------------------------------------------------------------\n"
+	";---------------------------------------------------------------------"
+	"----------\n"
 	"\n"
 	"[Version]\n"
 	"Signature=\"$WINDOWS NT$\"\n"
@@ -59,8 +61,12 @@ static const char viostor_inf[] =
 	"%VENDOR%   = VioStor,NTamd64.6.1\n"
 	"\n"
 	"[VioStor.NTamd64.6.1]\n"
-	"%VioStorScsi.DeviceDesc% = scsi_inst, PCI\\VEN_1AF4&DEV_1001&SUBSYS_00021AF4&REV_00, PCI\\VEN_1AF4&DEV_1001\n"
-	"%VioStorScsi.DeviceDesc% = scsi_inst, PCI\\VEN_1AF4&DEV_1042&SUBSYS_11001AF4&REV_01, PCI\\VEN_1AF4&DEV_1042\n"
+	"%VioStorScsi.DeviceDesc% = scsi_inst, "
+	"PCI\\VEN_1AF4&DEV_1001&SUBSYS_00021AF4&REV_00, "
+	"PCI\\VEN_1AF4&DEV_1001\n"
+	"%VioStorScsi.DeviceDesc% = scsi_inst, "
+	"PCI\\VEN_1AF4&DEV_1042&SUBSYS_11001AF4&REV_01, "
+	"PCI\\VEN_1AF4&DEV_1042\n"
 	";%VioStorScsi.DeviceDesc% = scsi_inst, PCI\\VEN_1AF4&DEV_1004\n"
 	"\n"
 	"[viostor_Files_Driver]\n"
@@ -74,7 +80,8 @@ static const char viostor_inf[] =
 	"AddReg = msi_addreg\n"
 	"\n"
 	"[scsi_inst.Services]\n"
-	"AddService = viostor, 0x00000002 , viostor_Service_Inst, miniport_EventLog_Inst ; boot\n"
+	"AddService = viostor, 0x00000002 , viostor_Service_Inst, "
+	"miniport_EventLog_Inst ; boot\n"
 	"\n"
 	"[viostor_Service_Inst]\n"
 	"ServiceType    = %SERVICE_KERNEL_DRIVER%\n"
@@ -88,7 +95,8 @@ static const char viostor_inf[] =
 	"AddReg = miniport_EventLog_AddReg\n"
 	"\n"
 	"[miniport_EventLog_AddReg]\n"
-	"HKR,,EventMessageFile,%REG_EXPAND_SZ%,\"%%SystemRoot%%\\System32\\IoLogMsg.dll\"\n"
+	"HKR,,EventMessageFile,%REG_EXPAND_SZ%,\"%%SystemRoot%%"
+	"\\System32\\IoLogMsg.dll\"\n"
 	"HKR,,TypesSupported,%REG_DWORD%,7\n"
 	"\n"
 	"[pnpsafe_pci_addreg]\n"
@@ -96,9 +104,12 @@ static const char viostor_inf[] =
 	"\n"
 	"[msi_addreg]\n"
 	"HKR, \"Interrupt Management\", 0x00000010\n"
-	"HKR, \"Interrupt Management\\MessageSignaledInterruptProperties\", 0x00000010\n"
-	"HKR, \"Interrupt Management\\MessageSignaledInterruptProperties\", MSISupported, 0x00010001, 1\n"
-	"HKR, \"Interrupt Management\\MessageSignaledInterruptProperties\", MessageNumberLimit, 0x00010001, 2\n"
+	"HKR, \"Interrupt Management\\MessageSignaledInterruptProperties\", "
+	"0x00000010\n"
+	"HKR, \"Interrupt Management\\MessageSignaledInterruptProperties\", "
+	"MSISupported, 0x00010001, 1\n"
+	"HKR, \"Interrupt Management\\MessageSignaledInterruptProperties\", "
+	"MessageNumberLimit, 0x00010001, 2\n"
 	"\n"
 	"[Strings]\n"
 	";\n"
@@ -145,8 +156,12 @@ static const char netkvm_inf[] =
 	"%VENDOR% = NetKVM, NTamd64.6.1, NTx86.6.1\n"
 	"\n"
 	"[NetKVM.NTamd64.6.1]\n"
-	"%NetKVM.DeviceDesc%    = kvmnet6.ndi, PCI\\VEN_1AF4&DEV_1000&SUBSYS_00011AF4&REV_00, PCI\\VEN_1AF4&DEV_1000\n"
-	"%NetKVM.DeviceDesc%    = kvmnet6.ndi, PCI\\VEN_1AF4&DEV_1041&SUBSYS_11001AF4&REV_01, PCI\\VEN_1AF4&DEV_1041\n"
+	"%NetKVM.DeviceDesc%    = kvmnet6.ndi, "
+	"PCI\\VEN_1AF4&DEV_1000&SUBSYS_00011AF4&REV_00, "
+	"PCI\\VEN_1AF4&DEV_1000\n"
+	"%NetKVM.DeviceDesc%    = kvmnet6.ndi, "
+	"PCI\\VEN_1AF4&DEV_1041&SUBSYS_11001AF4&REV_01, "
+	"PCI\\VEN_1AF4&DEV_1041\n"
 	"\n"
 	"[kvmnet6.ndi]\n"
 	"Characteristics = 0x84 ; NCF_PHYSICAL | NCF_HAS_UI\n"
@@ -164,24 +179,37 @@ static const char netkvm_inf[] =
 	"HKR,    ,                         BusNumber,           0, \"0\"\n"
 	"HKR, Ndi,                         Service,             0, \"netkvm\"\n"
 	"HKR, Ndi\\Interfaces,              UpperRange,          0, \"ndis5\"\n"
-	"HKR, Ndi\\Interfaces,              LowerRange,          0, \"ethernet\"\n"
+	"HKR, Ndi\\Interfaces,              LowerRange,          0, "
+	"\"ethernet\"\n"
 	"\n"
 	"[Parameters]\n"
-	"HKR, Ndi\\params\\ConnectRate,       ParamDesc,  0,          %ConnectRate%\n"
-	"HKR, Ndi\\params\\ConnectRate,       Default,    0,          \"1001\"\n"
-	"HKR, Ndi\\params\\ConnectRate,       type,       0,          \"enum\"\n"
-	"HKR, Ndi\\params\\ConnectRate\\enum,  \"10\",       0,          %10M%\n"
-	"HKR, Ndi\\params\\ConnectRate\\enum,  \"1001\",     0,          %10G%\n"
-	"HKR, Ndi\\params\\*PriorityVLANTag,  ParamDesc,  0,          %PriorityVlanTag%\n"
+	"HKR, Ndi\\params\\ConnectRate,       ParamDesc,  0,          "
+	"%ConnectRate%\n"
+	"HKR, Ndi\\params\\ConnectRate,       Default,    0,          "
+	"\"1001\"\n"
+	"HKR, Ndi\\params\\ConnectRate,       type,       0,          "
+	"\"enum\"\n"
+	"HKR, Ndi\\params\\ConnectRate\\enum,  \"10\",       0,          "
+	"%10M%\n"
+	"HKR, Ndi\\params\\ConnectRate\\enum,  \"1001\",     0,          "
+	"%10G%\n"
+	"HKR, Ndi\\params\\*PriorityVLANTag,  ParamDesc,  0,          "
+	"%PriorityVlanTag%\n"
 	"HKR, Ndi\\params\\*PriorityVLANTag,  Default,    0,          \"3\"\n"
-	"HKR, Ndi\\params\\*PriorityVLANTag,  type,       0,          \"enum\"\n"
-	"HKR, Ndi\\params\\*PriorityVLANTag\\enum, \"0\",    0,          %Disable%\n"
-	"HKR, Ndi\\params\\*PriorityVLANTag\\enum, \"3\",    0,          %PriorityVlan%\n"
+	"HKR, Ndi\\params\\*PriorityVLANTag,  type,       0,          "
+	"\"enum\"\n"
+	"HKR, Ndi\\params\\*PriorityVLANTag\\enum, \"0\",    0,          "
+	"%Disable%\n"
+	"HKR, Ndi\\params\\*PriorityVLANTag\\enum, \"3\",    0,          "
+	"%PriorityVlan%\n"
 	"HKR, Ndi\\params\\MTU,               ParamDesc,  0,          %MTU%\n"
-	"HKR, Ndi\\params\\MTU,               type,       0,          \"long\"\n"
-	"HKR, Ndi\\params\\MTU,               default,    0,          \"1500\"\n"
+	"HKR, Ndi\\params\\MTU,               type,       0,          "
+	"\"long\"\n"
+	"HKR, Ndi\\params\\MTU,               default,    0,          "
+	"\"1500\"\n"
 	"HKR, Ndi\\params\\MTU,               min,        0,          \"576\"\n"
-	"HKR, Ndi\\params\\MTU,               max,        0,          \"65500\"\n"
+	"HKR, Ndi\\params\\MTU,               max,        0,          "
+	"\"65500\"\n"
 	"HKR, Ndi\\params\\MTU,               step,       0,          \"1\"\n"
 	"\n"
 	"[kvmnet6.CopyFiles]\n"
@@ -200,7 +228,8 @@ static const char netkvm_inf[] =
 	"AddReg = kvmnet6.AddEventLog.Reg\n"
 	"\n"
 	"[kvmnet6.AddEventLog.Reg]\n"
-	"HKR, , EventMessageFile, 0x00020000, \"%%SystemRoot%%\\System32\\netevent.dll\"\n"
+	"HKR, , EventMessageFile, 0x00020000, "
+	"\"%%SystemRoot%%\\System32\\netevent.dll\"\n"
 	"HKR, , TypesSupported,   0x00010001, 7\n"
 	"\n"
 	"[TextModeFlags.Reg]\n"
@@ -221,7 +250,8 @@ static const char netkvm_inf[] =
 	"[Strings]\n"
 	"VENDOR = \"Red Hat, Inc.\"\n"
 	"NetKVM.DeviceDesc = \"Red Hat VirtIO Ethernet Adapter\"\n"
-	"NetKVM.Service.DispName = \"Red Hat VirtIO Ethernet Adapter Service\"\n"
+	"NetKVM.Service.DispName = \"Red Hat VirtIO Ethernet Adapter "
+	"Service\"\n"
 	"DiskId1 = \"Red Hat VirtIO Ethernet Adapter Driver Disk #1\"\n"
 	"\n"
 	"[Strings.0409]\n"
@@ -266,15 +296,18 @@ static const char vioinput_inf[] =
 	"[SourceDisksFiles]\n"
 	"vioinput.sys  = 1,,\n"
 	"viohidkmdf.sys = 1,,\n"
-	"WdfCoInstaller01009.dll=1 ; make sure the number matches with SourceDisksNames\n"
+	"WdfCoInstaller01009.dll=1 ; make sure the number matches with "
+	"SourceDisksNames\n"
 	"\n"
 	"[Manufacturer]\n"
 	"%VENDOR%=VirtioInput,NTamd64.6.1\n"
 	"\n"
 	"[VirtioInput.NTamd64.6.1]\n"
 	"%VirtioInput.DeviceDesc%=VirtioInput_Device, \\\n"
-	"    PCI\\VEN_1AF4&DEV_1052&SUBSYS_11001AF4&REV_01, PCI\\VEN_1AF4&DEV_1052\n"
-	"%VirtioInputChild.DeviceDesc%=VirtioInputChild_Device, VIOINPUT\\REV_01\n"
+	"    PCI\\VEN_1AF4&DEV_1052&SUBSYS_11001AF4&REV_01, "
+	"PCI\\VEN_1AF4&DEV_1052\n"
+	"%VirtioInputChild.DeviceDesc%=VirtioInputChild_Device, "
+	"VIOINPUT\\REV_01\n"
 	";%VirtioInput.DeviceDesc%=VirtioInput_Device, PCI\\VEN_1AF4&DEV_1011\n"
 	"\n"
 	"[VirtioInput_Device.NT]\n"
@@ -288,11 +321,15 @@ static const char vioinput_inf[] =
 	"\n"
 	"[VirtioInput_AddReg]\n"
 	"HKR,Interrupt Management,,0x00000010\n"
-	"HKR,Interrupt Management\\MessageSignaledInterruptProperties,,0x00000010\n"
-	"HKR,Interrupt Management\\MessageSignaledInterruptProperties,MSISupported,0x00010001,1\n"
+	"HKR,Interrupt "
+	"Management\\MessageSignaledInterruptProperties,,0x00000010\n"
+	"HKR,Interrupt "
+	"Management\\MessageSignaledInterruptProperties,MSISupported,"
+	"0x00010001,1\n"
 	"\n"
 	"[VirtioInput_Device.NT.Services]\n"
-	"AddService = vioinput,%SPSVCINST_ASSOCSERVICE%, VirtioInput_Service_Inst\n"
+	"AddService = vioinput,%SPSVCINST_ASSOCSERVICE%, "
+	"VirtioInput_Service_Inst\n"
 	"\n"
 	"[VirtioInput_Service_Inst]\n"
 	"DisplayName    = %VirtioInput.SVCDESC%\n"
@@ -307,8 +344,10 @@ static const char vioinput_inf[] =
 	"CopyFiles=VirtioInput_CoInstaller_CopyFiles\n"
 	"\n"
 	"[VirtioInput_CoInstaller_AddReg]\n"
-	"HKR,,CoInstallers32,0x00010000, \"WdfCoInstaller01009.dll,WdfCoInstaller\"\n"
-	";HKR,,CoInstallers32,0x00010000, \"WdfCoInstaller01011.dll,WdfCoInstaller\"\n"
+	"HKR,,CoInstallers32,0x00010000, "
+	"\"WdfCoInstaller01009.dll,WdfCoInstaller\"\n"
+	";HKR,,CoInstallers32,0x00010000, "
+	"\"WdfCoInstaller01011.dll,WdfCoInstaller\"\n"
 	"\n"
 	"[VirtioInput_CoInstaller_CopyFiles]\n"
 	"WdfCoInstaller01009.dll\n"
@@ -332,7 +371,8 @@ static const char vioinput_inf[] =
 	"HKR,,\"UpperFilters\",0x00010000,\"mshidkmdf\"\n"
 	"\n"
 	"[VirtioInputChild_Device.NT.Services]\n"
-	"AddService = viohidkmdf,%SPSVCINST_ASSOCSERVICE%, VirtioInputChild_Service_Inst\n"
+	"AddService = viohidkmdf,%SPSVCINST_ASSOCSERVICE%, "
+	"VirtioInputChild_Service_Inst\n"
 	"\n"
 	"[VirtioInputChild_Service_Inst]\n"
 	"DisplayName    = %VirtioInputChild.SVCDESC%\n"
@@ -398,7 +438,7 @@ static unsigned next_cp(const unsigned char **s)
 }
 
 static const enum inf_encoding all_encodings[] = {
-	INF_ENC_ASCII, INF_ENC_UTF8_BOM, INF_ENC_UTF16LE_BOM,
+	INF_ENC_ASCII,	 INF_ENC_UTF8_BOM,    INF_ENC_UTF16LE_BOM,
 	INF_ENC_UTF16LE, INF_ENC_UTF16BE_BOM,
 };
 
@@ -534,8 +574,7 @@ static void check_viostor(const struct inf *inf)
 		     inf_get(inf, "viostor_Service_Inst", "LoadOrderGroup"));
 	CHECK_EQ_STR("06/07/2019,61.77.104.17200",
 		     inf_get(inf, "VERSION", "driverver"));
-	CHECK_EQ_STR(desc, inf_get(inf, "Version",
-				   "DriverPackageDisplayName"));
+	CHECK_EQ_STR(desc, inf_get(inf, "Version", "DriverPackageDisplayName"));
 	CHECK_EQ_STR("1,,", inf_get(inf, "SourceDisksFiles", "viostor.sys"));
 	CHECK_EQ_STR("Red Hat, Inc.", inf_get(inf, "Strings", "vendor"));
 	CHECK(inf_get(inf, "Version", "ExcludeFromSelect") == NULL);
@@ -595,8 +634,7 @@ static void check_netkvm(const struct inf *inf)
 	CHECK_EQ_STR("3", inf_get(inf, "kvmnet6.Service", "StartType"));
 	CHECK_EQ_STR("Red Hat VirtIO Ethernet Adapter Service",
 		     inf_get(inf, "kvmnet6.Service", "DisplayName"));
-	CHECK_EQ_STR("Link Speed", inf_get(inf, "Strings.0409",
-					   "ConnectRate"));
+	CHECK_EQ_STR("Link Speed", inf_get(inf, "Strings.0409", "ConnectRate"));
 }
 
 static void check_vioinput(const struct inf *inf)
@@ -636,11 +674,12 @@ static void check_vioinput(const struct inf *inf)
 	CHECK_EQ_STR("viohidkmdf.sys", inf_file(inf, 1));
 	CHECK_EQ_STR("WdfCoInstaller01009.dll", inf_file(inf, 2));
 	CHECK(!has_file(inf, "WdfCoInstaller01011.dll"));
-	CHECK_EQ_STR("1.9", inf_get(inf, "VirtioInput_wdfsect",
-				    "KmdfLibraryVersion"));
+	CHECK_EQ_STR("1.9",
+		     inf_get(inf, "VirtioInput_wdfsect", "KmdfLibraryVersion"));
 	CHECK_EQ_STR("0x00000002,VirtioInput_Service_Inst",
 		     inf_get(inf, "VirtioInput_Device.NT.Services",
-			     "AddService") + strlen("vioinput,"));
+			     "AddService") +
+			     strlen("vioinput,"));
 }
 
 struct driver {
@@ -659,8 +698,9 @@ static const struct driver drivers[] = {
 static void test_encodings(void)
 {
 	for (size_t d = 0; d < sizeof(drivers) / sizeof(drivers[0]); d++) {
-		for (size_t e = 0; e < sizeof(all_encodings) /
-				       sizeof(all_encodings[0]); e++) {
+		for (size_t e = 0;
+		     e < sizeof(all_encodings) / sizeof(all_encodings[0]);
+		     e++) {
 			for (int crlf = 0; crlf < 2; crlf++) {
 				enum inf_encoding enc = all_encodings[e];
 				struct buf b = encode(drivers[d].text, enc,
@@ -669,11 +709,12 @@ static void test_encodings(void)
 
 				harness_case = drivers[d].name;
 				if (inf) {
-					enum inf_encoding got =
-						inf_encoding(inf);
+					enum inf_encoding got = inf_encoding(
+						inf);
 
 					if (got != enc)
-						FAIL_AT("%s: encoding %s, got %s",
+						FAIL_AT("%s: encoding %s, got "
+							"%s",
 							drivers[d].name,
 							inf_encoding_name(enc),
 							inf_encoding_name(got));
@@ -691,15 +732,14 @@ static void test_encodings(void)
 /* Non-ASCII text: UTF-8 without BOM, ANSI (Latin-1) and UTF-16. */
 static void test_non_ascii(void)
 {
-	static const char text[] =
-		"; Copyright \xc2\xa9 Red Hat\n"
-		"[Version]\n"
-		"Signature=\"$WINDOWS NT$\"\n"
-		"Provider=%VENDOR%\n"
-		"[Strings]\n"
-		"VENDOR=\"Caf\xc3\xa9 \xc2\xb5Soft\"\n";
+	static const char text[] = "; Copyright \xc2\xa9 Red Hat\n"
+				   "[Version]\n"
+				   "Signature=\"$WINDOWS NT$\"\n"
+				   "Provider=%VENDOR%\n"
+				   "[Strings]\n"
+				   "VENDOR=\"Caf\xc3\xa9 \xc2\xb5Soft\"\n";
 	static const enum inf_encoding encs[] = {
-		INF_ENC_UTF8, INF_ENC_ANSI, INF_ENC_UTF8_BOM,
+		INF_ENC_UTF8,	 INF_ENC_ANSI,	      INF_ENC_UTF8_BOM,
 		INF_ENC_UTF16LE, INF_ENC_UTF16BE_BOM,
 	};
 
@@ -733,7 +773,8 @@ static const char quirks_inf[] =
 	"%MISSING_TOKEN% = Models,NTamd64\r\n"
 	"%MISSING_TOKEN% = Models,NTamd64 ; same section again, read once\r\n"
 	"[Models]\r\n"
-	"\"Desc, with comma\" = inst, PCI\\VEN_1AF4&DEV_1059 ; PCI\\VEN_1AF4&DEV_1018\r\n"
+	"\"Desc, with comma\" = inst, PCI\\VEN_1AF4&DEV_1059 ; "
+	"PCI\\VEN_1AF4&DEV_1018\r\n"
 	"[Models.NTamd64]\r\n"
 	"%Desc%=inst,PCI\\VEN_1AF4&DEV_1059&REV_01\r\n"
 	"[inst]\r\n"
@@ -765,15 +806,15 @@ static void test_quirks(void)
 	struct buf b = encode(quirks_inf, INF_ENC_ASCII, false);
 	struct inf *inf = parse_ok(&b);
 	static const char *const files[] = {
-		"quirk.sys", "src.sys", "plain.dll", "missing.sys",
-		"extra.inf", "second.inf",
+		"quirk.sys",   "src.sys",   "plain.dll",
+		"missing.sys", "extra.inf", "second.inf",
 	};
 
 	if (!inf) {
 		free(b.p);
 		return;
 	}
-	CHECK(inf_crlf(inf));	/* mostly CRLF */
+	CHECK(inf_crlf(inf)); /* mostly CRLF */
 	CHECK_EQ_STR("$Chicago$", inf_signature(inf));
 	CHECK_EQ_STR("System", inf_class(inf));
 	CHECK_EQ_STR("01/02/2020", inf_driver_date(inf));
@@ -846,7 +887,7 @@ static void expect_error(const void *p, size_t len, int code,
 			 const char *needle)
 {
 	struct aero_error err = { 0, "" };
-	struct inf *inf = (struct inf *)&err;	/* must be reset to NULL */
+	struct inf *inf = (struct inf *)&err; /* must be reset to NULL */
 	int rc = inf_parse(p, len, &inf, &err);
 
 	CHECK_EQ_INT(code, rc);
@@ -883,9 +924,9 @@ static void test_utf16be_without_bom(void)
 static void test_garbage(void)
 {
 	static const unsigned char png[] = {
-		0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n',
-		0, 0, 0, 13, 'I', 'H', 'D', 'R', 0, 0, 1, 0, 0, 0, 1, 0,
-		8, 6, 0, 0, 0, 0x5c, 0x72, 0xa8, 0x66,
+		0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0,	   0,	 0,
+		13,   'I', 'H', 'D', 'R',  0,	 0,    1,    0,	   0,	 0,
+		1,    0,   8,	6,   0,	   0,	 0,    0x5c, 0x72, 0xa8, 0x66,
 	};
 	unsigned char noise[4096];
 	uint32_t x = 2463534242u;
@@ -895,7 +936,7 @@ static void test_garbage(void)
 	expect_error("", 0, -EINVAL, "empty");
 	expect_error(png, sizeof(png), -EINVAL, "binary");
 	for (size_t i = 0; i < sizeof(noise); i++) {
-		x ^= x << 13;	/* xorshift32: fixed, reproducible noise */
+		x ^= x << 13; /* xorshift32: fixed, reproducible noise */
 		x ^= x >> 17;
 		x ^= x << 5;
 		noise[i] = (unsigned char)x;
@@ -905,10 +946,10 @@ static void test_garbage(void)
 	for (size_t i = 0; i < sizeof(noise); i++)
 		noise[i] |= 1;
 	expect_error(noise, sizeof(noise), -EINVAL, "no [Version] section");
-	expect_error("hello\n", strlen("hello\n"), -EINVAL, "no [Version] section");
-	expect_error("[Version]\nClass=Net\n",
-		     strlen("[Version]\nClass=Net\n"), -EINVAL,
-		     "no Signature");
+	expect_error("hello\n", strlen("hello\n"), -EINVAL,
+		     "no [Version] section");
+	expect_error("[Version]\nClass=Net\n", strlen("[Version]\nClass=Net\n"),
+		     -EINVAL, "no Signature");
 	expect_error("Signature=x\n[Strings]\n",
 		     strlen("Signature=x\n[Strings]\n"), -EINVAL,
 		     "no [Version] section");
@@ -931,8 +972,8 @@ static void test_garbage(void)
 static size_t fnv_flood(char *t, size_t size, char first[17])
 {
 	static const char al[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-	const uint32_t mask = (1u << 18) - 1, s0 = (2166136261u ^ 'k') *
-						    16777619u;
+	const uint32_t mask = (1u << 18) - 1,
+		       s0 = (2166136261u ^ 'k') * 16777619u;
 	char blk[64][6];
 	unsigned nb = 0, i = 0;
 	size_t n;

@@ -35,27 +35,26 @@ static int iso_build(struct pack *pack, const struct image_options *opts,
 	return image_build(image_format_find("iso"), pack, opts, out, err);
 }
 
-#define EPOCH 1700000000	/* 2023-11-14 22:13:20 UTC */
+#define EPOCH 1700000000 /* 2023-11-14 22:13:20 UTC */
 #define BIG (10u << 20)
 
 static char tmpdir[64];
 static char big_path[128];
 
-static const char long64[] =	/* 70 characters: Joliet truncates */
+static const char long64[] = /* 70 characters: Joliet truncates */
 	"a-rather-long-driver-file-name-that-goes-past-joliet-64-limit.txt";
 static char long255[256];
 
-
 static const char *const blob_names[] = {
-	"README",				/* extensionless */
-	"Readme.",				/* collides with README */
+	"README",  /* extensionless */
+	"Readme.", /* collides with README */
 	"manifest.json",
 	"win7/x86/viostor/viostor.inf",
-	"win7/amd64/viostor/viostor.inf",	/* same bytes as x86 */
+	"win7/amd64/viostor/viostor.inf", /* same bytes as x86 */
 	"win7/x86/viostor/viostor.cat",
 	"Mixed Case-name.with.dots.txt",
 	"bad:chars*?;x.txt",
-	"caf\xc3\xa9 \xe2\x82\xac.txt",		/* café €.txt */
+	"caf\xc3\xa9 \xe2\x82\xac.txt", /* café €.txt */
 	"dir.with.dots/file",
 	"d1/d2/d3/d4/d5/d6/d7/d8/d9/d10/d11/d12/leaf.txt",
 	"THIRD_PARTY_NOTICES.md",
@@ -78,24 +77,25 @@ static struct pack *make_pack(int64_t epoch)
 	struct stat st;
 
 	assert(b);
-	for (size_t i = 0; i < sizeof(blob_names) / sizeof(*blob_names);
-	     i++) {
+	for (size_t i = 0; i < sizeof(blob_names) / sizeof(*blob_names); i++) {
 		size_t len = 17 + i * 13;
 
 		harness_fill(buf, len, (uint32_t)i + 1);
 		/* the two viostor.inf files share content */
 		if (strstr(blob_names[i], "viostor.inf"))
-			memcpy(buf, "[Version]\r\nSignature=\"$WINDOWS NT$\""
-			       "\r\n", len = 37);
+			memcpy(buf,
+			       "[Version]\r\nSignature=\"$WINDOWS NT$\""
+			       "\r\n",
+			       len = 37);
 		CHECK_EQ_INT(0, pack_builder_add_blob(b, blob_names[i], buf,
 						      len, NULL, &err));
 	}
-	CHECK_EQ_INT(0, pack_builder_add_blob(b, "empty.txt", "", 0, NULL,
-					      &err));
+	CHECK_EQ_INT(0,
+		     pack_builder_add_blob(b, "empty.txt", "", 0, NULL, &err));
 	CHECK_EQ_INT(0, pack_builder_add_blob(b, "win7/empty2", "", 0, NULL,
 					      &err));
-	CHECK_EQ_INT(0, pack_builder_add_blob(b, long64, "long", 4, NULL,
-					      &err));
+	CHECK_EQ_INT(0,
+		     pack_builder_add_blob(b, long64, "long", 4, NULL, &err));
 	CHECK_EQ_INT(0, pack_builder_add_blob(b, long255, "longer", 6, NULL,
 					      &err));
 	/* 80 files: the directory takes several sectors */
@@ -131,8 +131,7 @@ static struct pack *make_pack(int64_t epoch)
 }
 
 /* Writes IMG to PATH with sequential reads of CHUNK bytes. */
-static void write_image(const struct image *img, const char *path,
-			size_t chunk)
+static void write_image(const struct image *img, const char *path, size_t chunk)
 {
 	unsigned char *buf = malloc(chunk);
 	uint64_t off = 0, size = image_size(img);
@@ -202,9 +201,9 @@ static size_t compare_tree(const struct pack *p, const struct pack_node *dir,
 		if (!exact_names && strlen(pack_node_name(n)) > 64)
 			continue;
 		/* Joliet maps these; Windows and 7z drop a trailing dot */
-		if (!exact_names && (strpbrk(pack_node_name(n), ":*?;") ||
-				     pack_node_name(n)[strlen(
-					     pack_node_name(n)) - 1] == '.'))
+		if (!exact_names &&
+		    (strpbrk(pack_node_name(n), ":*?;") ||
+		     pack_node_name(n)[strlen(pack_node_name(n)) - 1] == '.'))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", root, pack_node_path(n));
 		got = slurp(path, &len);
@@ -380,7 +379,7 @@ static void check_tree(const unsigned char *b, size_t len, unsigned sector,
 			const unsigned char *r = d + o;
 			size_t rl = r[0];
 
-			if (rl == 0) {	/* rest of the sector is padding */
+			if (rl == 0) { /* rest of the sector is padding */
 				o = (o / 2048 + 1) * 2048;
 				continue;
 			}
@@ -404,8 +403,7 @@ static void check_tree(const unsigned char *b, size_t len, unsigned sector,
 				for (size_t k = 0; (r[25] & 2) && k < n; k++)
 					if (e[k].parent == i + 1 && k != i &&
 					    e[k].len == r[32] &&
-					    memcmp(e[k].id, r + 33,
-						   r[32]) == 0)
+					    memcmp(e[k].id, r + 33, r[32]) == 0)
 						CHECK_EQ_UINT(e[k].extent,
 							      le32(r + 2));
 			}
@@ -520,8 +518,9 @@ static void test_xorriso(void)
 	char want[600];
 
 	REQUIRE_TOOL("xorriso");
-	out = harness_capture("xorriso -indev %s -find / -exec lsdl 2>/dev/null",
-		      iso_path);
+	out = harness_capture("xorriso -indev %s -find / -exec lsdl "
+			      "2>/dev/null",
+			      iso_path);
 	CHECK(strstr(out, "'/win7/x86/viostor/big.sys'"));
 	CHECK(strstr(out, "'/README'"));
 	CHECK(strstr(out, "'/caf\xc3\xa9 \xe2\x82\xac.txt'"));
@@ -530,8 +529,10 @@ static void test_xorriso(void)
 	CHECK(strstr(out, "10485760"));
 	free(out);
 	/* xorriso's own checker of the directory tree and Rock Ridge */
-	out = harness_capture("xorriso -abort_on NEVER -indev %s -check_media -- "
-		      "2>&1", iso_path);
+	out = harness_capture("xorriso -abort_on NEVER -indev %s -check_media "
+			      "-- "
+			      "2>&1",
+			      iso_path);
 	CHECK(!strstr(out, "FAILURE"));
 	CHECK(!strstr(out, "SORRY"));
 	if (strstr(out, "FAILURE") || strstr(out, "SORRY"))
@@ -547,7 +548,7 @@ static void test_bsdtar(void)
 	REQUIRE_TOOL("bsdtar");
 	snprintf(dir, sizeof(dir), "%s/bsdtar", tmpdir);
 	CHECK_EQ_INT(0, harness_sh("mkdir -p %s && bsdtar -xf %s -C %s", dir,
-			   iso_path, dir));
+				   iso_path, dir));
 	CHECK_EQ_UINT(count_files(pack_root(pack)),
 		      compare_tree(pack, pack_root(pack), dir, true));
 	/* nothing extra: as many regular files as the pack has */
@@ -569,7 +570,8 @@ static void test_7z(void)
 	out = harness_capture("7z l %s 2>&1", iso_path);
 	CHECK(strstr(out, "Mixed Case-name.with.dots.txt"));
 	free(out);
-	CHECK_EQ_INT(0, harness_sh("7z x -y -o%s %s >/dev/null 2>&1", dir, iso_path));
+	CHECK_EQ_INT(0, harness_sh("7z x -y -o%s %s >/dev/null 2>&1", dir,
+				   iso_path));
 	/* 7z reads Joliet: names up to 64 characters are exact */
 	compare_tree(pack, pack_root(pack), dir, false);
 	out = harness_capture("ls %s", dir);
@@ -607,8 +609,7 @@ static void test_random_reads(void)
 		CHECK_EQ_INT((ssize_t)n, got);
 		if (got == (ssize_t)n && memcmp(whole + off, buf, n) != 0) {
 			FAIL_AT("read of %llu at %llu differs",
-				(unsigned long long)n,
-				(unsigned long long)off);
+				(unsigned long long)n, (unsigned long long)off);
 			break;
 		}
 	}
@@ -716,8 +717,7 @@ static void test_spans(void)
 		if (cnt > len - off)
 			cnt = len - off;
 		if (image_read(image, ref, cnt, off) != (ssize_t)cnt) {
-			FAIL_AT("read of %llu at %llu",
-				(unsigned long long)cnt,
+			FAIL_AT("read of %llu at %llu", (unsigned long long)cnt,
 				(unsigned long long)off);
 			break;
 		}
@@ -886,7 +886,9 @@ static void test_options(void)
 {
 	struct aero_error err = { 0 };
 	struct image_options opts = {
-		.label = "my label 2", .no_joliet = true, .no_rock_ridge = true,
+		.label = "my label 2",
+		.no_joliet = true,
+		.no_rock_ridge = true,
 		.no_winpe = true,
 	};
 	struct image *img = NULL;
@@ -915,9 +917,12 @@ static void test_options(void)
 		CHECK(strstr(out, "README_1\n"));
 		free(out);
 		/* names are mangled, but every content must come out */
-		out = harness_capture("cd %s && mkdir px && bsdtar -xf plain.iso -C px"
-			      " && find px -type f -exec sha256sum {} + | "
-			      "cut -c1-64 | LC_ALL=C sort", tmpdir);
+		out = harness_capture("cd %s && mkdir px && bsdtar -xf "
+				      "plain.iso -C px"
+				      " && find px -type f -exec sha256sum {} "
+				      "+ | "
+				      "cut -c1-64 | LC_ALL=C sort",
+				      tmpdir);
 		pack_hashes(pack, want);
 		CHECK_EQ_STR(want, out);
 		free(out);
@@ -962,8 +967,8 @@ static void test_source_failure(void)
 	assert(img);
 	CHECK_EQ_INT(2048, image_read(img, buf, 2048, 0));
 	assert(ftruncate(fd, 100) == 0);
-	CHECK_EQ_INT(-EIO, image_read(img, buf, sizeof(buf),
-					  image_size(img) - 8192));
+	CHECK_EQ_INT(-EIO,
+		     image_read(img, buf, sizeof(buf), image_size(img) - 8192));
 	/* The span still says where the bytes should be; it is the caller's
 	 * job to find that the descriptor no longer holds them. */
 	CHECK_EQ_INT(0, image_span(img, image_size(img) - 8192, &sp));
@@ -1038,7 +1043,7 @@ static void check_visible_unique(const unsigned char *b, size_t len,
 {
 	const unsigned char *d = b + (size_t)extent * 2048;
 	uint32_t size;
-	unsigned (*keys)[80] = calloc(2048, sizeof(*keys));
+	unsigned(*keys)[80] = calloc(2048, sizeof(*keys));
 	size_t klen[2048], nk = 0, recs = 0;
 
 	assert(keys);
@@ -1077,8 +1082,8 @@ static void check_visible_unique(const unsigned char *b, size_t len,
 		for (size_t k = 0; k < nk; k++) {
 			char shown[80];
 
-			if (klen[k] != n || memcmp(keys[k], keys[nk],
-						   n * sizeof(**keys)) != 0)
+			if (klen[k] != n ||
+			    memcmp(keys[k], keys[nk], n * sizeof(**keys)) != 0)
 				continue;
 			for (size_t i = 0; i <= n; i++)
 				shown[i] = i < n ? (char)keys[nk][i] : '\0';
@@ -1102,7 +1107,12 @@ static void check_visible_unique(const unsigned char *b, size_t len,
 static void test_visible_names(void)
 {
 	static const char *const names[] = {
-		"x;y", "x_y/f", "a_b", "a.b/g", "q.;1", "q/h",
+		"x;y",
+		"x_y/f",
+		"a_b",
+		"a.b/g",
+		"q.;1",
+		"q/h",
 		"Long-name-that-Joliet-cuts-well-before-the-end-of-it-"
 		"xxxxxxxxxxxxxxxxxx-1.txt",
 		"long-name-that-joliet-cuts-well-before-the-end-of-it-"

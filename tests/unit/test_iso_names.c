@@ -71,8 +71,8 @@ static bool build_iso(const char *const *names, const char *const *bodies,
 static void expect_file(const char *iso, bool joliet, const char *path,
 			const char *want)
 {
-	char *got = harness_capture("isoinfo -i %s %s -x '%s' 2>/dev/null",
-				    iso, joliet ? "-J" : "", path);
+	char *got = harness_capture("isoinfo -i %s %s -x '%s' 2>/dev/null", iso,
+				    joliet ? "-J" : "", path);
 
 	if (strcmp(got, want) != 0)
 		FAIL_AT("%s tree, %s: got \"%s\", want \"%s\"",
@@ -84,7 +84,8 @@ static void expect_file(const char *iso, bool joliet, const char *path,
 static void expect_7z(const char *iso, const char *path, const char *want)
 {
 	char *got = harness_capture("LC_ALL=C.UTF-8 7z e -so %s '%s' "
-				    "2>/dev/null", iso, path);
+				    "2>/dev/null",
+				    iso, path);
 
 	if (strcmp(got, want) != 0)
 		FAIL_AT("7z, %s: got \"%s\", want \"%s\"", path, got, want);
@@ -99,9 +100,9 @@ static void expect_7z(const char *iso, const char *path, const char *want)
 static void test_genuine_name_kept(void)
 {
 	static const char *const names[] = {
-		"a;b.sys", "a_b.sys",
-		"d:e/x.txt", "d_e/x.txt",	/* directories too */
-		"m*n", "m_n",			/* no extension */
+		"a;b.sys",   "a_b.sys",
+		"d:e/x.txt", "d_e/x.txt", /* directories too */
+		"m*n",	     "m_n",	  /* no extension */
 	};
 	static const char *const bodies[] = {
 		"semicolon", "underscore", "colon", "plain", "star", "bare",

@@ -43,7 +43,7 @@ static int make_source(size_t len, char *path)
 static void test_tree_shape(void)
 {
 	struct pack_builder *b = pack_builder_new(1560000000);
-	struct aero_error err = {0};
+	struct aero_error err = { 0 };
 	struct pack *p = NULL;
 	const struct pack_node *root, *win7, *n;
 
@@ -90,8 +90,7 @@ static void test_tree_shape(void)
 		CHECK_EQ_UINT(PACK_FILE_MODE, pack_node_mode(n));
 		CHECK_EQ_MEM(sha256_abc, pack_node_sha256(n), 32);
 		CHECK(pack_node_by_ino(p, pack_node_ino(n)) == n);
-		CHECK_EQ_STR("viostor",
-			     pack_node_name(pack_node_parent(n)));
+		CHECK_EQ_STR("viostor", pack_node_name(pack_node_parent(n)));
 	}
 	CHECK(pack_lookup_path(p, "win7/x86/nope") == NULL);
 	CHECK(pack_lookup_path(p, "") == root);
@@ -108,14 +107,15 @@ static void test_tree_shape(void)
 /* The numbering must not depend on the order in which paths were added. */
 static void test_inode_numbers_are_order_independent(void)
 {
-	static const char *const paths[] = {"b/y", "a/x", "a/w", "c", "b/z/q"};
+	static const char *const paths[] = { "b/y", "a/x", "a/w", "c",
+					     "b/z/q" };
 	struct pack *p1, *p2;
 	struct pack_builder *b1 = pack_builder_new(0);
 	struct pack_builder *b2 = pack_builder_new(0);
 
 	for (size_t i = 0; i < 5; i++) {
-		CHECK_EQ_INT(0, pack_builder_add_blob(b1, paths[i], "1", 1, NULL,
-						      NULL));
+		CHECK_EQ_INT(0, pack_builder_add_blob(b1, paths[i], "1", 1,
+						      NULL, NULL));
 		CHECK_EQ_INT(0, pack_builder_add_blob(b2, paths[4 - i], "1", 1,
 						      NULL, NULL));
 	}
@@ -132,57 +132,58 @@ static void test_inode_numbers_are_order_independent(void)
 static void test_invalid_names(void)
 {
 	struct pack_builder *b = pack_builder_new(0);
-	struct aero_error err = {0};
+	struct aero_error err = { 0 };
 	char deep[PACK_DEPTH_MAX * 2 + 8] = "";
 	char longname[PACK_NAME_MAX + 2];
 
 	CHECK_EQ_INT(-EINVAL, pack_builder_add_blob(b, "", "x", 1, NULL, &err));
-	CHECK_EQ_INT(-EINVAL, pack_builder_add_blob(b, "/abs", "x", 1, NULL,
-						    &err));
-	CHECK_EQ_INT(-EINVAL, pack_builder_add_blob(b, "a//b", "x", 1, NULL,
-						    &err));
-	CHECK_EQ_INT(-EINVAL, pack_builder_add_blob(b, "a/../b", "x", 1, NULL,
-						    &err));
-	CHECK_EQ_INT(-EINVAL, pack_builder_add_blob(b, "a/./b", "x", 1, NULL,
-						    &err));
-	CHECK_EQ_INT(-EINVAL, pack_builder_add_blob(b, "dir/", "x", 1, NULL,
-						    &err));
-	CHECK_EQ_INT(-EINVAL, pack_builder_add_blob(b, "bell\a", "x", 1, NULL,
-						    &err));
+	CHECK_EQ_INT(-EINVAL,
+		     pack_builder_add_blob(b, "/abs", "x", 1, NULL, &err));
+	CHECK_EQ_INT(-EINVAL,
+		     pack_builder_add_blob(b, "a//b", "x", 1, NULL, &err));
+	CHECK_EQ_INT(-EINVAL,
+		     pack_builder_add_blob(b, "a/../b", "x", 1, NULL, &err));
+	CHECK_EQ_INT(-EINVAL,
+		     pack_builder_add_blob(b, "a/./b", "x", 1, NULL, &err));
+	CHECK_EQ_INT(-EINVAL,
+		     pack_builder_add_blob(b, "dir/", "x", 1, NULL, &err));
+	CHECK_EQ_INT(-EINVAL,
+		     pack_builder_add_blob(b, "bell\a", "x", 1, NULL, &err));
 	CHECK(strstr(err.msg, "control character") != NULL);
-	CHECK_EQ_INT(-EINVAL, pack_builder_add_blob(b, "bad\xff", "x", 1, NULL,
-						    &err));
+	CHECK_EQ_INT(-EINVAL,
+		     pack_builder_add_blob(b, "bad\xff", "x", 1, NULL, &err));
 	CHECK(strstr(err.msg, "UTF-8") != NULL);
 	/* An overlong encoding of '/' must not sneak a separator in. */
-	CHECK_EQ_INT(-EINVAL, pack_builder_add_blob(b, "a\xc0\xaf", "x", 1,
-						    NULL, &err));
+	CHECK_EQ_INT(-EINVAL,
+		     pack_builder_add_blob(b, "a\xc0\xaf", "x", 1, NULL, &err));
 	CHECK_EQ_INT(0, pack_builder_add_blob(b, "caf\xc3\xa9", "x", 1, NULL,
 					      &err));
 
 	memset(longname, 'n', PACK_NAME_MAX + 1);
 	longname[PACK_NAME_MAX + 1] = '\0';
-	CHECK_EQ_INT(-ENAMETOOLONG, pack_builder_add_blob(b, longname, "x", 1,
-							  NULL, &err));
+	CHECK_EQ_INT(-ENAMETOOLONG,
+		     pack_builder_add_blob(b, longname, "x", 1, NULL, &err));
 	longname[PACK_NAME_MAX] = '\0';
 	CHECK_EQ_INT(0, pack_builder_add_blob(b, longname, "x", 1, NULL, &err));
 
 	for (int i = 0; i < PACK_DEPTH_MAX + 1; i++)
 		strcat(deep, i ? "/d" : "d");
-	CHECK_EQ_INT(-ELOOP, pack_builder_add_blob(b, deep, "x", 1, NULL, &err));
+	CHECK_EQ_INT(-ELOOP,
+		     pack_builder_add_blob(b, deep, "x", 1, NULL, &err));
 
 	CHECK_EQ_INT(0, pack_builder_add_blob(b, "f", "x", 1, NULL, &err));
-	CHECK_EQ_INT(-EEXIST, pack_builder_add_blob(b, "f", "y", 1, NULL,
-						    &err));
-	CHECK_EQ_INT(-EEXIST, pack_builder_add_blob(b, "f/g", "y", 1, NULL,
-						    &err));
+	CHECK_EQ_INT(-EEXIST,
+		     pack_builder_add_blob(b, "f", "y", 1, NULL, &err));
+	CHECK_EQ_INT(-EEXIST,
+		     pack_builder_add_blob(b, "f/g", "y", 1, NULL, &err));
 	CHECK_EQ_INT(-EEXIST, pack_builder_add_dir(b, "f", &err));
 	/* Windows would see one of these two; refuse the second. */
-	CHECK_EQ_INT(-EEXIST, pack_builder_add_blob(b, "F", "y", 1, NULL,
-						    &err));
+	CHECK_EQ_INT(-EEXIST,
+		     pack_builder_add_blob(b, "F", "y", 1, NULL, &err));
 	CHECK(strstr(err.msg, "ignoring case") != NULL);
 	CHECK_EQ_INT(0, pack_builder_add_blob(b, "Dir/a", "y", 1, NULL, &err));
-	CHECK_EQ_INT(-EEXIST, pack_builder_add_blob(b, "DIR/b", "y", 1, NULL,
-						    &err));
+	CHECK_EQ_INT(-EEXIST,
+		     pack_builder_add_blob(b, "DIR/b", "y", 1, NULL, &err));
 	CHECK_EQ_INT(-EEXIST, pack_builder_add_dir(b, "dir", &err));
 	CHECK(pack_builder_has(b, "dIR/A"));
 	pack_builder_free(b);
@@ -193,10 +194,10 @@ static void test_extents_read_span_and_rename(void)
 	char path[64];
 	int fd = make_source(10000, path);
 	struct pack_builder *b = pack_builder_new(0);
-	struct aero_error err = {0};
+	struct aero_error err = { 0 };
 	/* Two extents out of order, as a multi-extent or shuffled file. */
-	struct pack_extent ext[2] = {{0, 5000, 3000}, {0, 100, 1000}};
-	struct pack_extent past = {0, 9000, 2000};
+	struct pack_extent ext[2] = { { 0, 5000, 3000 }, { 0, 100, 1000 } };
+	struct pack_extent past = { 0, 9000, 2000 };
 	unsigned char buf[4096], want[4096];
 	const struct pack_node *n;
 	struct pack_span span;
@@ -204,20 +205,22 @@ static void test_extents_read_span_and_rename(void)
 	int src = pack_builder_add_source(b, fd, 10000);
 
 	CHECK_EQ_INT(0, src);
-	CHECK_EQ_INT(-EIO, pack_builder_add_file(b, "past", &past, 1, NULL,
-						 &err));
+	CHECK_EQ_INT(-EIO,
+		     pack_builder_add_file(b, "past", &past, 1, NULL, &err));
 	CHECK(strstr(err.msg, "past the end") != NULL);
 	CHECK(!pack_builder_has(b, "past"));
 	CHECK_EQ_INT(0, pack_builder_add_file(b, "d/f", ext, 2, NULL, &err));
 	CHECK_EQ_INT(0, pack_builder_add_file(b, "empty", NULL, 0, NULL, &err));
 	CHECK_EQ_INT(0, pack_builder_finish(b, &p));
-	close(fd);	/* the pack has its own descriptor */
+	close(fd); /* the pack has its own descriptor */
 
 	n = pack_lookup_path(p, "d/f");
 	CHECK_EQ_UINT(4000, pack_node_size(n));
 	for (size_t i = 0; i < 4000; i++)
-		want[i] = (unsigned char)((i < 3000 ? 5000 + i : 100 + i - 3000) *
-					  7 + 3);
+		want[i] = (unsigned char)((i < 3000 ? 5000 + i :
+						      100 + i - 3000) *
+						  7 +
+					  3);
 	CHECK_EQ_INT(4000, pack_node_read(p, n, buf, sizeof(buf), 0));
 	CHECK_EQ_MEM(want, buf, 4000);
 	/* A read across the extent boundary. */
@@ -284,7 +287,7 @@ static void test_source_changed_in_place(void)
 		nanosleep(&tick, NULL);
 		if (trunc)
 			CHECK_EQ_INT(0, ftruncate(fd, 3000));
-		else	/* same size, one byte outside the file's extent */
+		else /* same size, one byte outside the file's extent */
 			CHECK_EQ_INT(1, pwrite(fd, "x", 1, 3500));
 		CHECK_EQ_INT(-EIO, pack_source_check(p, 0));
 		CHECK_EQ_INT(-EIO, pack_node_read(p, n, buf, 1000, 0));
@@ -309,8 +312,7 @@ static void test_blob_span_and_refs(void)
 	CHECK_EQ_INT(0, pack_builder_finish(b, &p));
 	n = pack_lookup_path(p, "a");
 	CHECK_EQ_INT(0, pack_node_span(p, n, 1, &span));
-	CHECK(span.fd == -1 && span.len == 2 &&
-	      memcmp(span.mem, "bc", 2) == 0);
+	CHECK(span.fd == -1 && span.len == 2 && memcmp(span.mem, "bc", 2) == 0);
 	CHECK_EQ_INT(-5, pack_epoch(pack_ref(p)));
 	pack_unref(p);
 	/* Still alive after one of two references is gone. */
@@ -331,8 +333,8 @@ static void test_failed_add_leaves_builder_intact(void)
 	char path[64], name[32];
 	int fd = make_source(10000, path);
 	struct pack_builder *b = pack_builder_new(0);
-	struct aero_error err = {0};
-	struct pack_extent ext = {0, 0, 5000};
+	struct aero_error err = { 0 };
+	struct pack_extent ext = { 0, 0, 5000 };
 	struct pack *p;
 
 	CHECK_EQ_INT(0, pack_builder_add_source(b, fd, 10000));
@@ -385,16 +387,17 @@ static void test_wide_directory(void)
 
 	for (int i = 0; i < 50000; i++) {
 		snprintf(name, sizeof(name), "w/%05d", 49999 - i);
-		CHECK_EQ_INT(0, pack_builder_add_blob(b, name, "", 0, NULL, NULL));
+		CHECK_EQ_INT(0,
+			     pack_builder_add_blob(b, name, "", 0, NULL, NULL));
 	}
 	CHECK_EQ_INT(0, pack_builder_finish(b, &p));
 	CHECK_EQ_UINT(50002, pack_node_count(p));
 	CHECK_EQ_STR("00000",
-		     pack_node_name(pack_node_child(pack_lookup_path(p, "w"), 0)));
+		     pack_node_name(
+			     pack_node_child(pack_lookup_path(p, "w"), 0)));
 	CHECK(pack_lookup_path(p, "w/31337") != NULL);
 	pack_unref(p);
 }
-
 
 /*
  * Issue 15: names that collide on Windows only outside ASCII.  NTFS
@@ -421,8 +424,8 @@ static void test_unicode_case(void)
 
 		CHECK_EQ_INT(0, pack_builder_add_blob(b, pairs[i][0], "a", 1,
 						      NULL, &err));
-		if (pack_builder_add_blob(b, pairs[i][1], "b", 1, NULL,
-					  &err) != -EEXIST)
+		if (pack_builder_add_blob(b, pairs[i][1], "b", 1, NULL, &err) !=
+		    -EEXIST)
 			FAIL_AT("%s and %s both added", pairs[i][0],
 				pairs[i][1]);
 		else
@@ -440,8 +443,8 @@ static void test_unicode_case(void)
 		 * sign (upper case already), Deseret (not in the BMP) */
 		static const char *const distinct[] = {
 			"stra\xc3\x9f\x65", "STRASSE",
-			"\xc4\xb1", "I",
-			"\xe2\x84\xaa", "k",
+			"\xc4\xb1",	    "I",
+			"\xe2\x84\xaa",	    "k",
 			"\xf0\x90\x90\xa8", "\xf0\x90\x90\x80",
 		};
 
@@ -457,13 +460,13 @@ static void test_unicode_case(void)
 	CHECK_EQ_UINT('Z', upcase_cp('z'));
 	CHECK_EQ_UINT('{', upcase_cp('{'));
 	CHECK_EQ_UINT(0xc0, upcase_cp(0xe0));
-	CHECK_EQ_UINT(0xf7, upcase_cp(0xf7));		/* division sign */
-	CHECK_EQ_UINT(0x178, upcase_cp(0xff));		/* ÿ -> Ÿ */
+	CHECK_EQ_UINT(0xf7, upcase_cp(0xf7));  /* division sign */
+	CHECK_EQ_UINT(0x178, upcase_cp(0xff)); /* ÿ -> Ÿ */
 	CHECK_EQ_UINT(0x100, upcase_cp(0x101));
 	CHECK_EQ_UINT(0x100, upcase_cp(0x100));
-	CHECK_EQ_UINT(0x3a3, upcase_cp(0x3c2));		/* final sigma */
+	CHECK_EQ_UINT(0x3a3, upcase_cp(0x3c2)); /* final sigma */
 	CHECK_EQ_UINT(0x42f, upcase_cp(0x44f));
-	CHECK_EQ_UINT(0x10a0, upcase_cp(0x2d00));	/* Georgian */
+	CHECK_EQ_UINT(0x10a0, upcase_cp(0x2d00)); /* Georgian */
 	CHECK_EQ_UINT(0xff3a, upcase_cp(0xff5a));
 	CHECK_EQ_UINT(0xdf, upcase_cp(0xdf));
 	CHECK_EQ_UINT(0x131, upcase_cp(0x131));
@@ -490,16 +493,16 @@ static void test_file_max(void)
 	struct pack_extent max = { 0, 0, PACK_FILE_MAX + 1 };
 
 	CHECK_EQ_INT(0, pack_builder_add_source(b, fd, 1ull << 40));
-	CHECK_EQ_INT(-EFBIG, pack_builder_add_file(b, "big", big, 2, NULL,
-						   &err));
+	CHECK_EQ_INT(-EFBIG,
+		     pack_builder_add_file(b, "big", big, 2, NULL, &err));
 	CHECK(strstr(err.msg, "big: more than 4294967295 bytes") != NULL);
-	CHECK_EQ_INT(-EFBIG, pack_builder_add_file(b, "max", &max, 1, NULL,
-						   &err));
+	CHECK_EQ_INT(-EFBIG,
+		     pack_builder_add_file(b, "max", &max, 1, NULL, &err));
 	CHECK(!pack_builder_has(b, "big") && !pack_builder_has(b, "max"));
 	/* 4 GiB - 1 itself passes the limit and fails the read. */
 	max.length = PACK_FILE_MAX;
-	CHECK_EQ_INT(-EIO, pack_builder_add_file(b, "max", &max, 1, NULL,
-						 &err));
+	CHECK_EQ_INT(-EIO,
+		     pack_builder_add_file(b, "max", &max, 1, NULL, &err));
 	pack_builder_free(b);
 	close(fd);
 	unlink(path);
@@ -528,8 +531,7 @@ static void test_same_extents_hashed_once(void)
 	CHECK_EQ_INT(0, pack_builder_add_file(b, "b", ext, 2, sha2, &err));
 	CHECK_EQ_MEM(sha1, sha2, 32);
 	/* Another extent list is read, and fails: the source shrank. */
-	CHECK_EQ_INT(-EIO, pack_builder_add_file(b, "c", other, 2, NULL,
-						 &err));
+	CHECK_EQ_INT(-EIO, pack_builder_add_file(b, "c", other, 2, NULL, &err));
 	CHECK_EQ_INT(0, pack_builder_finish(b, &p));
 	n = pack_lookup_path(p, "b");
 	CHECK(n != NULL);
@@ -588,7 +590,8 @@ static void test_fd_limit(void)
 	CHECK(WIFEXITED(st));
 	if (WIFEXITED(st) && WEXITSTATUS(st))
 		FAIL_AT("200 sources at soft limit 64: child status %d "
-			"(2: EMFILE)", WEXITSTATUS(st));
+			"(2: EMFILE)",
+			WEXITSTATUS(st));
 	pid = fork();
 	assert(pid >= 0);
 	if (pid == 0)

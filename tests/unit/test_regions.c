@@ -90,9 +90,9 @@ static void test_build_and_find(void)
 			break;
 		}
 		case 2:
-			CHECK_EQ_INT(0, regions_append_data(rs, blob,
-							    sizeof(blob),
-							    false));
+			CHECK_EQ_INT(0,
+				     regions_append_data(rs, blob, sizeof(blob),
+							 false));
 			break;
 		default:
 			CHECK_EQ_INT(0, regions_pad(rs, 2048));

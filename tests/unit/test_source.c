@@ -32,19 +32,24 @@
 #include "catalog/source/source.h"
 #include "tests/harness.h"
 
-enum kind { K_DIR, K_FILE, K_LINK, K_HARD };
+enum kind {
+	K_DIR,
+	K_FILE,
+	K_LINK,
+	K_HARD
+};
 
 struct tent {
 	const char *path;
 	enum kind kind;
 	size_t size;
-	const char *target;	/* symlink text or hard link source */
+	const char *target; /* symlink text or hard link source */
 };
 
-#define LONGNAME                                                              \
-	"long/a-name-of-two-hundred-characters-"                              \
-	"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"   \
-	"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"   \
+#define LONGNAME                                                               \
+	"long/a-name-of-two-hundred-characters-"                               \
+	"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"    \
+	"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"    \
 	"xxxxxxxxxxxxxxxxxxxxxxxxxxxx.txt"
 
 static const struct tent tree[] = {
@@ -107,7 +112,8 @@ static size_t content_index(const char *path)
 	for (size_t i = 0; i < NTREE; i++)
 		if (strcmp(tree[i].path, path) == 0)
 			return tree[i].kind == K_HARD ?
-			       content_index(tree[i].target) : i;
+				       content_index(tree[i].target) :
+				       i;
 	return (size_t)-1;
 }
 
@@ -216,8 +222,7 @@ static uint8_t *read_extents(const struct source *s,
 }
 
 /* Reads all of directory-source file N through source_node_open(). */
-static uint8_t *read_opened(const struct source *s,
-			    const struct source_node *n)
+static uint8_t *read_opened(const struct source *s, const struct source_node *n)
 {
 	size_t size = source_node_size(n), pos = 0;
 	uint8_t *buf;
@@ -274,8 +279,8 @@ static size_t count_nodes(const struct source_node *n)
 		total += 1 + count_nodes(c);
 		/* Children in bytewise order, no duplicates. */
 		if (i > 0)
-			CHECK(strcmp(source_node_name(source_node_child(n,
-									i - 1)),
+			CHECK(strcmp(source_node_name(
+					     source_node_child(n, i - 1)),
 				     source_node_name(c)) < 0);
 	}
 	return total;
@@ -284,12 +289,12 @@ static size_t count_nodes(const struct source_node *n)
 /* How one authoring variant spells and keeps names. */
 struct variant {
 	const char *what;
-	const char *names;	/* expected source_names() */
-	bool links;		/* symlinks kept (Rock Ridge) */
-	bool deep;		/* paths deeper than 8 levels kept */
-	unsigned maxname;	/* names cut to this many characters, or 0 */
-	bool plain;		/* uppercase 8.3 names */
-	const char *label;	/* expected label, or NULL */
+	const char *names; /* expected source_names() */
+	bool links;	   /* symlinks kept (Rock Ridge) */
+	bool deep;	   /* paths deeper than 8 levels kept */
+	unsigned maxname;  /* names cut to this many characters, or 0 */
+	bool plain;	   /* uppercase 8.3 names */
+	const char *label; /* expected label, or NULL */
 	const char *argv[16];
 };
 
@@ -297,24 +302,56 @@ struct variant {
 #define TREE "@TREE@"
 
 static const struct variant variants[] = {
-	{ "genisoimage -r -iso-level 4", "rockridge", true, true, 0, false,
+	{ "genisoimage -r -iso-level 4",
+	  "rockridge",
+	  true,
+	  true,
+	  0,
+	  false,
 	  "virtio-win-0.1.285",
-	  { "genisoimage", "-quiet", "-r", "-iso-level", "4",
-	    "-input-charset", "iso8859-1", "-V", "virtio-win-0.1.285", "-o",
-	    OUT, TREE, NULL } },
-	{ "genisoimage -r -J", "rockridge", true, true, 0, false, NULL,
+	  { "genisoimage", "-quiet", "-r", "-iso-level", "4", "-input-charset",
+	    "iso8859-1", "-V", "virtio-win-0.1.285", "-o", OUT, TREE, NULL } },
+	{ "genisoimage -r -J",
+	  "rockridge",
+	  true,
+	  true,
+	  0,
+	  false,
+	  NULL,
 	  { "genisoimage", "-quiet", "-r", "-J", "-o", OUT, TREE, NULL } },
-	{ "xorriso -as mkisofs -r -iso-level 4", "rockridge", true, true, 0,
-	  false, "VIRTIO-WIN",
+	{ "xorriso -as mkisofs -r -iso-level 4",
+	  "rockridge",
+	  true,
+	  true,
+	  0,
+	  false,
+	  "VIRTIO-WIN",
 	  { "xorriso", "-as", "mkisofs", "-quiet", "-r", "-iso-level", "4",
 	    "-V", "VIRTIO-WIN", "-o", OUT, TREE, NULL } },
-	{ "genisoimage -J", "joliet", false, false, 64, false, NULL,
+	{ "genisoimage -J",
+	  "joliet",
+	  false,
+	  false,
+	  64,
+	  false,
+	  NULL,
 	  { "genisoimage", "-quiet", "-J", "-o", OUT, TREE, NULL } },
-	{ "genisoimage -iso-level 4", "iso9660:1999", false, true, 0, false,
+	{ "genisoimage -iso-level 4",
+	  "iso9660:1999",
+	  false,
+	  true,
+	  0,
+	  false,
 	  NULL,
 	  { "genisoimage", "-quiet", "-iso-level", "4", "-o", OUT, TREE,
 	    NULL } },
-	{ "genisoimage (plain)", "iso9660", false, false, 0, true, "CDROM",
+	{ "genisoimage (plain)",
+	  "iso9660",
+	  false,
+	  false,
+	  0,
+	  true,
+	  "CDROM",
 	  { "genisoimage", "-quiet", "-o", OUT, TREE, NULL } },
 };
 
@@ -365,8 +402,8 @@ struct seen {
 	char path[512];
 	enum source_node_type type;
 	uint64_t size;
-	uint8_t *data;		/* files only */
-	char hardlink[512];	/* libarchive hard link target */
+	uint8_t *data;	    /* files only */
+	char hardlink[512]; /* libarchive hard link target */
 };
 
 static int seen_cmp(const void *a, const void *b)
@@ -452,8 +489,7 @@ static size_t collect_archive(const char *image, struct seen *v, size_t cap)
 							 e->size - got);
 
 			if (r <= 0) {
-				FAIL_AT("libarchive short read of %s",
-					e->path);
+				FAIL_AT("libarchive short read of %s", e->path);
 				break;
 			}
 			got += (uint64_t)r;
@@ -481,7 +517,9 @@ static size_t collect_archive(const char *image, struct seen *v, size_t cap)
 /* Our tree of IMAGE equals libarchive's: names, types, sizes, bytes. */
 static void cross_check_libarchive(const struct source *s, const char *image)
 {
-	enum { CAP = 16384 };
+	enum {
+		CAP = 16384
+	};
 	struct seen *ours = calloc(CAP, sizeof(*ours));
 	struct seen *theirs = calloc(CAP, sizeof(*theirs));
 	size_t n1 = 0, n2;
@@ -539,8 +577,8 @@ static void check_variant(const struct variant *v, const char *image)
 		const struct source_node *n;
 		bool longname = v->maxname &&
 				strlen(strrchr(e->path, '/') ?
-				       strrchr(e->path, '/') + 1 : e->path) >
-				v->maxname;
+					       strrchr(e->path, '/') + 1 :
+					       e->path) > v->maxname;
 		uint8_t *data;
 
 		/* ECMA-119 6.8.2.1: 8 directory levels at most, root too. */
@@ -548,9 +586,9 @@ static void check_variant(const struct variant *v, const char *image)
 		    (depth_of(e->path) - (e->kind != K_DIR) > 7 && !v->deep))
 			continue;
 		expected++;
-		if (longname || (v->plain && (!is_83(e->path) ||
-					      !parent_is_83(e->path))))
-			continue;	/* present under a mangled name */
+		if (longname ||
+		    (v->plain && (!is_83(e->path) || !parent_is_83(e->path))))
+			continue; /* present under a mangled name */
 		n = lookup(s, e->path);
 		CHECK(n != NULL);
 		if (!n) {
@@ -560,7 +598,8 @@ static void check_variant(const struct variant *v, const char *image)
 		/* Exact case, except where ISO9660 level 1 uppercases. */
 		if (!v->plain)
 			CHECK_EQ_STR(strrchr(e->path, '/') ?
-				     strrchr(e->path, '/') + 1 : e->path,
+					     strrchr(e->path, '/') + 1 :
+					     e->path,
 				     source_node_name(n));
 		switch (e->kind) {
 		case K_DIR:
@@ -627,9 +666,9 @@ static void test_images(void)
 		for (size_t j = 0; j < 16; j++) {
 			const char *a = v->argv[j];
 
-			argv[j] = (char *)(a && strcmp(a, OUT) == 0 ? image :
-					   a && strcmp(a, TREE) == 0 ?
-					   treedir : a);
+			argv[j] = (char *)(a && strcmp(a, OUT) == 0  ? image :
+					   a && strcmp(a, TREE) == 0 ? treedir :
+								       a);
 			if (!a)
 				break;
 		}
@@ -749,8 +788,7 @@ static void check_path_once(const struct aero_error *err, const char *path,
 	size_t n = strlen(path);
 
 	if (strncmp(err->msg, path, n) != 0 || strncmp(err->msg + n, ": ", 2))
-		FAIL_AT("\"%s\" does not start with \"%s: \"", err->msg,
-			path);
+		FAIL_AT("\"%s\" does not start with \"%s: \"", err->msg, path);
 	else if (strstr(err->msg + n, path))
 		FAIL_AT("\"%s\" names the path twice", err->msg);
 	if (!strstr(err->msg, says))
@@ -772,7 +810,10 @@ static void test_directory_hostile(void)
 	write_file(p, 0, 1);
 	snprintf(p, sizeof(p), "%s/ctl\x01name", d);
 	write_file(p, 0, 1);
-	snprintf(p, sizeof(p), "%s/bad\xff" "utf8", d);
+	snprintf(p, sizeof(p),
+		 "%s/bad\xff"
+		 "utf8",
+		 d);
 	write_file(p, 0, 1);
 	snprintf(p, sizeof(p), "%s/Arm", d);
 	CHECK(mkdir(p, 0755) == 0);
@@ -791,14 +832,14 @@ static void test_directory_hostile(void)
 		CHECK_EQ_UINT(3, warnings);
 		CHECK_EQ_UINT(3, source_node_nchildren(r));
 		CHECK_EQ_STR("Arm", source_node_name(source_node_child(r, 0)));
-		CHECK_EQ_STR("arm", source_node_name(source_node_find(r,
-								       "arm")));
-		CHECK_EQ_STR("Arm", source_node_name(source_node_find(r,
-								       "ARM")));
+		CHECK_EQ_STR("arm",
+			     source_node_name(source_node_find(r, "arm")));
+		CHECK_EQ_STR("Arm",
+			     source_node_name(source_node_find(r, "ARM")));
 		CHECK_EQ_INT(SOURCE_NODE_OTHER,
 			     source_node_type(source_node_find(r, "escape")));
-		CHECK_EQ_UINT(0, source_node_nchildren(source_node_find(r,
-								"escape")));
+		CHECK_EQ_UINT(0, source_node_nchildren(
+					 source_node_find(r, "escape")));
 		source_close(s);
 	}
 	/* Limits. */
@@ -879,7 +920,8 @@ static void test_directory_many_files(void)
 	CHECK(waitpid(pid, &st, 0) == pid);
 	if (!WIFEXITED(st) || WEXITSTATUS(st))
 		FAIL_AT("200 files at soft limit 64: child status %d "
-			"(2: EMFILE)", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+			"(2: EMFILE)",
+			WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 	/* The hard limit is the end: a clear -EMFILE, nothing worse. */
 	pid = fork();
 	assert(pid >= 0);
@@ -953,7 +995,8 @@ static void test_joliet_name(void)
 	CHECK_EQ_STR("NetKVM", out);
 	/* U+2603 (3 bytes) and U+1D11E as a surrogate pair (4 bytes). */
 	CHECK_EQ_INT(7, isofs_joliet_name((const uint8_t *)"\x26\x03\xd8\x34"
-					  "\xdd\x1e", 6, out, sizeof(out)));
+							   "\xdd\x1e",
+					  6, out, sizeof(out)));
 	CHECK_EQ_MEM("\xe2\x98\x83\xf0\x9d\x84\x9e", out, 8);
 	CHECK_EQ_INT(-1, isofs_joliet_name((const uint8_t *)"\xd8\x34\0a", 4,
 					   out, sizeof(out)));
@@ -963,8 +1006,8 @@ static void test_joliet_name(void)
 					   sizeof(out)));
 	CHECK_EQ_INT(-1, isofs_joliet_name((const uint8_t *)"\0a\0\0", 4, out,
 					   sizeof(out)));
-	CHECK_EQ_INT(-1, isofs_joliet_name((const uint8_t *)"\0a\0b", 4, out,
-					   2));
+	CHECK_EQ_INT(-1,
+		     isofs_joliet_name((const uint8_t *)"\0a\0b", 4, out, 2));
 }
 
 /* Opens tests/hostile/isofs/NAME with LIM; returns rc, *S on success. */
@@ -974,8 +1017,8 @@ static int open_hostile(const char *name, const struct source_limits *lim,
 	const char *root = getenv("AEROFS_SOURCE_ROOT");
 	char p[512];
 
-	snprintf(p, sizeof(p), "%s/tests/hostile/isofs/%s",
-		 root ? root : ".", name);
+	snprintf(p, sizeof(p), "%s/tests/hostile/isofs/%s", root ? root : ".",
+		 name);
 	return source_open(p, lim, s, err);
 }
 
@@ -990,8 +1033,7 @@ static bool open_ok(const char *name, const struct source_limits *lim,
 	int rc = open_hostile(name, lim, s, &err);
 
 	if (rc < 0) {
-		FAIL_AT("%s: expected to open, got %d (%s)", name, rc,
-			err.msg);
+		FAIL_AT("%s: expected to open, got %d (%s)", name, rc, err.msg);
 		*s = NULL;
 		return false;
 	}
@@ -1003,12 +1045,13 @@ static void test_hostile(void)
 	static const struct {
 		const char *file;
 		int rc;
-		const char *says;	/* part of the message, or NULL */
+		const char *says; /* part of the message, or NULL */
 	} cases[] = {
 		{ "not-iso-html.iso", -EINVAL, "HTML page" },
 		{ "truncated-descriptors.iso", -EIO, "volume descriptors" },
-		{ "no-terminator.iso", -EIO, "no volume descriptor set "
-					     "terminator" },
+		{ "no-terminator.iso", -EIO,
+		  "no volume descriptor set "
+		  "terminator" },
 		{ "truncated-directory.iso", -EIO, "past the end" },
 		{ "truncated-file.iso", -EIO, "\"BIG.BIN\": extent" },
 		{ "extent-past-end.iso", -EIO, "past the end" },
@@ -1018,25 +1061,31 @@ static void test_hostile(void)
 		{ "directory-cycle.iso", -ELOOP, "\"A/B\": directory loop" },
 		{ "overlapping-directories.iso", -EIO, "directories overlap" },
 		/* Issue 15: 64 parts that each cover the whole image. */
-		{ "multi-extent-dos.iso", -EIO, "\"PDB.PDB\": multi-extent "
+		{ "multi-extent-dos.iso", -EIO,
+		  "\"PDB.PDB\": multi-extent "
 		  "file: its parts add up to more than the image" },
-		{ "multi-extent-overlap.iso", -EIO, "\"BIG.BIN\": extent at "
+		{ "multi-extent-overlap.iso", -EIO,
+		  "\"BIG.BIN\": extent at "
 		  "byte 63488, 2048 bytes, overlaps \"BIG.BIN\"" },
 		{ "multi-extent-repeat.iso", -EIO, "repeats a part of" },
-		{ "files-overlap.iso", -EIO, "\"B.BIN\": extent at byte "
+		{ "files-overlap.iso", -EIO,
+		  "\"B.BIN\": extent at byte "
 		  "63488, 2048 bytes, overlaps \"A.BIN\"" },
-		{ "shared-part.iso", -EIO, "is shared with, but the file "
+		{ "shared-part.iso", -EIO,
+		  "is shared with, but the file "
 		  "differs from," },
 		{ "directory-dag-bomb.iso", -EIO, "shared too often" },
-		{ "shared-too-often.iso", -EIO, "files add up to 8192000 bytes, "
+		{ "shared-too-often.iso", -EIO,
+		  "files add up to 8192000 bytes, "
 		  "more than 64 times the image" },
 		{ "deep-tree.iso", -E2BIG, "deeper than 64" },
 		{ "zisofs.iso", -ENOTSUP, "zisofs" },
 		{ "ce-loop.iso", -ELOOP, "CE loop" },
 		{ "ce-outside.iso", -EIO, "continuation area" },
 		/* Plain names with an ESC: shown as "?", not sent raw. */
-		{ "ce-shared.iso", -EIO, "\"?\": system use continuation "
-					 "areas overlap" },
+		{ "ce-shared.iso", -EIO,
+		  "\"?\": system use continuation "
+		  "areas overlap" },
 		{ "multi-extent-broken.iso", -EIO, "before its last extent" },
 		{ "multi-extent-unterminated.iso", -EIO, "lacks its last" },
 		{ "interleaved.iso", -ENOTSUP, "interleaved" },
@@ -1080,8 +1129,7 @@ static void test_hostile(void)
 	}
 }
 
-static const struct source_node *find1(const struct source *s,
-				       const char *name)
+static const struct source_node *find1(const struct source *s, const char *name)
 {
 	return source_node_find(source_root(s), name);
 }
@@ -1147,8 +1195,9 @@ static void test_hostile_contents(void)
 	CHECK_EQ_INT(-E2BIG, open_hostile("wide-tree.iso", &lim, &s, &err));
 	if (open_ok("wide-tree.iso", NULL, &s)) {
 		CHECK_EQ_UINT(1500, source_node_nchildren(source_root(s)));
-		CHECK_EQ_STR("F01499.TXT", source_node_name(source_node_child(
-					   source_root(s), 1499)));
+		CHECK_EQ_STR("F01499.TXT",
+			     source_node_name(
+				     source_node_child(source_root(s), 1499)));
 		source_close(s);
 	}
 	lim.max_nodes = 0;
@@ -1321,11 +1370,13 @@ static void compare_trees(const struct source *sa, const struct source_node *a,
 static void test_fixture(void)
 {
 	static const char *const variants_rr[] = {
-		"virtio-win-rr.iso", "virtio-win-rr-joliet.iso",
+		"virtio-win-rr.iso",
+		"virtio-win-rr-joliet.iso",
 		"virtio-win-xorriso.iso",
 	};
 	static const char *const variants_other[] = {
-		"virtio-win-joliet.iso", "virtio-win-plain.iso",
+		"virtio-win-joliet.iso",
+		"virtio-win-plain.iso",
 	};
 	const char *build = getenv("AEROFS_BUILD_ROOT");
 	struct aero_error err = { 0 };
@@ -1371,7 +1422,7 @@ static void test_fixture(void)
 		return;
 	for (size_t i = 0; i < 5; i++) {
 		const char *name = i < 3 ? variants_rr[i] :
-				   variants_other[i - 3];
+					   variants_other[i - 3];
 		int64_t t = 0;
 
 		snprintf(p, sizeof(p), "%s/%s", base, name);
@@ -1380,8 +1431,10 @@ static void test_fixture(void)
 			FAIL_AT("%s", err.msg);
 			continue;
 		}
-		CHECK_EQ_STR(i < 3 ? "rockridge" : i == 3 ? "joliet" :
-			     "iso9660", source_names(img));
+		CHECK_EQ_STR(i < 3  ? "rockridge" :
+			     i == 3 ? "joliet" :
+				      "iso9660",
+			     source_names(img));
 		CHECK_EQ_STR(label, source_volume_label(img));
 		CHECK(source_volume_time(img, &t));
 		CHECK_EQ_INT(epoch, t);

@@ -84,12 +84,12 @@ static void all_bars(uint64_t len)
 	}
 }
 
-#define CHECK_REGION(r, b, off, len_)                                         \
-	do {                                                                  \
-		CHECK((r).present);                                           \
-		CHECK_EQ_UINT(b, (r).bar);                                    \
-		CHECK_EQ_UINT(off, (r).offset);                               \
-		CHECK_EQ_UINT(len_, (r).length);                              \
+#define CHECK_REGION(r, b, off, len_)                                          \
+	do {                                                                   \
+		CHECK((r).present);                                            \
+		CHECK_EQ_UINT(b, (r).bar);                                     \
+		CHECK_EQ_UINT(off, (r).offset);                                \
+		CHECK_EQ_UINT(len_, (r).length);                               \
 	} while (0)
 
 /* ---- success paths ---- */
@@ -318,7 +318,7 @@ static void test_header_truncated(void)
 	CHECK_EQ_UINT(0x40, caps.err_offset);
 	/* any cap, not only a vendor one: its next byte (0x41) is missing */
 	build_multi_bar();
-	cfg[0x40] = 0x05;	/* MSI */
+	cfg[0x40] = 0x05; /* MSI */
 	cfg[0x41] = 0x00;
 	CHECK_EQ_INT(VIRTIO_PCI_CAP_HEADER_TRUNCATED, parse(0x41));
 	CHECK_EQ_UINT(0x40, caps.err_offset);
@@ -372,7 +372,7 @@ static void test_longest_list(void)
 {
 	reset_cfg();
 	for (unsigned off = 0x40; off < 0x100; off += 4) {
-		cfg[off] = 0x0A;	/* some non-vendor id */
+		cfg[off] = 0x0A; /* some non-vendor id */
 		cfg[off + 1] = (uint8_t)(off + 4 < 0x100 ? off + 4 : 0);
 	}
 	CHECK_EQ_INT(VIRTIO_PCI_CAP_MISSING_COMMON_CFG, parse(256));
@@ -432,7 +432,7 @@ static void test_cap_crossing_0x100(void)
 	CHECK_EQ_UINT(0xF8, caps.err_offset);
 	/* at 0xFC only the 4-byte header fits; still truncated */
 	build_multi_bar();
-	cfg[0x83] = 0x77;	/* the DEVICE cap at 0xFC is the first */
+	cfg[0x83] = 0x77; /* the DEVICE cap at 0xFC is the first */
 	cfg[0x81] = 0xFC;
 	add_cap(0xFC, 0, VIRTIO_PCI_CAP_DEVICE_CFG, 0, 0, 0, 16);
 	CHECK_EQ_INT(VIRTIO_PCI_CAP_TRUNCATED, parse(4096));
@@ -502,7 +502,7 @@ static void test_missing_each(void)
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		build_multi_bar();
-		cfg[cases[i].off + 3] = 0x77;	/* reserved: ignored */
+		cfg[cases[i].off + 3] = 0x77; /* reserved: ignored */
 		CHECK_EQ_INT(cases[i].err, parse(256));
 		CHECK_EQ_UINT(0, caps.err_offset);
 	}
@@ -542,12 +542,12 @@ static void test_offset_alignment(void)
 		uint32_t off;
 		enum virtio_pci_cap_err err;
 	} cases[] = {
-		{ 0x40, 0x1002, VIRTIO_PCI_CAP_OFFSET_UNALIGNED },	/* 4 */
+		{ 0x40, 0x1002, VIRTIO_PCI_CAP_OFFSET_UNALIGNED }, /* 4 */
 		{ 0x40, 0x1004, VIRTIO_PCI_CAP_OK },
-		{ 0x54, 0x2001, VIRTIO_PCI_CAP_OFFSET_UNALIGNED },	/* 2 */
+		{ 0x54, 0x2001, VIRTIO_PCI_CAP_OFFSET_UNALIGNED }, /* 2 */
 		{ 0x54, 0x2002, VIRTIO_PCI_CAP_OK },
-		{ 0x70, 0x3001, VIRTIO_PCI_CAP_OK },			/* 1 */
-		{ 0x80, 0x4002, VIRTIO_PCI_CAP_OFFSET_UNALIGNED },	/* 4 */
+		{ 0x70, 0x3001, VIRTIO_PCI_CAP_OK },		   /* 1 */
+		{ 0x80, 0x4002, VIRTIO_PCI_CAP_OFFSET_UNALIGNED }, /* 4 */
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -587,12 +587,12 @@ static void test_region_outside_bar(void)
 	build_multi_bar();
 	all_bars(0x10000);
 	CHECK_EQ_INT(VIRTIO_PCI_CAP_OK, parse_bars(256));
-	bars[2].length = 0x2200;	/* notify 0x2000 + 0x200: exact fit */
+	bars[2].length = 0x2200; /* notify 0x2000 + 0x200: exact fit */
 	CHECK_EQ_INT(VIRTIO_PCI_CAP_OK, parse_bars(256));
 	bars[2].length = 0x21FF;
 	CHECK_EQ_INT(VIRTIO_PCI_CAP_REGION_OUTSIDE_BAR, parse_bars(256));
 	CHECK_EQ_UINT(0x54, caps.err_offset);
-	bars[2].length = 0;		/* unknown: no check */
+	bars[2].length = 0; /* unknown: no check */
 	CHECK_EQ_INT(VIRTIO_PCI_CAP_OK, parse_bars(256));
 }
 
@@ -674,8 +674,7 @@ static void test_notify_io_and_memory(void)
 	CHECK(caps.notify_io_first);
 	CHECK(virtio_pci_notify_select(&caps, true, true) == &caps.notify_io);
 	CHECK(virtio_pci_notify_select(&caps, true, false) == &caps.notify);
-	CHECK(virtio_pci_notify_select(&caps, false, true) ==
-	      &caps.notify_io);
+	CHECK(virtio_pci_notify_select(&caps, false, true) == &caps.notify_io);
 	CHECK(virtio_pci_notify_select(&caps, false, false) == NULL);
 	CHECK(virtio_pci_notify_select(NULL, true, true) == NULL);
 	/* memory listed first: 0x34 -> 0x40 ... 0x80 -> 0x90 -> end */
@@ -686,8 +685,7 @@ static void test_notify_io_and_memory(void)
 	CHECK(caps.notify.present && caps.notify_io.present);
 	CHECK(!caps.notify_io_first);
 	CHECK(virtio_pci_notify_select(&caps, true, true) == &caps.notify);
-	CHECK(virtio_pci_notify_select(&caps, false, true) ==
-	      &caps.notify_io);
+	CHECK(virtio_pci_notify_select(&caps, false, true) == &caps.notify_io);
 	/* back to I/O first for the rest */
 	cfg[0x34] = 0x90;
 	cfg[0x91] = 0x40;
@@ -730,12 +728,12 @@ static void test_bars_decode(void)
 	struct virtio_pci_bar b[6];
 
 	reset_cfg();
-	put_bar(0, 0x0000C001);		/* I/O at 0xC000 */
-	put_bar(1, 0xFEBF1000);		/* 32-bit memory */
-	put_bar(2, 0xE000000C);		/* 64-bit prefetchable ... */
-	put_bar(3, 0x00000001);		/* ... at 0x1_E0000000 */
-	put_bar(4, 0x00000000);		/* unimplemented */
-	put_bar(5, 0xFD000008);		/* 32-bit prefetchable */
+	put_bar(0, 0x0000C001); /* I/O at 0xC000 */
+	put_bar(1, 0xFEBF1000); /* 32-bit memory */
+	put_bar(2, 0xE000000C); /* 64-bit prefetchable ... */
+	put_bar(3, 0x00000001); /* ... at 0x1_E0000000 */
+	put_bar(4, 0x00000000); /* unimplemented */
+	put_bar(5, 0xFD000008); /* 32-bit prefetchable */
 	CHECK_EQ_INT(0, virtio_pci_bars_decode(cfg, 256, b));
 	CHECK(b[0].present && b[0].space == VIRTIO_PCI_SPACE_IO);
 	CHECK_EQ_UINT(0xC000, b[0].base);
@@ -751,7 +749,7 @@ static void test_bars_decode(void)
 	CHECK(!b[4].present && !b[4].upper_half);
 	CHECK(b[5].present && b[5].prefetchable && !b[5].is_64bit);
 	for (int i = 0; i < 6; i++)
-		CHECK_EQ_UINT(0, b[i].length);	/* not in config space */
+		CHECK_EQ_UINT(0, b[i].length); /* not in config space */
 	/* a 64-bit BAR with base 0 (unassigned) is still implemented */
 	put_bar(2, 0x00000004);
 	put_bar(3, 0);
@@ -780,7 +778,7 @@ static void test_bars_decode(void)
 	CHECK(bars[1].upper_half && !bars[1].present);
 	CHECK_EQ_INT(VIRTIO_PCI_CAP_MISSING_ISR_CFG, parse_bars(256));
 	CHECK(caps.anomalies & VIRTIO_PCI_ANOM_ABSENT_BAR);
-	CHECK(!caps.isr.present);	/* ISR is in bar 1 */
+	CHECK(!caps.isr.present); /* ISR is in bar 1 */
 	CHECK_EQ_INT(VIRTIO_PCI_SPACE_MEMORY, caps.common.space);
 	CHECK_EQ_INT(VIRTIO_PCI_SPACE_MEMORY, caps.notify.space);
 	/* bar 1 as its own 32-bit BAR: all four found */
@@ -800,7 +798,7 @@ static void test_bars_decode_headers(void)
 	reset_cfg();
 	put_bar(0, 0xFEBF0000);
 	put_bar(1, 0xFEBE0000);
-	put_bar(2, 0xFEBD0000);	/* a bridge's bus numbers, not a BAR */
+	put_bar(2, 0xFEBD0000); /* a bridge's bus numbers, not a BAR */
 	cfg[0x0E] = 0x81;	/* multi-function bridge: type 1 */
 	CHECK_EQ_INT(0, virtio_pci_bars_decode(cfg, 256, b));
 	CHECK(b[0].present && b[1].present);
@@ -808,11 +806,11 @@ static void test_bars_decode_headers(void)
 		CHECK(!b[i].present);
 	CHECK_EQ_INT(0, virtio_pci_bars_decode(cfg, 0x18, b));
 	CHECK_EQ_INT(-EINVAL, virtio_pci_bars_decode(cfg, 0x17, b));
-	cfg[0x0E] = 0x80;	/* multi-function type 0 */
+	cfg[0x0E] = 0x80; /* multi-function type 0 */
 	CHECK_EQ_INT(0, virtio_pci_bars_decode(cfg, 0x28, b));
 	CHECK(b[2].present);
 	CHECK_EQ_INT(-EINVAL, virtio_pci_bars_decode(cfg, 0x27, b));
-	cfg[0x0E] = 0x02;	/* CardBus */
+	cfg[0x0E] = 0x02; /* CardBus */
 	CHECK_EQ_INT(-ENOTSUP, virtio_pci_bars_decode(cfg, 256, b));
 	for (int i = 0; i < 6; i++)
 		CHECK(!b[i].present);
@@ -851,7 +849,9 @@ static void test_extended_config_space(void)
 static void test_notify_offset(void)
 {
 	struct virtio_pci_region r = {
-		.present = true, .offset = 0x3000, .length = 0x1000,
+		.present = true,
+		.offset = 0x3000,
+		.length = 0x1000,
 		.multiplier = 4,
 	};
 	uint64_t off = 0;
@@ -870,7 +870,7 @@ static void test_notify_offset(void)
 	r.length = 0xFFE;
 	CHECK_EQ_INT(0, virtio_pci_notify_offset(&r, 1023, &off));
 	r.length = 0x1000;
-	r.multiplier = 0;	/* every queue shares one address */
+	r.multiplier = 0; /* every queue shares one address */
 	CHECK_EQ_INT(0, virtio_pci_notify_offset(&r, 0xFFFF, &off));
 	CHECK_EQ_UINT(0x3000, off);
 	r.multiplier = 0x80000000;
@@ -904,7 +904,7 @@ static void build_aero_caps(void)
 	static const struct {
 		struct virtio_pci_region *r;
 		uint32_t off, len;
-	} *p, regions[] = {
+	} * p, regions[] = {
 		{ &aero_caps.common, 0x0000, 0x100 },
 		{ &aero_caps.notify, 0x1000, 0x100 },
 		{ &aero_caps.isr, 0x2000, 0x20 },
@@ -934,8 +934,8 @@ static enum virtio_aero_layout_err aero_check(void)
 	aero_all = 0xDEAD;
 	first = virtio_aero_layout_check(&aero_caps, aero_bars, &aero_all);
 	/* the first is the lowest bit of the set, and the same without it */
-	CHECK_EQ_INT(first, virtio_aero_layout_check(&aero_caps, aero_bars,
-						     NULL));
+	CHECK_EQ_INT(first,
+		     virtio_aero_layout_check(&aero_caps, aero_bars, NULL));
 	if (first == VIRTIO_AERO_LAYOUT_OK)
 		CHECK_EQ_UINT(0, aero_all);
 	else
@@ -999,7 +999,8 @@ static void test_aero_layout_regions(void)
 		cases[i].r->offset += 0x100;
 	CHECK_EQ_INT(VIRTIO_AERO_LAYOUT_COMMON_MISMATCH, aero_check());
 	CHECK_EQ_UINT(BIT(COMMON_MISMATCH) | BIT(NOTIFY_MISMATCH) |
-		      BIT(ISR_MISMATCH) | BIT(DEVICE_MISMATCH), aero_all);
+			      BIT(ISR_MISMATCH) | BIT(DEVICE_MISMATCH),
+		      aero_all);
 	/* ISR and the multiplier wrong at once: both */
 	build_aero_caps();
 	aero_caps.isr.bar = 2;
@@ -1032,7 +1033,7 @@ static void test_aero_layout_bar0(void)
 	CHECK_EQ_INT(VIRTIO_AERO_LAYOUT_BAR0_TOO_SMALL, aero_check());
 	/* and the device page at 0x3000 is outside such a BAR0 */
 	CHECK_EQ_UINT(BIT(BAR0_TOO_SMALL) | BIT(DEVICE_MISMATCH), aero_all);
-	aero_bars[0].length = 0;	/* unknown is not enough here */
+	aero_bars[0].length = 0; /* unknown is not enough here */
 	CHECK_EQ_INT(VIRTIO_AERO_LAYOUT_BAR0_TOO_SMALL, aero_check());
 	CHECK_EQ_UINT(BIT(BAR0_TOO_SMALL), aero_all);
 }
@@ -1063,10 +1064,9 @@ static void test_aero_layout_arguments(void)
 	CHECK_EQ_UINT(BIT(BAD_ARGUMENT), all);
 	CHECK_EQ_INT(VIRTIO_AERO_LAYOUT_BAD_ARGUMENT,
 		     virtio_aero_layout_check(&aero_caps, NULL, NULL));
-	for (int e = 0; e <= VIRTIO_AERO_LAYOUT_NOTIFY_MULTIPLIER_MISMATCH;
-	     e++)
-		CHECK(strcmp(virtio_aero_layout_strerror(e),
-			     "unknown error") != 0);
+	for (int e = 0; e <= VIRTIO_AERO_LAYOUT_NOTIFY_MULTIPLIER_MISMATCH; e++)
+		CHECK(strcmp(virtio_aero_layout_strerror(e), "unknown error") !=
+		      0);
 }
 
 /*
@@ -1084,13 +1084,13 @@ static void test_aero_profile_end_to_end(void)
 	add_cap(0x64, 0x74, VIRTIO_PCI_CAP_ISR_CFG, 0, 0x2000, 0x20, 16);
 	add_cap(0x74, 0x84, VIRTIO_PCI_CAP_DEVICE_CFG, 0, 0x3000, 0x100, 16);
 	cfg[0x84] = 0x11;
-	virtio_put_le32(cfg + 0x88, 0x3100);	/* table: BIR 0 + 0x3100 */
+	virtio_put_le32(cfg + 0x88, 0x3100); /* table: BIR 0 + 0x3100 */
 	virtio_put_le32(cfg + 0x8C, 0x3130);
 	/* BAR0: 64-bit non-prefetchable memory at 0xFEB00000 */
 	virtio_put_le32(cfg + 0x10, 0xFEB00004);
 	CHECK_EQ_INT(0, virtio_pci_bars_decode(cfg, 256, bars));
 	CHECK(bars[0].is_64bit && !bars[0].prefetchable);
-	bars[0].length = 0x4000;	/* sizing, which config space lacks */
+	bars[0].length = 0x4000; /* sizing, which config space lacks */
 	CHECK_EQ_INT(VIRTIO_PCI_CAP_OK, parse_bars(256));
 	CHECK_EQ_UINT(0x84, caps.msix_offset);
 	CHECK_EQ_INT(VIRTIO_AERO_LAYOUT_OK,

@@ -33,12 +33,16 @@ static void make_cfg(uint8_t *cfg, uint16_t ven, uint16_t dev, uint8_t rev,
 	virtio_put_le16(cfg + 0x2E, ss);
 }
 
-static struct virtio_pci_identity ident(uint16_t ven, uint16_t dev,
-					uint16_t ss, uint8_t rev)
+static struct virtio_pci_identity ident(uint16_t ven, uint16_t dev, uint16_t ss,
+					uint8_t rev)
 {
 	struct virtio_pci_identity id = {
-		.vendor = ven, .device = dev, .subsys_vendor = 0x1AF4,
-		.subsys = ss, .revision = rev, .class_code = 0x010000,
+		.vendor = ven,
+		.device = dev,
+		.subsys_vendor = 0x1AF4,
+		.subsys = ss,
+		.revision = rev,
+		.class_code = 0x010000,
 	};
 
 	return id;
@@ -85,24 +89,25 @@ static void test_device_type(void)
 		int type;
 	} cases[] = {
 		{ 0x1AF4, 0x1041, 0x0001, VIRTIO_ID_NET },
-		{ 0x1AF4, 0x1042, 0x1100, VIRTIO_ID_BLOCK },	/* ss ignored */
+		{ 0x1AF4, 0x1042, 0x1100, VIRTIO_ID_BLOCK }, /* ss ignored */
 		{ 0x1AF4, 0x1052, 0x0010, VIRTIO_ID_INPUT },
 		{ 0x1AF4, 0x1059, 0x0019, VIRTIO_ID_SOUND },
 		{ 0x1AF4, 0x107F, 0x0000, 63 },
-		{ 0x1AF4, 0x1040, 0x0001, -ENODEV },	/* type 0 reserved */
-		{ 0x1AF4, 0x1080, 0x0001, -ENODEV },	/* past the range */
-		{ 0x1AF4, 0x1000, 0x0001, VIRTIO_ID_NET },	/* legacy net */
+		{ 0x1AF4, 0x1040, 0x0001, -ENODEV },	   /* type 0 reserved */
+		{ 0x1AF4, 0x1080, 0x0001, -ENODEV },	   /* past the range */
+		{ 0x1AF4, 0x1000, 0x0001, VIRTIO_ID_NET }, /* legacy net */
 		{ 0x1AF4, 0x1001, 0x0002, VIRTIO_ID_BLOCK },
-		{ 0x1AF4, 0x1018, 0x0019, VIRTIO_ID_SOUND },	/* Aero snd */
+		{ 0x1AF4, 0x1018, 0x0019, VIRTIO_ID_SOUND }, /* Aero snd */
 		{ 0x1AF4, 0x103F, 0x0004, VIRTIO_ID_RNG },
-		{ 0x1AF4, 0x1001, 0x0000, -ENODEV },	/* no type */
+		{ 0x1AF4, 0x1001, 0x0000, -ENODEV }, /* no type */
 		{ 0x1AF4, 0x0FFF, 0x0002, -ENODEV },
-		{ 0x1234, 0x1041, 0x0001, -ENODEV },	/* reference: vendor */
+		{ 0x1234, 0x1041, 0x0001, -ENODEV }, /* reference: vendor */
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct virtio_pci_identity id =
-			ident(cases[i].ven, cases[i].dev, cases[i].ss, 1);
+		struct virtio_pci_identity id = ident(cases[i].ven,
+						      cases[i].dev, cases[i].ss,
+						      1);
 
 		CHECK_EQ_INT(cases[i].type, virtio_pci_device_type(&id));
 	}
@@ -118,7 +123,7 @@ static void test_is_modern(void)
 	CHECK(virtio_pci_is_modern(&id));
 	id.device = 0x1080;
 	CHECK(!virtio_pci_is_modern(&id));
-	id.device = 0x1000;	/* reference: DEVICE_ID_NOT_MODERN */
+	id.device = 0x1000; /* reference: DEVICE_ID_NOT_MODERN */
 	CHECK(!virtio_pci_is_modern(&id));
 	id.device = 0x1041;
 	id.vendor = 0x1234;
@@ -135,15 +140,15 @@ static void test_type_names(void)
 	CHECK_EQ_STR("gpu", virtio_device_type_name(VIRTIO_ID_GPU));
 	CHECK_EQ_STR("fs", virtio_device_type_name(VIRTIO_ID_FS));
 	CHECK(virtio_device_type_name(0) == NULL);
-	CHECK(virtio_device_type_name(14) == NULL);	/* reserved */
+	CHECK(virtio_device_type_name(14) == NULL); /* reserved */
 	CHECK(virtio_device_type_name(64) == NULL);
 	CHECK(virtio_device_type_name(-1) == NULL);
 	CHECK(virtio_device_type_name(-ENODEV) == NULL);
 	CHECK(virtio_device_type_name(0x7FFFFFFF) == NULL);
 	/* the two functions take and give the same type */
 	{
-		struct virtio_pci_identity id =
-			ident(0x1AF4, 0x1042, 0x1100, 0x01);
+		struct virtio_pci_identity id = ident(0x1AF4, 0x1042, 0x1100,
+						      0x01);
 
 		CHECK_EQ_STR("block", virtio_device_type_name(
 					      virtio_pci_device_type(&id)));
@@ -157,9 +162,9 @@ static void test_hwid_parse_full(void)
 {
 	struct virtio_hwid h;
 
-	CHECK_EQ_INT(0, virtio_hwid_parse(
-				"PCI\\VEN_1AF4&DEV_1042&SUBSYS_00021AF4&REV_01",
-				&h));
+	CHECK_EQ_INT(0, virtio_hwid_parse("PCI\\VEN_1AF4&DEV_1042&SUBSYS_"
+					  "00021AF4&REV_01",
+					  &h));
 	CHECK_EQ_UINT(0x1AF4, h.vendor);
 	CHECK(h.has_device && h.has_subsys && h.has_revision);
 	CHECK(!h.has_class);
@@ -173,21 +178,19 @@ static void test_hwid_parse_forms(void)
 	struct virtio_hwid h;
 
 	/* case and surrounding blanks do not matter */
-	CHECK_EQ_INT(0, virtio_hwid_parse(" \tpci\\ven_1af4&dev_1001\r\n",
-					  &h));
+	CHECK_EQ_INT(0, virtio_hwid_parse(" \tpci\\ven_1af4&dev_1001\r\n", &h));
 	CHECK(h.has_device && !h.has_subsys && !h.has_revision);
 	CHECK_EQ_UINT(0x1001, h.device);
 	CHECK_EQ_INT(0, virtio_hwid_parse("PCI\\VEN_1AF4", &h));
 	CHECK(!h.has_device);
-	CHECK_EQ_INT(0, virtio_hwid_parse("PCI\\VEN_1AF4&DEV_1052&REV_01",
-					  &h));
+	CHECK_EQ_INT(0, virtio_hwid_parse("PCI\\VEN_1AF4&DEV_1052&REV_01", &h));
 	CHECK(h.has_revision && !h.has_subsys);
 	CHECK_EQ_INT(0, virtio_hwid_parse("PCI\\VEN_1AF4&CC_0100", &h));
 	CHECK(h.has_class && !h.has_device);
 	CHECK_EQ_UINT(0x0100, h.class_code);
 	CHECK_EQ_UINT(4, h.class_digits);
-	CHECK_EQ_INT(0, virtio_hwid_parse("PCI\\VEN_1AF4&DEV_1059&CC_040100",
-					  &h));
+	CHECK_EQ_INT(0,
+		     virtio_hwid_parse("PCI\\VEN_1AF4&DEV_1059&CC_040100", &h));
 	CHECK_EQ_UINT(0x040100, h.class_code);
 	CHECK_EQ_UINT(6, h.class_digits);
 }
@@ -199,24 +202,24 @@ static void test_hwid_parse_rejects(void)
 		"PCI",
 		"PCI\\",
 		"USB\\VID_1AF4&PID_1042",
-		"PCI\\VEN_1AF",			/* 3 digits */
-		"PCI\\VEN_1AF4F",		/* 5 digits */
+		"PCI\\VEN_1AF",	  /* 3 digits */
+		"PCI\\VEN_1AF4F", /* 5 digits */
 		"PCI\\VEN_1AG4",
-		"PCI\\VEN_1AF4&",		/* dangling & */
+		"PCI\\VEN_1AF4&", /* dangling & */
 		"PCI\\VEN_1AF4&DEV_1042&",
-		"PCI\\VEN_1AF4&REV_01&DEV_1042",	/* out of order */
+		"PCI\\VEN_1AF4&REV_01&DEV_1042", /* out of order */
 		"PCI\\VEN_1AF4&DEV_1042&REV_01&SUBSYS_00021AF4",
-		"PCI\\VEN_1AF4&DEV_1042&DEV_1042",	/* repeated */
-		"PCI\\VEN_1AF4&SUBSYS_00021AF4",	/* no DEV */
+		"PCI\\VEN_1AF4&DEV_1042&DEV_1042", /* repeated */
+		"PCI\\VEN_1AF4&SUBSYS_00021AF4",   /* no DEV */
 		"PCI\\VEN_1AF4&REV_01",
-		"PCI\\VEN_1AF4&DEV_1042&SUBSYS_0002",	/* short */
+		"PCI\\VEN_1AF4&DEV_1042&SUBSYS_0002", /* short */
 		"PCI\\VEN_1AF4&DEV_1042&REV_1",
 		"PCI\\VEN_1AF4&CC_01",
 		"PCI\\VEN_1AF4&CC_01000",
-		"PCI\\VEN_1AF4&DEV_1042 &REV_01",	/* inner blank */
-		"PCI\\CC_0100",			/* no vendor: no struct form */
+		"PCI\\VEN_1AF4&DEV_1042 &REV_01", /* inner blank */
+		"PCI\\CC_0100", /* no vendor: no struct form */
 		"PCI\\VEN_1AF4&FOO_1234",
-		"PCI\\VEN_1AF4.DEV_1042",	/* not '&' after a field */
+		"PCI\\VEN_1AF4.DEV_1042", /* not '&' after a field */
 		"PCI\\VEN_1AF4&DEV_1042XREV_01",
 		"PCI\\VEN_1AF4&DEV_10420&REV_01",
 	};
@@ -307,8 +310,8 @@ static void test_hwid_list(void)
 static void test_hwid_binds(void)
 {
 	struct virtio_pci_identity blk = ident(0x1AF4, 0x1042, 0x0002, 0x01);
-	struct virtio_pci_identity legacy_blk =
-		ident(0x1AF4, 0x1001, 0x0002, 0x00);
+	struct virtio_pci_identity legacy_blk = ident(0x1AF4, 0x1001, 0x0002,
+						      0x00);
 
 	CHECK(virtio_hwid_binds("PCI\\VEN_1AF4&DEV_1042&SUBSYS_00021AF4&REV_01",
 				&blk));
@@ -320,16 +323,18 @@ static void test_hwid_binds(void)
 	CHECK(!virtio_hwid_binds("PCI\\VEN_1AF4&DEV_1042&SUBSYS_00011AF4",
 				 &blk));
 	/* fields in a different order are a different string to PnP */
-	CHECK(!virtio_hwid_binds(
-		"PCI\\VEN_1AF4&DEV_1042&REV_01&SUBSYS_00021AF4", &blk));
+	CHECK(!virtio_hwid_binds("PCI\\VEN_1AF4&DEV_1042&REV_01&SUBSYS_"
+				 "00021AF4",
+				 &blk));
 	CHECK(!virtio_hwid_binds("PCI\\VEN_1AF4&DEV_104", &blk));
 	CHECK(!virtio_hwid_binds("", &blk));
 	CHECK(!virtio_hwid_binds(NULL, &blk));
 	/* virtio-win's viostor line binds QEMU's transitional blk */
 	CHECK(virtio_hwid_binds("PCI\\VEN_1AF4&DEV_1001&SUBSYS_00021AF4&REV_00",
 				&legacy_blk));
-	CHECK(!virtio_hwid_binds(
-		"PCI\\VEN_1AF4&DEV_1001&SUBSYS_00021AF4&REV_00", &blk));
+	CHECK(!virtio_hwid_binds("PCI\\VEN_1AF4&DEV_1001&SUBSYS_00021AF4&REV_"
+				 "00",
+				 &blk));
 }
 
 /* AERO-W7-VIRTIO v1 §6 table, and the INF lines that must bind it. */
@@ -386,8 +391,9 @@ static void test_aero_table(void)
 		CHECK(virtio_aero_device_find(&rev0) == NULL);
 	}
 	/* the keyboard INF line binds only the keyboard function */
-	CHECK(!virtio_hwid_binds(
-		"PCI\\VEN_1AF4&DEV_1052&SUBSYS_00101AF4&REV_01", &t[3].id));
+	CHECK(!virtio_hwid_binds("PCI\\VEN_1AF4&DEV_1052&SUBSYS_00101AF4&REV_"
+				 "01",
+				 &t[3].id));
 	CHECK(virtio_aero_device_find(NULL) == NULL);
 	CHECK(virtio_aero_devices(NULL) == t);
 }

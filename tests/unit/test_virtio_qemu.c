@@ -56,7 +56,7 @@
 #define PCI_STATUS_CAP_LIST 0x10
 #define PCI_CAPABILITY_LIST 0x34
 #define PCI_CAP_ID_MSIX 0x11
-#define PCI_MSIX_TABLE 4	/* le32: BIR in bits 2:0 */
+#define PCI_MSIX_TABLE 4 /* le32: BIR in bits 2:0 */
 
 struct fixture {
 	char name[128];
@@ -90,17 +90,16 @@ static bool load_fixture(const char *path, struct fixture *f)
 		} else if (!strncmp(line, "RES ", 4) && nres < 6) {
 			unsigned long long s, e, fl;
 
-			if (sscanf(line, "RES %llx %llx %llx", &s, &e,
-				   &fl) != 3)
+			if (sscanf(line, "RES %llx %llx %llx", &s, &e, &fl) !=
+			    3)
 				goto bad;
 			f->res_start[nres] = s;
 			f->res_end[nres] = e;
 			f->res_flags[nres] = fl;
 			nres++;
 		} else if (!strncmp(line, "CFG ", 4)) {
-			for (p = line + 4;
-			     harness_hexval(p[0]) >= 0 &&
-			     harness_hexval(p[1]) >= 0;
+			for (p = line + 4; harness_hexval(p[0]) >= 0 &&
+					   harness_hexval(p[1]) >= 0;
 			     p += 2) {
 				if (f->cfg_len == sizeof(f->cfg))
 					goto bad;
@@ -147,8 +146,7 @@ static int load_all(void)
 					MAX_FIXTURES);
 				bad++;
 			} else {
-				snprintf(file, sizeof(file), "%s/%s", path,
-					 nm);
+				snprintf(file, sizeof(file), "%s/%s", path, nm);
 				snprintf(f->name, sizeof(f->name), "%s", nm);
 				if (load_fixture(file, f)) {
 					nfixtures++;
@@ -201,10 +199,10 @@ static void run_fixture_case(const char *what, fixture_fn fn,
 	harness_case = "";
 }
 
-#define RUN_EACH(what, fn, can)                                               \
-	do {                                                                  \
-		for (size_t i_ = 0; i_ < nfixtures; i_++)                     \
-			run_fixture_case(what, fn, can, &fixtures[i_]);       \
+#define RUN_EACH(what, fn, can)                                                \
+	do {                                                                   \
+		for (size_t i_ = 0; i_ < nfixtures; i_++)                      \
+			run_fixture_case(what, fn, can, &fixtures[i_]);        \
 	} while (0)
 
 /* ---- identity: virtio 1.2 §4.1.2 ---- */
@@ -214,13 +212,13 @@ static const struct {
 	uint16_t device;
 	int type;
 } test_trans[] = {
-	{ 0x1000, 1 },	/* network card */
-	{ 0x1001, 2 },	/* block device */
-	{ 0x1002, 5 },	/* memory ballooning (traditional) */
-	{ 0x1003, 3 },	/* console */
-	{ 0x1004, 8 },	/* SCSI host */
-	{ 0x1005, 4 },	/* entropy source */
-	{ 0x1009, 9 },	/* 9P transport */
+	{ 0x1000, 1 }, /* network card */
+	{ 0x1001, 2 }, /* block device */
+	{ 0x1002, 5 }, /* memory ballooning (traditional) */
+	{ 0x1003, 3 }, /* console */
+	{ 0x1004, 8 }, /* SCSI host */
+	{ 0x1005, 4 }, /* entropy source */
+	{ 0x1009, 9 }, /* 9P transport */
 };
 
 static bool is_virtio_vendor(const struct fixture *f)
@@ -247,8 +245,7 @@ static int expected_type(const struct fixture *f)
 		return f->device == 0x1040 ? -ENODEV : (int)f->device - 0x1040;
 	if (!is_transitional_id(f))
 		return -ENODEV;
-	for (size_t i = 0; i < sizeof(test_trans) / sizeof(test_trans[0]);
-	     i++)
+	for (size_t i = 0; i < sizeof(test_trans) / sizeof(test_trans[0]); i++)
 		if (test_trans[i].device == f->device)
 			return test_trans[i].type;
 	/*
@@ -304,16 +301,16 @@ static void test_hwids(const struct fixture *f)
 		      virtio_hwid_list(&id, ids, VIRTIO_HWID_LIST_MAX + 1));
 	CHECK_EQ_STR("", ids[VIRTIO_HWID_LIST_MAX]);
 	snprintf(want, sizeof(want),
-		 "PCI\\VEN_%04X&DEV_%04X&SUBSYS_%04X%04X&REV_%02X",
-		 f->vendor, f->device, f->subsys, f->subsys_vendor, f->rev);
+		 "PCI\\VEN_%04X&DEV_%04X&SUBSYS_%04X%04X&REV_%02X", f->vendor,
+		 f->device, f->subsys, f->subsys_vendor, f->rev);
 	CHECK_EQ_STR(want, ids[0]);
 	CHECK(virtio_hwid_binds(want, &id));
 	snprintf(want, sizeof(want), "PCI\\VEN_%04x&DEV_%04x", f->vendor,
 		 f->device);
 	CHECK(virtio_hwid_binds(want, &id));
 	/* Aero's INFs gate on REV_01 */
-	snprintf(want, sizeof(want), "PCI\\VEN_%04X&DEV_%04X&REV_01",
-		 f->vendor, f->device);
+	snprintf(want, sizeof(want), "PCI\\VEN_%04X&DEV_%04X&REV_01", f->vendor,
+		 f->device);
 	CHECK_EQ_INT(f->rev == 1, virtio_hwid_binds(want, &id));
 	for (size_t i = 0; i < VIRTIO_HWID_LIST_MAX; i++)
 		CHECK(virtio_hwid_binds(ids[i], &id));
@@ -336,8 +333,8 @@ static void test_aero_identity(const struct fixture *f)
 	bool aero = false;
 
 	virtio_pci_identity_read(f->cfg, f->cfg_len, &id);
-	for (size_t i = 0;
-	     i < sizeof(aero_contract) / sizeof(aero_contract[0]); i++)
+	for (size_t i = 0; i < sizeof(aero_contract) / sizeof(aero_contract[0]);
+	     i++)
 		if (f->vendor == 0x1AF4 && f->subsys_vendor == 0x1AF4 &&
 		    f->rev == 1 && f->device == aero_contract[i].device &&
 		    f->subsys == aero_contract[i].subsys)
@@ -399,10 +396,10 @@ static void test_bars(const struct fixture *f)
 /* ---- capabilities: an oracle from virtio 1.2 §4.1.4 ---- */
 
 struct oracle {
-	bool walk_ok;		/* the list itself is well formed */
-	bool conforming;	/* every selected structure obeys §4.1.4 */
-	const char *why;	/* first non-conformance */
-	enum virtio_pci_cap_err missing;	/* OK, or MISSING_* */
+	bool walk_ok;	 /* the list itself is well formed */
+	bool conforming; /* every selected structure obeys §4.1.4 */
+	const char *why; /* first non-conformance */
+	enum virtio_pci_cap_err missing; /* OK, or MISSING_* */
 	struct virtio_pci_caps want;
 };
 
@@ -452,7 +449,7 @@ static void oracle_walk(const uint8_t *cfg, size_t len,
 	o->missing = VIRTIO_PCI_CAP_OK;
 	if (limit < 0x40 || !(cfg[PCI_STATUS] & PCI_STATUS_CAP_LIST) ||
 	    !cfg[PCI_CAPABILITY_LIST])
-		return;	/* walk_ok false: no list */
+		return; /* walk_ok false: no list */
 	ptr = cfg[PCI_CAPABILITY_LIST];
 	while (ptr) {
 		struct virtio_pci_region r, *slot;
@@ -472,7 +469,7 @@ static void oracle_walk(const uint8_t *cfg, size_t len,
 		w->nvendor++;
 		if (ptr + 16 > limit || ptr + cfg[ptr + 2] > limit ||
 		    cfg[ptr + 2] < 16)
-			return;	/* a capture with a short cap: not modeled */
+			return; /* a capture with a short cap: not modeled */
 		type = cfg[ptr + 3];
 		memset(&r, 0, sizeof(r));
 		r.present = true;
@@ -494,7 +491,7 @@ static void oracle_walk(const uint8_t *cfg, size_t len,
 			/* per space; with no BARs a single slot */
 			slot = space_io ? &w->notify_io : &w->notify;
 			if (bars && (r.bar >= 6 || !bars[r.bar].present))
-				slot = NULL;	/* ignored below */
+				slot = NULL; /* ignored below */
 			break;
 		case VIRTIO_PCI_CAP_ISR_CFG:
 			slot = &w->isr;
@@ -554,8 +551,8 @@ next:
 		w->anomalies |= VIRTIO_PCI_ANOM_NO_DEVICE_CFG;
 	{
 		const struct virtio_pci_region *rs[] = {
-			&w->common, &w->notify, &w->notify_io, &w->isr,
-			&w->device,
+			&w->common, &w->notify, &w->notify_io,
+			&w->isr,    &w->device,
 		};
 
 		for (size_t i = 0; i < 5; i++)
@@ -646,16 +643,18 @@ static void check_notify_offsets(const struct virtio_pci_region *n)
 		CHECK_EQ_UINT(n->offset, off);
 		return;
 	}
-	last = (n->length - 2) / n->multiplier;	/* length >= 2 checked */
+	last = (n->length - 2) / n->multiplier; /* length >= 2 checked */
 	if (last > 0xFFFF)
 		last = 0xFFFF;
 	CHECK_EQ_INT(0, virtio_pci_notify_offset(n, (uint16_t)last, &off));
 	CHECK_EQ_UINT(n->offset + last * n->multiplier, off);
 	if (last < 0xFFFF)
-		CHECK_EQ_INT(-ERANGE, virtio_pci_notify_offset(
-					      n, (uint16_t)(last + 1), &off));
+		CHECK_EQ_INT(-ERANGE,
+			     virtio_pci_notify_offset(n, (uint16_t)(last + 1),
+						      &off));
 	printf("# notify bar %u+%#x len %#x multiplier %u: queue_notify_off "
-	       "0..%llu\n", n->bar, n->offset, n->length, n->multiplier,
+	       "0..%llu\n",
+	       n->bar, n->offset, n->length, n->multiplier,
 	       (unsigned long long)last);
 }
 
@@ -696,7 +695,8 @@ static void test_capabilities(const struct fixture *f)
 	/* PCI 3.0 §6.8.2.4: the MSI-X table BIR names an implemented BAR */
 	if (c.msix_offset) {
 		unsigned bir = virtio_le32(f->cfg + c.msix_offset +
-					   PCI_MSIX_TABLE) & 7;
+					   PCI_MSIX_TABLE) &
+			       7;
 
 		CHECK(bir < 6 && b[bir].present);
 	}
@@ -785,12 +785,13 @@ static void test_aero_layout(const struct fixture *f)
 	first = virtio_aero_layout_check(&c, b, &got);
 	CHECK_EQ_UINT(want, got);
 	CHECK_EQ_UINT(want & -want, first == VIRTIO_AERO_LAYOUT_OK ?
-					    0 : VIRTIO_AERO_LAYOUT_BIT(first));
+					    0 :
+					    VIRTIO_AERO_LAYOUT_BIT(first));
 	printf("# %s: %s", f->name, got ? "not Aero:" : "Aero layout");
 	for (unsigned e = 0; e < 32; e++)
 		if (got & VIRTIO_AERO_LAYOUT_BIT(e))
-			printf(" [%s]", virtio_aero_layout_strerror(
-						(enum virtio_aero_layout_err)e));
+			printf(" [%s]", virtio_aero_layout_strerror((
+						enum virtio_aero_layout_err)e));
 	putchar('\n');
 }
 
@@ -846,7 +847,7 @@ static void check_ok_result(const uint8_t *cfg, size_t len,
 		unsigned type;
 	} regs[] = {
 		{ &c->common, 1 }, { &c->notify, 2 }, { &c->notify_io, 2 },
-		{ &c->isr, 3 }, { &c->device, 4 },
+		{ &c->isr, 3 },	   { &c->device, 4 },
 	};
 	size_t limit = len < 256 ? len : 256;
 
@@ -872,8 +873,7 @@ static void check_ok_result(const uint8_t *cfg, size_t len,
 		CHECK_EQ_UINT(r->cap_len, cfg[r->cap_offset + 2]);
 		CHECK_EQ_UINT(r->bar, cfg[r->cap_offset + 4]);
 		CHECK_EQ_UINT(r->offset, virtio_le32(cfg + r->cap_offset + 8));
-		CHECK_EQ_UINT(r->length,
-			      virtio_le32(cfg + r->cap_offset + 12));
+		CHECK_EQ_UINT(r->length, virtio_le32(cfg + r->cap_offset + 12));
 		CHECK(r->cap_len >= (t == 2 ? 20 : 16));
 		CHECK(r->bar < 6);
 		CHECK(r->offset % align_of[t] == 0);
@@ -1025,8 +1025,7 @@ static enum virtio_pci_cap_err check_mutant(const uint8_t *buf, size_t len,
 
 		CHECK(t == -ENODEV || t > 0);
 		CHECK_EQ_UINT(VIRTIO_HWID_LIST_MAX,
-			      virtio_hwid_list(&id, ids,
-					       VIRTIO_HWID_LIST_MAX));
+			      virtio_hwid_list(&id, ids, VIRTIO_HWID_LIST_MAX));
 		for (size_t k = 0; k < VIRTIO_HWID_LIST_MAX; k++)
 			CHECK(virtio_hwid_binds(ids[k], &id));
 	}
@@ -1040,7 +1039,9 @@ static const char *can_mutate(void)
 
 static void test_random_mutations(void)
 {
-	enum { ITERATIONS = 120000 };
+	enum {
+		ITERATIONS = 120000
+	};
 	unsigned hits[VIRTIO_PCI_CAP_MISSING_ISR_CFG + 1] = { 0 };
 	unsigned distinct = 0;
 
@@ -1062,7 +1063,7 @@ static void test_random_mutations(void)
 			len = 0x40 + rnd_below(0xC1);
 		else
 			len = 4096;
-		buf = malloc(len);	/* exact size: ASan sees overreads */
+		buf = malloc(len); /* exact size: ASan sees overreads */
 		assert(buf);
 		for (size_t k = 0; k < len; k++)
 			buf[k] = k < f->cfg_len ? f->cfg[k] : (uint8_t)rnd();
@@ -1090,7 +1091,7 @@ static void test_random_mutations(void)
 			distinct++;
 		free(buf);
 		if (harness_failures > 20)
-			break;	/* enough to debug */
+			break; /* enough to debug */
 	}
 	/* the mutations reached OK and most error kinds */
 	CHECK(hits[VIRTIO_PCI_CAP_OK] > 1000);

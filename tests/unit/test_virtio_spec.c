@@ -20,7 +20,7 @@ static void test_le_helpers(void)
 	CHECK_EQ_UINT(0x0102030405060708ull, virtio_le64(b));
 	CHECK_EQ_UINT(0x05060708, virtio_le32(b));
 	CHECK_EQ_UINT(0x0708, virtio_le16(b));
-	virtio_put_le32(b + 1, 0xA1B2C3D4);	/* unaligned */
+	virtio_put_le32(b + 1, 0xA1B2C3D4); /* unaligned */
 	CHECK_EQ_UINT(0xD4, b[1]);
 	CHECK_EQ_UINT(0xA1, b[4]);
 	CHECK_EQ_UINT(0xA1B2C3D4, virtio_le32(b + 1));
@@ -33,7 +33,7 @@ static void test_le_helpers(void)
 static void test_blk_header_bytes(void)
 {
 	static const uint8_t img[16] = {
-		0, 0, 0, 0, 7, 0, 0, 0,
+		0,    0,    0,	  0,	7,    0,    0,	  0,
 		0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11,
 	};
 	struct virtio_blk_req_hdr h;
@@ -48,8 +48,22 @@ static void test_blk_header_bytes(void)
 static void test_ring_bytes(void)
 {
 	static const uint8_t img[16] = {
-		0x00, 0x10, 0, 0, 0, 0, 0, 0, 0x00, 0x02, 0, 0,
-		VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 0, 5, 0,
+		0x00,
+		0x10,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0,
+		0x00,
+		0x02,
+		0,
+		0,
+		VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE,
+		0,
+		5,
+		0,
 	};
 	struct virtq_desc d;
 	union {
@@ -75,10 +89,30 @@ static void test_ring_bytes(void)
 static void test_snd_set_params_bytes(void)
 {
 	static const uint8_t img[24] = {
-		0x01, 0x01, 0, 0, 1, 0, 0, 0,		/* hdr, stream 1 */
-		0x00, 0x10, 0, 0, 0x00, 0x04, 0, 0,	/* 4096, 1024 */
-		0, 0, 0, 0, 2, VIRTIO_SND_PCM_FMT_S16,
-		VIRTIO_SND_PCM_RATE_48000, 0,
+		0x01,
+		0x01,
+		0,
+		0,
+		1,
+		0,
+		0,
+		0, /* hdr, stream 1 */
+		0x00,
+		0x10,
+		0,
+		0,
+		0x00,
+		0x04,
+		0,
+		0, /* 4096, 1024 */
+		0,
+		0,
+		0,
+		0,
+		2,
+		VIRTIO_SND_PCM_FMT_S16,
+		VIRTIO_SND_PCM_RATE_48000,
+		0,
 	};
 	struct virtio_snd_pcm_set_params p;
 

@@ -48,7 +48,7 @@ static void *zalloc_aligned(size_t align, size_t size)
 	void *p = aligned_alloc(align, rounded);
 
 	assert(p);
-	memset(p, 0xCC, rounded);	/* create must clear it */
+	memset(p, 0xCC, rounded); /* create must clear it */
 	return p;
 }
 
@@ -150,10 +150,10 @@ static void test_create_validation(void)
 	static const unsigned bad_sizes[] = { 0, 3, 6, 100, 65536, 65535 };
 
 	rings_init(&r, 8, false, 0, 0, 0);
-	c = (struct virtq_config){ .size = 8, .desc = r.desc,
-				   .avail = r.avail, .used = r.used };
-	for (size_t i = 0; i < sizeof(bad_sizes) / sizeof(bad_sizes[0]);
-	     i++) {
+	c = (struct virtq_config){
+		.size = 8, .desc = r.desc, .avail = r.avail, .used = r.used
+	};
+	for (size_t i = 0; i < sizeof(bad_sizes) / sizeof(bad_sizes[0]); i++) {
 		c.size = bad_sizes[i];
 		CHECK_EQ_INT(-EINVAL, virtq_create(&c, &vq));
 		CHECK(vq == NULL);
@@ -187,7 +187,9 @@ static void test_create_validation(void)
 	/* the device side checks the same */
 	{
 		struct virtq_device_config d = {
-			.size = 12, .desc = r.desc, .avail = r.avail,
+			.size = 12,
+			.desc = r.desc,
+			.avail = r.avail,
 			.used = r.used,
 		};
 		struct virtq_device *dev = (struct virtq_device *)1;
@@ -227,7 +229,8 @@ static void test_direct_round_trip(void)
 {
 	struct rings r;
 	struct virtq_buf b[3] = {
-		{ 0x10000, 16, false }, { 0x20000, 512, false },
+		{ 0x10000, 16, false },
+		{ 0x20000, 512, false },
 		{ 0x30000, 1, true },
 	};
 	struct virtq_buf got[8];
@@ -251,12 +254,12 @@ static void test_direct_round_trip(void)
 		CHECK_EQ_UINT(b[i].addr, virtio_le64(&r.desc[d].addr));
 		CHECK_EQ_UINT(b[i].len, virtio_le32(&r.desc[d].len));
 		CHECK_EQ_UINT((i < 2 ? VIRTQ_DESC_F_NEXT : 0) |
-			      (i == 2 ? VIRTQ_DESC_F_WRITE : 0),
+				      (i == 2 ? VIRTQ_DESC_F_WRITE : 0),
 			      le16_at(&r.desc[d].flags));
 		d = le16_at(&r.desc[d].next);
 	}
 	CHECK(virtq_kick_prepare(r.vq));
-	CHECK(!virtq_kick_prepare(r.vq));	/* nothing new */
+	CHECK(!virtq_kick_prepare(r.vq)); /* nothing new */
 	CHECK_EQ_INT(1, virtq_device_pop(r.dev, &head, got, 8, &n));
 	CHECK_EQ_UINT(h, head);
 	CHECK_EQ_UINT(3, n);
@@ -267,9 +270,9 @@ static void test_direct_round_trip(void)
 	}
 	CHECK_EQ_INT(0, virtq_get_used(r.vq, &cookie, &len));
 	virtq_device_push(r.dev, head, 1);
-	CHECK(!virtq_has_used(r.vq));	/* not before flush */
+	CHECK(!virtq_has_used(r.vq)); /* not before flush */
 	CHECK(virtq_device_flush(r.dev));
-	CHECK(!virtq_device_flush(r.dev));	/* nothing new */
+	CHECK(!virtq_device_flush(r.dev)); /* nothing new */
 	CHECK(virtq_has_used(r.vq));
 	CHECK_EQ_UINT(1, le16_at(&r.used->idx));
 	CHECK_EQ_INT(1, virtq_get_used(r.vq, &cookie, &len));
@@ -284,19 +287,18 @@ static void test_add_rejects(void)
 {
 	struct rings r;
 	struct virtq_buf rw[2] = { { 1, 1, true }, { 2, 1, false } };
-	struct virtq_buf big[2] = { { 1, 0xFFFFFFFF, false },
-				    { 2, 2, true } };
+	struct virtq_buf big[2] = { { 1, 0xFFFFFFFF, false }, { 2, 2, true } };
 	struct virtq_buf many[9];
 	int cookie;
 
 	rings_init(&r, 8, false, 0, 0, 0);
 	memset(many, 0, sizeof(many));
-	CHECK_EQ_INT(-EINVAL, virtq_add(r.vq, rw, 2, &cookie));	/* W,R */
+	CHECK_EQ_INT(-EINVAL, virtq_add(r.vq, rw, 2, &cookie)); /* W,R */
 	CHECK_EQ_INT(-EINVAL, virtq_add(r.vq, rw, 1, NULL));
 	CHECK_EQ_INT(-EINVAL, virtq_add(r.vq, rw, 0, &cookie));
 	CHECK_EQ_INT(-EINVAL, virtq_add(r.vq, NULL, 1, &cookie));
 	CHECK_EQ_INT(-EINVAL, virtq_add(r.vq, big, 2, &cookie)); /* > 4G */
-	big[1].len = 1;		/* exactly 2^32 is allowed */
+	big[1].len = 1; /* exactly 2^32 is allowed */
 	CHECK_EQ_INT(0, virtq_add(r.vq, big, 2, &cookie));
 	CHECK_EQ_INT(-EINVAL, virtq_add(r.vq, many, 9, &cookie));
 	CHECK_EQ_UINT(6, virtq_num_free(r.vq));
@@ -337,7 +339,7 @@ static void test_kick_no_event_idx(void)
 	/* the device side sets and clears the flag itself */
 	virtq_device_disable_notify(r.dev);
 	CHECK_EQ_UINT(VIRTQ_USED_F_NO_NOTIFY, le16_at(&r.used->flags));
-	CHECK(virtq_device_enable_notify(r.dev));	/* 2 pending */
+	CHECK(virtq_device_enable_notify(r.dev)); /* 2 pending */
 	CHECK_EQ_UINT(0, le16_at(&r.used->flags));
 	rings_free(&r);
 }
@@ -352,15 +354,15 @@ static void test_kick_event_idx(void)
 	rings_init(&r, 8, true, 0, 0, 0);
 	virtq_add(r.vq, &b, 1, &c);
 	virtq_publish(r.vq);
-	CHECK(virtq_kick_prepare(r.vq));	/* 0 -> 1 passes 0 */
+	CHECK(virtq_kick_prepare(r.vq)); /* 0 -> 1 passes 0 */
 	virtq_add(r.vq, &b, 1, &c);
 	virtq_publish(r.vq);
-	CHECK(!virtq_kick_prepare(r.vq));	/* 1 -> 2 does not */
+	CHECK(!virtq_kick_prepare(r.vq)); /* 1 -> 2 does not */
 	virtio_put_le16(avail_event(&r), 2);
 	virtq_add(r.vq, &b, 1, &c);
 	virtq_add(r.vq, &b, 1, &c);
 	virtq_publish(r.vq);
-	CHECK(virtq_kick_prepare(r.vq));	/* 2 -> 4 passes 2 */
+	CHECK(virtq_kick_prepare(r.vq)); /* 2 -> 4 passes 2 */
 	/* NO_NOTIFY is ignored with EVENT_IDX */
 	virtio_put_le16(&r.used->flags, VIRTQ_USED_F_NO_NOTIFY);
 	virtio_put_le16(avail_event(&r), 4);
@@ -385,10 +387,10 @@ static void test_device_notify_event_idx(void)
 
 	rings_init(&r, 8, true, 0, 0, 0);
 	virtq_device_disable_notify(r.dev);
-	CHECK_EQ_UINT(0, le16_at(&r.used->flags));	/* §2.7.10: 0 */
+	CHECK_EQ_UINT(0, le16_at(&r.used->flags)); /* §2.7.10: 0 */
 	virtq_add(r.vq, &b, 1, &c);
 	virtq_publish(r.vq);
-	CHECK(virtq_kick_prepare(r.vq));		/* 0 -> 1 passes 0 */
+	CHECK(virtq_kick_prepare(r.vq)); /* 0 -> 1 passes 0 */
 	CHECK_EQ_INT(1, virtq_device_pop(r.dev, &head, got, 2, &n));
 	CHECK_EQ_UINT(0, le16_at(avail_event(&r)));
 	virtq_add(r.vq, &b, 1, &c);
@@ -408,7 +410,8 @@ static void test_device_notify_event_idx(void)
 static void test_indirect(void)
 {
 	struct rings r;
-	struct virtq_buf b[3] = { { 0xA000, 16, false }, { 0xB000, 32, true },
+	struct virtq_buf b[3] = { { 0xA000, 16, false },
+				  { 0xB000, 32, true },
 				  { 0xC000, 1, true } };
 	struct virtq_buf got[8];
 	uint16_t head;
@@ -431,7 +434,7 @@ static void test_indirect(void)
 	for (int i = 0; i < 3; i++) {
 		CHECK_EQ_UINT(b[i].addr, virtio_le64(&r.pool[i].addr));
 		CHECK_EQ_UINT((i < 2 ? VIRTQ_DESC_F_NEXT : 0) |
-			      (b[i].write ? VIRTQ_DESC_F_WRITE : 0),
+				      (b[i].write ? VIRTQ_DESC_F_WRITE : 0),
 			      le16_at(&r.pool[i].flags));
 		if (i < 2)
 			CHECK_EQ_UINT(i + 1, le16_at(&r.pool[i].next));
@@ -451,8 +454,7 @@ static void test_indirect(void)
 	h = virtq_add(r.vq, b, 3, b);
 	CHECK(h >= 0 && h < 4);
 	if (h >= 0 && h < 4)
-		CHECK_EQ_UINT(VIRTQ_DESC_F_INDIRECT,
-			      le16_at(&r.desc[h].flags));
+		CHECK_EQ_UINT(VIRTQ_DESC_F_INDIRECT, le16_at(&r.desc[h].flags));
 	rings_free(&r);
 }
 
@@ -460,7 +462,8 @@ static void test_indirect(void)
 static void test_indirect_pool_exhausted(void)
 {
 	struct rings r;
-	struct virtq_buf b[3] = { { 1, 1, false }, { 2, 1, false },
+	struct virtq_buf b[3] = { { 1, 1, false },
+				  { 2, 1, false },
 				  { 3, 1, true } };
 	int c, h1, h2, h3;
 
@@ -485,12 +488,12 @@ static void test_indirect_policy(void)
 
 	memset(b, 0, sizeof(b));
 	rings_init(&r, 8, false, 4, 12, 3);
-	h = virtq_add(r.vq, b, 3, &c);	/* <= threshold: direct */
+	h = virtq_add(r.vq, b, 3, &c); /* <= threshold: direct */
 	CHECK_EQ_UINT(VIRTQ_DESC_F_NEXT, le16_at(&r.desc[h].flags));
-	h = virtq_add(r.vq, b, 4, &c);	/* > threshold: indirect */
+	h = virtq_add(r.vq, b, 4, &c); /* > threshold: indirect */
 	CHECK_EQ_UINT(VIRTQ_DESC_F_INDIRECT, le16_at(&r.desc[h].flags));
 	CHECK_EQ_UINT(4, virtq_num_free(r.vq));
-	h = virtq_add(r.vq, b, 1, &c);	/* single buffer: direct */
+	h = virtq_add(r.vq, b, 1, &c); /* single buffer: direct */
 	CHECK_EQ_UINT(0, le16_at(&r.desc[h].flags));
 	/* 3 bufs, only 3 free: within threshold, direct still fits */
 	h = virtq_add(r.vq, b, 3, &c);
@@ -499,14 +502,14 @@ static void test_indirect_policy(void)
 	CHECK_EQ_INT(-ENOSPC, virtq_add(r.vq, b, 2, &c));
 	rings_free(&r);
 	rings_init(&r, 8, false, 4, 12, 8);
-	virtq_add(r.vq, b, 6, &c);	/* 2 left */
-	h = virtq_add(r.vq, b, 3, &c);	/* > free: indirect */
+	virtq_add(r.vq, b, 6, &c);     /* 2 left */
+	h = virtq_add(r.vq, b, 3, &c); /* > free: indirect */
 	CHECK_EQ_UINT(VIRTQ_DESC_F_INDIRECT, le16_at(&r.desc[h].flags));
 	/* 12 fits a table but not the queue: §2.7.5.3.1 */
 	CHECK_EQ_INT(-EINVAL, virtq_add(r.vq, b, 12, &c));
 	CHECK_EQ_UINT(1, virtq_num_free(r.vq));
-	CHECK_EQ_INT(-EINVAL, virtq_add(r.vq, (struct virtq_buf[13]){
-						  { 0 } }, 13, &c));
+	CHECK_EQ_INT(-EINVAL,
+		     virtq_add(r.vq, (struct virtq_buf[13]){ { 0 } }, 13, &c));
 	rings_free(&r);
 }
 
@@ -556,7 +559,7 @@ static void test_interrupts_event_mode(void)
 	CHECK_EQ_UINT(3, le16_at(used_event(&r)));
 	virtq_disable_interrupts(r.vq);
 	CHECK_EQ_UINT(2, le16_at(used_event(&r)));
-	CHECK_EQ_UINT(0, le16_at(&r.avail->flags));	/* unused */
+	CHECK_EQ_UINT(0, le16_at(&r.avail->flags)); /* unused */
 	virtq_add(r.vq, &b, 1, &r);
 	virtq_publish(r.vq);
 	virtq_device_pop(r.dev, &head, got, 2, &n);
@@ -639,7 +642,7 @@ static void test_used_bad_id(void)
 
 	rings_init(&r, 8, false, 0, 0, 0);
 	two_outstanding(&r, heads);
-	virtq_device_push(r.dev, 8, 0);		/* id == size */
+	virtq_device_push(r.dev, 8, 0); /* id == size */
 	virtq_device_flush(r.dev);
 	expect_broken(&r, 6);
 	rings_free(&r);
@@ -653,7 +656,7 @@ static void test_used_id_not_outstanding(void)
 	rings_init(&r, 8, false, 0, 0, 0);
 	two_outstanding(&r, heads);
 	virtq_device_push(r.dev, heads[0], 0);
-	virtq_device_push(r.dev, heads[0], 0);	/* completed twice */
+	virtq_device_push(r.dev, heads[0], 0); /* completed twice */
 	virtq_device_flush(r.dev);
 	CHECK_EQ_INT(1, virtq_get_used(r.vq, NULL, NULL));
 	expect_broken(&r, 7);
@@ -693,8 +696,8 @@ static void test_used_len_too_large(void)
 
 	rings_init(&r, 8, false, 0, 0, 0);
 	two_outstanding(&r, heads);
-	virtq_device_push(r.dev, heads[1], 1);	/* exactly writable */
-	virtq_device_push(r.dev, heads[0], 2);	/* one byte more */
+	virtq_device_push(r.dev, heads[1], 1); /* exactly writable */
+	virtq_device_push(r.dev, heads[0], 2); /* one byte more */
 	virtq_device_flush(r.dev);
 	CHECK_EQ_INT(1, virtq_get_used(r.vq, NULL, NULL));
 	expect_broken(&r, 7);
@@ -705,7 +708,8 @@ static void test_used_len_too_large(void)
 static void test_descriptor_scribble_harmless(void)
 {
 	struct rings r;
-	struct virtq_buf b[3] = { { 1, 1, false }, { 2, 1, false },
+	struct virtq_buf b[3] = { { 1, 1, false },
+				  { 2, 1, false },
 				  { 3, 4, true } };
 	struct virtq_buf got[4];
 	uint16_t head;
@@ -716,7 +720,7 @@ static void test_descriptor_scribble_harmless(void)
 	virtq_add(r.vq, b, 3, b);
 	virtq_publish(r.vq);
 	virtq_device_pop(r.dev, &head, got, 4, &n);
-	memset(r.desc, 0xFF, VIRTQ_DESC_BYTES(4));	/* hostile device */
+	memset(r.desc, 0xFF, VIRTQ_DESC_BYTES(4)); /* hostile device */
 	virtq_device_push(r.dev, head, 4);
 	virtq_device_flush(r.dev);
 	CHECK_EQ_INT(1, virtq_get_used(r.vq, &cookie, NULL));
@@ -744,8 +748,7 @@ static void test_out_of_order(void)
 		virtq_add(r.vq, &b, 1, &cookies[i]);
 	virtq_publish(r.vq);
 	for (int i = 0; i < 4; i++)
-		CHECK_EQ_INT(1, virtq_device_pop(r.dev, &heads[i], got, 2,
-						 &n));
+		CHECK_EQ_INT(1, virtq_device_pop(r.dev, &heads[i], got, 2, &n));
 	for (int i = 0; i < 4; i++)
 		virtq_device_push(r.dev, heads[order[i]],
 				  (uint32_t)order[i] * 10);
@@ -796,7 +799,7 @@ static void test_detach_unused(void)
 	rings_init(&r, 8, false, 2, 4, 1);
 	for (int i = 0; i < 3; i++)
 		virtq_add(r.vq, b, 2, &cookies[i]);
-	CHECK_EQ_UINT(4, virtq_num_free(r.vq));	/* 1 + 1 indirect, 2 direct */
+	CHECK_EQ_UINT(4, virtq_num_free(r.vq)); /* 1 + 1 indirect, 2 direct */
 	while (virtq_detach_unused(r.vq, &cookie) == 1)
 		for (int i = 0; i < 3; i++)
 			if (cookie == &cookies[i])
@@ -878,7 +881,7 @@ static void test_device_mixed_chain(struct rings *r)
 	put_desc(&r->desc[3], 0xA0, 10, N, 6);
 	put_desc(&r->desc[6], 0xB0, 20, N, 1);
 	put_desc(&r->desc[1], pool + 16, 48, VIRTQ_DESC_F_INDIRECT | W, 0);
-	put_desc(&r->pool[1], 0xC0, 30, N, 1);	/* table index */
+	put_desc(&r->pool[1], 0xC0, 30, N, 1); /* table index */
 	put_desc(&r->pool[2], 0xD0, 40, W | N, 2);
 	put_desc(&r->pool[3], 0xE0, 50, W, 0);
 	virtio_put_le16(&r->avail->ring[0], 3);
@@ -901,11 +904,11 @@ static void test_device_rejects(void)
 		       I = VIRTQ_DESC_F_INDIRECT;
 	uint64_t pool;
 
-#define FRESH()                                                               \
-	do {                                                                  \
-		rings_free(&r);                                               \
-		rings_init(&r, 8, false, 2, 4, 0);                            \
-		pool = (uintptr_t)r.pool;                                     \
+#define FRESH()                                                                \
+	do {                                                                   \
+		rings_free(&r);                                                \
+		rings_init(&r, 8, false, 2, 4, 0);                             \
+		pool = (uintptr_t)r.pool;                                      \
 	} while (0)
 
 	rings_init(&r, 8, false, 2, 4, 0);
@@ -915,72 +918,72 @@ static void test_device_rejects(void)
 	put_desc(&r.desc[5], 2, 1, W, 0);
 	CHECK_EQ_INT(1, pop_one(&r, 3, 64));
 	FRESH();
-	put_desc(&r.desc[3], 1, 1, N, 3);		/* self loop */
+	put_desc(&r.desc[3], 1, 1, N, 3); /* self loop */
 	CHECK_EQ_INT(-EIO, pop_one(&r, 3, 64));
 	FRESH();
-	put_desc(&r.desc[3], 1, 1, N, 4);		/* 3 -> 4 -> 3 */
+	put_desc(&r.desc[3], 1, 1, N, 4); /* 3 -> 4 -> 3 */
 	put_desc(&r.desc[4], 1, 1, N, 3);
 	CHECK_EQ_INT(-EIO, pop_one(&r, 3, 64));
 	FRESH();
-	put_desc(&r.desc[3], 1, 1, N, 8);		/* next out of range */
+	put_desc(&r.desc[3], 1, 1, N, 8); /* next out of range */
 	CHECK_EQ_INT(-EIO, pop_one(&r, 3, 64));
 	FRESH();
-	CHECK_EQ_INT(-EIO, pop_one(&r, 8, 64));		/* head out of range */
+	CHECK_EQ_INT(-EIO, pop_one(&r, 8, 64)); /* head out of range */
 	FRESH();
-	put_desc(&r.desc[3], 1, 1, W | N, 4);		/* W then R */
+	put_desc(&r.desc[3], 1, 1, W | N, 4); /* W then R */
 	put_desc(&r.desc[4], 1, 1, 0, 0);
 	CHECK_EQ_INT(-EIO, pop_one(&r, 3, 64));
 	FRESH();
-	put_desc(&r.desc[3], 1, 1, N, 4);		/* more than max */
+	put_desc(&r.desc[3], 1, 1, N, 4); /* more than max */
 	put_desc(&r.desc[4], 1, 1, 0, 0);
 	CHECK_EQ_INT(-EIO, pop_one(&r, 3, 1));
 	FRESH();
-	put_desc(&r.desc[3], pool, 32, I | N, 4);	/* INDIRECT|NEXT */
+	put_desc(&r.desc[3], pool, 32, I | N, 4); /* INDIRECT|NEXT */
 	CHECK_EQ_INT(-EIO, pop_one(&r, 3, 64));
 	FRESH();
-	put_desc(&r.desc[3], pool, 0, I, 0);		/* empty table */
+	put_desc(&r.desc[3], pool, 0, I, 0); /* empty table */
 	CHECK_EQ_INT(-EIO, pop_one(&r, 3, 64));
 	FRESH();
-	put_desc(&r.desc[3], pool, 17, I, 0);		/* partial entry */
+	put_desc(&r.desc[3], pool, 17, I, 0); /* partial entry */
 	CHECK_EQ_INT(-EIO, pop_one(&r, 3, 64));
 	FRESH();
-	put_desc(&r.desc[3], pool + 4096, 16, I, 0);	/* unmapped */
+	put_desc(&r.desc[3], pool + 4096, 16, I, 0); /* unmapped */
 	CHECK_EQ_INT(-EIO, pop_one(&r, 3, 64));
 	FRESH();
-	put_desc(&r.desc[3], pool, 32, I, 0);		/* nested indirect */
+	put_desc(&r.desc[3], pool, 32, I, 0); /* nested indirect */
 	put_desc(&r.pool[0], 1, 1, N, 1);
 	put_desc(&r.pool[1], pool, 16, I, 0);
 	CHECK_EQ_INT(-EIO, pop_one(&r, 3, 64));
 	FRESH();
-	put_desc(&r.desc[3], pool, 32, I, 0);		/* loop in table */
+	put_desc(&r.desc[3], pool, 32, I, 0); /* loop in table */
 	put_desc(&r.pool[0], 1, 1, N, 1);
 	put_desc(&r.pool[1], 1, 1, N, 0);
 	CHECK_EQ_INT(-EIO, pop_one(&r, 3, 64));
 	FRESH();
-	put_desc(&r.desc[3], pool, 32, I, 0);		/* next past table */
+	put_desc(&r.desc[3], pool, 32, I, 0); /* next past table */
 	put_desc(&r.pool[0], 1, 1, N, 2);
 	CHECK_EQ_INT(-EIO, pop_one(&r, 3, 64));
 	FRESH();
-	put_desc(&r.desc[3], pool, 32, I, 0);		/* good table */
+	put_desc(&r.desc[3], pool, 32, I, 0); /* good table */
 	put_desc(&r.pool[0], 1, 1, N, 1);
 	put_desc(&r.pool[1], 1, 1, W, 0);
 	CHECK_EQ_INT(1, pop_one(&r, 3, 64));
 	FRESH();
-	put_desc(&r.desc[3], 1, 1, N, 4);		/* chain, then table */
+	put_desc(&r.desc[3], 1, 1, N, 4); /* chain, then table */
 	put_desc(&r.desc[4], pool, 32, I | N, 0);
-	CHECK_EQ_INT(-EIO, pop_one(&r, 3, 64));		/* INDIRECT|NEXT */
+	CHECK_EQ_INT(-EIO, pop_one(&r, 3, 64)); /* INDIRECT|NEXT */
 	FRESH();
-	put_desc(&r.desc[3], 1, 1, W | N, 4);		/* W, then table R */
+	put_desc(&r.desc[3], 1, 1, W | N, 4); /* W, then table R */
 	put_desc(&r.desc[4], pool, 16, I, 0);
 	put_desc(&r.pool[0], 2, 1, 0, 0);
 	CHECK_EQ_INT(-EIO, pop_one(&r, 3, 64));
 	FRESH();
-	put_desc(&r.desc[3], 1, 1, N, 4);		/* table in a table */
+	put_desc(&r.desc[3], 1, 1, N, 4); /* table in a table */
 	put_desc(&r.desc[4], pool, 16, I, 0);
 	put_desc(&r.pool[0], pool + 64, 16, I, 0);
 	CHECK_EQ_INT(-EIO, pop_one(&r, 3, 64));
 	FRESH();
-	put_desc(&r.desc[3], 1, 1, N, 4);		/* 2 entries, max 2 */
+	put_desc(&r.desc[3], 1, 1, N, 4); /* 2 entries, max 2 */
 	put_desc(&r.desc[4], pool, 32, I, 0);
 	put_desc(&r.pool[0], 2, 1, N, 1);
 	put_desc(&r.pool[1], 3, 1, W, 0);
@@ -988,14 +991,13 @@ static void test_device_rejects(void)
 	FRESH();
 	test_device_mixed_chain(&r);
 	FRESH();
-	virtio_put_le16(&r.avail->idx, 9);		/* > a ring ahead */
+	virtio_put_le16(&r.avail->idx, 9); /* > a ring ahead */
 	{
 		struct virtq_buf got[4];
 		uint16_t head;
 		unsigned n;
 
-		CHECK_EQ_INT(-EIO, virtq_device_pop(r.dev, &head, got, 4,
-						    &n));
+		CHECK_EQ_INT(-EIO, virtq_device_pop(r.dev, &head, got, 4, &n));
 	}
 	rings_free(&r);
 #undef FRESH
@@ -1041,8 +1043,8 @@ struct model {
 	unsigned nheld;
 	unsigned num_free, tables_free;
 	uint16_t published, popped, pushed, reaped;
-	bool dev_active, dev_busy;	/* kicked; notifications off */
-	bool drv_irq, drv_busy;		/* interrupted; interrupts off */
+	bool dev_active, dev_busy; /* kicked; notifications off */
+	bool drv_irq, drv_busy;	   /* interrupted; interrupts off */
 	unsigned long completed, kicks, irqs;
 	unsigned threshold;
 	bool indirect;
@@ -1082,7 +1084,7 @@ static void op_add(struct model *m)
 		/* what the contract says add must do */
 		ind = m->indirect && m->tables_free && n >= 2 && n <= TLEN &&
 		      (n > m->threshold || n > m->num_free);
-		if (n > QSZ)	/* §2.7.5.3.1, even for a table */
+		if (n > QSZ) /* §2.7.5.3.1, even for a table */
 			expect = -EINVAL;
 		else if (ind)
 			expect = m->num_free >= 1 ? 0 : -ENOSPC;
@@ -1274,19 +1276,25 @@ static void stress(bool event_idx, bool indirect)
 	m.tables_free = indirect ? TABLES : 0;
 	while (m.completed < 100000) {
 		switch (below(12)) {
-		case 0: case 1: case 2: case 3:
+		case 0:
+		case 1:
+		case 2:
+		case 3:
 			op_add(&m);
 			break;
-		case 4: case 5:
+		case 4:
+		case 5:
 			op_device_pop(&m);
 			break;
 		case 6:
 			op_device_idle(&m);
 			break;
-		case 7: case 8:
+		case 7:
+		case 8:
 			op_device_complete(&m);
 			break;
-		case 9: case 10:
+		case 9:
+		case 10:
 			op_driver_reap(&m);
 			break;
 		default:
@@ -1297,8 +1305,8 @@ static void stress(bool event_idx, bool indirect)
 			goto out;
 	}
 	printf("# event_idx=%d indirect=%d threshold=%u: %lu chains, "
-	       "%lu kicks, %lu interrupts\n", event_idx, indirect,
-	       m.threshold, m.completed, m.kicks, m.irqs);
+	       "%lu kicks, %lu interrupts\n",
+	       event_idx, indirect, m.threshold, m.completed, m.kicks, m.irqs);
 	/* notification suppression did something */
 	CHECK(m.kicks < m.completed);
 	CHECK(m.irqs < m.completed);

@@ -41,8 +41,8 @@ static bool have_tool(const char *name)
 	while (path && *path) {
 		size_t n = strcspn(path, ":");
 
-		if (snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, path,
-			     name) < (int)sizeof(buf) &&
+		if (snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, path, name) <
+			    (int)sizeof(buf) &&
 		    access(buf, X_OK) == 0)
 			return true;
 		path += n + (path[n] == ':');
@@ -105,8 +105,7 @@ static void write_file(const char *name, const void *p, size_t n)
 	fclose(f);
 }
 
-static void digest_file(const char *name, const EVP_MD *md,
-			unsigned char *out)
+static void digest_file(const char *name, const EVP_MD *md, unsigned char *out)
 {
 	char path[256];
 	size_t len;
@@ -123,8 +122,12 @@ static void digest_file(const char *name, const EVP_MD *md,
 static int64_t utc(int y, int mo, int d, int h, int mi, int s)
 {
 	struct tm tm = {
-		.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
-		.tm_hour = h, .tm_min = mi, .tm_sec = s,
+		.tm_year = y - 1900,
+		.tm_mon = mo - 1,
+		.tm_mday = d,
+		.tm_hour = h,
+		.tm_min = mi,
+		.tm_sec = s,
 	};
 
 	return (int64_t)timegm(&tm);
@@ -138,16 +141,15 @@ static const char netkvm_inf[] =
 	"[version]\r\nSignature   = \"$Windows NT$\"\r\nClass       = Net\r\n"
 	"CatalogFile = netkvm.cat\r\n";
 
-#define T_WIN7 1559962084	/* 2019-06-08 02:48:04Z, OLD viostor.cat */
+#define T_WIN7 1559962084 /* 2019-06-08 02:48:04Z, OLD viostor.cat */
 #define T_WIN8 1690000000
-#define T_TSA 1689992849	/* 2023-07-22 02:27:29Z */
+#define T_TSA 1689992849 /* 2023-07-22 02:27:29Z */
 
 /*
  * Builds a catalog with make_wincat.py STYLE VARIANT into DIR/<style> and
  * returns its bytes.
  */
-static unsigned char *build(const char *style, const char *variant,
-			    size_t *len)
+static unsigned char *build(const char *style, const char *variant, size_t *len)
 {
 	char out[128], t[32], tsa[32], m1[300], m2[300], m3[300], path[160];
 	bool win7 = strcmp(style, "win7") == 0;
@@ -216,10 +218,14 @@ static void check_common(const struct wincat *cat, const EVP_MD *md,
 			 size_t dlen)
 {
 	static const char *const names[] = {
-		"viostor.inf", "netkvm_no_rsc.inf", "viostor.sys",
+		"viostor.inf",
+		"netkvm_no_rsc.inf",
+		"viostor.sys",
 	};
 	static const char *const files[] = {
-		"viostor.inf", "netkvm.inf", "viostor.sys",
+		"viostor.inf",
+		"netkvm.inf",
+		"viostor.sys",
 	};
 	unsigned char d[EVP_MAX_MD_SIZE], other[EVP_MAX_MD_SIZE];
 
@@ -257,15 +263,18 @@ static void check_time(const struct wincat *cat, enum wincat_time_source src,
 	int64_t t = -1;
 	enum wincat_time_source got = wincat_signing_time(cat, &t);
 
-	CHECK_EQ_STR(wincat_time_source_name(src), wincat_time_source_name(got));
+	CHECK_EQ_STR(wincat_time_source_name(src),
+		     wincat_time_source_name(got));
 	CHECK_EQ_INT(want, t);
 }
 
 static void verify(const char *style)
 {
 	char in[128], ca[128];
-	const char *argv[] = { "osslsigncode", "verify", "-CAfile", ca,
-			       "-TSA-CAfile", ca, "-in", in, NULL };
+	const char *argv[] = {
+		"osslsigncode", "verify", "-CAfile", ca, "-TSA-CAfile", ca,
+		"-in",		in,	  NULL
+	};
 
 	snprintf(in, sizeof(in), "%s/%s/test.cat", dir, style);
 	snprintf(ca, sizeof(ca), "%s/%s/ca.pem", dir, style);
@@ -330,9 +339,8 @@ static void test_time_sources(void)
 		{ "win7", "no-signing-time", WINCAT_TIME_THIS_UPDATE },
 	};
 	int64_t want[] = {
-		utc(2019, 6, 8, 2, 48, 4),	/* make_cat --counter-time */
-		T_TSA,
-		utc(2019, 6, 7, 23, 6, 19),	/* --this-update default */
+		utc(2019, 6, 8, 2, 48, 4),	   /* make_cat --counter-time */
+		T_TSA, utc(2019, 6, 7, 23, 6, 19), /* --this-update default */
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -386,7 +394,7 @@ static void test_layouts(void)
 
 static int parse_rc(const void *p, size_t len, struct aero_error *err)
 {
-	struct wincat *cat = (struct wincat *)err;	/* must be reset */
+	struct wincat *cat = (struct wincat *)err; /* must be reset */
 	int rc = wincat_parse(p, len, &cat, err);
 
 	if (rc == 0) {
@@ -468,8 +476,8 @@ static void test_garbage(void)
 		0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13,
 	};
 	static const unsigned char indefinite[] = {
-		0x30, 0x80, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d,
-		0x01, 0x07, 0x02, 0x00, 0x00,
+		0x30, 0x80, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86,
+		0xf7, 0x0d, 0x01, 0x07, 0x02, 0x00, 0x00,
 	};
 	/* SignedData carrying id-data, as `openssl cms -sign` writes. */
 	static const unsigned char not_ctl[] = {

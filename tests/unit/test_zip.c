@@ -25,12 +25,11 @@
 #include "catalog/pack/pack.h"
 #include "export/archive/zip.h"
 
-#define EPOCH 1700000001	/* odd: ZIP times go in 2-second steps */
+#define EPOCH 1700000001 /* odd: ZIP times go in 2-second steps */
 #define BIG (3u << 20)
 
 static char tmpdir[64];
 static char big_path[128];
-
 
 static const char *const names[] = {
 	"manifest.json",
@@ -38,7 +37,7 @@ static const char *const names[] = {
 	"win7/x86/viostor/viostor.inf",
 	"win7/x86/viostor/viostor.cat",
 	"win7/amd64/netkvm/netkvm.inf",
-	"win7-extra.txt",		/* sorts before "win7/" */
+	"win7-extra.txt", /* sorts before "win7/" */
 	"licenses/virtio-win/LICENSE",
 	"caf\xc3\xa9.txt",
 };
@@ -56,9 +55,9 @@ static struct pack *make_pack(int64_t epoch)
 	assert(b);
 	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++) {
 		harness_fill(buf, 100 + 150 * i, (uint32_t)i + 1);
-		CHECK_EQ_INT(0, pack_builder_add_blob(b, names[i], buf,
-						      100 + 150 * i, NULL,
-						      &err));
+		CHECK_EQ_INT(0,
+			     pack_builder_add_blob(b, names[i], buf,
+						   100 + 150 * i, NULL, &err));
 	}
 	CHECK_EQ_INT(0, pack_builder_add_blob(b, "win7/empty.txt", "", 0, NULL,
 					      &err));
@@ -161,7 +160,8 @@ static void test_unzip(void)
 		free(want);
 		free(got);
 	}
-	CHECK_EQ_INT(0, harness_sh("test $(find %s -type f | wc -l) -eq 10", dir));
+	CHECK_EQ_INT(0,
+		     harness_sh("test $(find %s -type f | wc -l) -eq 10", dir));
 }
 
 /* Metadata as Python's zipfile sees it. */
@@ -215,8 +215,8 @@ static void test_zipfile(void)
 	fputs(pycheck, f);
 	fclose(f);
 	/* 2023-11-14 22:13:21 UTC, in DOS 2-second steps */
-	CHECK_EQ_INT(0, harness_sh("python3 %s %s 2023 11 14 22 13 20 %d", script,
-			   zip_path, EPOCH - 1));
+	CHECK_EQ_INT(0, harness_sh("python3 %s %s 2023 11 14 22 13 20 %d",
+				   script, zip_path, EPOCH - 1));
 }
 
 static void test_7z_bsdtar(void)
@@ -225,7 +225,8 @@ static void test_7z_bsdtar(void)
 	REQUIRE_TOOL("bsdtar");
 	CHECK_EQ_INT(0, harness_sh("7z t %s >/dev/null 2>&1", zip_path));
 	CHECK_EQ_INT(0, harness_sh("bsdtar -tf %s | grep -qx "
-				   "'win7/x86/viostor/viostor.inf'", zip_path));
+				   "'win7/x86/viostor/viostor.inf'",
+				   zip_path));
 	CHECK_EQ_INT(0, harness_sh("bsdtar -tvf %s | grep -q "
 				   "'^-rw-r--r--  0 0 *0 *3145728 '",
 				   zip_path));
@@ -246,10 +247,11 @@ static void test_clamp(void)
 	CHECK_EQ_INT(EPOCH - 1, zip_clamp_time(EPOCH));
 	snprintf(path, sizeof(path), "%s/old.zip", tmpdir);
 	CHECK_EQ_INT(0, write_zip(p, path, NULL, &err));
-		CHECK_EQ_INT(0, harness_sh("python3 -c 'import sys, zipfile; "
+	CHECK_EQ_INT(0, harness_sh("python3 -c 'import sys, zipfile; "
 				   "assert all(i.date_time == (1980, 1, 1, 0, "
 				   "0, 0) for i in zipfile.ZipFile(sys.argv[1])"
-				   ".infolist())' %s", path));
+				   ".infolist())' %s",
+				   path));
 	pack_unref(p);
 }
 
@@ -326,8 +328,8 @@ static void test_cancel(void)
 	int fd = open("/dev/null", O_WRONLY);
 
 	assert(fd >= 0);
-	CHECK_EQ_INT(-ECANCELED, zip_write(pack, fd, cancel_after_1mb, NULL,
-					   NULL, &err));
+	CHECK_EQ_INT(-ECANCELED,
+		     zip_write(pack, fd, cancel_after_1mb, NULL, NULL, &err));
 	close(fd);
 }
 

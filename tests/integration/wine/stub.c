@@ -63,7 +63,8 @@ static int hashfile(const char *path, const char *alg)
 		}
 		if (tries == 20) {
 			printf("CertUtil: -hashfile command FAILED: "
-			       "0x%08lx\r\n", (unsigned long)GetLastError());
+			       "0x%08lx\r\n",
+			       (unsigned long)GetLastError());
 			CloseHandle(f);
 			return 3;
 		}
