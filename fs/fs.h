@@ -203,7 +203,17 @@ struct aerofs {
 	 * session's exited flag): nothing may wait for the kernel. */
 	atomic_bool loop_done;
 	struct aerofs_reload *reload; /* NULL unless the watcher runs */
-	atomic_bool cancel_builds;    /* copts.cancel: shutting down */
+	/*
+	 * copts.cancel: a build gives up when the daemon is shutting down
+	 * (cancel_builds) or, during a reload, when the source is no longer
+	 * the file the reload started from (reload_st): a newer one came and
+	 * the watcher builds that one next.  reloading and reload_st belong
+	 * to the watcher thread, which also runs the reload's build.
+	 */
+	struct pack_cancel build_cancel;
+	atomic_bool cancel_builds;
+	bool reloading;
+	struct stat reload_st;
 
 	pthread_mutex_t lock; /* guards everything below */
 	struct aerofs_gen *gens;
@@ -335,6 +345,13 @@ int aerofs_reload_start(struct aerofs *a);
 
 /* Stops and joins the watcher (no-op if it is not running). */
 void aerofs_reload_stop(struct aerofs *a);
+
+/*
+ * The pack_cancel stop function of A's builds (see struct aerofs): true
+ * when the daemon is shutting down, or a reload's source has changed
+ * since the reload started.  Called from the building thread.
+ */
+bool aerofs_build_should_stop(void *a);
 
 /*
  * Builds a new generation now and installs it, or records why not.

@@ -320,7 +320,8 @@ int main(int argc, char *argv[])
 		ret = 2; /* a usage error (aerofs(1)) */
 		goto out_args;
 	}
-	a.copts.cancel = &a.cancel_builds;
+	a.build_cancel = (struct pack_cancel){ aerofs_build_should_stop, &a };
+	a.copts.cancel = &a.build_cancel;
 	if (catalog_options_check(&a.copts, &err) < 0) {
 		log_msg(LOG_LEVEL_ERR, "%s", err.msg);
 		ret = 2;

@@ -47,6 +47,28 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Same file, same bytes as far as stat(2) can tell. */
+static bool same_file(const struct stat *x, const struct stat *y)
+{
+	return x->st_dev == y->st_dev && x->st_ino == y->st_ino &&
+	       x->st_size == y->st_size &&
+	       x->st_mtim.tv_sec == y->st_mtim.tv_sec &&
+	       x->st_mtim.tv_nsec == y->st_mtim.tv_nsec;
+}
+
+bool aerofs_build_should_stop(void *ctx)
+{
+	struct aerofs *a = ctx;
+	struct stat st;
+
+	if (atomic_load(&a->cancel_builds))
+		return true;
+	/* A source gone for now is not a newer one: the build goes on with
+	 * the file it has open, and the watcher hears what comes next. */
+	return a->reloading && stat(a->source, &st) == 0 &&
+	       !same_file(&st, &a->reload_st);
+}
+
 int aerofs_reload_now(struct aerofs *a)
 {
 	struct aero_error err = { 0 };
@@ -54,10 +76,16 @@ int aerofs_reload_now(struct aerofs *a)
 	int r;
 
 	log_msg(LOG_LEVEL_INFO, "reloading %s", a->source);
+	a->reloading = stat(a->source, &a->reload_st) == 0;
 	r = aerofs_gen_build(a, &g, &err);
-	if (r == -ECANCELED && atomic_load(&a->cancel_builds)) {
-		/* Shutting down: not a failure of the new source. */
-		log_msg(LOG_LEVEL_INFO, "reload abandoned: shutting down");
+	a->reloading = false;
+	if (r == -ECANCELED) {
+		/* Not a failure of the source: the daemon is stopping, or a
+		 * newer source came, whose event the watcher reads next. */
+		log_msg(LOG_LEVEL_INFO, "reload abandoned: %s",
+			atomic_load(&a->cancel_builds) ?
+				"shutting down" :
+				"the source changed again");
 		return r;
 	}
 	if (r < 0) {

@@ -68,8 +68,8 @@ struct pack_builder {
 	size_t count;		 /* nodes, root included */
 	struct pack_node **same; /* files hashed, by extent list */
 	size_t same_cap, nsame;
-	const atomic_bool *cancel;  /* pack_builder_set_cancel() */
-	struct pack_copy_map *maps; /* pack_builder_add_copy() */
+	const struct pack_cancel *cancel; /* pack_builder_set_cancel() */
+	struct pack_copy_map *maps;	  /* pack_builder_add_copy() */
 	size_t nmaps;
 };
 
@@ -350,7 +350,8 @@ struct pack_builder *pack_builder_new(int64_t epoch)
 	return b;
 }
 
-void pack_builder_set_cancel(struct pack_builder *b, const atomic_bool *cancel)
+void pack_builder_set_cancel(struct pack_builder *b,
+			     const struct pack_cancel *cancel)
 {
 	b->cancel = cancel;
 }
@@ -642,7 +643,7 @@ int pack_builder_add_file(struct pack_builder *b, const char *path,
 	for (uint64_t off = 0; off < size;) {
 		size_t chunk = size - off < (1 << 18) ? size - off : (1 << 18);
 
-		if (b->cancel && atomic_load(b->cancel)) {
+		if (pack_cancelled(b->cancel)) {
 			rc = aero_error_set(err, -ECANCELED, "cancelled");
 			goto fail;
 		}

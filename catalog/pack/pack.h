@@ -21,7 +21,6 @@
 #ifndef AEROFS_CATALOG_PACK_PACK_H
 #define AEROFS_CATALOG_PACK_PACK_H
 
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -83,12 +82,28 @@ struct pack_extent {
 struct pack_builder *pack_builder_new(int64_t epoch);
 
 /*
- * Makes the builder give up: while CANCEL (NULL: never) is set, adding a
- * file fails with -ECANCELED between two chunks of hashing, so that a
- * build of a large source can be stopped (a daemon shutting down, a newer
- * source).  CANCEL must outlive the builder.
+ * Whether a build should give up (a daemon shutting down, a newer source
+ * arrived); called from the building thread, between chunks of work.
  */
-void pack_builder_set_cancel(struct pack_builder *b, const atomic_bool *cancel);
+struct pack_cancel {
+	bool (*stop)(void *ctx);
+	void *ctx;
+};
+
+/*
+ * Makes the builder give up: once CANCEL->stop() (CANCEL NULL: never)
+ * returns true, adding a file fails with -ECANCELED between two chunks of
+ * hashing, so that a build of a large source can be stopped.  CANCEL must
+ * outlive the builder.
+ */
+void pack_builder_set_cancel(struct pack_builder *b,
+			     const struct pack_cancel *cancel);
+
+/* True if CANCEL (NULL allowed) says to stop now. */
+static inline bool pack_cancelled(const struct pack_cancel *cancel)
+{
+	return cancel && cancel->stop(cancel->ctx);
+}
 
 /*
  * Sets the volume label (1..PACK_LABEL_MAX bytes, copied).  Returns 0 or

@@ -339,7 +339,7 @@ static char *catalog_source_name(const char *path)
 
 /* SHA-256 of the whole image: only with source-hash, it reads 700 MB. */
 static int catalog_hash_source(const struct source *s,
-			       const atomic_bool *cancel, char hex[65],
+			       const struct pack_cancel *cancel, char hex[65],
 			       struct aero_error *err)
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -357,7 +357,7 @@ static int catalog_hash_source(const struct source *s,
 						       (size_t)(size - off);
 		size_t k = 0;
 
-		if (cancel && atomic_load(cancel)) {
+		if (pack_cancelled(cancel)) {
 			r = aero_error_set(err, -ECANCELED, "cancelled");
 			goto out;
 		}

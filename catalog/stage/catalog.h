@@ -45,7 +45,6 @@
 #ifndef AEROFS_CATALOG_STAGE_CATALOG_H
 #define AEROFS_CATALOG_STAGE_CATALOG_H
 
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -92,11 +91,11 @@ struct catalog_options {
 	 */
 	bool in_drivers;
 	/*
-	 * Not an option: while this is set (NULL: never), catalog_build()
-	 * stops at its next check with -ECANCELED (between chunks of the
-	 * hashing that dominates a build).  Borrowed.
+	 * Not an option: once this says to stop (NULL: never),
+	 * catalog_build() stops at its next check with -ECANCELED (between
+	 * chunks of the hashing that dominates a build).  Borrowed.
 	 */
-	const atomic_bool *cancel;
+	const struct pack_cancel *cancel;
 };
 
 /*

@@ -200,6 +200,42 @@ def test_sigterm_cancels_a_long_reload():
         d.cleanup()
 
 
+def test_newer_source_cancels_a_long_reload():
+    """A reload hashing a huge new source (1 TiB, sparse, -o source-hash)
+    is abandoned when yet another source is renamed over it: the newer
+    one is served at once, not after minutes of hashing the one it
+    replaced."""
+    fx = fixture()
+    new_fx = fixture("--seed", "2", "--omit", "vioinput")
+    dirpath = tmpdir()
+    src = os.path.join(dirpath, "virtio-win.iso")
+    shutil.copyfile(fixture_iso(fx), src)
+    with mounted(src, opts=["source-hash"]) as d:
+        big = os.path.join(dirpath, ".big.iso")
+        shutil.copyfile(fixture_iso(fx), big)
+        os.truncate(big, 1 << 40)
+        os.rename(big, src)
+        time.sleep(2)       # debounce; the build is hashing 1 TiB now
+        check_eq(d.status()["generation"], 1, "still generation 1")
+        small = os.path.join(dirpath, ".small.iso")
+        shutil.copyfile(fixture_iso(new_fx), small)
+        os.rename(small, src)
+        want = os.stat(src).st_ino
+        end = time.monotonic() + 60
+        while time.monotonic() < end:
+            s = d.status()
+            if s["source"]["ino"] == want:
+                break
+            time.sleep(0.1)
+        else:
+            raise AssertionError("the newer source was not served within "
+                                 "60 s: the 1 TiB build went on")
+        check_eq(s["counters"]["reloads_failed"], 0, "reloads_failed")
+        check_eq(sorted(os.listdir(d.path("win7", "x86"))) ==
+                 sorted(os.listdir(d.path("win7", "amd64"))), True,
+                 "a consistent new tree")
+
+
 def test_sigterm_during_reload():
     """SIGTERM while a reload is being built: the daemon must still exit
     and unmount, although a lookup is then waiting in the kernel that the
