@@ -47,8 +47,12 @@ static int gen_media(const struct aerofs *a, struct aerofs_gen *g,
 		struct pack *pack = g->pack;
 
 		if (&profs[p] != a->profile) {
-			r = profs[p].build(a->source, &a->copts, &pack, &rep,
-					   err);
+			/* The same source again: its warnings were logged
+			 * by the mounted profile's build already. */
+			struct catalog_options quiet = a->copts;
+
+			quiet.quiet = true;
+			r = profs[p].build(a->source, &quiet, &pack, &rep, err);
 			if (r < 0) {
 				aero_error_prefix(err, "%s", profs[p].name);
 				return r;

@@ -930,7 +930,7 @@ static int catalog_fresh(struct catalog_build *cb, const char *source_path,
 	r = catalog_synthesize(cb, f);
 	if (r < 0)
 		goto out;
-	for (size_t i = 0; i < f->sel.warnings.n; i++)
+	for (size_t i = 0; !o->quiet && i < f->sel.warnings.n; i++)
 		catalog_log_quoted(LOG_LEVEL_WARNING, "%s",
 				   f->sel.warnings.v[i]);
 	text = catalog_manifest(cb, f, &len);

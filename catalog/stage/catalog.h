@@ -96,6 +96,12 @@ struct catalog_options {
 	 * chunks of the hashing that dominates a build).  Borrowed.
 	 */
 	const struct pack_cancel *cancel;
+	/*
+	 * Not an option: the warnings go to the report only, not to the
+	 * log (a second build of the same source, for another profile,
+	 * would log them twice).
+	 */
+	bool quiet;
 };
 
 /*

@@ -761,7 +761,7 @@ static int import_run(struct catalog_build *cb, struct import *im,
 	else if (cJSON_IsNumber(ep) && ep->valuedouble >= -62135596800.0 &&
 		 ep->valuedouble <= 253402300799.0)
 		epoch = (int64_t)ep->valuedouble;
-	if (o->drivers || o->strict_optional || o->drop_pdb)
+	if (!o->quiet && (o->drivers || o->strict_optional || o->drop_pdb))
 		log_msg(LOG_LEVEL_WARNING,
 			"the source is already a driver "
 			"pack: drivers=, strict-optional and drop-pdb are "
@@ -798,7 +798,7 @@ static int import_run(struct catalog_build *cb, struct import *im,
 		r = import_verify_files(cb, im, man);
 	if (r < 0)
 		return r;
-	for (size_t i = 0; i < im->warnings.n; i++)
+	for (size_t i = 0; !cb->opts->quiet && i < im->warnings.n; i++)
 		catalog_log_quoted(LOG_LEVEL_WARNING, "%s", im->warnings.v[i]);
 	rep->checks = im->checks;
 	rep->failed = im->failed + im->mismatches.n;
