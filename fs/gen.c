@@ -38,7 +38,7 @@ static int gen_media(const struct aerofs *a, struct aerofs_gen *g,
 	const struct image_format *fmts;
 	const struct profile *profs;
 	size_t nfmt, nprof;
-	int r;
+	int r = 0;
 
 	fmts = image_formats(&nfmt);
 	profs = profiles(&nprof);
@@ -46,17 +46,23 @@ static int gen_media(const struct aerofs *a, struct aerofs_gen *g,
 		struct catalog_report *rep = NULL;
 		struct pack *pack = g->pack;
 
-		if (&profs[p] != a->profile) {
+		r = 0;
+		if (&profs[p] != a->profile && profs[p].derive &&
+		    a->profile == profile_default()) {
+			/* From the driver pack this generation has. */
+			r = profs[p].derive(g->pack, g->report, &a->copts,
+					    &pack, err);
+		} else if (&profs[p] != a->profile) {
 			/* The same source again: its warnings were logged
 			 * by the mounted profile's build already. */
 			struct catalog_options quiet = a->copts;
 
 			quiet.quiet = true;
 			r = profs[p].build(a->source, &quiet, &pack, &rep, err);
-			if (r < 0) {
-				aero_error_prefix(err, "%s", profs[p].name);
-				return r;
-			}
+		}
+		if (r < 0) {
+			aero_error_prefix(err, "%s", profs[p].name);
+			return r;
 		}
 		for (size_t f = 0; f < nfmt; f++) {
 			struct aerofs_media *m = &g->media[g->nmedia];

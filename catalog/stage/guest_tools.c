@@ -535,15 +535,56 @@ static int gt_assemble(struct gt *g, const struct report *rep,
 				     NULL, g->err);
 }
 
+/*
+ * The Guest Tools pack of the driver pack DP, whose report is REP, in
+ * *OUT; its manifest.json text in *MANIFEST (caller frees).
+ */
+static int gt_make(const struct pack *dp, const struct catalog_report *rep,
+		   const struct catalog_options *opts, struct pack **out,
+		   char **manifest, size_t *mlen, struct aero_error *err)
+{
+	struct gt g = { .dp = dp, .err = err };
+	const char *label = opts && opts->label ? opts->label :
+						  GUEST_TOOLS_LABEL;
+	int r;
+
+	*out = NULL;
+	*manifest = NULL;
+	g.b = pack_builder_new(pack_epoch(dp));
+	if (!g.b)
+		return catalog_oom(err);
+	r = gt_assemble(&g, catalog_report_details(rep), opts, manifest, mlen);
+	if (r == 0 && (r = pack_builder_set_label(g.b, label)) < 0)
+		aero_error_set(err, r, "invalid volume label");
+	if (r == 0) {
+		r = pack_builder_finish(g.b, out);
+		g.b = NULL;
+		if (r < 0)
+			aero_error_set(err, r,
+				       "cannot finish the Guest Tools: %s",
+				       strerror(-r));
+	}
+	pack_builder_free(g.b);
+	for (size_t i = 0; i < g.nfiles; i++)
+		free(g.files[i].path);
+	free(g.files);
+	for (size_t i = 0; i < g.ninfs; i++) {
+		free(g.inf_data[i]);
+		free(g.inf_name[i]);
+	}
+	if (r < 0) {
+		free(*manifest);
+		*manifest = NULL;
+	}
+	return r;
+}
+
 int guest_tools_build(const char *source_path,
 		      const struct catalog_options *opts, struct pack **out,
 		      struct catalog_report **report, struct aero_error *err)
 {
 	struct catalog_report *rep = NULL;
 	struct pack *dp = NULL;
-	struct gt g = { .err = err };
-	const char *label = opts && opts->label ? opts->label :
-						  GUEST_TOOLS_LABEL;
 	char *manifest = NULL;
 	size_t mlen = 0;
 	int r;
@@ -554,45 +595,31 @@ int guest_tools_build(const char *source_path,
 	r = catalog_build(source_path, opts, &dp, &rep, err);
 	if (r < 0)
 		return r;
-	g.dp = dp;
-	g.b = pack_builder_new(pack_epoch(dp));
-	if (!g.b) {
-		r = catalog_oom(err);
-		goto out;
-	}
-	r = gt_assemble(&g, catalog_report_details(rep), opts, &manifest,
-			&mlen);
-	if (r == 0 && (r = pack_builder_set_label(g.b, label)) < 0)
-		aero_error_set(err, r, "invalid volume label");
-	if (r < 0)
-		goto out;
-	r = pack_builder_finish(g.b, out);
-	g.b = NULL;
-	if (r < 0) {
-		aero_error_set(err, r, "cannot finish the Guest Tools: %s",
-			       strerror(-r));
-		goto out;
+	r = gt_make(dp, rep, opts, out, &manifest, &mlen, err);
+	pack_unref(dp);
+	if (r < 0 || !report) {
+		free(manifest);
+		catalog_report_free(rep);
+		return r;
 	}
 	/* the report speaks for this tree: its manifest, its label */
 	free(rep->json);
 	rep->json = manifest;
 	rep->json_len = mlen;
-	manifest = NULL;
-	catalog_set_report(rep, label);
-out:
-	pack_builder_free(g.b);
-	pack_unref(dp);
-	for (size_t i = 0; i < g.nfiles; i++)
-		free(g.files[i].path);
-	free(g.files);
-	for (size_t i = 0; i < g.ninfs; i++) {
-		free(g.inf_data[i]);
-		free(g.inf_name[i]);
-	}
+	catalog_set_report(rep, pack_label(*out));
+	*report = rep;
+	return 0;
+}
+
+int guest_tools_derive(const struct pack *base,
+		       const struct catalog_report *base_report,
+		       const struct catalog_options *opts, struct pack **out,
+		       struct aero_error *err)
+{
+	char *manifest = NULL;
+	size_t mlen = 0;
+	int r = gt_make(base, base_report, opts, out, &manifest, &mlen, err);
+
 	free(manifest);
-	if (r < 0 || !report)
-		catalog_report_free(rep);
-	else
-		*report = rep;
 	return r;
 }

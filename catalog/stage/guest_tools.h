@@ -58,4 +58,15 @@ int guest_tools_build(const char *source_path,
 		      const struct catalog_options *opts, struct pack **out,
 		      struct catalog_report **report, struct aero_error *err);
 
+/*
+ * The same tree from a driver pack already built from the same source
+ * and options (BASE and its report BASE_REPORT, borrowed), without
+ * building the pack again (profile_derive_fn).  Returns 0 with the pack
+ * in *OUT, or -errno with ERR.
+ */
+int guest_tools_derive(const struct pack *base,
+		       const struct catalog_report *base_report,
+		       const struct catalog_options *opts, struct pack **out,
+		       struct aero_error *err);
+
 #endif

@@ -11,11 +11,11 @@
 static const struct profile table[] = {
 	{ "driver-pack", "aero-win7-drivers",
 	  "the Aero Win7 driver pack (install.cmd, win7/x86, win7/amd64)",
-	  catalog_build },
+	  catalog_build, NULL },
 	{ "guest-tools", "aero-guest-tools",
 	  "Aero Guest Tools (setup.cmd, config/devices.cmd, drivers/x86, "
 	  "drivers/amd64)",
-	  guest_tools_build },
+	  guest_tools_build, guest_tools_derive },
 };
 
 const struct profile *profiles(size_t *n)

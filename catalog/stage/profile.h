@@ -28,11 +28,23 @@ typedef int profile_build_fn(const char *source_path,
 			     struct pack **out, struct catalog_report **report,
 			     struct aero_error *err);
 
+/*
+ * Makes the profile's pack from the first profile's (the driver pack),
+ * already built from the same source and options with report
+ * BASE_REPORT, instead of building it again; as profile_build_fn but
+ * without a report of its own.
+ */
+typedef int profile_derive_fn(const struct pack *base,
+			      const struct catalog_report *base_report,
+			      const struct catalog_options *opts,
+			      struct pack **out, struct aero_error *err);
+
 struct profile {
 	const char *name;	/* "driver-pack": --profile, -o profile= */
 	const char *image_name; /* "aero-win7-drivers": images' base name */
 	const char *what;	/* one line for --help */
 	profile_build_fn *build;
+	profile_derive_fn *derive; /* NULL: the profile is the base */
 };
 
 /* The profiles, in table order (the first is the default); *N their
