@@ -16,6 +16,7 @@
 #include "catalog/source/source.h"
 #include "catalog/stage/manifest.h"
 #include "catalog/stage/report.h"
+#include "catalog/stage/synth.h"
 #include "catalog/stage/catalog.h"
 #include "catalog/util/error.h"
 #include "catalog/util/log.h"
@@ -74,6 +75,12 @@ int catalog_devices_cmd(struct catalog_build *cb,
 void catalog_log_quoted(enum log_level level, const char *fmt, const char *msg);
 
 void catalog_set_report(struct catalog_report *r, const char *label);
+
+/* What README and the notices say of target T of a driver: its source
+ * folder and what inspecting it found (pointers borrowed). */
+void catalog_synth_target(struct synth_driver *d, size_t t,
+			  const char *source_path,
+			  const struct inspect_result *res);
 
 /* The string KEY of object O, or NULL. */
 const char *catalog_json_str(const cJSON *o, const char *key);

@@ -445,6 +445,18 @@ void catalog_log_quoted(enum log_level level, const char *fmt, const char *msg)
 	free(e);
 }
 
+void catalog_synth_target(struct synth_driver *d, size_t t,
+			  const char *source_path,
+			  const struct inspect_result *res)
+{
+	d->source_path[t] = source_path;
+	d->inf[t] = res->inf_file;
+	d->driver_ver[t] = res->driver_ver;
+	d->provider[t] = res->provider;
+	d->signer[t] = res->has_catalog ? res->signer : NULL;
+	d->digest[t] = res->has_catalog ? res->digest : NULL;
+}
+
 void catalog_set_report(struct catalog_report *r, const char *label)
 {
 	snprintf(r->label, sizeof(r->label), "%s", label);
@@ -639,16 +651,8 @@ static int catalog_synthesize(struct catalog_build *cb, struct catalog_fresh *f)
 		drv[n].id = d->def->id;
 		drv[n].upstream = d->def->upstream;
 		for (size_t t = 0; t < SELECT_NTARGETS; t++) {
-			const struct inspect_result *res = &f->res[i][t];
-
-			drv[n].source_path[t] = d->t[t].source_path;
-			drv[n].inf[t] = res->inf_file;
-			drv[n].driver_ver[t] = res->driver_ver;
-			drv[n].provider[t] = res->provider;
-			drv[n].signer[t] = res->has_catalog ? res->signer :
-							      NULL;
-			drv[n].digest[t] = res->has_catalog ? res->digest :
-							      NULL;
+			catalog_synth_target(&drv[n], t, d->t[t].source_path,
+					     &f->res[i][t]);
 		}
 		n++;
 	}

@@ -497,14 +497,7 @@ static int import_synth(struct catalog_build *cb, struct import *im,
 						     "a driver's source_path "
 						     "is missing or "
 						     "not printable ASCII");
-			drv[n].source_path[k] = sp;
-			drv[n].inf[k] = res->inf_file;
-			drv[n].driver_ver[k] = res->driver_ver;
-			drv[n].provider[k] = res->provider;
-			drv[n].signer[k] = res->has_catalog ? res->signer :
-							      NULL;
-			drv[n].digest[k] = res->has_catalog ? res->digest :
-							      NULL;
+			catalog_synth_target(&drv[n], k, sp, res);
 		}
 		n++;
 	}
