@@ -176,6 +176,7 @@ struct aerofs_counters {
 
 struct aerofs_reload;
 struct aerofs_snap; /* a status.json snapshot (ops.c) */
+struct handle;	    /* an open directory (ops.c) */
 
 struct aerofs {
 	/* Configuration, fixed once main() has parsed the command line. */
@@ -228,6 +229,7 @@ struct aerofs {
 	int64_t last_reload_error_at;
 	char *last_read_error;
 	int64_t last_read_error_at;
+	struct handle *dirs;	   /* open directory handles (ops.c) */
 	struct aerofs_snap *snaps; /* live status.json snapshots */
 	size_t nsnaps;
 	uint32_t snap_seq; /* the next snapshot's node id */
@@ -323,6 +325,10 @@ extern const struct fuse_lowlevel_ops aerofs_ll_ops;
 
 /* Frees every status.json snapshot (at shutdown, after the session). */
 void aerofs_snaps_free(struct aerofs *a);
+
+/* Frees the directory handles the kernel never released (at shutdown,
+ * after the session, before the generations they hold). */
+void aerofs_dirs_free(struct aerofs *a);
 
 /*
  * After OLD was replaced by NEW: drops the kernel's cached entries for

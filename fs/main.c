@@ -266,6 +266,7 @@ static bool wants_info(int argc, char *argv[])
 
 static void aerofs_fini(struct aerofs *a)
 {
+	aerofs_dirs_free(a);
 	aerofs_gen_free_all(a);
 	aerofs_snaps_free(a);
 	catalog_options_free(&a->copts);

@@ -62,9 +62,10 @@ struct obj {
 	uint32_t chunk;		      /* OBJ_CHUNK */
 };
 
-/* An open directory; fi->fh points here. */
+/* An open directory; fi->fh points here, and aerofs.dirs lists it. */
 struct handle {
-	struct obj o; /* the hold lasts until releasedir */
+	struct obj o;		    /* the hold lasts until releasedir */
+	struct handle *prev, *next; /* under aerofs.lock */
 };
 
 /* A status.json snapshot (fs.h), in aerofs.snaps. */
@@ -274,6 +275,44 @@ static void snap_put_node(struct aerofs *a, struct aerofs_snap *s,
 static void snap_put(struct aerofs *a, struct aerofs_snap *s, uint64_t n)
 {
 	snap_put_node(a, s, 0, n);
+}
+
+/*
+ * Open directory handles are listed, so that those whose RELEASEDIR the
+ * kernel drops at unmount (it does not wait for background releases
+ * once the connection goes) are freed at shutdown all the same.
+ */
+static void dir_link(struct aerofs *a, struct handle *h)
+{
+	pthread_mutex_lock(&a->lock);
+	h->prev = NULL;
+	h->next = a->dirs;
+	if (h->next)
+		h->next->prev = h;
+	a->dirs = h;
+	pthread_mutex_unlock(&a->lock);
+}
+
+static void dir_unlink(struct aerofs *a, struct handle *h)
+{
+	pthread_mutex_lock(&a->lock);
+	if (h->prev)
+		h->prev->next = h->next;
+	else
+		a->dirs = h->next;
+	if (h->next)
+		h->next->prev = h->prev;
+	pthread_mutex_unlock(&a->lock);
+}
+
+void aerofs_dirs_free(struct aerofs *a)
+{
+	while (a->dirs) {
+		struct handle *h = a->dirs;
+
+		a->dirs = h->next;
+		free(h);
+	}
 }
 
 void aerofs_snaps_free(struct aerofs *a)
@@ -1191,6 +1230,7 @@ static void aerofs_op_releasedir(fuse_req_t req, fuse_ino_t ino,
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 
 	(void)ino;
+	dir_unlink(a, h);
 	obj_put(a, &h->o);
 	free(h);
 	fuse_reply_err(req, 0);
@@ -1224,7 +1264,9 @@ static void aerofs_op_opendir(fuse_req_t req, fuse_ino_t ino,
 	fi->fh = (uintptr_t)h;
 	fi->keep_cache = 1;
 	fi->cache_readdir = 1;
+	dir_link(a, h);
 	if (fuse_reply_open(req, fi) != 0) {
+		dir_unlink(a, h);
 		obj_put(a, &h->o);
 		free(h);
 	}
