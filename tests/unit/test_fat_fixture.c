@@ -9,6 +9,7 @@
  * or fixture skips the program.
  */
 #include "tests/harness.h"
+#include "tests/unit/image_test.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -29,23 +30,6 @@ static const char *const sources[] = {
 	"virtio-win-xorriso.iso", "virtio-win-joliet.iso",
 	"virtio-win-plain.iso",	  "tree",
 };
-
-static void write_image(const struct image *img, const char *path)
-{
-	static unsigned char buf[1 << 20];
-	uint64_t off = 0, size = image_size(img);
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-	assert(fd >= 0);
-	while (off < size) {
-		ssize_t n = image_read(img, buf, sizeof(buf), off);
-
-		assert(n > 0);
-		assert(write(fd, buf, (size_t)n) == n);
-		off += (uint64_t)n;
-	}
-	close(fd);
-}
 
 static bool same_file(const struct pack *p, const struct pack_node *n,
 		      const char *path)
@@ -107,8 +91,8 @@ static void check_pack(struct pack *p, const char *tag)
 	snprintf(vhd_path, sizeof(vhd_path), "%s/%s.vhd", tmpdir, tag);
 	snprintf(part, sizeof(part), "%s/%s.part", tmpdir, tag);
 	snprintf(dir, sizeof(dir), "%s/%s.out", tmpdir, tag);
-	write_image(img, img_path);
-	write_image(vhd, vhd_path);
+	write_image(img, img_path, 1 << 20);
+	write_image(vhd, vhd_path, 1 << 20);
 	assert(image_read(img, mbr, 512, 0) == 512);
 	CHECK_EQ_INT(0, harness_sh("dd if=%s of=%s bs=512 skip=2048 count=%u "
 				   "status=none",

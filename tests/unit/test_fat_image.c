@@ -20,6 +20,7 @@
  * "ok N - name # SKIP why".
  */
 #include "tests/harness.h"
+#include "tests/unit/image_test.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -171,42 +172,6 @@ static struct image *build(const char *fmt, struct pack *p,
 	CHECK_EQ_INT(0, rc);
 	assert(img);
 	return img;
-}
-
-static void write_image(const struct image *img, const char *path, size_t chunk)
-{
-	unsigned char *buf = malloc(chunk);
-	uint64_t off = 0, size = image_size(img);
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-	assert(fd >= 0 && buf);
-	while (off < size) {
-		ssize_t n = image_read(img, buf, chunk, off);
-
-		assert(n > 0);
-		assert(write(fd, buf, (size_t)n) == n);
-		off += (uint64_t)n;
-	}
-	CHECK_EQ_INT(0, image_read(img, buf, chunk, off));
-	close(fd);
-	free(buf);
-}
-
-static unsigned char *slurp(const char *path, size_t *len)
-{
-	struct stat st;
-	unsigned char *buf;
-	int fd = open(path, O_RDONLY);
-
-	if (fd < 0)
-		return NULL;
-	assert(fstat(fd, &st) == 0);
-	buf = malloc((size_t)st.st_size + 1);
-	assert(buf);
-	assert(read(fd, buf, (size_t)st.st_size) == st.st_size);
-	close(fd);
-	*len = (size_t)st.st_size;
-	return buf;
 }
 
 static uint32_t le32(const unsigned char *p)
