@@ -299,6 +299,27 @@ static bool exact_83(const char *name, uint8_t sfn[11], uint8_t *ncase)
 }
 
 /*
+ * Appends character C of a long name to a short name part OUT of *LEN
+ * characters, at most CAP (8 or 3): upper-cased, '_' for what a short
+ * name cannot hold, dropped past CAP; *EXACT turns false when the part no
+ * longer says the long name exactly.
+ */
+static void sfn_put(uint16_t c, char *out, size_t *len, size_t cap, bool *exact)
+{
+	if (*len == cap) {
+		*exact = false;
+		return;
+	}
+	if (c >= 'a' && c <= 'z')
+		c = (uint16_t)(c - 32);
+	if (!sfn_char(c)) {
+		c = '_';
+		*exact = false;
+	}
+	out[(*len)++] = (char)c;
+}
+
+/*
  * The basis name of fatgen103 ("Basis-Name Generation Algorithm") into
  * BASE (up to 8) and EXT (up to 3); returns true if nothing was lost, i.e.
  * the basis name is the long name in upper case.
@@ -329,17 +350,7 @@ static bool basis_name(const uint16_t *u, size_t n, char *base, size_t *blen,
 			exact = false;
 			continue;
 		}
-		if (*blen == 8) {
-			exact = false;
-			continue;
-		}
-		if (c >= 'a' && c <= 'z')
-			c = (uint16_t)(c - 32);
-		if (!sfn_char(c)) {
-			c = '_';
-			exact = false;
-		}
-		base[(*blen)++] = (char)c;
+		sfn_put(c, base, blen, 8, &exact);
 	}
 	for (i = last_dot + 1; last_dot < n && i < n; i++) {
 		uint16_t c = u[i];
@@ -348,17 +359,7 @@ static bool basis_name(const uint16_t *u, size_t n, char *base, size_t *blen,
 			exact = false;
 			continue;
 		}
-		if (*elen == 3) {
-			exact = false;
-			continue;
-		}
-		if (c >= 'a' && c <= 'z')
-			c = (uint16_t)(c - 32);
-		if (!sfn_char(c)) {
-			c = '_';
-			exact = false;
-		}
-		ext[(*elen)++] = (char)c;
+		sfn_put(c, ext, elen, 3, &exact);
 	}
 	if (*blen == 0) { /* e.g. ".txt" stripped to nothing */
 		base[(*blen)++] = '_';
