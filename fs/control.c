@@ -91,64 +91,56 @@ static bool add_counters(cJSON *root, struct aerofs *a)
 }
 
 /*
- * The hashing of the images (content-addressed versions under
- * .aerofs/images/): "hash": {"state": "running" | "done" | "failed",
- * "error", "ms"}, and each image's "version" once done.
+ * One stage of the generation's thread (fs.h) under KEY: {"state":
+ * "running" | "done" | "failed", "error", "ms"}.  Its state in *STATE.
  */
-static bool add_hash(cJSON *root, cJSON *imgs, struct aerofs_gen *g)
+static bool add_stage(cJSON *root, const char *key, struct aerofs_gen *g,
+		      const struct aerofs_stage *stage, int *state)
 {
-	cJSON *h = cJSON_AddObjectToObject(root, "hash");
-	int state;
+	cJSON *h = cJSON_AddObjectToObject(root, key);
 	bool ok;
 
 	pthread_mutex_lock(&g->hash.lock);
-	state = g->hash.state;
+	*state = stage->state;
 	ok = h &&
 	     cJSON_AddStringToObject(h, "state",
-				     state > 0	? "running" :
-				     state == 0 ? "done" :
-						  "failed") &&
-	     (state < 0 ? cJSON_AddStringToObject(h, "error", g->hash.error) :
-			  cJSON_AddNullToObject(h, "error")) &&
-	     (state == 0 ? add_num(h, "ms", (double)g->hash.ms) :
-			   cJSON_AddNullToObject(h, "ms") != NULL);
+				     *state > 0	 ? "running" :
+				     *state == 0 ? "done" :
+						   "failed") &&
+	     (*state < 0 ? cJSON_AddStringToObject(h, "error", stage->error) :
+			   cJSON_AddNullToObject(h, "error")) &&
+	     (*state == 0 ? add_num(h, "ms", (double)stage->ms) :
+			    cJSON_AddNullToObject(h, "ms") != NULL);
 	pthread_mutex_unlock(&g->hash.lock);
-	for (size_t i = 0; ok && i < g->nmedia; i++) {
-		cJSON *img = cJSON_GetArrayItem(imgs, (int)i);
-		const struct chunked *c = g->media[i].chunks;
-
-		ok = img &&
-		     (state == 0 ?
-			      cJSON_AddStringToObject(img, "version",
-						      chunked_version(c)) :
-			      cJSON_AddNullToObject(img, "version")) != NULL;
-	}
 	return ok;
 }
 
-static bool add_generation(cJSON *root, struct aerofs_gen *g, unsigned live)
+/* NUM, or null when !KNOWN. */
+static bool add_num_if(cJSON *o, const char *key, bool known, double num)
 {
+	return known ? add_num(o, key, num) :
+		       cJSON_AddNullToObject(o, key) != NULL;
+}
+
+/*
+ * The images: "prepare" (their layouts, fs.h) and "hash" (the
+ * content-addressed versions under .aerofs/images/) stages, and each
+ * image with its size and chunk count once laid out, its "version" once
+ * hashed.  "image": the first one (the mounted profile's ISO), as before
+ * there were several; "images": all of them, in table order.
+ */
+static bool add_images(cJSON *root, struct aerofs_gen *g)
+{
+	int prep, hash;
 	cJSON *img, *imgs;
 
-	if (!add_num(root, "generation", g->id) ||
-	    !add_num(root, "live_generations", live) ||
-	    !add_num(root, "built_at", (double)g->built_at) ||
-	    !add_num(root, "epoch", (double)pack_epoch(g->pack)) ||
-	    !add_num(root, "nodes", (double)pack_node_count(g->pack)) ||
-	    !add_num(root, "content_bytes",
-		     (double)pack_content_bytes(g->pack)) ||
-	    !cJSON_AddStringToObject(root, "label",
-				     catalog_report_label(g->report)) ||
-	    !add_num(root, "catalog_warnings",
-		     (double)catalog_report_warnings(g->report)) ||
-	    !add_num(root, "catalog_failed_checks",
-		     (double)catalog_report_failed_checks(g->report)))
+	if (!add_stage(root, "prepare", g, &g->hash.prep, &prep) ||
+	    !add_stage(root, "hash", g, &g->hash.hash, &hash))
 		return false;
-	/* "image": the first one (the mounted profile's ISO), as before
-	 * there were several; "images": all of them, in table order. */
 	img = cJSON_AddObjectToObject(root, "image");
 	if (!img || !cJSON_AddStringToObject(img, "name", g->media[0].name) ||
-	    !add_num(img, "size", (double)image_size(g->media[0].img)))
+	    !add_num_if(img, "size", prep == 0,
+			prep == 0 ? (double)image_size(g->media[0].img) : 0))
 		return false;
 	imgs = cJSON_AddArrayToObject(root, "images");
 	for (size_t i = 0; imgs && i < g->nmedia; i++) {
@@ -160,14 +152,39 @@ static bool add_generation(cJSON *root, struct aerofs_gen *g, unsigned live)
 		    !cJSON_AddStringToObject(img, "profile",
 					     m->profile->name) ||
 		    !cJSON_AddStringToObject(img, "format", m->format->name) ||
-		    !add_num(img, "size", (double)image_size(m->img)) ||
+		    !add_num_if(img, "size", prep == 0,
+				prep == 0 ? (double)image_size(m->img) : 0) ||
 		    !cJSON_AddStringToObject(img, "id", m->id) ||
-		    !add_num(img, "chunk_size",
-			     chunked_chunk_size(m->chunks)) ||
-		    !add_num(img, "chunk_count", chunked_count(m->chunks)))
+		    !add_num_if(img, "chunk_size", prep == 0,
+				prep == 0 ? chunked_chunk_size(m->chunks) :
+					    0) ||
+		    !add_num_if(img, "chunk_count", prep == 0,
+				prep == 0 ? chunked_count(m->chunks) : 0) ||
+		    (hash == 0 ? cJSON_AddStringToObject(img, "version",
+							 chunked_version(
+								 m->chunks)) :
+				 cJSON_AddNullToObject(img, "version")) == NULL)
 			return false;
 	}
-	return imgs != NULL && add_hash(root, imgs, g);
+	return imgs != NULL;
+}
+
+static bool add_generation(cJSON *root, struct aerofs_gen *g, unsigned live)
+{
+	return add_num(root, "generation", g->id) &&
+	       add_num(root, "live_generations", live) &&
+	       add_num(root, "built_at", (double)g->built_at) &&
+	       add_num(root, "epoch", (double)pack_epoch(g->pack)) &&
+	       add_num(root, "nodes", (double)pack_node_count(g->pack)) &&
+	       add_num(root, "content_bytes",
+		       (double)pack_content_bytes(g->pack)) &&
+	       cJSON_AddStringToObject(root, "label",
+				       catalog_report_label(g->report)) &&
+	       add_num(root, "catalog_warnings",
+		       (double)catalog_report_warnings(g->report)) &&
+	       add_num(root, "catalog_failed_checks",
+		       (double)catalog_report_failed_checks(g->report)) &&
+	       add_images(root, g);
 }
 
 char *aerofs_status_json(struct aerofs *a, size_t *len)

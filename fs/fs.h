@@ -131,19 +131,34 @@ struct aerofs_media {
 };
 
 /*
- * The background hashing of a generation's images (gen.c): one thread
- * per generation computes every image's SHA-256 and its chunks' (one pass
- * over each image); lookups under .aerofs/images/ wait for it.
+ * The background work of a generation (gen.c), one thread per generation
+ * and two stages, each with a state (1 running, 0 done, -errno failed),
+ * the error when it failed and how long it took when done:
+ *
+ *   prep  the first generation is served as soon as its tree is known:
+ *         its pack's file content is hashed here (pack_complete(), which
+ *         also fills manifest.json) and the images laid out (they hold
+ *         manifest.json, and the ISO and FAT layouts use the digests).
+ *         Reading manifest.json and looking up an image wait for it.
+ *         Generations of reloads are built whole, prep done.
+ *   hash  every image's SHA-256 and its chunks' (one pass over each):
+ *         lookups under .aerofs/images/ wait for it.  Fails if prep did.
  */
+struct aerofs_stage {
+	int state;
+	char error[512];
+	int64_t ms;
+};
+
 struct aerofs_hash {
 	pthread_t thread;
 	bool started;
-	atomic_bool stop;     /* set by aerofs_gen_free() */
-	pthread_mutex_t lock; /* guards the fields below */
+	atomic_bool stop; /* set by aerofs_gen_free() */
+	const struct aerofs *fs;
+	struct pack_cancel cancel; /* stops at stop */
+	pthread_mutex_t lock;	   /* guards the stages */
 	pthread_cond_t cond;
-	int state;	 /* 1 running, 0 done, -errno failed */
-	char error[512]; /* when it failed */
-	int64_t ms;	 /* how long it took, when done */
+	struct aerofs_stage prep, hash;
 };
 
 struct aerofs_gen {
@@ -151,7 +166,10 @@ struct aerofs_gen {
 	uint32_t id;		       /* 1, 2, ...; 0 until installed */
 	struct pack *pack;	       /* the mounted profile's; owned */
 	struct catalog_report *report; /* owned */
-	struct aerofs_media media[AEROFS_MEDIA_MAX]; /* in table order */
+	/* In table order.  Names and ids are set when the generation is
+	 * built; img and chunks only once prep is done (aerofs_hash), and
+	 * never if it fails: see aerofs_gen_media(). */
+	struct aerofs_media media[AEROFS_MEDIA_MAX];
 	size_t nmedia;
 	struct stat source_st; /* the source as it was when built */
 	int64_t built_at;      /* wall clock, for status.json */
@@ -241,30 +259,42 @@ struct aerofs {
 
 /*
  * Builds a generation from A->source and A->copts: stats the source, runs
- * catalog_build() and lays out the virtual image.  Does not install it.
- * Returns 0 or -errno with the reason in ERR.  Safe to call from any
- * thread; takes no lock.
+ * catalog_build() and, unless DEFER, completes prep (struct aerofs_hash)
+ * too.  With DEFER the driver pack's content is left to the generation's
+ * thread: what is refused then (a file the source cannot supply) shows
+ * in status.json and as EIO, not here.  Does not install it.  Returns 0
+ * or -errno with the reason in ERR.  Safe to call from any thread; takes
+ * no lock.
  */
-int aerofs_gen_build(const struct aerofs *a, struct aerofs_gen **out,
-		     struct aero_error *err);
+int aerofs_gen_build(const struct aerofs *a, bool defer,
+		     struct aerofs_gen **out, struct aero_error *err);
 
 /*
- * Starts hashing G's images in a thread (not in aerofs_gen_build(), which
- * runs before fuse_daemonize() forks, and a fork keeps no thread).  On
- * failure, logged, lookups under images/ fail with EIO.  Returns 0 or
- * -errno.
+ * Starts G's thread (not in aerofs_gen_build(), which runs before
+ * fuse_daemonize() forks, and a fork keeps no thread): prep if it is
+ * pending, then the images' hashes.  On failure, logged, the stages fail
+ * (lookups of images, manifest.json and images/ fail with EIO).  A must
+ * outlive G.  Returns 0 or -errno.
  */
-int aerofs_gen_hash_start(struct aerofs_gen *g);
+int aerofs_gen_hash_start(const struct aerofs *a, struct aerofs_gen *g);
 
 /*
- * Waits until G's images are hashed.  Returns 0, -EIO if hashing failed,
- * or -EINTR if the session ends first (a request must not hold up the
- * unmount).  Call without holding A->lock.
+ * Wait until G's prep (aerofs_gen_prepared()) or image hashing
+ * (aerofs_gen_hashed()) is done.  Return 0, -EIO if it failed, or -EINTR
+ * if the session ends first (a request must not hold up the unmount).
+ * Call without holding A->lock.
  */
+int aerofs_gen_prepared(struct aerofs *a, struct aerofs_gen *g);
 int aerofs_gen_hashed(struct aerofs *a, struct aerofs_gen *g);
 
 /* Whether G's images are hashed, without waiting. */
 bool aerofs_gen_hash_done(struct aerofs_gen *g);
+
+/*
+ * How many of G's media have their image: G->nmedia once prep is done, 0
+ * before and if it failed.  Without waiting.
+ */
+size_t aerofs_gen_media(struct aerofs_gen *g);
 
 /* Frees a generation that was never installed (NULL allowed); stops and
  * joins its hasher first. */

@@ -9,11 +9,13 @@
  * (one, two while a reload overlaps open files), so lookups by id walk it
  * under the mutex.
  *
- * Each generation hashes its images in a thread of its own, started when
- * it is built: the SHA-256 of a whole image names its content-addressed
- * directory under .aerofs/images/, so nothing there can be answered
- * before.  Freeing a generation stops the hasher between two reads and
- * joins it.
+ * Each generation has a thread of its own, started when it is installed
+ * (fs.h, struct aerofs_hash): it completes what the first generation left
+ * out to be served sooner (the pack's digests, manifest.json, the image
+ * layouts), then hashes the images: the SHA-256 of a whole image names
+ * its content-addressed directory under .aerofs/images/, so nothing there
+ * can be answered before.  Freeing a generation stops the thread between
+ * two reads and joins it.
  *
  * Not here: what the kernel is told on a swap (ops.c), when to swap
  * (reload.c).
@@ -21,26 +23,57 @@
 #include "fs/fs.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "catalog/util/log.h"
 
-/*
- * Lays out every (profile, format) image.  The mounted profile's images
- * share its pack; another profile's pack is built here for its images.
- */
-static int gen_media(const struct aerofs *a, struct aerofs_gen *g,
-		     struct aero_error *err)
+/* Names every (profile, format) image, in table order. */
+static int gen_media_names(struct aerofs_gen *g, struct aero_error *err)
 {
 	const struct image_format *fmts;
 	const struct profile *profs;
 	size_t nfmt, nprof;
-	int r = 0;
 
 	fmts = image_formats(&nfmt);
+	profs = profiles(&nprof);
+	for (size_t p = 0; p < nprof; p++)
+		for (size_t f = 0; f < nfmt; f++) {
+			struct aerofs_media *m = &g->media[g->nmedia];
+
+			if (g->nmedia == AEROFS_MEDIA_MAX)
+				return aero_error_set(err, -EFBIG,
+						      "too many images");
+			m->profile = &profs[p];
+			m->format = &fmts[f];
+			snprintf(m->name, sizeof(m->name), "%s.%s",
+				 profs[p].image_name, fmts[f].ext);
+			snprintf(m->id, sizeof(m->id), "%s-%s",
+				 profs[p].image_name, fmts[f].name);
+			snprintf(m->file, sizeof(m->file), "%s-%s.%s",
+				 profs[p].image_name, fmts[f].name,
+				 fmts[f].ext);
+			g->nmedia++;
+		}
+	return 0;
+}
+
+/*
+ * Lays out every image named by gen_media_names().  The mounted profile's
+ * images share its pack; another profile's pack is built here for its
+ * images.
+ */
+static int gen_media(const struct aerofs *a, struct aerofs_gen *g,
+		     struct aero_error *err)
+{
+	const struct profile *profs;
+	size_t nprof, i = 0;
+	int r = 0;
+
 	profs = profiles(&nprof);
 	for (size_t p = 0; p < nprof; p++) {
 		struct catalog_report *rep = NULL;
@@ -64,35 +97,18 @@ static int gen_media(const struct aerofs *a, struct aerofs_gen *g,
 			aero_error_prefix(err, "%s", profs[p].name);
 			return r;
 		}
-		for (size_t f = 0; f < nfmt; f++) {
-			struct aerofs_media *m = &g->media[g->nmedia];
+		for (; r == 0 && i < g->nmedia &&
+		       g->media[i].profile == &profs[p];
+		     i++) {
+			struct aerofs_media *m = &g->media[i];
 
-			if (g->nmedia == AEROFS_MEDIA_MAX) {
-				r = aero_error_set(err, -EFBIG,
-						   "too many images");
-				break;
-			}
-			m->profile = &profs[p];
-			m->format = &fmts[f];
-			snprintf(m->name, sizeof(m->name), "%s.%s",
-				 profs[p].image_name, fmts[f].ext);
-			snprintf(m->id, sizeof(m->id), "%s-%s",
-				 profs[p].image_name, fmts[f].name);
-			snprintf(m->file, sizeof(m->file), "%s-%s.%s",
-				 profs[p].image_name, fmts[f].name,
-				 fmts[f].ext);
-			r = image_build(&fmts[f], pack, &a->iopts, &m->img,
+			r = image_build(m->format, pack, &a->iopts, &m->img,
 					err);
 			if (r == 0)
 				r = chunked_new(m->img, a->chunk_size,
 						&m->chunks, err);
-			if (r < 0) {
-				image_free(m->img);
-				m->img = NULL;
+			if (r < 0)
 				aero_error_prefix(err, "%s", m->name);
-				break;
-			}
-			g->nmedia++;
 		}
 		if (pack != g->pack)
 			pack_unref(pack);
@@ -120,6 +136,33 @@ static int hash_sink(void *ctx, uint32_t chunk, uint64_t off, const void *data,
 	return atomic_load(&g->hash.stop) ? -ECANCELED : 0;
 }
 
+/* Ends STAGE of G with R (ERR when it failed) and wakes its waiters. */
+static void stage_end(struct aerofs_gen *g, struct aerofs_stage *stage, int r,
+		      const struct aero_error *err, int64_t t0)
+{
+	pthread_mutex_lock(&g->hash.lock);
+	stage->state = r;
+	stage->ms = now_ms() - t0;
+	if (r < 0)
+		snprintf(stage->error, sizeof(stage->error), "%s", err->msg);
+	pthread_cond_broadcast(&g->hash.cond);
+	pthread_mutex_unlock(&g->hash.lock);
+}
+
+static bool gen_should_stop(void *ctx)
+{
+	return atomic_load(&((struct aerofs_gen *)ctx)->hash.stop);
+}
+
+/* Prep (fs.h): the pack's digests and manifest.json, then the images. */
+static int gen_prepare(const struct aerofs *a, struct aerofs_gen *g,
+		       struct aero_error *err)
+{
+	int r = pack_complete(g->pack, &g->hash.cancel, err);
+
+	return r < 0 ? r : gen_media(a, g, err);
+}
+
 static void *hash_thread(void *arg)
 {
 	struct aerofs_gen *g = arg;
@@ -127,6 +170,38 @@ static void *hash_thread(void *arg)
 	int64_t t0 = now_ms();
 	int r = 0;
 
+	if (g->hash.prep.state > 0) {
+		/* Test hook (AEROFS_TEST_HOLD_PREP=FIFO): prep waits for a
+		 * byte from FIFO, so that a test acts while the tree is
+		 * served and the pack not yet hashed. */
+		const char *hold = getenv("AEROFS_TEST_HOLD_PREP");
+
+		if (hold) {
+			int fd = open(hold, O_RDONLY | O_CLOEXEC);
+			char byte;
+
+			if (fd >= 0) {
+				(void)!read(fd, &byte, 1);
+				close(fd);
+			}
+		}
+		r = gen_prepare(g->hash.fs, g, &err);
+		if (r < 0 && r != -ECANCELED)
+			log_msg(LOG_LEVEL_ERR,
+				"cannot complete the pack and its images: %s",
+				err.msg);
+		if (r < 0) {
+			/* Hash first: who sees prep end sees both. */
+			struct aero_error why = err;
+
+			aero_error_prefix(&why, "no images");
+			stage_end(g, &g->hash.hash, r, &why, t0);
+		}
+		stage_end(g, &g->hash.prep, r, &err, t0);
+		if (r < 0)
+			return NULL;
+		t0 = now_ms();
+	}
 	for (size_t i = 0; i < g->nmedia && r == 0; i++) {
 		struct aerofs_media *m = &g->media[i];
 
@@ -145,13 +220,7 @@ static void *hash_thread(void *arg)
 	}
 	if (r < 0 && r != -ECANCELED)
 		log_msg(LOG_LEVEL_ERR, "cannot hash the images: %s", err.msg);
-	pthread_mutex_lock(&g->hash.lock);
-	g->hash.state = r;
-	g->hash.ms = now_ms() - t0;
-	if (r < 0)
-		snprintf(g->hash.error, sizeof(g->hash.error), "%s", err.msg);
-	pthread_cond_broadcast(&g->hash.cond);
-	pthread_mutex_unlock(&g->hash.lock);
+	stage_end(g, &g->hash.hash, r, &err, t0);
 	return NULL;
 }
 
@@ -160,20 +229,31 @@ bool aerofs_gen_hash_done(struct aerofs_gen *g)
 	bool done;
 
 	pthread_mutex_lock(&g->hash.lock);
-	done = g->hash.state == 0;
+	done = g->hash.hash.state == 0;
 	pthread_mutex_unlock(&g->hash.lock);
 	return done;
+}
+
+size_t aerofs_gen_media(struct aerofs_gen *g)
+{
+	size_t n;
+
+	pthread_mutex_lock(&g->hash.lock);
+	n = g->hash.prep.state == 0 ? g->nmedia : 0;
+	pthread_mutex_unlock(&g->hash.lock);
+	return n;
 }
 
 /* How often a waiter looks whether the session has ended. */
 #define HASH_WAIT_POLL_NS 100000000L
 
-int aerofs_gen_hashed(struct aerofs *a, struct aerofs_gen *g)
+static int gen_wait(struct aerofs *a, struct aerofs_gen *g,
+		    const struct aerofs_stage *stage)
 {
 	int r;
 
 	pthread_mutex_lock(&g->hash.lock);
-	while (g->hash.state > 0) {
+	while (stage->state > 0) {
 		struct timespec ts;
 
 		/*
@@ -195,34 +275,47 @@ int aerofs_gen_hashed(struct aerofs *a, struct aerofs_gen *g)
 		}
 		pthread_cond_timedwait(&g->hash.cond, &g->hash.lock, &ts);
 	}
-	r = g->hash.state < 0 ? -EIO : 0;
+	r = stage->state < 0 ? -EIO : 0;
 	pthread_mutex_unlock(&g->hash.lock);
 	return r;
 }
 
-int aerofs_gen_hash_start(struct aerofs_gen *g)
+int aerofs_gen_prepared(struct aerofs *a, struct aerofs_gen *g)
 {
-	int r = -pthread_create(&g->hash.thread, NULL, hash_thread, g);
+	return gen_wait(a, g, &g->hash.prep);
+}
 
+int aerofs_gen_hashed(struct aerofs *a, struct aerofs_gen *g)
+{
+	return gen_wait(a, g, &g->hash.hash);
+}
+
+int aerofs_gen_hash_start(const struct aerofs *a, struct aerofs_gen *g)
+{
+	struct aero_error err = { 0 };
+	int r;
+
+	g->hash.fs = a;
+	r = -pthread_create(&g->hash.thread, NULL, hash_thread, g);
 	if (r == 0) {
 		g->hash.started = true;
 		return 0;
 	}
-	/* Nothing under images/ can be answered: say why, to waiters too. */
-	log_msg(LOG_LEVEL_ERR, "cannot start the image hasher: %s",
+	/* Nothing it would do can be answered: say why, to waiters too. */
+	log_msg(LOG_LEVEL_ERR, "cannot start the generation's thread: %s",
 		strerror(-r));
-	pthread_mutex_lock(&g->hash.lock);
-	g->hash.state = r;
-	snprintf(g->hash.error, sizeof(g->hash.error),
-		 "cannot start the image hasher: %s", strerror(-r));
-	pthread_cond_broadcast(&g->hash.cond);
-	pthread_mutex_unlock(&g->hash.lock);
+	aero_error_set(&err, r, "cannot start the generation's thread: %s",
+		       strerror(-r));
+	stage_end(g, &g->hash.hash, r, &err, 0);
+	if (g->hash.prep.state > 0)
+		stage_end(g, &g->hash.prep, r, &err, 0);
 	return r;
 }
 
-int aerofs_gen_build(const struct aerofs *a, struct aerofs_gen **out,
-		     struct aero_error *err)
+int aerofs_gen_build(const struct aerofs *a, bool defer,
+		     struct aerofs_gen **out, struct aero_error *err)
 {
+	struct catalog_options copts = a->copts;
 	struct aerofs_gen *g;
 	int r;
 
@@ -232,7 +325,9 @@ int aerofs_gen_build(const struct aerofs *a, struct aerofs_gen **out,
 		return aero_error_set(err, -ENOMEM, "out of memory");
 	pthread_mutex_init(&g->hash.lock, NULL);
 	pthread_cond_init(&g->hash.cond, NULL);
-	g->hash.state = 1;
+	g->hash.prep.state = 1;
+	g->hash.hash.state = 1;
+	g->hash.cancel = (struct pack_cancel){ gen_should_stop, g };
 	/*
 	 * Stat first: if the file is replaced while we read it, the identity
 	 * we report is the older one and the watcher schedules another build.
@@ -242,7 +337,8 @@ int aerofs_gen_build(const struct aerofs *a, struct aerofs_gen **out,
 		aero_error_set(err, r, "%s: %s", a->source, strerror(-r));
 		goto fail;
 	}
-	r = a->profile->build(a->source, &a->copts, &g->pack, &g->report, err);
+	copts.defer_hashes = defer;
+	r = a->profile->build(a->source, &copts, &g->pack, &g->report, err);
 	if (r == 0 && catalog_report_stray_files(g->report))
 		/* Serving it would serve a manifest that lies. */
 		r = aero_error_set(err, -EINVAL,
@@ -251,7 +347,14 @@ int aerofs_gen_build(const struct aerofs *a, struct aerofs_gen **out,
 				   "or not listed): not serving it",
 				   a->source,
 				   catalog_report_stray_files(g->report));
-	if (r < 0 || (r = gen_media(a, g, err)) < 0)
+	if (r == 0)
+		r = gen_media_names(g, err);
+	/* Not deferred (or nothing to defer): prep now, in this thread. */
+	if (r == 0 && pack_hashed(g->pack) == 0) {
+		r = gen_media(a, g, err);
+		g->hash.prep.state = r < 0 ? r : 0;
+	}
+	if (r < 0)
 		goto fail;
 	g->built_at = (int64_t)time(NULL);
 	*out = g;

@@ -406,7 +406,7 @@ int main(int argc, char *argv[])
 		goto out_opts;
 	}
 
-	r = aerofs_gen_build(&a, &g, &err);
+	r = aerofs_gen_build(&a, true, &g, &err);
 	if (r < 0) {
 		log_msg(LOG_LEVEL_ERR, "%s", err.msg);
 		goto out_opts;
@@ -434,7 +434,7 @@ int main(int argc, char *argv[])
 	free(a.notify_pipe);
 	a.notify_pipe = NULL;
 	/* After the fork of fuse_daemonize(), like every thread. */
-	aerofs_gen_hash_start(a.cur);
+	aerofs_gen_hash_start(&a, a.cur);
 	if (aerofs_reload_start(&a) != 0)
 		log_msg(LOG_LEVEL_WARNING, "live reload disabled: cannot "
 					   "start the watcher");

@@ -66,6 +66,7 @@ struct obj {
 struct handle {
 	struct obj o;		    /* the hold lasts until releasedir */
 	struct handle *prev, *next; /* under aerofs.lock */
+	size_t nmedia;		    /* .aerofs: images listed (opendir) */
 };
 
 /* A status.json snapshot (fs.h), in aerofs.snaps. */
@@ -623,23 +624,35 @@ static int obj_lookup(struct aerofs *a, const struct obj *dir, const char *name,
 	if (dir->kind == OBJ_CTL) {
 		struct aerofs_gen *g = aerofs_gen_current(a, 1);
 
-		for (size_t i = 0; i < g->nmedia; i++)
-			if (strcmp(name, g->media[i].name) == 0) {
-				child->kind = OBJ_MEDIA;
-				child->gen = g;
-				child->media = i;
-				return 0;
+		for (size_t i = 0; i < g->nmedia; i++) {
+			int r;
+
+			if (strcmp(name, g->media[i].name) != 0)
+				continue;
+			/* Its layout may still be in the making (fs.h). */
+			r = aerofs_gen_prepared(a, g);
+			if (r < 0) {
+				aerofs_gen_put(a, g, 1);
+				return -r;
 			}
+			child->kind = OBJ_MEDIA;
+			child->gen = g;
+			child->media = i;
+			return 0;
+		}
 		if (strcmp(name, AEROFS_IMAGES_NAME) == 0) {
 			child->kind = OBJ_IMAGES;
 			child->gen = g;
 			return 0;
 		}
-		aerofs_gen_put(a, g, 1);
 		if (strcmp(name, AEROFS_STATUS_NAME) == 0) {
+			/* A snapshot with the images' sizes, or why not. */
+			(void)aerofs_gen_prepared(a, g);
+			aerofs_gen_put(a, g, 1);
 			child->kind = OBJ_STATUS;
 			return snap_new(a, &child->snap);
 		}
+		aerofs_gen_put(a, g, 1);
 		if (strcmp(name, "..") == 0) {
 			child->gen = aerofs_gen_current(a, 1);
 			child->node = pack_root(child->gen->pack);
@@ -1214,6 +1227,10 @@ static void aerofs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size,
 	err = obj_get(a, ino, &o);
 	if (!err && obj_is_dir(&o))
 		err = EISDIR;
+	/* manifest.json of a pack still being hashed (fs.h): its bytes
+	 * come with prep; if that fails, the read says so. */
+	if (!err && o.kind == OBJ_NODE && !pack_node_ready(o.gen->pack, o.node))
+		(void)aerofs_gen_prepared(a, o.gen);
 	if (err)
 		fuse_reply_err(req, err);
 	else if (o.kind == OBJ_STATUS)
@@ -1250,8 +1267,13 @@ static void aerofs_op_opendir(fuse_req_t req, fuse_ino_t ino,
 	err = obj_get(a, ino, &h->o);
 	if (!err && !obj_is_dir(&h->o))
 		err = ENOTDIR;
-	if (!err && h->o.kind == OBJ_CTL)
-		h->o.gen = aerofs_gen_current(a, 1); /* for the image */
+	if (!err && h->o.kind == OBJ_CTL) {
+		/* Its images, with their sizes, once laid out (fs.h); none
+		 * if that failed. */
+		h->o.gen = aerofs_gen_current(a, 1);
+		(void)aerofs_gen_prepared(a, h->o.gen);
+		h->nmedia = aerofs_gen_media(h->o.gen);
+	}
 	/* A listing under images/ names the version: wait for the hash. */
 	if (!err && obj_in_images(&h->o))
 		err = -aerofs_gen_hashed(a, h->o.gen);
@@ -1369,20 +1391,20 @@ static bool dir_entry(struct aerofs *a, const struct handle *h, size_t i,
 	i -= 2;
 	if (h->o.kind == OBJ_CTL) {
 		/* The images in table order, then status.json. */
-		if (i < h->o.gen->nmedia) {
+		if (i < h->nmedia) {
 			o->kind = OBJ_MEDIA;
 			o->gen = h->o.gen;
 			o->media = i;
 			*name = h->o.gen->media[i].name;
 			return true;
 		}
-		if (i == h->o.gen->nmedia + 1) {
+		if (i == h->nmedia + 1) {
 			o->kind = OBJ_IMAGES;
 			o->gen = h->o.gen;
 			*name = AEROFS_IMAGES_NAME;
 			return true;
 		}
-		if (i > h->o.gen->nmedia)
+		if (i > h->nmedia)
 			return false;
 		o->kind = OBJ_STATUS;
 		*name = AEROFS_STATUS_NAME;
@@ -1510,7 +1532,9 @@ static void aerofs_op_statfs(fuse_req_t req, fuse_ino_t ino)
 	sv.f_bsize = 4096;
 	sv.f_frsize = 4096;
 	sv.f_blocks = (pack_content_bytes(g->pack) + 4095) / 4096;
-	for (size_t i = 0; i < g->nmedia; i++)
+	/* Not waiting for images still being laid out: counted once they
+	 * are. */
+	for (size_t i = 0; i < aerofs_gen_media(g); i++)
 		sv.f_blocks += (image_size(g->media[i].img) + 4095) / 4096;
 	sv.f_files = pack_node_count(g->pack) + 2 + g->nmedia;
 	sv.f_namemax = PACK_NAME_MAX;

@@ -77,7 +77,7 @@ int aerofs_reload_now(struct aerofs *a)
 
 	log_msg(LOG_LEVEL_INFO, "reloading %s", a->source);
 	a->reloading = stat(a->source, &a->reload_st) == 0;
-	r = aerofs_gen_build(a, &g, &err);
+	r = aerofs_gen_build(a, false, &g, &err);
 	a->reloading = false;
 	if (r == -ECANCELED) {
 		/* Not a failure of the source: the daemon is stopping, or a
@@ -97,7 +97,7 @@ int aerofs_reload_now(struct aerofs *a)
 		aerofs_set_reload_error(a, err.msg);
 		return r;
 	}
-	aerofs_gen_hash_start(g);
+	aerofs_gen_hash_start(a, g);
 	old = aerofs_gen_install(a, g);
 	aerofs_invalidate(a, old, g);
 	aerofs_gen_announce(a, g);

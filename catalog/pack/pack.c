@@ -4,8 +4,11 @@
  * The builder keeps every node in a path-keyed hash table so that adding a
  * file under a deep or wide directory costs O(path length), and leaves
  * children unsorted until pack_builder_finish() sorts each directory once
- * and numbers the inodes.  After that nothing is written again; reads only
- * pread() from the source descriptors, so they need no lock.
+ * and numbers the inodes.  After that nothing is written again, except by
+ * pack_complete() when hashing was deferred: it writes only what
+ * pack_hashed() guards (digests, the bytes of blobs with digest slots) and
+ * publishes them with one release store.  Reads only pread() from the
+ * source descriptors, so they need no lock.
  */
 #include "catalog/pack/pack.h"
 
@@ -47,6 +50,19 @@ struct pack_node {
 	size_t next;
 	unsigned char *blob; /* owned; blob files only */
 	unsigned char sha256[32];
+	/* Deferred hashing (pack_complete()): the digest is not known yet;
+	 * same_as, if set, is the earlier file with the same extents, whose
+	 * digest this one takes. */
+	bool pending;
+	struct pack_node *same_as;
+	struct pack_slot *slots; /* owned; blobs with digest slots only */
+	size_t nslots;
+};
+
+/* A resolved pack_digest_slot: where in the blob, whose digest. */
+struct pack_slot {
+	uint64_t offset;
+	const struct pack_node *file;
 };
 
 struct pack {
@@ -59,6 +75,10 @@ struct pack {
 	struct pack_node **by_ino; /* by_ino[ino - 1] */
 	size_t count;
 	uint64_t content_bytes;
+	/* pack_hashed(): 0, -EAGAIN while digests are deferred, or why
+	 * pack_complete() failed.  Stored with release, loaded with
+	 * acquire: what it guards is written before it becomes 0. */
+	atomic_int hashed;
 };
 
 struct pack_builder {
@@ -71,6 +91,8 @@ struct pack_builder {
 	const struct pack_cancel *cancel; /* pack_builder_set_cancel() */
 	struct pack_copy_map *maps;	  /* pack_builder_add_copy() */
 	size_t nmaps;
+	bool defer;	 /* pack_builder_defer_hashes() */
+	size_t npending; /* nodes whose digest pack_complete() owes */
 };
 
 /* Sources of one pack copied from: map[i] is ours for its source i + 1. */
@@ -91,6 +113,7 @@ static void node_free(struct pack_node *n)
 	free(n->ext);
 	free(n->ext_start);
 	free(n->blob);
+	free(n->slots);
 	free(n->path);
 	free(n);
 }
@@ -344,10 +367,16 @@ struct pack_builder *pack_builder_new(int64_t epoch)
 		return NULL;
 	}
 	atomic_init(&b->pack->refs, 1);
+	atomic_init(&b->pack->hashed, 0);
 	b->pack->epoch = epoch;
 	strcpy(b->pack->label, PACK_DEFAULT_LABEL);
 	b->count = 1;
 	return b;
+}
+
+void pack_builder_defer_hashes(struct pack_builder *b)
+{
+	b->defer = true;
 }
 
 void pack_builder_set_cancel(struct pack_builder *b,
@@ -481,6 +510,7 @@ static void drop_file_node(struct pack_builder *b, struct pack_node *n)
 
 static int read_extents(const struct pack *p, const struct pack_node *n,
 			void *buf, size_t len, uint64_t off);
+static int source_check(const struct pack_source *s);
 
 /*
  * Files with the same extent list have the same content: an image that
@@ -561,6 +591,57 @@ static void same_insert(struct pack_builder *b, struct pack_node *n)
 	b->nsame++;
 }
 
+/*
+ * Reads file N's content and sets its digest.  Asks for the whole content
+ * at once first: the disk then gets one large request per extent instead
+ * of the page cache's readahead ramp (advice only; a failure costs
+ * nothing but the speed).  BUF holds HASH_CHUNK bytes.  Returns 0,
+ * -ECANCELED, -ENOMEM or the read's error, with the file in ERR.
+ */
+#define HASH_CHUNK (1u << 18)
+
+static int hash_content(const struct pack *p, struct pack_node *n,
+			const struct pack_cancel *cancel, EVP_MD_CTX *md,
+			unsigned char *buf, struct aero_error *err)
+{
+	int rc;
+
+	for (size_t i = 0; i < n->next; i++)
+		(void)posix_fadvise(p->sources[n->ext[i].src].fd,
+				    (off_t)n->ext[i].offset,
+				    (off_t)n->ext[i].length,
+				    POSIX_FADV_WILLNEED);
+	if (!EVP_DigestInit_ex(md, EVP_sha256(), NULL))
+		return aero_error_set(err, -ENOMEM, "out of memory");
+	for (uint64_t off = 0; off < n->size;) {
+		size_t chunk = n->size - off < HASH_CHUNK ?
+				       (size_t)(n->size - off) :
+				       HASH_CHUNK;
+
+		if (pack_cancelled(cancel))
+			return aero_error_set(err, -ECANCELED, "cancelled");
+		rc = read_extents(p, n, buf, chunk, off);
+		for (size_t i = 0; rc < 0 && i < n->next; i++)
+			if (source_check(&p->sources[n->ext[i].src]) < 0)
+				return aero_error_set(err, rc,
+						      "%s: the source changed "
+						      "since the pack was "
+						      "built (rewritten in "
+						      "place?)",
+						      n->path);
+		if (rc < 0)
+			return aero_error_set(err, rc,
+					      "%s: cannot read %zu bytes at "
+					      "%llu of its content",
+					      n->path, chunk,
+					      (unsigned long long)off);
+		EVP_DigestUpdate(md, buf, chunk);
+		off += chunk;
+	}
+	EVP_DigestFinal_ex(md, n->sha256, NULL);
+	return 0;
+}
+
 int pack_builder_add_file(struct pack_builder *b, const char *path,
 			  const struct pack_extent *ext, size_t n,
 			  unsigned char sha256[32], struct aero_error *err)
@@ -618,47 +699,34 @@ int pack_builder_add_file(struct pack_builder *b, const char *path,
 	}
 
 	same = n ? same_find(b, ext, n) : NULL;
+	if (b->defer && size) {
+		/* pack_complete() reads it, or takes SAME's digest. */
+		node->pending = true;
+		node->same_as = same;
+		b->npending++;
+		if (!same)
+			same_insert(b, node);
+		if (sha256)
+			memset(sha256, 0, 32);
+		return 0;
+	}
 	if (same) {
 		memcpy(node->sha256, same->sha256, 32);
 		if (sha256)
 			memcpy(sha256, node->sha256, 32);
 		return 0;
 	}
-	/*
-	 * Hash now: a source that cannot deliver fails the build, not a read.
-	 * Ask for the whole content at once first: the disk then gets one
-	 * large request per extent instead of the page cache's readahead
-	 * ramp (advice only; a failure costs nothing but the speed).
-	 */
-	for (size_t i = 0; i < n; i++)
-		(void)posix_fadvise(p->sources[ext[i].src].fd,
-				    (off_t)ext[i].offset, (off_t)ext[i].length,
-				    POSIX_FADV_WILLNEED);
+	/* Hash now: a source that cannot deliver fails the build, not a
+	 * read. */
 	md = EVP_MD_CTX_new();
-	buf = malloc(1 << 18);
-	if (!md || !buf || !EVP_DigestInit_ex(md, EVP_sha256(), NULL)) {
+	buf = malloc(HASH_CHUNK);
+	if (!md || !buf) {
 		rc = aero_error_set(err, -ENOMEM, "out of memory");
 		goto fail;
 	}
-	for (uint64_t off = 0; off < size;) {
-		size_t chunk = size - off < (1 << 18) ? size - off : (1 << 18);
-
-		if (pack_cancelled(b->cancel)) {
-			rc = aero_error_set(err, -ECANCELED, "cancelled");
-			goto fail;
-		}
-		rc = read_extents(p, node, buf, chunk, off);
-		if (rc < 0) {
-			aero_error_set(err, rc,
-				       "%s: cannot read %zu bytes at "
-				       "%llu of its content",
-				       path, chunk, (unsigned long long)off);
-			goto fail;
-		}
-		EVP_DigestUpdate(md, buf, chunk);
-		off += chunk;
-	}
-	EVP_DigestFinal_ex(md, node->sha256, NULL);
+	rc = hash_content(p, node, b->cancel, md, buf, err);
+	if (rc < 0)
+		goto fail;
 	EVP_MD_CTX_free(md);
 	free(buf);
 	if (n)
@@ -695,6 +763,80 @@ int pack_builder_add_blob(struct pack_builder *b, const char *path,
 	}
 	if (sha256)
 		memcpy(sha256, node->sha256, 32);
+	return 0;
+}
+
+/* Writes N's digest as lowercase hex at TO (64 bytes, no NUL). */
+static void put_hex(unsigned char *to, const struct pack_node *n)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < 32; i++) {
+		to[2 * i] = (unsigned char)digits[n->sha256[i] >> 4];
+		to[2 * i + 1] = (unsigned char)digits[n->sha256[i] & 15];
+	}
+}
+
+/* Fills blob N's digest slots and hashes it. */
+static int fill_slots(struct pack_node *n)
+{
+	for (size_t i = 0; i < n->nslots; i++)
+		put_hex(n->blob + n->slots[i].offset, n->slots[i].file);
+	return EVP_Digest(n->blob, n->size, n->sha256, NULL, EVP_sha256(),
+			  NULL) ?
+		       0 :
+		       -ENOMEM;
+}
+
+int pack_builder_add_blob_digests(struct pack_builder *b, const char *path,
+				  const void *data, size_t len,
+				  const struct pack_digest_slot *slots,
+				  size_t n, struct aero_error *err)
+{
+	struct pack_slot *resolved = calloc(n ? n : 1, sizeof(*resolved));
+	struct pack_node *node;
+	int rc = 0;
+
+	if (!resolved)
+		return aero_error_set(err, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		const struct pack_node *f = table_find(b, slots[i].path,
+						       strlen(slots[i].path));
+
+		if (slots[i].offset > len || len - slots[i].offset < 64)
+			rc = aero_error_set(err, -EINVAL,
+					    "%s: digest slot %zu lies outside "
+					    "it",
+					    path, i);
+		else if (!f || strcmp(f->path, slots[i].path) != 0 ||
+			 f->type != PACK_NODE_FILE || f->slots)
+			rc = aero_error_set(err, -EINVAL,
+					    "%s: digest slot %zu names '%s', "
+					    "not a file added before",
+					    path, i, slots[i].path);
+		resolved[i].offset = slots[i].offset;
+		resolved[i].file = f;
+	}
+	if (rc == 0)
+		rc = pack_builder_add_blob(b, path, data, len, NULL, err);
+	if (rc < 0) {
+		free(resolved);
+		return rc;
+	}
+	node = table_find(b, path, strlen(path));
+	node->slots = resolved;
+	node->nslots = n;
+	if (b->defer) {
+		node->pending = true;
+		b->npending++;
+		memset(node->sha256, 0, 32);
+		return 0;
+	}
+	rc = fill_slots(node);
+	if (rc < 0) {
+		drop_file_node(b, node);
+		return aero_error_set(err, rc, "out of memory");
+	}
 	return 0;
 }
 
@@ -762,6 +904,10 @@ int pack_builder_add_copy(struct pack_builder *b, const char *path,
 
 	if (n->type != PACK_NODE_FILE)
 		return aero_error_set(err, -EISDIR, "%s: not a file", n->path);
+	if (pack_hashed(from) != 0)
+		return aero_error_set(err, -EAGAIN,
+				      "%s: its pack is not hashed yet",
+				      n->path);
 	if (n->blob) {
 		rc = pack_builder_add_blob(b, path, n->blob, n->size, NULL,
 					   err);
@@ -864,6 +1010,8 @@ int pack_builder_finish(struct pack_builder *b, struct pack **out)
 	 * content number alike whatever order files were added in.
 	 */
 	number_nodes(p, p->root);
+	atomic_store_explicit(&p->hashed, b->npending ? -EAGAIN : 0,
+			      memory_order_release);
 	builder_free_maps(b);
 	free(b->table);
 	free(b->same);
@@ -891,6 +1039,100 @@ void pack_builder_free(struct pack_builder *b)
 	free(b->table);
 	free(b->same);
 	free(b);
+}
+
+/* ---- deferred hashing --------------------------------------------------- */
+
+int pack_hashed(const struct pack *p)
+{
+	/* const: the counter is the one field a reader may load */
+	return atomic_load_explicit(&((struct pack *)p)->hashed,
+				    memory_order_acquire);
+}
+
+/* Source order: the disk reads the image front to back. */
+static int pending_cmp(const void *a, const void *b)
+{
+	const struct pack_node *x = *(struct pack_node *const *)a;
+	const struct pack_node *y = *(struct pack_node *const *)b;
+
+	if (x->ext[0].src != y->ext[0].src)
+		return x->ext[0].src < y->ext[0].src ? -1 : 1;
+	if (x->ext[0].offset != y->ext[0].offset)
+		return x->ext[0].offset < y->ext[0].offset ? -1 : 1;
+	return x->ino < y->ino ? -1 : x->ino > y->ino;
+}
+
+int pack_complete(struct pack *p, const struct pack_cancel *cancel,
+		  struct aero_error *err)
+{
+	struct pack_node **todo = NULL;
+	EVP_MD_CTX *md = NULL;
+	unsigned char *buf = NULL;
+	size_t ntodo = 0;
+	int rc = pack_hashed(p);
+
+	if (rc != -EAGAIN)
+		return rc;
+	todo = malloc(p->count * sizeof(*todo));
+	md = EVP_MD_CTX_new();
+	buf = malloc(HASH_CHUNK);
+	if (!todo || !md || !buf) {
+		rc = aero_error_set(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	/* Once per content: files that share extents follow their first. */
+	for (size_t i = 0; i < p->count; i++)
+		if (p->by_ino[i]->pending && !p->by_ino[i]->same_as &&
+		    !p->by_ino[i]->slots)
+			todo[ntodo++] = p->by_ino[i];
+	if (ntodo)
+		qsort(todo, ntodo, sizeof(*todo), pending_cmp);
+	for (size_t i = 0; i < ntodo; i++)
+		for (size_t k = 0; k < todo[i]->next; k++)
+			(void)posix_fadvise(p->sources[todo[i]->ext[k].src].fd,
+					    (off_t)todo[i]->ext[k].offset,
+					    (off_t)todo[i]->ext[k].length,
+					    POSIX_FADV_WILLNEED);
+	for (size_t i = 0; i < ntodo && rc == -EAGAIN; i++) {
+		int r = hash_content(p, todo[i], cancel, md, buf, err);
+
+		if (r < 0)
+			rc = r;
+	}
+	for (size_t i = 0; i < p->count && rc == -EAGAIN; i++) {
+		struct pack_node *n = p->by_ino[i];
+
+		if (n->pending && n->same_as)
+			memcpy(n->sha256, n->same_as->sha256, 32);
+	}
+	for (size_t i = 0; i < p->count && rc == -EAGAIN; i++)
+		if (p->by_ino[i]->slots && fill_slots(p->by_ino[i]) < 0)
+			rc = aero_error_set(err, -ENOMEM, "out of memory");
+	if (rc == -EAGAIN)
+		rc = 0;
+out:
+	EVP_MD_CTX_free(md);
+	free(buf);
+	free(todo);
+	atomic_store_explicit(&p->hashed, rc, memory_order_release);
+	return rc;
+}
+
+/* For a blob with digest slots: 0 once filled, else why not. */
+static int slots_ready(const struct pack *p, const struct pack_node *n)
+{
+	int rc;
+
+	if (!n->slots)
+		return 0;
+	rc = pack_hashed(p);
+	return rc == 0 || rc == -EAGAIN ? rc : -EIO;
+}
+
+bool pack_node_ready(const struct pack *p, const struct pack_node *n)
+{
+	return slots_ready(p, n) != -EAGAIN;
 }
 
 /* ---- the immutable pack ------------------------------------------------ */
@@ -1124,6 +1366,9 @@ ssize_t pack_node_read(const struct pack *p, const struct pack_node *n,
 		return -EISDIR;
 	if (off >= n->size)
 		return 0;
+	rc = slots_ready(p, n);
+	if (rc < 0)
+		return rc;
 	if (len > n->size - off)
 		len = n->size - off;
 	if (len > SSIZE_MAX)
@@ -1142,6 +1387,10 @@ int pack_node_span(const struct pack *p, const struct pack_node *n,
 	if (off >= n->size)
 		return -EINVAL;
 	if (n->blob) {
+		int rc = slots_ready(p, n);
+
+		if (rc < 0)
+			return rc;
 		span->kind = PACK_SPAN_MEM;
 		span->src = 0;
 		span->fd = -1;
@@ -1171,6 +1420,10 @@ int pack_verify(const struct pack *p, struct aero_error *err)
 
 	if (!buf || !md) {
 		rc = aero_error_set(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	if (pack_hashed(p) != 0) {
+		rc = aero_error_set(err, -EAGAIN, "the pack is not hashed");
 		goto out;
 	}
 	for (size_t i = 0; i < p->count && rc == 0; i++) {

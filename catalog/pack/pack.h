@@ -10,9 +10,10 @@
  * File data is never copied into memory; it is read on demand with pread()
  * from file descriptors the pack owns.
  *
- * A pack is built once with a pack_builder and never changes afterwards,
- * so every read-only function here is safe to call from any number of
- * threads at once.  A pack is reference counted so that the FUSE daemon can
+ * A pack is built once with a pack_builder and never changes afterwards
+ * (except that a builder may leave the hashing of file content to
+ * pack_complete(), see there), so every read-only function here is safe
+ * to call from any number of threads at once.  A pack is reference counted so that the FUSE daemon can
  * keep serving an old generation to files that are still open.
  *
  * Not here: where the content comes from (catalog/source.h), what goes in
@@ -106,6 +107,20 @@ static inline bool pack_cancelled(const struct pack_cancel *cancel)
 }
 
 /*
+ * Defers hashing (call before adding anything).  By default a file's
+ * content is read and hashed when it is added, so that the finished pack
+ * knows every SHA-256.  A deferring builder only records extents (and
+ * still refuses what it can refuse without reading: unknown sources,
+ * extents past a source's end, sizes over PACK_FILE_MAX); the finished
+ * pack then has its whole tree, every size and every plain blob, but the
+ * digests of its extent-backed files, and the blobs that quote them
+ * (pack_builder_add_blob_digests()), only once pack_complete() has run.
+ * This is for a server that wants to answer for the tree before it has
+ * read tens of megabytes of file content.
+ */
+void pack_builder_defer_hashes(struct pack_builder *b);
+
+/*
  * Sets the volume label (1..PACK_LABEL_MAX bytes, copied).  Returns 0 or
  * -EINVAL.
  */
@@ -144,7 +159,8 @@ int pack_builder_add_dir(struct pack_builder *b, const char *path,
  * serving; a file whose extent list equals an earlier file's takes that
  * file's digest without reading again (one content under two names).  A
  * file larger than PACK_FILE_MAX is -EFBIG before anything is read.  If
- * SHA256 is not NULL the digest is copied there.
+ * SHA256 is not NULL the digest is copied there (all zero when the
+ * builder defers hashing: pack_builder_defer_hashes()).
  * Returns 0 or -errno (see pack_builder_add_dir(); -EEXIST for a duplicate).
  */
 int pack_builder_add_file(struct pack_builder *b, const char *path,
@@ -160,6 +176,30 @@ int pack_builder_add_blob(struct pack_builder *b, const char *path,
 			  unsigned char sha256[32], struct aero_error *err);
 
 /*
+ * Where a blob quotes a digest: the 64 bytes at OFFSET of the blob are
+ * the lowercase hexadecimal SHA-256 of file PATH of the same pack (which
+ * must already be added and must not itself quote digests).
+ */
+struct pack_digest_slot {
+	uint64_t offset;
+	const char *path;
+};
+
+/*
+ * Adds blob PATH (a copy of LEN bytes at DATA) whose N SLOTS are filled
+ * with the digests they name: at once when the builder hashes as it goes,
+ * by pack_complete() when it defers (the blob's size is known either way,
+ * because a hex digest has a fixed length: what is at the slots in DATA
+ * does not matter).  Until then reading it fails with -EAGAIN.  Returns 0
+ * or -errno as pack_builder_add_blob(); -EINVAL for a slot outside the
+ * blob or naming a directory, a missing file or a blob with slots.
+ */
+int pack_builder_add_blob_digests(struct pack_builder *b, const char *path,
+				  const void *data, size_t len,
+				  const struct pack_digest_slot *slots,
+				  size_t n, struct aero_error *err);
+
+/*
  * Adds file PATH whose content is that of file N of the finished pack
  * FROM, without reading it: a blob is copied; extents are copied with
  * their sources registered in B (once per source of FROM, however many
@@ -167,9 +207,10 @@ int pack_builder_add_blob(struct pack_builder *b, const char *path,
  * pack_builder_add_source(), with the size and the stat FROM recorded,
  * so pack_source_check() still compares with the file as it was when
  * FROM was built).  The SHA-256 is N's, copied to SHA256 if not NULL.
- * FROM may be released afterwards.  Returns 0 or -errno as
- * pack_builder_add_file() (-EISDIR when N is a directory, -EMFILE as
- * pack_builder_add_source()).
+ * FROM may be released afterwards; it must be hashed (pack_hashed()).
+ * Returns 0 or -errno as pack_builder_add_file() (-EISDIR when N is a
+ * directory, -EMFILE as pack_builder_add_source(), -EAGAIN when FROM is
+ * not hashed).
  */
 int pack_builder_add_copy(struct pack_builder *b, const char *path,
 			  const struct pack *from, const struct pack_node *n,
@@ -189,6 +230,31 @@ int pack_builder_finish(struct pack_builder *b, struct pack **out);
 
 /* Frees a builder that will not be finished (NULL allowed). */
 void pack_builder_free(struct pack_builder *b);
+
+/* ---- deferred hashing --------------------------------------------------- */
+
+/*
+ * Whether every digest of P is known: 0 when it is (always, unless the
+ * builder deferred hashing), -EAGAIN until pack_complete() has succeeded,
+ * or the error pack_complete() failed with (-EIO, -ECANCELED, -ENOMEM),
+ * for good.  Thread-safe; a 0 here makes the digests and the blobs with
+ * digest slots visible to the calling thread.
+ */
+int pack_hashed(const struct pack *p);
+
+/*
+ * Reads and hashes every file whose digest was deferred (in source order,
+ * once per content as pack_builder_add_file() would), then fills the
+ * digest slots.  Returns 0 (also when there was nothing to do), -EIO
+ * with the file in ERR when a source cannot supply a file (it shrank, was
+ * rewritten in place, or the disk failed), -ECANCELED when CANCEL (NULL
+ * allowed) said to stop between two chunks, -ENOMEM.  The outcome is what
+ * pack_hashed() reports from then on.  To be called once, by the pack's
+ * owner; other threads may meanwhile use everything pack_hashed() does not
+ * guard (the tree, sizes, spans and reads of files without digest slots).
+ */
+int pack_complete(struct pack *p, const struct pack_cancel *cancel,
+		  struct aero_error *err);
 
 /* ---- the immutable pack ------------------------------------------------ */
 
@@ -243,14 +309,23 @@ const struct pack_node *pack_node_parent(const struct pack_node *n);
 size_t pack_node_nchildren(const struct pack_node *n);
 /* I-th child in name order, or NULL past the end. */
 const struct pack_node *pack_node_child(const struct pack_node *n, size_t i);
-/* SHA-256 of a file's content (all zero for directories).  Borrowed. */
+/* SHA-256 of a file's content (all zero for directories, and for files
+ * of a pack whose pack_hashed() is not 0).  Borrowed. */
 const unsigned char *pack_node_sha256(const struct pack_node *n);
+
+/*
+ * Whether N's bytes can be read now: false only for a blob with digest
+ * slots while P is not hashed (pack_hashed() is -EAGAIN).  Thread-safe.
+ */
+bool pack_node_ready(const struct pack *p, const struct pack_node *n);
 
 /*
  * Reads up to LEN bytes of file N at OFF into BUF.  Returns the number of
  * bytes read (fewer than LEN only at end of file, 0 at or past it), or
  * -EISDIR, or -EIO when a source can no longer supply the range (it was
- * truncated or replaced underneath us).  Thread-safe (pread only).
+ * truncated or replaced underneath us), or for a blob with digest slots
+ * -EAGAIN until the pack is hashed (-EIO if hashing failed).  Thread-safe
+ * (pread only).
  */
 ssize_t pack_node_read(const struct pack *p, const struct pack_node *n,
 		       void *buf, size_t len, uint64_t off);
@@ -306,15 +381,17 @@ int pack_source_check(const struct pack *p, unsigned src);
  * Reads every extent-backed file again and checks it against its SHA-256,
  * and every source against pack_source_check(): for a writer that must
  * not publish an output mixing two versions of a source that changed
- * while it was written.  Returns 0, or -EIO (with the file in ERR) or
- * -ENOMEM.  O(content); thread-safe.
+ * while it was written.  Returns 0, or -EIO (with the file in ERR),
+ * -ENOMEM, or -EAGAIN when the pack is not hashed (pack_hashed()).
+ * O(content); thread-safe.
  */
 int pack_verify(const struct pack *p, struct aero_error *err);
 
 /*
  * The span of file N that starts at byte OFF; LEN runs to the end of the
- * extent (or blob).  Returns 0, -EISDIR, or -EINVAL when OFF is at or past
- * the end of the file.  Thread-safe.
+ * extent (or blob).  Returns 0, -EISDIR, -EINVAL when OFF is at or past
+ * the end of the file, or -EAGAIN / -EIO as pack_node_read() for a blob
+ * with digest slots.  Thread-safe.
  */
 int pack_node_span(const struct pack *p, const struct pack_node *n,
 		   uint64_t off, struct pack_span *span);

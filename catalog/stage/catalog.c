@@ -285,14 +285,25 @@ int catalog_devices_cmd(struct catalog_build *cb,
 	return r;
 }
 
+/* True if NAME ends in SUFFIX, ignoring ASCII case. */
+static bool catalog_has_suffix(const char *name, const char *suffix)
+{
+	size_t n = strlen(name), k = strlen(suffix);
+
+	return n >= k && strcasecmp(name + n - k, suffix) == 0;
+}
+
 /*
  * Asks the kernel to start reading every file below DIR in an image source
  * (advice only; bounded like catalog_add_tree()), so that the disk works
  * on all of them at once while the first are hashed: file by file, a cold
- * build waits for each file's reads in turn.
+ * build waits for each file's reads in turn.  CHECKED_ONLY: only the INF
+ * and catalog files the checks read (inspect.h), a few kilobytes each,
+ * which are otherwise read one after the other.
  */
 static void catalog_prefetch_tree(const struct catalog_build *cb,
-				  const struct source_node *dir, unsigned depth)
+				  const struct source_node *dir, unsigned depth,
+				  bool checked_only)
 {
 	const struct source_extent *ext;
 	size_t count;
@@ -303,8 +314,11 @@ static void catalog_prefetch_tree(const struct catalog_build *cb,
 		const struct source_node *c = source_node_child(dir, i);
 
 		if (source_node_type(c) == SOURCE_NODE_DIR)
-			catalog_prefetch_tree(cb, c, depth + 1);
+			catalog_prefetch_tree(cb, c, depth + 1, checked_only);
 		if (source_node_type(c) != SOURCE_NODE_FILE ||
+		    (checked_only &&
+		     !catalog_has_suffix(source_node_name(c), ".inf") &&
+		     !catalog_has_suffix(source_node_name(c), ".cat")) ||
 		    source_node_extents(c, &ext, &count) < 0)
 			continue;
 		for (size_t k = 0; k < count; k++)
@@ -686,9 +700,13 @@ static int catalog_synthesize(struct catalog_build *cb, struct catalog_fresh *f)
 	return catalog_fresh_devices(cb, f);
 }
 
-/* The manifest of a fresh pack: the files added so far, and F. */
+/*
+ * The manifest of a fresh pack: the files added so far, and F.  With
+ * DIGEST_AT (cb->nfiles entries), where each file's digest is in it.
+ */
 static char *catalog_manifest(struct catalog_build *cb,
-			      const struct catalog_fresh *f, size_t *len)
+			      const struct catalog_fresh *f, size_t *len,
+			      uint64_t *digest_at)
 {
 	const struct source *s = cb->src;
 	struct manifest man = {
@@ -715,7 +733,47 @@ static char *catalog_manifest(struct catalog_build *cb,
 	qsort(cb->files, cb->nfiles, sizeof(*cb->files), catalog_file_cmp);
 	man.files = cb->files;
 	man.nfiles = cb->nfiles;
-	return manifest_render(&man, len);
+	return manifest_render(&man, len, digest_at);
+}
+
+/*
+ * Adds manifest.json, whose digests the pack fills in (at once, or in
+ * pack_complete() when hashing is deferred), and keeps its text for the
+ * report when it is final.
+ */
+static int catalog_add_manifest(struct catalog_build *cb,
+				const struct catalog_fresh *f,
+				struct catalog_report *rep)
+{
+	struct pack_digest_slot *slots;
+	uint64_t *at;
+	char *text = NULL;
+	size_t len;
+	int r;
+
+	slots = calloc(cb->nfiles + 1, sizeof(*slots));
+	at = calloc(cb->nfiles + 1, sizeof(*at));
+	if (slots && at)
+		text = catalog_manifest(cb, f, &len, at);
+	if (!text) {
+		r = catalog_oom(cb->err);
+		goto out;
+	}
+	for (size_t i = 0; i < cb->nfiles; i++)
+		slots[i] = (struct pack_digest_slot){ at[i],
+						      cb->files[i].path };
+	r = pack_builder_add_blob_digests(cb->b, "manifest.json", text, len,
+					  slots, cb->nfiles, cb->err);
+	if (r == 0 && !cb->opts->defer_hashes) {
+		rep->json = text;
+		rep->json_len = len;
+		text = NULL;
+	}
+out:
+	free(text);
+	free(slots);
+	free(at);
+	return r;
 }
 
 /*
@@ -808,8 +866,6 @@ static int catalog_fresh(struct catalog_build *cb, const char *source_path,
 	struct catalog_fresh *f = calloc(1, sizeof(*f));
 	const struct source_node *root = source_root(cb->src);
 	size_t failed = 0;
-	char *text;
-	size_t len;
 	int r;
 
 	if (!f)
@@ -854,6 +910,13 @@ static int catalog_fresh(struct catalog_build *cb, const char *source_path,
 	    select_version_from_name(f->source_name, f->version,
 				     sizeof(f->version)))
 		f->has_version = true;
+	for (size_t i = 0; i < f->sel.ndrv; i++)
+		for (size_t t = 0; select_included(&f->sel.drv[i]) &&
+				   source_kind(cb->src) == SOURCE_KIND_IMAGE &&
+				   t < SELECT_NTARGETS;
+		     t++)
+			catalog_prefetch_tree(cb, f->sel.drv[i].t[t].arch_node,
+					      3, true);
 	for (size_t i = 0; i < f->sel.ndrv; i++) {
 		const struct select_driver *d = &f->sel.drv[i];
 
@@ -885,6 +948,8 @@ static int catalog_fresh(struct catalog_build *cb, const char *source_path,
 		goto out;
 	}
 	pack_builder_set_cancel(cb->b, o->cancel);
+	if (o->defer_hashes)
+		pack_builder_defer_hashes(cb->b);
 	if (source_kind(cb->src) == SOURCE_KIND_IMAGE) {
 		r = pack_builder_add_source(cb->b, source_fd(cb->src),
 					    source_size(cb->src));
@@ -894,14 +959,15 @@ static int catalog_fresh(struct catalog_build *cb, const char *source_path,
 			goto out;
 		}
 		cb->image_src = r;
-		for (size_t t = 0; t < SELECT_NTARGETS; t++)
+		/* Deferred, pack_complete() asks for them when it hashes. */
+		for (size_t t = 0; !o->defer_hashes && t < SELECT_NTARGETS; t++)
 			for (size_t i = 0; i < f->sel.ndrv; i++) {
 				const struct select_driver *d = &f->sel.drv[i];
 
 				if (select_included(d))
 					catalog_prefetch_tree(cb,
 							      d->t[t].arch_node,
-							      3);
+							      3, false);
 			}
 	}
 	for (size_t t = 0; t < SELECT_NTARGETS; t++)
@@ -937,13 +1003,6 @@ static int catalog_fresh(struct catalog_build *cb, const char *source_path,
 	for (size_t i = 0; !o->quiet && i < f->sel.warnings.n; i++)
 		catalog_log_quoted(LOG_LEVEL_WARNING, "%s",
 				   f->sel.warnings.v[i]);
-	text = catalog_manifest(cb, f, &len);
-	if (!text) {
-		r = catalog_oom(cb->err);
-		goto out;
-	}
-	rep->json = strdup(text);
-	rep->json_len = len;
 	rep->warnings = f->sel.warnings.n;
 	for (size_t i = 0; i < f->sel.ndrv; i++)
 		for (size_t t = 0; t < SELECT_NTARGETS; t++) {
@@ -951,11 +1010,7 @@ static int catalog_fresh(struct catalog_build *cb, const char *source_path,
 			failed += f->res[i][t].nfailed;
 		}
 	rep->failed = failed;
-	r = pack_builder_add_blob(cb->b, "manifest.json", text, len, NULL,
-				  cb->err);
-	free(text);
-	if (!rep->json && r == 0)
-		r = catalog_oom(cb->err);
+	r = catalog_add_manifest(cb, f, rep);
 	if (r == 0 && catalog_fresh_report(cb, f, &rep->data) < 0)
 		r = catalog_oom(cb->err);
 out:

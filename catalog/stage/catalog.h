@@ -102,6 +102,14 @@ struct catalog_options {
 	 * would log them twice).
 	 */
 	bool quiet;
+	/*
+	 * Not an option: a fresh driver pack is built without reading its
+	 * files' content (pack_builder_defer_hashes()); the caller runs
+	 * pack_complete() on it, which also fills manifest.json.  Until then
+	 * the report has no JSON.  Ignored for a pack imported from a pack,
+	 * which is verified against its manifest as it is built.
+	 */
+	bool defer_hashes;
 };
 
 /*
@@ -189,7 +197,8 @@ int catalog_build(const char *source_path, const struct catalog_options *opts,
 		  struct pack **out, struct catalog_report **report,
 		  struct aero_error *err);
 
-/* The report as pretty JSON (the same text as manifest.json); caller frees. */
+/* The report as pretty JSON (the same text as manifest.json); caller frees.
+ * NULL for a build with defer_hashes (and when out of memory). */
 char *catalog_report_json(const struct catalog_report *r);
 
 /*

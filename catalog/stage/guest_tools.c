@@ -583,6 +583,8 @@ int guest_tools_build(const char *source_path,
 		      const struct catalog_options *opts, struct pack **out,
 		      struct catalog_report **report, struct aero_error *err)
 {
+	/* The media quotes the driver pack's digests: it needs them now. */
+	struct catalog_options hashed = { 0 };
 	struct catalog_report *rep = NULL;
 	struct pack *dp = NULL;
 	char *manifest = NULL;
@@ -592,7 +594,10 @@ int guest_tools_build(const char *source_path,
 	*out = NULL;
 	if (report)
 		*report = NULL;
-	r = catalog_build(source_path, opts, &dp, &rep, err);
+	if (opts)
+		hashed = *opts;
+	hashed.defer_hashes = false;
+	r = catalog_build(source_path, &hashed, &dp, &rep, err);
 	if (r < 0)
 		return r;
 	r = gt_make(dp, rep, opts, out, &manifest, &mlen, err);

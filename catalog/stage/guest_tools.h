@@ -52,7 +52,8 @@
  * pack in *OUT and, if REPORT is not NULL, the driver pack's report whose
  * JSON is this tree's manifest.json and whose label is this tree's; or
  * -errno with ERR (everything catalog_build() refuses, and devices.h's
- * errors).  Nothing is returned on failure.
+ * errors).  Nothing is returned on failure.  OPTS->defer_hashes is
+ * ignored: the media quotes the driver pack's digests, so it is hashed.
  */
 int guest_tools_build(const char *source_path,
 		      const struct catalog_options *opts, struct pack **out,

@@ -306,7 +306,24 @@ static void manifest_driver_results(cJSON *m, const struct manifest *man,
 	}
 }
 
-static void manifest_files(cJSON *m, const struct manifest *man, bool *oom)
+/* Where each file's "sha256" value went, for manifest_render(). */
+struct manifest_digests {
+	const cJSON **item; /* item[i]: files[i]'s "sha256" value */
+	uint64_t *at;
+	size_t n, next;
+};
+
+static void manifest_digest_at(void *ctx, const cJSON *value, size_t offset)
+{
+	struct manifest_digests *d = ctx;
+
+	/* the values come in text order, and files[] is printed in order */
+	if (d->next < d->n && value == d->item[d->next])
+		d->at[d->next++] = offset;
+}
+
+static void manifest_files(cJSON *m, const struct manifest *man,
+			   struct manifest_digests *d, bool *oom)
 {
 	cJSON *a = jsonout_add_arr(m, "files", oom);
 
@@ -319,18 +336,24 @@ static void manifest_files(cJSON *m, const struct manifest *man, bool *oom)
 				 man->files[i].sha256[k]);
 		jsonout_add_str(e, "path", man->files[i].path, oom);
 		jsonout_add_num(e, "size", (double)man->files[i].size, oom);
-		jsonout_add_str(e, "sha256", hex, oom);
+		d->item[i] = jsonout_add_str(e, "sha256", hex, oom);
 	}
 }
 
-char *manifest_render(const struct manifest *man, size_t *len)
+char *manifest_render(const struct manifest *man, size_t *len,
+		      uint64_t *digest_at)
 {
+	struct manifest_digests d = { .at = digest_at, .n = man->nfiles };
 	cJSON *m = cJSON_CreateObject(), *a;
 	bool oom = false;
-	char *text;
+	char *text = NULL;
 
-	if (!m)
+	d.item = calloc(man->nfiles ? man->nfiles : 1, sizeof(*d.item));
+	if (!m || !d.item) {
+		cJSON_Delete(m);
+		free(d.item);
 		return NULL;
+	}
 	manifest_header(m, man, &oom);
 	manifest_source(m, man, &oom);
 	manifest_options(m, man, &oom);
@@ -343,8 +366,17 @@ char *manifest_render(const struct manifest *man, size_t *len)
 		jsonout_add_str(a, NULL,
 				select_target_name((enum select_target)t),
 				&oom);
-	manifest_files(m, man, &oom);
-	text = oom ? NULL : jsonout_print(m, len);
+	manifest_files(m, man, &d, &oom);
+	if (!oom)
+		text = digest_at ? jsonout_print_at(m, len, manifest_digest_at,
+						    &d) :
+				   jsonout_print(m, len);
 	cJSON_Delete(m);
+	free(d.item);
+	if (text && digest_at && d.next != d.n) {
+		/* cannot happen: every value is printed, in order */
+		free(text);
+		return NULL;
+	}
 	return text;
 }

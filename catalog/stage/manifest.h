@@ -56,9 +56,12 @@ struct manifest {
 
 /*
  * The manifest text (caller frees) and its length, or NULL when out of
- * memory.
+ * memory.  If DIGEST_AT is not NULL, DIGEST_AT[i] is set to where the 64
+ * hex digits of files[i].sha256 are in the text (for a pack that fills
+ * them in later: pack_builder_add_blob_digests()).
  */
-char *manifest_render(const struct manifest *m, size_t *len);
+char *manifest_render(const struct manifest *m, size_t *len,
+		      uint64_t *digest_at);
 
 /*
  * The "inf" and "catalog" objects of one inspection (a new tree, caller

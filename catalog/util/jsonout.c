@@ -80,7 +80,13 @@ static void jsonout_number(struct sbuf *sb, double v)
 		sbuf_puts(sb, "null"); /* never produced by the catalog */
 }
 
-static void jsonout_item(struct sbuf *sb, const cJSON *it, unsigned depth)
+struct jsonout_at {
+	jsonout_at_fn fn;
+	void *ctx;
+};
+
+static void jsonout_item(struct sbuf *sb, const cJSON *it, unsigned depth,
+			 const struct jsonout_at *at)
 {
 	const cJSON *c;
 	bool obj;
@@ -102,6 +108,8 @@ static void jsonout_item(struct sbuf *sb, const cJSON *it, unsigned depth)
 		return;
 	}
 	if (cJSON_IsString(it) || cJSON_IsRaw(it)) {
+		if (at->fn)
+			at->fn(at->ctx, it, sb->len + 1);
 		jsonout_string(sb, it->valuestring);
 		return;
 	}
@@ -118,7 +126,7 @@ static void jsonout_item(struct sbuf *sb, const cJSON *it, unsigned depth)
 			jsonout_string(sb, c->string);
 			sbuf_puts(sb, ": ");
 		}
-		jsonout_item(sb, c, depth + 1);
+		jsonout_item(sb, c, depth + 1, at);
 		if (c->next)
 			sbuf_putc(sb, ',');
 	}
@@ -127,13 +135,20 @@ static void jsonout_item(struct sbuf *sb, const cJSON *it, unsigned depth)
 	sbuf_putc(sb, obj ? '}' : ']');
 }
 
-char *jsonout_print(const cJSON *item, size_t *len)
+char *jsonout_print_at(const cJSON *item, size_t *len, jsonout_at_fn fn,
+		       void *ctx)
 {
+	const struct jsonout_at at = { fn, ctx };
 	struct sbuf sb = SBUF_INIT;
 
-	jsonout_item(&sb, item, 0);
+	jsonout_item(&sb, item, 0, &at);
 	sbuf_putc(&sb, '\n');
 	return sbuf_finish(&sb, len);
+}
+
+char *jsonout_print(const cJSON *item, size_t *len)
+{
+	return jsonout_print_at(item, len, NULL, NULL);
 }
 
 cJSON *jsonout_add(cJSON *parent, const char *key, cJSON *item, bool *oom)

@@ -22,6 +22,16 @@
 char *jsonout_print(const cJSON *item, size_t *len);
 
 /*
+ * jsonout_print(), and for every string value printed (not keys) a call
+ * AT(CTX, VALUE, OFFSET) with the offset in the text of its first
+ * character after the opening quote, in text order: how a caller finds
+ * where a value went without searching the text.
+ */
+typedef void (*jsonout_at_fn)(void *ctx, const cJSON *value, size_t offset);
+char *jsonout_print_at(const cJSON *item, size_t *len, jsonout_at_fn at,
+		       void *ctx);
+
+/*
  * Checked tree building.  cJSON's own adders fail silently (a NULL from a
  * create is ignored, an item whose key could not be copied is left
  * unattached), which would leave a manifest short of a key with nothing to

@@ -66,6 +66,14 @@ int image_build(const struct image_format *fmt, struct pack *pack,
 	int rc;
 
 	*out = NULL;
+	/* The layouts use the digests (ISO sharing, FAT serial) and hold
+	 * blobs that quote them. */
+	rc = pack_hashed(pack);
+	if (rc < 0)
+		return aero_error_set(err, rc == -EAGAIN ? rc : -EIO,
+				      "the pack's files are %s",
+				      rc == -EAGAIN ? "not hashed yet" :
+						      "not all readable");
 	img = calloc(1, sizeof(*img));
 	if (!img || !(img->rs = regions_new())) {
 		free(img);

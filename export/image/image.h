@@ -73,7 +73,9 @@ const struct image_format *image_format_for_path(const char *path);
 /*
  * Lays PACK out in format FMT.  The image takes a reference on PACK and
  * drops it in image_free().  OPTS may be NULL (all defaults).  Returns 0
- * and the image in *OUT, or -errno with ERR (see image_layout_fn).
+ * and the image in *OUT, or -errno with ERR (see image_layout_fn; -EAGAIN
+ * for a pack whose hashing is deferred and not done, -EIO if it failed:
+ * pack_hashed()).
  */
 int image_build(const struct image_format *fmt, struct pack *pack,
 		const struct image_options *opts, struct image **out,

@@ -4,11 +4,13 @@ zeros or a crash; a killed daemon's mountpoint is recovered by
 fusermount3 -u and can be mounted again."""
 
 import errno
+import json
 import os
 import shutil
 import signal
 import stat
 import subprocess
+import threading
 import time
 
 from aerofs_test import (Daemon, check_eq, fixture, fixture_iso, is_mounted,
@@ -277,6 +279,129 @@ def test_sigterm_during_reload():
             waiter.kill()
             waiter.wait()
         d.cleanup()
+
+class HeldBeforePrep:
+    """A daemon on SRC that serves its tree while its pack's hashing
+    waits (AEROFS_TEST_HOLD_PREP) for release(): the state a first mount
+    is in for the tens of milliseconds its hashing takes."""
+
+    def __init__(self, src):
+        self.fifo = os.path.join(tmpdir(), "hold")
+        os.mkfifo(self.fifo)
+        self.d = Daemon(src, env=dict(os.environ,
+                                      AEROFS_TEST_HOLD_PREP=self.fifo))
+        self.held = True
+
+    def release(self):
+        if self.held:
+            self.held = False
+            with open(self.fifo, "wb") as f:
+                f.write(b"x")
+
+    def __enter__(self):
+        self.d.start()
+        return self
+
+    def __exit__(self, kind, value, tb):
+        if kind is None:
+            self.release()
+            self.d.umount()
+            return
+        # Released without waiting for the daemon to open its end.
+        fd = os.open(self.fifo, os.O_RDWR)
+        os.write(fd, b"x")
+        os.close(fd)
+        self.d.cleanup()
+        for line in self.d.stderr().splitlines()[-60:]:
+            print("# daemon: " + line)
+
+
+def test_manifest_waits_for_the_hashing():
+    """The first generation is served before its files are hashed
+    (deferred hashing): the tree lists, and a read of manifest.json
+    issued meanwhile waits and gets the manifest whose digests are those
+    of the served files."""
+    fx = fixture()
+    with HeldBeforePrep(fixture_iso(fx)) as h:
+        d = h.d
+        if not os.listdir(d.path("win7", "amd64")):
+            raise AssertionError("win7/amd64 empty before the hashing")
+        got = {}
+
+        def read_manifest():
+            try:
+                with open(d.path("manifest.json"), "rb") as f:
+                    got["text"] = f.read()
+            except OSError as e:
+                got["error"] = e
+
+        t = threading.Thread(target=read_manifest)
+        t.start()
+        time.sleep(0.2)
+        check_eq(got, {}, "manifest.json answered before the hashing")
+        h.release()
+        t.join(30)
+        if "text" not in got:
+            raise AssertionError("manifest.json: %r" % got)
+        man = json.loads(got["text"])
+        for e in man["files"]:
+            check_eq(sha256_file(d.path(e["path"])), e["sha256"], e["path"])
+            check_eq(os.stat(d.path(e["path"])).st_size, e["size"],
+                     e["path"] + " size")
+        check_eq(os.stat(d.path("manifest.json")).st_size,
+                 len(got["text"]), "manifest.json size")
+        s = d.status()
+        check_eq(s["prepare"]["state"], "done", "prepare state")
+        check_eq(s["image"]["size"],
+                 os.stat(d.path(".aerofs", s["image"]["name"])).st_size,
+                 "image size")
+
+
+def test_source_rewritten_before_the_hashing():
+    """A source rewritten in place after the tree is served but before
+    its files are hashed: the tree stays listed, manifest.json and the
+    images (which need the digests) fail with EIO, status.json says why,
+    and the daemon keeps running."""
+    fx = fixture()
+    src = os.path.join(tmpdir(), "src.iso")
+    shutil.copyfile(fixture_iso(fx), src)
+    with HeldBeforePrep(src) as h:
+        d = h.d
+        d.allow(r"cannot complete the pack and its images")
+        d.allow(r"read of \d+ bytes at \d+ failed")
+        d.allow(r"reload")
+        time.sleep(0.05)       # past the source's timestamp tick
+        # Kept open: closing it would start a reload (the watcher).
+        with open(src, "r+b") as w:
+            size = os.fstat(w.fileno()).st_size
+            w.seek(size // 2)
+            b = w.read(1)
+            w.seek(size // 2)
+            w.write(bytes([b[0] ^ 1]))
+            w.flush()
+            h.release()
+            s = d.status()
+            check_eq(s["generation"], 1, "generation")
+            check_eq(s["prepare"]["state"], "failed", "prepare state")
+            if "source changed" not in s["prepare"]["error"]:
+                raise AssertionError("prepare error %r"
+                                     % s["prepare"]["error"])
+            check_eq(s["hash"]["state"], "failed", "hash state")
+            check_eq(s["image"]["size"], None, "image size")
+            if not os.listdir(d.path("win7", "amd64")):
+                raise AssertionError("win7/amd64 empty")
+            for p in ("manifest.json", ".aerofs/aero-win7-drivers.iso"):
+                try:
+                    with open(d.path(p), "rb") as f:
+                        f.read()
+                except OSError as e:
+                    check_eq(e.errno, errno.EIO, p + " errno")
+                else:
+                    raise AssertionError(p + " read after a failed "
+                                         "hashing")
+            check_eq(sorted(os.listdir(d.path(".aerofs"))),
+                     ["images", "status.json"], ".aerofs without images")
+            check_eq(d.proc.poll(), None, "daemon alive")
 
 if __name__ == "__main__":
     run_tests(globals())

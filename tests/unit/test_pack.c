@@ -9,7 +9,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -542,6 +544,190 @@ static void test_same_extents_hashed_once(void)
 	unlink(path);
 }
 
+/* The hex digits of DIGEST, for comparing with what a blob quotes. */
+static void hex64(const unsigned char digest[32], char out[65])
+{
+	for (int i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", digest[i]);
+}
+
+/* The whole content of file PATH of P, NUL-terminated. */
+static char *read_all(const struct pack *p, const char *path, ssize_t *rc)
+{
+	const struct pack_node *n = pack_lookup_path(p, path);
+	char *buf = calloc(1, n ? pack_node_size(n) + 1 : 1);
+
+	*rc = n ? pack_node_read(p, n, buf, pack_node_size(n), 0) : -ENOENT;
+	return buf;
+}
+
+/*
+ * Deferred hashing: the tree, sizes and plain blobs are there at once; the
+ * digests and the blob that quotes them only after pack_complete(), with
+ * the same bytes as a builder that hashes as it goes; "b", with a's
+ * extents, takes a's digest.  FIPS 180-2 gives SHA-256("abc").
+ */
+static void test_deferred_hashing(void)
+{
+	char path[64], hex[65], *text;
+	int fd = make_source(4096, path);
+	struct pack_builder *eager = pack_builder_new(0),
+			    *b = pack_builder_new(0);
+	struct aero_error err = { 0 };
+	struct pack_extent ext[2] = { { 0, 2048, 2048 }, { 0, 0, 100 } };
+	unsigned char want[32], got[32];
+	static const char tmpl[] = "a=0123456789012345678901234567890123456789"
+				   "012345678901234567890123 c=012345678901234"
+				   "5678901234567890123456789012345678901234567"
+				   "8901234\n";
+	const struct pack_digest_slot slots[2] = { { 2, "a" }, { 69, "c" } };
+	struct pack_span sp;
+	struct pack *p, *q;
+	ssize_t rc;
+
+	/* the reference: hashed as added */
+	CHECK_EQ_INT(0, pack_builder_add_source(eager, fd, 4096));
+	CHECK_EQ_INT(0, pack_builder_add_file(eager, "a", ext, 2, want, &err));
+	CHECK_EQ_INT(0,
+		     pack_builder_add_blob(eager, "c", "abc", 3, NULL, &err));
+	CHECK_EQ_INT(0, pack_builder_add_blob_digests(eager, "m", tmpl,
+						      sizeof(tmpl) - 1, slots,
+						      2, &err));
+	CHECK_EQ_INT(0, pack_builder_finish(eager, &q));
+	CHECK_EQ_INT(0, pack_hashed(q));
+
+	pack_builder_defer_hashes(b);
+	CHECK_EQ_INT(0, pack_builder_add_source(b, fd, 4096));
+	memset(got, 0xff, 32);
+	CHECK_EQ_INT(0, pack_builder_add_file(b, "a", ext, 2, got, &err));
+	CHECK_EQ_MEM("\0\0\0\0\0\0\0\0", got, 8); /* not known yet */
+	CHECK_EQ_INT(0, pack_builder_add_file(b, "b", ext, 2, NULL, &err));
+	CHECK_EQ_INT(0, pack_builder_add_blob(b, "c", "abc", 3, NULL, &err));
+	/* refused without reading: unknown file, slot past the end */
+	CHECK_EQ_INT(-EINVAL,
+		     pack_builder_add_blob_digests(b, "x", tmpl,
+						   sizeof(tmpl) - 1,
+						   (struct pack_digest_slot[]){
+							   { 0, "zz" } },
+						   1, &err));
+	CHECK_EQ_INT(-EINVAL,
+		     pack_builder_add_blob_digests(b, "x", tmpl, 70,
+						   (struct pack_digest_slot[]){
+							   { 7, "a" } },
+						   1, &err));
+	CHECK_EQ_INT(0, pack_builder_add_blob_digests(b, "m", tmpl,
+						      sizeof(tmpl) - 1, slots,
+						      2, &err));
+	CHECK_EQ_INT(0, pack_builder_finish(b, &p));
+
+	CHECK_EQ_INT(-EAGAIN, pack_hashed(p));
+	CHECK_EQ_INT(4, (int)pack_node_count(p) - 1); /* a b c m */
+	CHECK_EQ_INT((int)sizeof(tmpl) - 1,
+		     (int)pack_node_size(pack_lookup_path(p, "m")));
+	CHECK(!pack_node_ready(p, pack_lookup_path(p, "m")));
+	CHECK(pack_node_ready(p, pack_lookup_path(p, "a")));
+	free(read_all(p, "m", &rc));
+	CHECK_EQ_INT(-EAGAIN, (int)rc);
+	CHECK_EQ_INT(-EAGAIN,
+		     pack_node_span(p, pack_lookup_path(p, "m"), 0, &sp));
+	text = read_all(p, "c", &rc);
+	CHECK_EQ_INT(3, (int)rc);
+	CHECK_EQ_STR("abc", text);
+	free(text);
+	CHECK_EQ_INT(-EAGAIN, pack_verify(p, &err));
+
+	CHECK_EQ_INT(0, pack_complete(p, NULL, &err));
+	CHECK_EQ_INT(0, pack_hashed(p));
+	CHECK_EQ_INT(0, pack_complete(p, NULL, &err)); /* once is enough */
+	CHECK_EQ_MEM(want, pack_node_sha256(pack_lookup_path(p, "a")), 32);
+	CHECK_EQ_MEM(want, pack_node_sha256(pack_lookup_path(p, "b")), 32);
+	CHECK_EQ_MEM(sha256_abc, pack_node_sha256(pack_lookup_path(p, "c")),
+		     32);
+	text = read_all(p, "m", &rc);
+	CHECK_EQ_INT((int)sizeof(tmpl) - 1, (int)rc);
+	hex64(want, hex);
+	CHECK(strncmp(text + 2, hex, 64) == 0);
+	hex64(sha256_abc, hex);
+	CHECK(strncmp(text + 69, hex, 64) == 0);
+	CHECK(strncmp(text + 66, " c=", 3) == 0);
+	/* byte for byte what the eager builder made, digest included */
+	{
+		ssize_t qrc;
+		char *qtext = read_all(q, "m", &qrc);
+
+		CHECK_EQ_INT((int)rc, (int)qrc);
+		CHECK_EQ_STR(qtext, text);
+		CHECK_EQ_MEM(pack_node_sha256(pack_lookup_path(q, "m")),
+			     pack_node_sha256(pack_lookup_path(p, "m")), 32);
+		free(qtext);
+	}
+	free(text);
+	CHECK_EQ_INT(0, pack_verify(p, &err));
+	pack_unref(p);
+	pack_unref(q);
+	close(fd);
+	unlink(path);
+}
+
+/*
+ * A deferred pack whose source shrinks before pack_complete() fails for
+ * good: -EIO naming the file, the quoting blob unreadable (-EIO, not
+ * -EAGAIN), while the tree and plain blobs stay served.  A cancel stops
+ * it with -ECANCELED.
+ */
+static const char hex_zeros[] =
+	"0000000000000000000000000000000000000000000000000000000000000000";
+
+static bool stop_now(void *ctx)
+{
+	(void)ctx;
+	return true;
+}
+
+static void test_deferred_failure(void)
+{
+	char path[64];
+	int fd = make_source(4096, path);
+	struct aero_error err = { 0 };
+	struct pack_extent ext = { 0, 1024, 3072 };
+	const struct pack_digest_slot slot = { 0, "f" };
+	const struct pack_cancel cancel = { stop_now, NULL };
+	struct pack *p[2];
+	ssize_t rc;
+
+	for (int i = 0; i < 2; i++) {
+		struct pack_builder *b = pack_builder_new(0);
+
+		pack_builder_defer_hashes(b);
+		CHECK_EQ_INT(0, pack_builder_add_source(b, fd, 4096));
+		CHECK_EQ_INT(0, pack_builder_add_file(b, "f", &ext, 1, NULL,
+						      &err));
+		CHECK_EQ_INT(0, pack_builder_add_blob(b, "g", "abc", 3, NULL,
+						      &err));
+		CHECK_EQ_INT(0,
+			     pack_builder_add_blob_digests(b, "m", hex_zeros,
+							   64, &slot, 1, &err));
+		CHECK_EQ_INT(0, pack_builder_finish(b, &p[i]));
+	}
+	CHECK_EQ_INT(-ECANCELED, pack_complete(p[1], &cancel, &err));
+	CHECK_EQ_INT(-ECANCELED, pack_hashed(p[1]));
+	CHECK_EQ_INT(0, ftruncate(fd, 2048));
+	memset(&err, 0, sizeof(err));
+	CHECK_EQ_INT(-EIO, pack_complete(p[0], NULL, &err));
+	CHECK(strstr(err.msg, "f: ") == err.msg);
+	CHECK_EQ_INT(-EIO, pack_hashed(p[0]));
+	for (int i = 0; i < 2; i++) {
+		CHECK(pack_node_ready(p[i], pack_lookup_path(p[i], "m")));
+		free(read_all(p[i], "m", &rc));
+		CHECK_EQ_INT(-EIO, (int)rc);
+		free(read_all(p[i], "g", &rc));
+		CHECK_EQ_INT(3, (int)rc);
+		pack_unref(p[i]);
+	}
+	close(fd);
+	unlink(path);
+}
+
 /*
  * Issue 15: a directory source of ~1,200 files failed with "Too many open
  * files" at systemd's soft limit of 1,024.  A child lowers the soft limit
@@ -614,6 +800,8 @@ int main(void)
 	RUN(test_unicode_case);
 	RUN(test_file_max);
 	RUN(test_same_extents_hashed_once);
+	RUN(test_deferred_hashing);
+	RUN(test_deferred_failure);
 	RUN(test_fd_limit);
 	return harness_exit();
 }
