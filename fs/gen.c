@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -127,6 +128,9 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The generation thread's nice value (fs.h): below request handling. */
+#define HASH_NICE 10
+
 static int hash_sink(void *ctx, uint32_t chunk, uint64_t off, const void *data,
 		     size_t len)
 {
@@ -169,6 +173,14 @@ static void *hash_thread(void *arg)
 	struct aero_error err = { 0 };
 	int64_t t0 = now_ms();
 	int r = 0;
+
+	/*
+	 * Requests first: this thread reads and hashes tens of megabytes
+	 * while the kernel asks for the tree that is already served.  On
+	 * Linux a thread has a nice value of its own (setpriority(2) with
+	 * its thread id); failing to lower it costs nothing else.
+	 */
+	(void)setpriority(PRIO_PROCESS, (id_t)gettid(), HASH_NICE);
 
 	if (g->hash.prep.state > 0) {
 		/* Test hook (AEROFS_TEST_HOLD_PREP=FIFO): prep waits for a
