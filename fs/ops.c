@@ -93,17 +93,31 @@ static const char zero_table[16384];
 /*
  * Read-ahead of the image's source data, for sequential readers.  The
  * kernel asks for the image in readahead-window requests (128 KiB: a FUSE
- * mount's window is the smaller of the kernel's and ours, so we cannot
- * widen it), and each one then waits for its source data to come from the
- * disk.  A request of at least PREFETCH_MIN_READ that enters a new
- * PREFETCH_WINDOW window starts the source reads of the next window
- * (POSIX_FADV_WILLNEED), so that the disk works ahead of the reader; one
- * at offset 0 starts the first two.  2 MiB measured best of 1, 2, 4 and
- * 8 MiB on the full fixture (contrib/bench-fs.sh).
+ * mount's window is the smaller of the kernel's and ours; root could raise
+ * the mount's bdi read_ahead_kb afterwards, and libfuse 3.14 lets 1 MiB
+ * requests through, but that measured no faster cold and slower on many
+ * small files: the time goes to the source reads), and each one then waits
+ * for its source data to come from the disk.  A request of at least
+ * PREFETCH_MIN_READ that enters a new PREFETCH_WINDOW window starts the
+ * source reads of the next window (POSIX_FADV_WILLNEED), so that the disk
+ * works ahead of the reader; one at offset 0 starts the first two.  2 MiB
+ * measured best of 1, 2, 4 and 8 MiB on the full fixture, and advice
+ * several windows ahead measured no better (contrib/bench-fs.sh,
+ * contrib/bench-images.sh).
  * Small random reads (a guest walking directories) prefetch nothing.
+ *
+ * The advice goes out in PREFETCH_PIECE pieces: the kernel reads at most
+ * max(io_pages, ra_pages) pages per POSIX_FADV_WILLNEED call and ignores
+ * the rest of the range (force_page_cache_ra(), mm/readahead.c), where
+ * io_pages is the device's max_sectors_kb and ra_pages the file's
+ * readahead window, the device's read_ahead_kb, 128 KiB by default
+ * (VM_READAHEAD_PAGES).  On such a device whole-window advice prefetched
+ * only the first max_sectors_kb (often 512 KiB or 1.25 MiB) of each
+ * window, and the reader waited for the rest, read on demand.
  */
 #define PREFETCH_WINDOW (2u << 20)
 #define PREFETCH_MIN_READ (64u << 10)
+#define PREFETCH_PIECE (128u << 10)
 
 /* libfuse's splice arithmetic (fuse_send_data_iov): one page per buffer,
  * and the reply header, struct fuse_out_header of <linux/fuse.h>. */
@@ -1047,6 +1061,19 @@ static bool source_holds(const struct obj *o, const struct pack_span *sp,
 	return true;
 }
 
+/* POSIX_FADV_WILLNEED of [OFF, OFF + LEN) of FD, in PREFETCH_PIECE pieces
+ * (above).  Advice only: a failure costs nothing but the prefetch. */
+static void advise_willneed(int fd, uint64_t off, uint64_t len)
+{
+	uint64_t n;
+
+	for (; len; off += n, len -= n) {
+		n = len < PREFETCH_PIECE ? len : PREFETCH_PIECE;
+		(void)posix_fadvise(fd, (off_t)off, (off_t)n,
+				    POSIX_FADV_WILLNEED);
+	}
+}
+
 /* Starts reading the source data of the window after [OFF, END) (above). */
 static void prefetch(const struct obj *o, uint64_t off, uint64_t end)
 {
@@ -1072,10 +1099,8 @@ static void prefetch(const struct obj *o, uint64_t off, uint64_t end)
 			return;
 		if (sp.len > to - pos)
 			sp.len = to - pos;
-		/* Advice only: a failure costs nothing but the prefetch. */
 		if (sp.kind == PACK_SPAN_FD)
-			(void)posix_fadvise(sp.fd, (off_t)sp.fd_offset,
-					    (off_t)sp.len, POSIX_FADV_WILLNEED);
+			advise_willneed(sp.fd, sp.fd_offset, sp.len);
 	}
 }
 
