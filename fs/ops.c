@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include "catalog/util/checked.h"
+#include "catalog/util/io.h"
 #include "catalog/util/log.h"
 
 /* What a node id designates, with a hold on its generation if any. */
@@ -106,18 +107,13 @@ static const char zero_table[16384];
  * contrib/bench-images.sh).
  * Small random reads (a guest walking directories) prefetch nothing.
  *
- * The advice goes out in PREFETCH_PIECE pieces: the kernel reads at most
- * max(io_pages, ra_pages) pages per POSIX_FADV_WILLNEED call and ignores
- * the rest of the range (force_page_cache_ra(), mm/readahead.c), where
- * io_pages is the device's max_sectors_kb and ra_pages the file's
- * readahead window, the device's read_ahead_kb, 128 KiB by default
- * (VM_READAHEAD_PAGES).  On such a device whole-window advice prefetched
- * only the first max_sectors_kb (often 512 KiB or 1.25 MiB) of each
- * window, and the reader waited for the rest, read on demand.
+ * The advice goes out in pieces (io_advise_willneed()): whole-window
+ * advice prefetched only the first max_sectors_kb (often 512 KiB or 1.25
+ * MiB) of each window on a device with the default read_ahead_kb, and the
+ * reader waited for the rest, read on demand.
  */
 #define PREFETCH_WINDOW (2u << 20)
 #define PREFETCH_MIN_READ (64u << 10)
-#define PREFETCH_PIECE (128u << 10)
 
 /* libfuse's splice arithmetic (fuse_send_data_iov): one page per buffer,
  * and the reply header, struct fuse_out_header of <linux/fuse.h>. */
@@ -1061,19 +1057,6 @@ static bool source_holds(const struct obj *o, const struct pack_span *sp,
 	return true;
 }
 
-/* POSIX_FADV_WILLNEED of [OFF, OFF + LEN) of FD, in PREFETCH_PIECE pieces
- * (above).  Advice only: a failure costs nothing but the prefetch. */
-static void advise_willneed(int fd, uint64_t off, uint64_t len)
-{
-	uint64_t n;
-
-	for (; len; off += n, len -= n) {
-		n = len < PREFETCH_PIECE ? len : PREFETCH_PIECE;
-		(void)posix_fadvise(fd, (off_t)off, (off_t)n,
-				    POSIX_FADV_WILLNEED);
-	}
-}
-
 /* Starts reading the source data of the window after [OFF, END) (above). */
 static void prefetch(const struct obj *o, uint64_t off, uint64_t end)
 {
@@ -1100,7 +1083,7 @@ static void prefetch(const struct obj *o, uint64_t off, uint64_t end)
 		if (sp.len > to - pos)
 			sp.len = to - pos;
 		if (sp.kind == PACK_SPAN_FD)
-			advise_willneed(sp.fd, sp.fd_offset, sp.len);
+			io_advise_willneed(sp.fd, sp.fd_offset, sp.len);
 	}
 }
 

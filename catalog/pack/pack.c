@@ -592,11 +592,21 @@ static void same_insert(struct pack_builder *b, struct pack_node *n)
 }
 
 /*
- * Reads file N's content and sets its digest.  Asks for the whole content
- * at once first: the disk then gets one large request per extent instead
- * of the page cache's readahead ramp (advice only; a failure costs
- * nothing but the speed).  BUF holds HASH_CHUNK bytes.  Returns 0,
- * -ECANCELED, -ENOMEM or the read's error, with the file in ERR.
+ * Asks for file N's whole content at once, before it is hashed: the disk
+ * then works ahead of the hashing instead of following the page cache's
+ * readahead ramp (io_advise_willneed()).
+ */
+static void advise_content(const struct pack *p, const struct pack_node *n)
+{
+	for (size_t i = 0; i < n->next; i++)
+		io_advise_willneed(p->sources[n->ext[i].src].fd,
+				   n->ext[i].offset, n->ext[i].length);
+}
+
+/*
+ * Reads file N's content and sets its digest.  BUF holds HASH_CHUNK bytes.
+ * Returns 0, -ECANCELED, -ENOMEM or the read's error, with the file in
+ * ERR.
  */
 #define HASH_CHUNK (1u << 18)
 
@@ -606,11 +616,6 @@ static int hash_content(const struct pack *p, struct pack_node *n,
 {
 	int rc;
 
-	for (size_t i = 0; i < n->next; i++)
-		(void)posix_fadvise(p->sources[n->ext[i].src].fd,
-				    (off_t)n->ext[i].offset,
-				    (off_t)n->ext[i].length,
-				    POSIX_FADV_WILLNEED);
 	if (!EVP_DigestInit_ex(md, EVP_sha256(), NULL))
 		return aero_error_set(err, -ENOMEM, "out of memory");
 	for (uint64_t off = 0; off < n->size;) {
@@ -724,6 +729,7 @@ int pack_builder_add_file(struct pack_builder *b, const char *path,
 		rc = aero_error_set(err, -ENOMEM, "out of memory");
 		goto fail;
 	}
+	advise_content(p, node);
 	rc = hash_content(p, node, b->cancel, md, buf, err);
 	if (rc < 0)
 		goto fail;
@@ -1088,12 +1094,9 @@ int pack_complete(struct pack *p, const struct pack_cancel *cancel,
 			todo[ntodo++] = p->by_ino[i];
 	if (ntodo)
 		qsort(todo, ntodo, sizeof(*todo), pending_cmp);
+	/* All at once: the disk reads ahead of the hashing, in order. */
 	for (size_t i = 0; i < ntodo; i++)
-		for (size_t k = 0; k < todo[i]->next; k++)
-			(void)posix_fadvise(p->sources[todo[i]->ext[k].src].fd,
-					    (off_t)todo[i]->ext[k].offset,
-					    (off_t)todo[i]->ext[k].length,
-					    POSIX_FADV_WILLNEED);
+		advise_content(p, todo[i]);
 	for (size_t i = 0; i < ntodo && rc == -EAGAIN; i++) {
 		int r = hash_content(p, todo[i], cancel, md, buf, err);
 

@@ -51,7 +51,6 @@
 #include "catalog/source/isofs.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,6 +126,7 @@ struct isofs_ctx {
 	uint8_t *buf; /* ISOFS_CHUNK of directory data */
 	uint8_t ce[ISOFS_SECTOR];
 	uint64_t dir_bytes; /* directory data read so far */
+	uint64_t advised;   /* directory data asked for ahead, as much */
 	uint64_t ce_bytes;  /* continuation areas read so far */
 };
 
@@ -898,15 +898,22 @@ static int load_dir(struct isofs_ctx *c, struct source_node *dir, uint64_t off,
 	 * Ask for every subdirectory before reading the first: on a cold
 	 * cache the disk then works on them together (authoring tools write
 	 * the directories next to each other) instead of one small read per
-	 * directory, each waited for in turn.  Advice only; the extents are
-	 * checked when each directory is read.
+	 * directory, each waited for in turn.  Advice only, for what
+	 * load_dir() would read, and at most the image's size in all (as
+	 * the reads), however often a hostile image lists a directory.
 	 */
-	for (i = 0; i < dir->nchild; i++)
-		if (dir->child[i]->type == SOURCE_NODE_DIR)
-			(void)posix_fadvise(c->s->fd,
-					    (off_t)dir->child[i]->ext1.offset,
-					    (off_t)dir->child[i]->ext1.length,
-					    POSIX_FADV_WILLNEED);
+	for (i = 0; i < dir->nchild; i++) {
+		const struct source_node *ch = dir->child[i];
+
+		if (ch->type != SOURCE_NODE_DIR ||
+		    ch->ext1.length > ISOFS_MAX_DIR_BYTES ||
+		    range_outside(ch->ext1.offset, ch->ext1.length,
+				  c->s->size) ||
+		    ch->ext1.length > c->s->size - c->advised)
+			continue;
+		c->advised += ch->ext1.length;
+		io_advise_willneed(c->s->fd, ch->ext1.offset, ch->ext1.length);
+	}
 	for (i = 0; i < dir->nchild; i++) {
 		struct source_node *ch = dir->child[i];
 		uint64_t coff = ch->ext1.offset, clen = ch->ext1.length;

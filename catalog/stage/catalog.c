@@ -322,10 +322,8 @@ static void catalog_prefetch_tree(const struct catalog_build *cb,
 		    source_node_extents(c, &ext, &count) < 0)
 			continue;
 		for (size_t k = 0; k < count; k++)
-			(void)posix_fadvise(source_fd(cb->src),
-					    (off_t)ext[k].offset,
-					    (off_t)ext[k].length,
-					    POSIX_FADV_WILLNEED);
+			io_advise_willneed(source_fd(cb->src), ext[k].offset,
+					   ext[k].length);
 	}
 }
 

@@ -1,5 +1,5 @@
 /*
- * io.h: whole reads and writes on descriptors.
+ * io.h: whole reads and writes on descriptors, and read-ahead advice.
  *
  * read(2), pread(2) and write(2) may transfer fewer bytes than asked and
  * fail with EINTR; every caller that needs all of its bytes loops the same
@@ -14,6 +14,7 @@
 #define AEROFS_CATALOG_UTIL_IO_H
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -64,6 +65,33 @@ static inline int io_write_full(int fd, const void *buf, size_t len)
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+/*
+ * How much one POSIX_FADV_WILLNEED asks for.  The kernel reads at most
+ * max(io_pages, ra_pages) pages per call and ignores the rest of the range
+ * (force_page_cache_ra() in mm/readahead.c), where io_pages is the
+ * device's max_sectors_kb and ra_pages its read_ahead_kb, 128 KiB by
+ * default (VM_READAHEAD_PAGES): advice for a whole file or window would
+ * start only its first few hundred kilobytes.  128 KiB fits every device.
+ */
+#define IO_ADVICE_PIECE (128u << 10)
+
+/*
+ * Asks the kernel to start reading [OFF, OFF + LEN) of FD into the page
+ * cache (POSIX_FADV_WILLNEED, in IO_ADVICE_PIECE pieces) and returns
+ * without waiting.  Advice only: a failure costs nothing but the speed, so
+ * nothing is returned.
+ */
+static inline void io_advise_willneed(int fd, uint64_t off, uint64_t len)
+{
+	uint64_t n;
+
+	for (; len; off += n, len -= n) {
+		n = len < IO_ADVICE_PIECE ? len : IO_ADVICE_PIECE;
+		(void)posix_fadvise(fd, (off_t)off, (off_t)n,
+				    POSIX_FADV_WILLNEED);
+	}
 }
 
 #endif
