@@ -908,6 +908,7 @@ static int catalog_fresh(struct catalog_build *cb, const char *source_path,
 	    select_version_from_name(f->source_name, f->version,
 				     sizeof(f->version)))
 		f->has_version = true;
+	/* The checks read every INF and catalog file: ask for all first. */
 	for (size_t i = 0; i < f->sel.ndrv; i++)
 		for (size_t t = 0; select_included(&f->sel.drv[i]) &&
 				   source_kind(cb->src) == SOURCE_KIND_IMAGE &&
