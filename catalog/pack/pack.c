@@ -747,9 +747,10 @@ fail:
 	return rc;
 }
 
-int pack_builder_add_blob(struct pack_builder *b, const char *path,
-			  const void *data, size_t len,
-			  unsigned char sha256[32], struct aero_error *err)
+/* Adds file PATH holding a copy of the LEN bytes at DATA, not hashed. */
+static int add_blob_node(struct pack_builder *b, const char *path,
+			 const void *data, size_t len, struct pack_node **out,
+			 struct aero_error *err)
 {
 	struct pack_node *node;
 	int rc = add_file_node(b, path, &node, err);
@@ -763,6 +764,19 @@ int pack_builder_add_blob(struct pack_builder *b, const char *path,
 	}
 	memcpy(node->blob, data, len);
 	node->size = len;
+	*out = node;
+	return 0;
+}
+
+int pack_builder_add_blob(struct pack_builder *b, const char *path,
+			  const void *data, size_t len,
+			  unsigned char sha256[32], struct aero_error *err)
+{
+	struct pack_node *node;
+	int rc = add_blob_node(b, path, data, len, &node, err);
+
+	if (rc < 0)
+		return rc;
 	if (!EVP_Digest(data, len, node->sha256, NULL, EVP_sha256(), NULL)) {
 		drop_file_node(b, node);
 		return aero_error_set(err, -ENOMEM, "sha256 failed");
@@ -824,18 +838,17 @@ int pack_builder_add_blob_digests(struct pack_builder *b, const char *path,
 		resolved[i].file = f;
 	}
 	if (rc == 0)
-		rc = pack_builder_add_blob(b, path, data, len, NULL, err);
+		rc = add_blob_node(b, path, data, len, &node, err);
 	if (rc < 0) {
 		free(resolved);
 		return rc;
 	}
-	node = table_find(b, path, strlen(path));
 	node->slots = resolved;
 	node->nslots = n;
 	if (b->defer) {
+		/* filled and hashed by pack_complete() */
 		node->pending = true;
 		b->npending++;
-		memset(node->sha256, 0, 32);
 		return 0;
 	}
 	rc = fill_slots(node);
